@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs what unvmf needs to build and test on Debian 12. Idempotent; apt runs
+# only when a package is missing.
+set -euo pipefail
+PKGS=(build-essential cmake ninja-build pkg-config liburing-dev libjansson-dev libisal-dev
+      libcmocka-dev libibverbs-dev librdmacm-dev spin python3)
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+	SUDO=""
+	[ "$(id -u)" -eq 0 ] || SUDO=sudo
+	echo "deps: installing ${missing[*]}"
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

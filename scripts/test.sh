@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Installs dependencies, builds the Debug configuration (ASan + UBSan) and runs
+# every test with ctest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Debug >/dev/null
+ninja -C build
+ctest --test-dir build --output-on-failure -j2 "$@"

@@ -1,0 +1,35 @@
+#pragma once
+/*
+ * unvmf-tgt's start-up and shutdown sequence, as a library so that tests and
+ * the binary share it. Everything here runs on reactor 0.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+
+struct unvmf_tgt_app_opts {
+	uint64_t cpumask;
+	bool busy_poll;
+	const char *config_file;	/* NULL: the default configuration */
+	const char *rpc_socket;		/* NULL: no RPC server */
+	bool enable_fault_injection;
+	/* Default configuration. */
+	const char *listen_addr;
+	const char *listen_port;
+	uint64_t malloc_size_mb;
+	bool null_bdev;			/* a null namespace (benchmarks) instead of RAM */
+	uint32_t block_size;
+};
+
+void unvmf_tgt_app_opts_init(struct unvmf_tgt_app_opts *opts);
+/* Runs the target until SIGINT/SIGTERM or unvmf_tgt_app_stop(); returns the exit status. */
+int unvmf_tgt_app_run(const struct unvmf_tgt_app_opts *opts);
+void unvmf_tgt_app_stop(void);
+
+/* Hooks the control plane fills in (RPC server, config loader); NULL when absent. */
+struct unvmf_tgt_app_hooks {
+	/* Loads a JSON config; on failure prints file, method and reason and returns < 0. */
+	void (*load_config)(const char *path, void (*done)(void *arg, int rc), void *arg);
+	int (*rpc_start)(const char *path);
+	void (*rpc_stop)(void);
+};
+extern struct unvmf_tgt_app_hooks g_tgt_app_hooks;

@@ -1,0 +1,609 @@
+/*
+ * Admin commands, on the admin qpair's thread. Responses are built in a
+ * stack buffer and copied into the transport's data buffers.
+ */
+#include "nvmf/nvmf.h"
+#include "reactor/reactor.h"
+#include "transport/transport.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define UNVMF_FIRMWARE_REVISION "0.1"
+#define UNVMF_ACL 4		/* Abort commands outstanding */
+#define UNVMF_ELPE 16		/* error log entries */
+#define UNVMF_KAS_100MS 1
+
+void unvmf_ctrlr_set_kato(struct unvmf_ctrlr *ctrlr, uint32_t kato_ms);
+
+static void req_copy_to(struct unvmf_req *req, const void *src, size_t len)
+{
+	size_t off = 0;
+
+	len = UNVMF_MIN(len, (size_t)req->length);
+	for (int i = 0; i < req->iovcnt && off < len; i++) {
+		size_t n = UNVMF_MIN(req->iov[i].iov_len, len - off);
+
+		memcpy(req->iov[i].iov_base, (const char *)src + off, n);
+		off += n;
+	}
+}
+
+static void admin_done(struct unvmf_req *req, uint8_t sct, uint8_t sc)
+{
+	unvmf_req_set_status(req, sct, sc);
+	unvmf_req_complete(req);
+}
+
+static unsigned log2u(uint64_t v)
+{
+	return v ? 63 - (unsigned)__builtin_clzll(v) : 0;
+}
+
+/* ---- Identify ---- */
+
+static void identify_ctrlr(struct unvmf_req *req)
+{
+	struct unvmf_ctrlr *ctrlr = req->qpair->ctrlr;
+	struct unvmf_subsystem *subsys = ctrlr->subsys;
+	struct unvmf_transport *t = req->qpair->transport;
+	struct nvme_id_ctrl *cd = calloc(1, sizeof(*cd));
+
+	if (!cd) {
+		admin_done(req, NVME_SCT_GENERIC, NVME_SC_INTERNAL_DEVICE_ERROR);
+		return;
+	}
+	unvmf_str_pad(cd->sn, sizeof(cd->sn), subsys->serial);
+	unvmf_str_pad(cd->mn, sizeof(cd->mn), subsys->model);
+	unvmf_str_pad(cd->fr, sizeof(cd->fr), UNVMF_FIRMWARE_REVISION);
+	cd->rab = 6;
+	cd->cmic = 0x2;		/* may have several controllers (dynamic model) */
+	cd->mdts = (uint8_t)log2u(t->opts.max_io_size / 4096);
+	cd->cntlid = ctrlr->cntlid;
+	cd->ver = NVME_VERSION(1, 3, 0);
+	cd->lpa = 0x4;		/* extended data for Get Log Page (offsets) */
+	cd->elpe = UNVMF_ELPE - 1;
+	cd->sgls = 0x1 | (1u << 20);	/* SGLs without alignment; offset data blocks */
+	cd->kas = UNVMF_KAS_100MS;
+	cd->maxcmd = (uint16_t)t->opts.max_queue_depth;
+	memcpy(cd->subnqn, subsys->nqn, strlen(subsys->nqn));
+	cd->ioccsz = (uint32_t)((sizeof(struct nvme_sqe) + t->opts.in_capsule_data_size) / 16);
+	cd->iorcsz = sizeof(struct nvme_cqe) / 16;
+	cd->icdoff = 0;
+	cd->msdbd = 1;
+	if (subsys->type == UNVMF_SUBSYSTEM_DISCOVERY) {
+		cd->cntrltype = 2;
+		cd->maxcmd = (uint16_t)t->opts.max_aq_depth;
+	} else {
+		cd->cntrltype = 1;
+		cd->oaes = NVME_OAES_NS_ATTR_CHANGED;
+		cd->acl = UNVMF_ACL - 1;
+		cd->aerl = UNVMF_MAX_AER - 1;
+		cd->frmw = 0x3;	/* one slot, read-only */
+		cd->sqes = 0x66;
+		cd->cqes = 0x44;
+		cd->nn = subsys->max_namespaces;
+		cd->oncs = NVME_ONCS_DSM | NVME_ONCS_WRITE_ZEROES;
+		cd->vwc = NVME_VWC_PRESENT;
+		cd->fuses = 0;
+	}
+	if (t->ops->cdata_init)
+		t->ops->cdata_init(t, cd);
+	req_copy_to(req, cd, sizeof(*cd));
+	free(cd);
+	admin_done(req, NVME_SCT_GENERIC, NVME_SC_SUCCESS);
+}
+
+static struct unvmf_ns *ns_lookup(struct unvmf_subsystem *subsys, uint32_t nsid)
+{
+	if (nsid == 0 || nsid > subsys->max_namespaces)
+		return NULL;
+	return __atomic_load_n(&subsys->ns[nsid - 1], __ATOMIC_ACQUIRE);
+}
+
+static void identify_ns(struct unvmf_req *req)
+{
+	struct unvmf_subsystem *subsys = req->qpair->ctrlr->subsys;
+	uint32_t nsid = req->cmd.nsid;
+	struct nvme_id_ns *nsd;
+	struct unvmf_ns *ns;
+
+	if (nsid == 0 || (nsid > subsys->max_namespaces && nsid != 0xffffffff)) {
+		admin_done(req, NVME_SCT_GENERIC, NVME_SC_INVALID_NAMESPACE_OR_FORMAT);
+		return;
+	}
+	nsd = calloc(1, sizeof(*nsd));
+	if (!nsd) {
+		admin_done(req, NVME_SCT_GENERIC, NVME_SC_INTERNAL_DEVICE_ERROR);
+		return;
+	}
+	/* An allocated-but-inactive NSID returns zeroes (NVMe base 5.15.2.1). */
+	ns = nsid == 0xffffffff ? NULL : ns_lookup(subsys, nsid);
+	if (ns) {
+		struct unvmf_bdev *bdev = ns->bdev;
+
+		nsd->nsze = bdev->num_blocks;
+		nsd->ncap = bdev->num_blocks;
+		nsd->nuse = bdev->num_blocks;
+		nsd->nlbaf = 0;
+		nsd->flbas = 0;
+		nsd->nmic = 1;	/* may be shared by controllers */
+		nsd->lbaf[0].lbads = (uint8_t)log2u(bdev->block_size);
+		nsd->noiob = 0;
+		if (ns->has_nguid)
+			memcpy(nsd->nguid, ns->nguid, 16);
+		if (ns->has_eui64)
+			memcpy(nsd->eui64, ns->eui64, 8);
+	}
+	req_copy_to(req, nsd, sizeof(*nsd));
+	free(nsd);
+	admin_done(req, NVME_SCT_GENERIC, NVME_SC_SUCCESS);
+}
+
+static void identify_active_ns_list(struct unvmf_req *req)
+{
+	struct unvmf_subsystem *subsys = req->qpair->ctrlr->subsys;
+	uint32_t list[1024] = {0};
+	unsigned n = 0;
+
+	if (req->cmd.nsid >= 0xfffffffe) {
+		admin_done(req, NVME_SCT_GENERIC, NVME_SC_INVALID_NAMESPACE_OR_FORMAT);
+		return;
+	}
+	for (uint32_t nsid = req->cmd.nsid + 1; nsid <= subsys->max_namespaces && n < 1024; nsid++) {
+		if (ns_lookup(subsys, nsid))
+			list[n++] = nsid;
+	}
+	req_copy_to(req, list, sizeof(list));
+	admin_done(req, NVME_SCT_GENERIC, NVME_SC_SUCCESS);
+}
+
+static size_t ns_desc_add(uint8_t *buf, size_t off, uint8_t nidt, const void *id, uint8_t len)
+{
+	struct nvme_ns_id_desc *d = (struct nvme_ns_id_desc *)(buf + off);
+
+	d->nidt = nidt;
+	d->nidl = len;
+	memcpy(buf + off + sizeof(*d), id, len);
+	return off + sizeof(*d) + len;
+}
+
+static void identify_ns_desc_list(struct unvmf_req *req)
+{
+	struct unvmf_ns *ns = ns_lookup(req->qpair->ctrlr->subsys, req->cmd.nsid);
+	uint8_t buf[4096] = {0};
+	size_t off = 0;
+
+	if (!ns) {
+		admin_done(req, NVME_SCT_GENERIC, NVME_SC_INVALID_NAMESPACE_OR_FORMAT);
+		return;
+	}
+	if (ns->has_eui64)
+		off = ns_desc_add(buf, off, NVME_NIDT_EUI64, ns->eui64, 8);
+	if (ns->has_nguid)
+		off = ns_desc_add(buf, off, NVME_NIDT_NGUID, ns->nguid, 16);
+	off = ns_desc_add(buf, off, NVME_NIDT_UUID, ns->uuid, 16);
+	req_copy_to(req, buf, sizeof(buf));
+	admin_done(req, NVME_SCT_GENERIC, NVME_SC_SUCCESS);
+}
+
+static void admin_identify(struct unvmf_req *req)
+{
+	uint8_t cns = req->cmd.cdw10 & 0xff;
+	bool discovery = req->qpair->ctrlr->subsys->type == UNVMF_SUBSYSTEM_DISCOVERY;
+
+	if (req->length < 4096 || req->xfer != UNVMF_XFER_CONTROLLER_TO_HOST) {
+		admin_done(req, NVME_SCT_GENERIC, NVME_SC_DATA_SGL_LENGTH_INVALID);
+		return;
+	}
+	if (discovery && cns != NVME_CNS_CONTROLLER) {
+		admin_done(req, NVME_SCT_GENERIC, NVME_SC_INVALID_FIELD);
+		return;
+	}
+	switch (cns) {
+	case NVME_CNS_CONTROLLER:
+		identify_ctrlr(req);
+		return;
+	case NVME_CNS_NAMESPACE:
+		identify_ns(req);
+		return;
+	case NVME_CNS_ACTIVE_NS_LIST:
+		identify_active_ns_list(req);
+		return;
+	case NVME_CNS_NS_DESCRIPTOR_LIST:
+		identify_ns_desc_list(req);
+		return;
+	default:
+		admin_done(req, NVME_SCT_GENERIC, NVME_SC_INVALID_FIELD);
+		return;
+	}
+}
+
+/* ---- Get Log Page ---- */
+
+static void log_copy(struct unvmf_req *req, const void *page, uint64_t page_len, uint64_t offset,
+		     uint32_t len)
+{
+	uint8_t zero[512] = {0};
+	size_t done = 0;
+
+	/* Bytes past the page's end read as zero. */
+	if (offset < page_len) {
+		size_t n = (size_t)UNVMF_MIN((uint64_t)len, page_len - offset);
+
+		req_copy_to(req, (const uint8_t *)page + offset, n);
+		done = n;
+	}
+	while (done < len) {
+		size_t n = UNVMF_MIN(sizeof(zero), len - done);
+		size_t off = 0;
+
+		for (int i = 0; i < req->iovcnt; i++) {
+			size_t s = req->iov[i].iov_len;
+
+			if (done >= off && done < off + s) {
+				size_t m = UNVMF_MIN(n, off + s - done);
+
+				memcpy((uint8_t *)req->iov[i].iov_base + (done - off), zero, m);
+				n = m;
+				break;
+			}
+			off += s;
+		}
+		done += n;
+	}
+}
+
+static void log_changed_ns(struct unvmf_req *req, uint64_t offset, uint32_t len, bool rae)
+{
+	struct unvmf_ctrlr *ctrlr = req->qpair->ctrlr;
+	struct nvme_changed_ns_list list = {0};
+
+	memcpy(list.nsid, ctrlr->changed_ns, ctrlr->num_changed_ns * sizeof(uint32_t));
+	log_copy(req, &list, sizeof(list), offset, len);
+	ctrlr->num_changed_ns = 0;
+	if (!rae)
+		ctrlr->ns_changed_masked = false;
+}
+
+static void log_error(struct unvmf_req *req, uint64_t offset, uint32_t len)
+{
+	struct unvmf_ctrlr *ctrlr = req->qpair->ctrlr;
+	struct nvme_error_log_entry entries[UNVMF_ELPE];
+
+	memset(entries, 0, sizeof(entries));
+	for (unsigned i = 0; i < ctrlr->num_errors; i++)
+		entries[i] = ctrlr->errors[ctrlr->num_errors - 1 - i];
+	log_copy(req, entries, sizeof(entries), offset, len);
+}
+
+static void log_health(struct unvmf_req *req, uint64_t offset, uint32_t len)
+{
+	struct nvme_health_log h;
+
+	memset(&h, 0, sizeof(h));
+	h.temperature[0] = (uint8_t)(310 & 0xff);	/* 310 K: a plausible reading */
+	h.temperature[1] = (uint8_t)(310 >> 8);
+	h.avail_spare = 100;
+	h.spare_thresh = 10;
+	log_copy(req, &h, sizeof(h), offset, len);
+}
+
+static void log_firmware(struct unvmf_req *req, uint64_t offset, uint32_t len)
+{
+	struct nvme_firmware_slot_log fw;
+
+	memset(&fw, 0, sizeof(fw));
+	fw.afi = 1;
+	unvmf_str_pad(fw.frs[0], sizeof(fw.frs[0]), UNVMF_FIRMWARE_REVISION);
+	log_copy(req, &fw, sizeof(fw), offset, len);
+}
+
+static void log_discovery(struct unvmf_req *req, uint64_t offset, uint32_t len)
+{
+	uint8_t *buf = calloc(1, len);
+
+	if (!buf) {
+		admin_done(req, NVME_SCT_GENERIC, NVME_SC_INTERNAL_DEVICE_ERROR);
+		return;
+	}
+	unvmf_discovery_log(req->qpair->ctrlr->hostnqn, &req->qpair->local, buf, offset, len);
+	req_copy_to(req, buf, len);
+	free(buf);
+}
+
+static void admin_get_log_page(struct unvmf_req *req)
+{
+	struct unvmf_ctrlr *ctrlr = req->qpair->ctrlr;
+	uint8_t lid = req->cmd.cdw10 & 0xff;
+	bool rae = (req->cmd.cdw10 >> 15) & 1;
+	uint64_t numd = (((uint64_t)(req->cmd.cdw11 & 0xffff) << 16) | (req->cmd.cdw10 >> 16)) + 1;
+	uint64_t offset = req->cmd.cdw12 | ((uint64_t)req->cmd.cdw13 << 32);
+	uint64_t len = numd * 4;
+	bool discovery = ctrlr->subsys->type == UNVMF_SUBSYSTEM_DISCOVERY;
+
+	if (req->xfer != UNVMF_XFER_CONTROLLER_TO_HOST || len > req->length) {
+		admin_done(req, NVME_SCT_GENERIC, NVME_SC_DATA_SGL_LENGTH_INVALID);
+		return;
+	}
+	if (offset & 3) {
+		admin_done(req, NVME_SCT_GENERIC, NVME_SC_INVALID_FIELD);
+		return;
+	}
+	if (discovery) {
+		if (lid != NVME_LOG_DISCOVERY) {
+			admin_done(req, NVME_SCT_COMMAND_SPECIFIC, NVME_SC_INVALID_LOG_PAGE);
+			return;
+		}
+		log_discovery(req, offset, (uint32_t)len);
+		admin_done(req, NVME_SCT_GENERIC, NVME_SC_SUCCESS);
+		return;
+	}
+	switch (lid) {
+	case NVME_LOG_ERROR:
+		log_error(req, offset, (uint32_t)len);
+		break;
+	case NVME_LOG_HEALTH:
+		log_health(req, offset, (uint32_t)len);
+		break;
+	case NVME_LOG_FIRMWARE_SLOT:
+		log_firmware(req, offset, (uint32_t)len);
+		break;
+	case NVME_LOG_CHANGED_NS_LIST:
+		log_changed_ns(req, offset, (uint32_t)len, rae);
+		break;
+	default:
+		admin_done(req, NVME_SCT_COMMAND_SPECIFIC, NVME_SC_INVALID_LOG_PAGE);
+		return;
+	}
+	admin_done(req, NVME_SCT_GENERIC, NVME_SC_SUCCESS);
+}
+
+/* ---- Features ---- */
+
+static void admin_features(struct unvmf_req *req, bool set)
+{
+	struct unvmf_ctrlr *ctrlr = req->qpair->ctrlr;
+	uint8_t fid = req->cmd.cdw10 & 0xff;
+	uint8_t sel = (req->cmd.cdw10 >> 8) & 0x7;
+	uint32_t cdw11 = req->cmd.cdw11;
+	bool discovery = ctrlr->subsys->type == UNVMF_SUBSYSTEM_DISCOVERY;
+
+	if (set && (req->cmd.cdw10 >> 31)) {
+		admin_done(req, NVME_SCT_COMMAND_SPECIFIC, NVME_SC_FEATURE_ID_NOT_SAVEABLE);
+		return;
+	}
+	if (!set && sel == 3) {
+		/* Supported capabilities: everything we keep is changeable, nothing saveable. */
+		req->rsp.cdw0 = 0x4;
+		admin_done(req, NVME_SCT_GENERIC, NVME_SC_SUCCESS);
+		return;
+	}
+	if (discovery && fid != NVME_FEAT_KEEP_ALIVE_TIMER &&
+	    fid != NVME_FEAT_ASYNC_EVENT_CONFIGURATION) {
+		admin_done(req, NVME_SCT_GENERIC, NVME_SC_INVALID_FIELD);
+		return;
+	}
+	switch (fid) {
+	case NVME_FEAT_NUMBER_OF_QUEUES:
+		if (set) {
+			uint32_t nsqr = cdw11 & 0xffff, ncqr = cdw11 >> 16;
+
+			if (nsqr == 0xffff || ncqr == 0xffff) {
+				admin_done(req, NVME_SCT_GENERIC, NVME_SC_INVALID_FIELD);
+				return;
+			}
+			ctrlr->num_io_queues = (uint16_t)UNVMF_MIN(UNVMF_MIN(nsqr, ncqr) + 1,
+								  (uint32_t)ctrlr->max_qid);
+		}
+		req->rsp.cdw0 = (uint32_t)(ctrlr->num_io_queues - 1) |
+				((uint32_t)(ctrlr->num_io_queues - 1) << 16);
+		break;
+	case NVME_FEAT_KEEP_ALIVE_TIMER:
+		if (set)
+			unvmf_ctrlr_set_kato(ctrlr, cdw11);
+		req->rsp.cdw0 = ctrlr->kato_ms;
+		break;
+	case NVME_FEAT_ASYNC_EVENT_CONFIGURATION:
+		if (set)
+			ctrlr->aec = cdw11;
+		req->rsp.cdw0 = ctrlr->aec;
+		break;
+	case NVME_FEAT_VOLATILE_WRITE_CACHE:
+		if (set)
+			ctrlr->vwc_enabled = cdw11 & 1;
+		req->rsp.cdw0 = ctrlr->vwc_enabled ? 1 : 0;
+		break;
+	case NVME_FEAT_ARBITRATION:
+	case NVME_FEAT_POWER_MANAGEMENT:
+	case NVME_FEAT_ERROR_RECOVERY:
+	case NVME_FEAT_INTERRUPT_COALESCING:
+	case NVME_FEAT_WRITE_ATOMICITY:
+		/* Accepted and reported as their defaults: nothing here depends on them. */
+		req->rsp.cdw0 = 0;
+		break;
+	case NVME_FEAT_TEMPERATURE_THRESHOLD:
+		req->rsp.cdw0 = set ? cdw11 & 0xffff : 0x157;	/* 343 K */
+		break;
+	case NVME_FEAT_HOST_IDENTIFIER:
+		if (set) {
+			admin_done(req, NVME_SCT_COMMAND_SPECIFIC, NVME_SC_FEATURE_NOT_CHANGEABLE);
+			return;
+		}
+		if (!(cdw11 & 1) || req->length < 16) {
+			/* Only the 128-bit host identifier exists on fabrics. */
+			admin_done(req, NVME_SCT_GENERIC, NVME_SC_INVALID_FIELD);
+			return;
+		}
+		req_copy_to(req, ctrlr->hostid, 16);
+		break;
+	default:
+		admin_done(req, NVME_SCT_GENERIC, NVME_SC_INVALID_FIELD);
+		return;
+	}
+	admin_done(req, NVME_SCT_GENERIC, NVME_SC_SUCCESS);
+}
+
+/* ---- Asynchronous events ---- */
+
+static void aer_try_complete(struct unvmf_ctrlr *ctrlr)
+{
+	while (ctrlr->num_aer > 0 && ctrlr->num_events > 0) {
+		struct unvmf_req *req = ctrlr->aer[--ctrlr->num_aer];
+
+		req->rsp.cdw0 = ctrlr->events[0].cdw0;
+		memmove(&ctrlr->events[0], &ctrlr->events[1],
+			(ctrlr->num_events - 1) * sizeof(ctrlr->events[0]));
+		ctrlr->num_events--;
+		admin_done(req, NVME_SCT_GENERIC, NVME_SC_SUCCESS);
+	}
+}
+
+static void admin_aer(struct unvmf_req *req)
+{
+	struct unvmf_ctrlr *ctrlr = req->qpair->ctrlr;
+
+	if (ctrlr->num_aer >= UNVMF_MAX_AER) {
+		admin_done(req, NVME_SCT_COMMAND_SPECIFIC, NVME_SC_ASYNC_EVENT_REQUEST_LIMIT_EXCEEDED);
+		return;
+	}
+	ctrlr->aer[ctrlr->num_aer++] = req;
+	aer_try_complete(ctrlr);
+}
+
+void unvmf_ctrlr_aer_abort_all(struct unvmf_ctrlr *ctrlr)
+{
+	while (ctrlr->num_aer > 0) {
+		struct unvmf_req *req = ctrlr->aer[--ctrlr->num_aer];
+
+		admin_done(req, NVME_SCT_GENERIC, NVME_SC_ABORTED_SQ_DELETION);
+	}
+}
+
+struct ns_event_msg {
+	struct unvmf_ctrlr *ctrlr;
+	uint32_t nsid;
+};
+
+static void ctrlr_ns_changed_msg(void *arg)
+{
+	struct ns_event_msg *msg = arg;
+	struct unvmf_ctrlr *ctrlr = msg->ctrlr;
+
+	if (ctrlr->admin_qpair && !ctrlr->failed) {
+		bool listed = false;
+
+		for (unsigned i = 0; i < ctrlr->num_changed_ns; i++)
+			listed |= ctrlr->changed_ns[i] == msg->nsid;
+		if (!listed) {
+			if (ctrlr->num_changed_ns < UNVMF_ARRAY_SIZE(ctrlr->changed_ns)) {
+				ctrlr->changed_ns[ctrlr->num_changed_ns++] = msg->nsid;
+			} else {
+				/* Overflow: the spec's marker, the host rescans everything. */
+				ctrlr->changed_ns[0] = 0xffffffff;
+				ctrlr->num_changed_ns = 1;
+			}
+		}
+		/* One event until the host reads the log (NVMe base 5.2: masked until then). */
+		if ((ctrlr->aec & (1u << 8)) && !ctrlr->ns_changed_masked &&
+		    ctrlr->num_events < UNVMF_ARRAY_SIZE(ctrlr->events)) {
+			ctrlr->ns_changed_masked = true;
+			ctrlr->events[ctrlr->num_events++].cdw0 = nvme_aer_cdw0(
+				NVME_AER_TYPE_NOTICE, NVME_AER_NOTICE_NS_ATTR_CHANGED,
+				NVME_LOG_CHANGED_NS_LIST);
+			aer_try_complete(ctrlr);
+		}
+	}
+	unvmf_ctrlr_put(ctrlr);
+	free(msg);
+}
+
+void unvmf_subsystem_ns_changed(struct unvmf_subsystem *subsys, uint32_t nsid)
+{
+	struct unvmf_ctrlr *ctrlr;
+
+	pthread_mutex_lock(&g_tgt.lock);
+	TAILQ_FOREACH(ctrlr, &subsys->ctrlrs, link) {
+		struct ns_event_msg *msg;
+
+		if (!ctrlr->admin_group)
+			continue;
+		msg = calloc(1, sizeof(*msg));
+		if (!msg)
+			continue;
+		msg->ctrlr = ctrlr;
+		msg->nsid = nsid;
+		unvmf_ctrlr_get_locked(ctrlr);
+		if (unvmf_thread_send_msg(ctrlr->admin_group->thread, ctrlr_ns_changed_msg, msg)) {
+			ctrlr->refs--;
+			free(msg);
+		}
+	}
+	pthread_mutex_unlock(&g_tgt.lock);
+}
+
+/* ---- Abort ---- */
+
+static void admin_abort(struct unvmf_req *req)
+{
+	struct unvmf_ctrlr *ctrlr = req->qpair->ctrlr;
+	uint16_t sqid = req->cmd.cdw10 & 0xffff;
+	uint16_t cid = req->cmd.cdw10 >> 16;
+
+	/* cdw0 bit 0 set = not aborted; the command then completes normally. */
+	req->rsp.cdw0 = 1;
+	if (sqid == 0) {
+		for (unsigned i = 0; i < ctrlr->num_aer; i++) {
+			struct unvmf_req *aer = ctrlr->aer[i];
+
+			if (aer->cmd.cid != cid)
+				continue;
+			ctrlr->aer[i] = ctrlr->aer[--ctrlr->num_aer];
+			admin_done(aer, NVME_SCT_GENERIC, NVME_SC_ABORTED_BY_REQUEST);
+			req->rsp.cdw0 = 0;
+			break;
+		}
+	}
+	admin_done(req, NVME_SCT_GENERIC, NVME_SC_SUCCESS);
+}
+
+void unvmf_ctrlr_exec_admin(struct unvmf_req *req)
+{
+	struct unvmf_ctrlr *ctrlr = req->qpair->ctrlr;
+	bool discovery = ctrlr->subsys->type == UNVMF_SUBSYSTEM_DISCOVERY;
+
+	if (!ctrlr->cc.bits.en && !discovery) {
+		admin_done(req, NVME_SCT_GENERIC, NVME_SC_COMMAND_SEQUENCE_ERROR);
+		return;
+	}
+	switch (req->cmd.opc) {
+	case NVME_OPC_IDENTIFY:
+		admin_identify(req);
+		return;
+	case NVME_OPC_GET_LOG_PAGE:
+		admin_get_log_page(req);
+		return;
+	case NVME_OPC_GET_FEATURES:
+		admin_features(req, false);
+		return;
+	case NVME_OPC_SET_FEATURES:
+		admin_features(req, true);
+		return;
+	case NVME_OPC_KEEP_ALIVE:
+		atomic_store(&ctrlr->last_keepalive_us, unvmf_now_us());
+		admin_done(req, NVME_SCT_GENERIC, NVME_SC_SUCCESS);
+		return;
+	case NVME_OPC_ASYNC_EVENT_REQUEST:
+		admin_aer(req);
+		return;
+	case NVME_OPC_ABORT:
+		if (discovery)
+			break;
+		admin_abort(req);
+		return;
+	default:
+		break;
+	}
+	admin_done(req, NVME_SCT_GENERIC, NVME_SC_INVALID_OPCODE);
+}

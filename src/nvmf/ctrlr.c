@@ -1,0 +1,531 @@
+/*
+ * Controllers: Fabrics Connect, Property Get/Set, keep-alive, lifetime.
+ * Connect runs on the connecting qpair's thread under g_tgt.lock; the
+ * controller's own state (CC, AER, logs) belongs to its admin qpair's thread.
+ */
+#include "nvmf/nvmf.h"
+#include "reactor/reactor.h"
+#include "transport/transport.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define DISCOVERY_KATO_MS 120000
+#define CAP_TIMEOUT_500MS 30	/* CAP.TO: 15 s for CSTS.RDY to follow CC.EN */
+
+static void connect_invalid_param(struct unvmf_req *req, bool in_data, uint16_t offset)
+{
+	struct nvmf_connect_rsp *rsp = (struct nvmf_connect_rsp *)&req->rsp;
+
+	memset(&req->rsp, 0, sizeof(req->rsp));
+	rsp->status_code_specific.invalid.iattr = in_data ? 1 : 0;
+	rsp->status_code_specific.invalid.ipo = offset;
+	unvmf_req_set_status(req, NVME_SCT_COMMAND_SPECIFIC, NVMF_SC_INVALID_PARAM);
+	unvmf_req_complete(req);
+}
+
+static void connect_fail(struct unvmf_req *req, uint8_t sct, uint8_t sc)
+{
+	unvmf_req_complete_status(req, sct, sc);
+}
+
+void unvmf_ctrlr_get_locked(struct unvmf_ctrlr *ctrlr)
+{
+	ctrlr->refs++;
+}
+
+static void ctrlr_free(struct unvmf_ctrlr *ctrlr)
+{
+	LOG_NOTICE("controller %u (host %s, subsystem %s) destroyed", ctrlr->cntlid,
+		   ctrlr->hostnqn, ctrlr->subsys->nqn);
+	free(ctrlr->qpairs);
+	free(ctrlr);
+}
+
+void unvmf_ctrlr_put_locked(struct unvmf_ctrlr *ctrlr)
+{
+	UNVMF_ASSERT(ctrlr->refs > 0);
+	if (--ctrlr->refs == 0) {
+		TAILQ_REMOVE(&ctrlr->subsys->ctrlrs, ctrlr, link);
+		ctrlr_free(ctrlr);
+	}
+}
+
+void unvmf_ctrlr_put(struct unvmf_ctrlr *ctrlr)
+{
+	pthread_mutex_lock(&g_tgt.lock);
+	unvmf_ctrlr_put_locked(ctrlr);
+	pthread_mutex_unlock(&g_tgt.lock);
+}
+
+void unvmf_ctrlr_disconnect_all_locked(struct unvmf_ctrlr *ctrlr, const char *reason)
+{
+	if (!ctrlr->failed)
+		LOG_NOTICE("controller %u (host %s): disconnecting all queues: %s", ctrlr->cntlid,
+			   ctrlr->hostnqn, reason);
+	ctrlr->failed = true;
+	for (unsigned qid = 0; qid <= ctrlr->max_qid; qid++) {
+		if (ctrlr->qpairs[qid].group)
+			unvmf_qpair_disconnect_async(ctrlr->qpairs[qid].group, ctrlr->qpairs[qid].id,
+						     reason);
+	}
+}
+
+static uint16_t subsystem_alloc_cntlid_locked(struct unvmf_subsystem *subsys)
+{
+	uint32_t range = (uint32_t)subsys->max_cntlid - subsys->min_cntlid + 1;
+
+	for (uint32_t tries = 0; tries < range; tries++) {
+		uint16_t id = subsys->next_cntlid;
+		struct unvmf_ctrlr *c;
+		bool used = false;
+
+		subsys->next_cntlid = id >= subsys->max_cntlid ? subsys->min_cntlid : id + 1;
+		TAILQ_FOREACH(c, &subsys->ctrlrs, link) {
+			if (c->cntlid == id) {
+				used = true;
+				break;
+			}
+		}
+		if (!used)
+			return id;
+	}
+	return 0xffff;
+}
+
+static int keepalive_poll(void *arg)
+{
+	struct unvmf_ctrlr *ctrlr = arg;
+	uint64_t last = atomic_load(&ctrlr->last_keepalive_us);
+
+	if (ctrlr->kato_ms == 0 || ctrlr->failed)
+		return 0;
+	if (unvmf_now_us() - last <= (uint64_t)ctrlr->kato_ms * 1000)
+		return 0;
+	LOG_ERR("controller %u (host %s, subsystem %s): keep-alive timeout (%u ms) expired",
+		ctrlr->cntlid, ctrlr->hostnqn, ctrlr->subsys->nqn, ctrlr->kato_ms);
+	pthread_mutex_lock(&g_tgt.lock);
+	unvmf_ctrlr_disconnect_all_locked(ctrlr, "keep-alive timeout");
+	pthread_mutex_unlock(&g_tgt.lock);
+	return 1;
+}
+
+static void keepalive_arm(struct unvmf_ctrlr *ctrlr)
+{
+	uint64_t period_us;
+
+	if (ctrlr->ka_poller)
+		unvmf_poller_unregister(&ctrlr->ka_poller);
+	if (ctrlr->kato_ms == 0)
+		return;
+	/* Check a few times per period so expiry is detected within ~kato + kato/4. */
+	period_us = (uint64_t)ctrlr->kato_ms * 1000 / 4;
+	if (period_us < 1000)
+		period_us = 1000;
+	atomic_store(&ctrlr->last_keepalive_us, unvmf_now_us());
+	ctrlr->ka_poller = unvmf_poller_register(keepalive_poll, ctrlr, period_us, "keepalive");
+}
+
+void unvmf_ctrlr_set_kato(struct unvmf_ctrlr *ctrlr, uint32_t kato_ms);
+void unvmf_ctrlr_set_kato(struct unvmf_ctrlr *ctrlr, uint32_t kato_ms)
+{
+	if (kato_ms == 0 && ctrlr->subsys->type == UNVMF_SUBSYSTEM_DISCOVERY)
+		kato_ms = DISCOVERY_KATO_MS;
+	/* KAS is 100 ms: round up to it. */
+	ctrlr->kato_ms = UNVMF_DIV_ROUND_UP(kato_ms, 100) * 100;
+	keepalive_arm(ctrlr);
+}
+
+static void ctrlr_attach_qpair_locked(struct unvmf_ctrlr *ctrlr, struct unvmf_qpair *qpair,
+				      const struct nvmf_connect_cmd *cmd)
+{
+	uint16_t qid = cmd->qid, sqsize = cmd->sqsize;
+
+	/* The admin queue always keeps flow control (NVMe-oF 1.1, 3.3). */
+	qpair->sq_flow_control_disabled = qid != 0 && (cmd->cattr & NVMF_CATTR_DISABLE_SQ_FLOW_CONTROL);
+	qpair->ctrlr = ctrlr;
+	qpair->qid = qid;
+	qpair->sq_size = (uint16_t)(sqsize + 1);
+	qpair->sqhd = 0;
+	qpair->state = UNVMF_QPAIR_ACTIVE;
+	ctrlr->qpairs[qid].group = qpair->group;
+	ctrlr->qpairs[qid].id = qpair->id;
+	unvmf_ctrlr_get_locked(ctrlr);
+	if (qpair->group) {
+		if (qid == 0)
+			qpair->group->stats.admin_qpairs_current++;
+		else
+			qpair->group->stats.io_qpairs_current++;
+	}
+}
+
+static void connect_success(struct unvmf_req *req, struct unvmf_ctrlr *ctrlr)
+{
+	struct nvmf_connect_rsp *rsp = (struct nvmf_connect_rsp *)&req->rsp;
+
+	memset(&req->rsp, 0, sizeof(req->rsp));
+	rsp->status_code_specific.success.cntlid = ctrlr->cntlid;
+	unvmf_req_complete(req);
+}
+
+static void connect_admin(struct unvmf_req *req, struct unvmf_subsystem *subsys,
+			  const struct nvmf_connect_cmd *cmd, const struct nvmf_connect_data *data)
+{
+	struct unvmf_qpair *qpair = req->qpair;
+	struct unvmf_transport_opts *topts = &qpair->transport->opts;
+	struct unvmf_ctrlr *ctrlr;
+
+	if (data->cntlid != 0xffff && data->cntlid != 0xfffe) {
+		/* We only offer the dynamic controller model. */
+		pthread_mutex_unlock(&g_tgt.lock);
+		connect_invalid_param(req, true, offsetof(struct nvmf_connect_data, cntlid));
+		return;
+	}
+	if (cmd->sqsize == 0 || (uint32_t)cmd->sqsize + 1 > topts->max_aq_depth) {
+		pthread_mutex_unlock(&g_tgt.lock);
+		connect_invalid_param(req, false, offsetof(struct nvmf_connect_cmd, sqsize));
+		return;
+	}
+	ctrlr = calloc(1, sizeof(*ctrlr));
+	if (!ctrlr)
+		goto err_busy;
+	ctrlr->max_qid = (uint16_t)topts->max_io_qpairs_per_ctrlr;
+	ctrlr->qpairs = calloc((size_t)ctrlr->max_qid + 1, sizeof(*ctrlr->qpairs));
+	if (!ctrlr->qpairs)
+		goto err_free;
+	ctrlr->cntlid = subsystem_alloc_cntlid_locked(subsys);
+	if (ctrlr->cntlid == 0xffff)
+		goto err_free;
+	ctrlr->subsys = subsys;
+	memcpy(ctrlr->hostid, data->hostid, 16);
+	memcpy(ctrlr->hostnqn, data->hostnqn, NVMF_NQN_MAX_LEN);
+	ctrlr->hostnqn[NVMF_NQN_MAX_LEN] = '\0';
+	ctrlr->listen_trid = qpair->local;
+	ctrlr->host_trid = qpair->peer;
+	ctrlr->admin_qpair = qpair;
+	ctrlr->admin_group = qpair->group;
+	ctrlr->admin_qpair_id = qpair->id;
+	ctrlr->num_io_queues = ctrlr->max_qid;
+	ctrlr->vwc_enabled = true;
+	TAILQ_INSERT_TAIL(&subsys->ctrlrs, ctrlr, link);
+	ctrlr_attach_qpair_locked(ctrlr, qpair, cmd);
+	pthread_mutex_unlock(&g_tgt.lock);
+
+	unvmf_ctrlr_set_kato(ctrlr, cmd->kato);
+	LOG_NOTICE("controller %u created: host %s subsystem %s via %s %s:%s (kato %u ms)",
+		   ctrlr->cntlid, ctrlr->hostnqn, subsys->nqn,
+		   unvmf_trtype_str(qpair->local.trtype), qpair->local.traddr,
+		   qpair->local.trsvcid, ctrlr->kato_ms);
+	connect_success(req, ctrlr);
+	return;
+
+err_free:
+	free(ctrlr->qpairs);
+	free(ctrlr);
+err_busy:
+	pthread_mutex_unlock(&g_tgt.lock);
+	connect_fail(req, NVME_SCT_COMMAND_SPECIFIC, NVMF_SC_CONTROLLER_BUSY);
+}
+
+static void connect_io(struct unvmf_req *req, struct unvmf_subsystem *subsys,
+		       const struct nvmf_connect_cmd *cmd, const struct nvmf_connect_data *data)
+{
+	struct unvmf_qpair *qpair = req->qpair;
+	struct unvmf_transport_opts *topts = &qpair->transport->opts;
+	struct unvmf_ctrlr *ctrlr;
+
+	TAILQ_FOREACH(ctrlr, &subsys->ctrlrs, link) {
+		if (ctrlr->cntlid == data->cntlid)
+			break;
+	}
+	if (!ctrlr || ctrlr->failed ||
+	    strncmp(ctrlr->hostnqn, data->hostnqn, sizeof(data->hostnqn)) != 0) {
+		pthread_mutex_unlock(&g_tgt.lock);
+		LOG_ERR("qpair %lu: I/O queue connect to unknown controller %u", (unsigned long)qpair->id,
+			data->cntlid);
+		connect_invalid_param(req, true, offsetof(struct nvmf_connect_data, cntlid));
+		return;
+	}
+	if (!ctrlr->cc.bits.en || ctrlr->csts.bits.shst != NVME_SHST_NORMAL) {
+		pthread_mutex_unlock(&g_tgt.lock);
+		LOG_ERR("controller %u: I/O queue connect while not enabled", ctrlr->cntlid);
+		connect_fail(req, NVME_SCT_GENERIC, NVME_SC_COMMAND_SEQUENCE_ERROR);
+		return;
+	}
+	if (ctrlr->cc.bits.iosqes != 6 || ctrlr->cc.bits.iocqes != 4) {
+		pthread_mutex_unlock(&g_tgt.lock);
+		connect_invalid_param(req, false, offsetof(struct nvmf_connect_cmd, qid));
+		return;
+	}
+	if (cmd->qid > ctrlr->max_qid) {
+		pthread_mutex_unlock(&g_tgt.lock);
+		connect_invalid_param(req, false, offsetof(struct nvmf_connect_cmd, qid));
+		return;
+	}
+	if (ctrlr->qpairs[cmd->qid].group) {
+		pthread_mutex_unlock(&g_tgt.lock);
+		LOG_ERR("controller %u: qid %u already connected", ctrlr->cntlid, cmd->qid);
+		connect_invalid_param(req, false, offsetof(struct nvmf_connect_cmd, qid));
+		return;
+	}
+	if (cmd->sqsize == 0 || (uint32_t)cmd->sqsize + 1 > topts->max_queue_depth) {
+		pthread_mutex_unlock(&g_tgt.lock);
+		connect_invalid_param(req, false, offsetof(struct nvmf_connect_cmd, sqsize));
+		return;
+	}
+	ctrlr_attach_qpair_locked(ctrlr, qpair, cmd);
+	pthread_mutex_unlock(&g_tgt.lock);
+	LOG_INFO("controller %u: I/O queue %u connected (qpair %lu, depth %u)", ctrlr->cntlid,
+		 cmd->qid, (unsigned long)qpair->id, qpair->sq_size);
+	connect_success(req, ctrlr);
+}
+
+static void fabrics_connect(struct unvmf_req *req)
+{
+	const struct nvmf_connect_cmd *cmd = (const struct nvmf_connect_cmd *)&req->cmd;
+	struct unvmf_qpair *qpair = req->qpair;
+	struct nvmf_connect_data data;
+	struct unvmf_subsystem *subsys;
+	char subnqn[UNVMF_NQN_BUF];
+	char hostnqn[UNVMF_NQN_BUF];
+
+	if (qpair->state != UNVMF_QPAIR_UNCONNECTED) {
+		connect_fail(req, NVME_SCT_GENERIC, NVME_SC_COMMAND_SEQUENCE_ERROR);
+		return;
+	}
+	if (req->length < sizeof(data)) {
+		connect_fail(req, NVME_SCT_GENERIC, NVME_SC_DATA_SGL_LENGTH_INVALID);
+		return;
+	}
+	if (cmd->recfmt != 0) {
+		connect_fail(req, NVME_SCT_COMMAND_SPECIFIC, NVMF_SC_INCOMPATIBLE_FORMAT);
+		return;
+	}
+	{
+		/* The data may span transport buffers. */
+		size_t off = 0;
+
+		for (int i = 0; i < req->iovcnt && off < sizeof(data); i++) {
+			size_t n = UNVMF_MIN(req->iov[i].iov_len, sizeof(data) - off);
+
+			memcpy((char *)&data + off, req->iov[i].iov_base, n);
+			off += n;
+		}
+	}
+	if (strnlen(data.subnqn, sizeof(data.subnqn)) > NVMF_NQN_MAX_LEN) {
+		connect_invalid_param(req, true, offsetof(struct nvmf_connect_data, subnqn));
+		return;
+	}
+	if (strnlen(data.hostnqn, sizeof(data.hostnqn)) > NVMF_NQN_MAX_LEN) {
+		connect_invalid_param(req, true, offsetof(struct nvmf_connect_data, hostnqn));
+		return;
+	}
+	memcpy(subnqn, data.subnqn, sizeof(subnqn) - 1);
+	subnqn[sizeof(subnqn) - 1] = '\0';
+	memcpy(hostnqn, data.hostnqn, sizeof(hostnqn) - 1);
+	hostnqn[sizeof(hostnqn) - 1] = '\0';
+
+	pthread_mutex_lock(&g_tgt.lock);
+	subsys = unvmf_subsystem_find(subnqn);
+	if (!subsys || subsys->deleting || g_tgt.shutting_down) {
+		pthread_mutex_unlock(&g_tgt.lock);
+		LOG_ERR("qpair %lu: connect to unknown subsystem '%s' from %s",
+			(unsigned long)qpair->id, subnqn, hostnqn);
+		connect_invalid_param(req, true, offsetof(struct nvmf_connect_data, subnqn));
+		return;
+	}
+	if (subsys->type == UNVMF_SUBSYSTEM_NVME && !unvmf_subsystem_has_listener(subsys, &qpair->local)) {
+		pthread_mutex_unlock(&g_tgt.lock);
+		LOG_ERR("qpair %lu: subsystem %s does not listen on %s:%s", (unsigned long)qpair->id,
+			subnqn, qpair->local.traddr, qpair->local.trsvcid);
+		connect_invalid_param(req, true, offsetof(struct nvmf_connect_data, subnqn));
+		return;
+	}
+	if (!unvmf_nqn_valid(hostnqn)) {
+		pthread_mutex_unlock(&g_tgt.lock);
+		connect_invalid_param(req, true, offsetof(struct nvmf_connect_data, hostnqn));
+		return;
+	}
+	if (!unvmf_subsystem_host_allowed(subsys, hostnqn)) {
+		pthread_mutex_unlock(&g_tgt.lock);
+		LOG_ERR("qpair %lu: host %s is not allowed on subsystem %s", (unsigned long)qpair->id,
+			hostnqn, subnqn);
+		connect_fail(req, NVME_SCT_COMMAND_SPECIFIC, NVMF_SC_INVALID_HOST);
+		return;
+	}
+	if (cmd->qid == 0)
+		connect_admin(req, subsys, cmd, &data);
+	else
+		connect_io(req, subsys, cmd, &data);
+}
+
+/* ---- properties ---- */
+
+static uint64_t ctrlr_cap(struct unvmf_ctrlr *ctrlr, struct unvmf_qpair *qpair)
+{
+	union nvme_cap_register cap = {.raw = 0};
+
+	cap.bits.mqes = (uint16_t)(qpair->transport->opts.max_queue_depth - 1);
+	cap.bits.cqr = 1;
+	cap.bits.to = CAP_TIMEOUT_500MS;
+	cap.bits.css = 1;	/* NVM command set */
+	cap.bits.mpsmin = 0;
+	cap.bits.mpsmax = 0;
+	return cap.raw;
+}
+
+static void ctrlr_set_cc(struct unvmf_ctrlr *ctrlr, uint32_t value)
+{
+	union nvme_cc_register cc = {.raw = value};
+
+	if (cc.bits.en && !ctrlr->cc.bits.en) {
+		ctrlr->csts.bits.rdy = 1;
+		ctrlr->csts.bits.shst = NVME_SHST_NORMAL;
+		LOG_INFO("controller %u: enabled", ctrlr->cntlid);
+	} else if (!cc.bits.en && ctrlr->cc.bits.en) {
+		/* Reset: the host expects I/O queues gone and the controller idle. */
+		ctrlr->csts.bits.rdy = 0;
+		pthread_mutex_lock(&g_tgt.lock);
+		for (unsigned qid = 1; qid <= ctrlr->max_qid; qid++) {
+			if (ctrlr->qpairs[qid].group)
+				unvmf_qpair_disconnect_async(ctrlr->qpairs[qid].group,
+							     ctrlr->qpairs[qid].id, "controller reset");
+		}
+		pthread_mutex_unlock(&g_tgt.lock);
+		LOG_INFO("controller %u: disabled (reset)", ctrlr->cntlid);
+	}
+	if (cc.bits.shn == NVME_SHN_NORMAL || cc.bits.shn == NVME_SHN_ABRUPT) {
+		ctrlr->csts.bits.shst = NVME_SHST_COMPLETE;
+		ctrlr->csts.bits.rdy = cc.bits.en;
+		LOG_INFO("controller %u: shutdown (%s)", ctrlr->cntlid,
+			 cc.bits.shn == NVME_SHN_NORMAL ? "normal" : "abrupt");
+	}
+	ctrlr->cc.raw = cc.raw;
+}
+
+static void fabrics_property(struct unvmf_req *req, bool set)
+{
+	struct unvmf_qpair *qpair = req->qpair;
+	struct unvmf_ctrlr *ctrlr = qpair->ctrlr;
+	struct nvmf_property_get_rsp *rsp = (struct nvmf_property_get_rsp *)&req->rsp;
+	uint32_t ofst;
+	uint8_t size;
+
+	if (qpair->state != UNVMF_QPAIR_ACTIVE || !ctrlr) {
+		connect_fail(req, NVME_SCT_GENERIC, NVME_SC_COMMAND_SEQUENCE_ERROR);
+		return;
+	}
+	if (qpair->qid != 0) {
+		connect_fail(req, NVME_SCT_GENERIC, NVME_SC_INVALID_FIELD);
+		return;
+	}
+	if (set) {
+		const struct nvmf_property_set_cmd *cmd = (const void *)&req->cmd;
+
+		ofst = cmd->ofst;
+		size = cmd->attrib.size;
+		if (ofst == NVME_REG_CC && size == 0) {
+			ctrlr_set_cc(ctrlr, (uint32_t)cmd->value);
+			memset(&req->rsp, 0, sizeof(req->rsp));
+			unvmf_req_complete(req);
+			return;
+		}
+		/* Everything else is read-only or absent on a fabrics controller. */
+		connect_invalid_param(req, false, offsetof(struct nvmf_property_set_cmd, ofst));
+		return;
+	}
+	const struct nvmf_property_get_cmd *cmd = (const void *)&req->cmd;
+	uint64_t value;
+
+	ofst = cmd->ofst;
+	size = cmd->attrib.size;
+	switch (ofst) {
+	case NVME_REG_CAP:
+		value = ctrlr_cap(ctrlr, qpair);
+		if (size != 1)
+			goto bad;
+		break;
+	case NVME_REG_VS:
+		value = NVME_VERSION(1, 3, 0);
+		if (size != 0)
+			goto bad;
+		break;
+	case NVME_REG_CC:
+		value = ctrlr->cc.raw;
+		if (size != 0)
+			goto bad;
+		break;
+	case NVME_REG_CSTS:
+		value = ctrlr->csts.raw;
+		if (size != 0)
+			goto bad;
+		break;
+	default:
+		goto bad;
+	}
+	memset(&req->rsp, 0, sizeof(req->rsp));
+	rsp->value = value;
+	unvmf_req_complete(req);
+	return;
+bad:
+	connect_invalid_param(req, false, offsetof(struct nvmf_property_get_cmd, ofst));
+}
+
+void unvmf_ctrlr_exec_fabrics(struct unvmf_req *req)
+{
+	const struct nvmf_capsule_cmd *cmd = (const struct nvmf_capsule_cmd *)&req->cmd;
+
+	switch (cmd->fctype) {
+	case NVMF_FCTYPE_CONNECT:
+		fabrics_connect(req);
+		return;
+	case NVMF_FCTYPE_PROPERTY_GET:
+		fabrics_property(req, false);
+		return;
+	case NVMF_FCTYPE_PROPERTY_SET:
+		fabrics_property(req, true);
+		return;
+	case NVMF_FCTYPE_DISCONNECT:
+		/* Acknowledge, then the transport sees the host close the queue. */
+		if (req->qpair->state != UNVMF_QPAIR_ACTIVE) {
+			connect_fail(req, NVME_SCT_GENERIC, NVME_SC_COMMAND_SEQUENCE_ERROR);
+			return;
+		}
+		unvmf_req_complete_status(req, NVME_SCT_GENERIC, NVME_SC_SUCCESS);
+		return;
+	default:
+		unvmf_req_complete_status(req, NVME_SCT_GENERIC, NVME_SC_INVALID_OPCODE);
+		return;
+	}
+}
+
+/* ---- qpair departure ---- */
+
+void unvmf_ctrlr_qpair_gone(struct unvmf_qpair *qpair)
+{
+	struct unvmf_ctrlr *ctrlr = qpair->ctrlr;
+
+	if (qpair->qid == 0) {
+		/* The admin queue defines the controller: its I/O queues go with it. */
+		unvmf_poller_unregister(&ctrlr->ka_poller);
+		unvmf_ctrlr_aer_abort_all(ctrlr);
+		ctrlr->admin_qpair = NULL;
+	}
+	pthread_mutex_lock(&g_tgt.lock);
+	if (ctrlr->qpairs[qpair->qid].id == qpair->id) {
+		ctrlr->qpairs[qpair->qid].group = NULL;
+		ctrlr->qpairs[qpair->qid].id = 0;
+	}
+	if (qpair->group) {
+		if (qpair->qid == 0)
+			qpair->group->stats.admin_qpairs_current--;
+		else
+			qpair->group->stats.io_qpairs_current--;
+	}
+	if (qpair->qid == 0)
+		unvmf_ctrlr_disconnect_all_locked(ctrlr, "admin queue disconnected");
+	qpair->ctrlr = NULL;
+	unvmf_ctrlr_put_locked(ctrlr);
+	pthread_mutex_unlock(&g_tgt.lock);
+}

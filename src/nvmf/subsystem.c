@@ -1,0 +1,547 @@
+/*
+ * Subsystems: namespaces, allowed hosts, listeners. Reactor 0 changes them
+ * under g_tgt.lock; the I/O path only reads subsys->ns[] without the lock
+ * (see struct unvmf_ns for why that is safe).
+ */
+#include "nvmf/nvmf.h"
+#include "reactor/reactor.h"
+#include "transport/transport.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <string.h>
+
+bool unvmf_poll_group_release_channel(struct unvmf_poll_group *group, struct unvmf_bdev *bdev);
+
+static void subsystem_changed_locked(void)
+{
+	g_tgt.discovery_genctr++;
+}
+
+int unvmf_subsystem_create(const char *nqn, enum unvmf_subsystem_type type,
+			   uint32_t max_namespaces, struct unvmf_subsystem **out)
+{
+	struct unvmf_subsystem *subsys;
+
+	if (!unvmf_nqn_valid(nqn))
+		return -EINVAL;
+	if (type == UNVMF_SUBSYSTEM_NVME && strcmp(nqn, NVMF_DISCOVERY_NQN) == 0)
+		return -EINVAL;
+	if (max_namespaces == 0)
+		max_namespaces = type == UNVMF_SUBSYSTEM_NVME ? 32 : 0;
+	if (max_namespaces > UNVMF_MAX_NAMESPACES)
+		return -EINVAL;
+	subsys = calloc(1, sizeof(*subsys));
+	if (!subsys)
+		return -ENOMEM;
+	if (max_namespaces) {
+		subsys->ns = calloc(max_namespaces, sizeof(*subsys->ns));
+		if (!subsys->ns) {
+			free(subsys);
+			return -ENOMEM;
+		}
+	}
+	unvmf_strlcpy(subsys->nqn, nqn, sizeof(subsys->nqn));
+	subsys->type = type;
+	subsys->max_namespaces = max_namespaces;
+	subsys->min_cntlid = 1;
+	subsys->max_cntlid = 0xffef;
+	subsys->next_cntlid = 1;
+	strcpy(subsys->serial, "UNVMF00000000000000");
+	strcpy(subsys->model, "unvmf Controller");
+	TAILQ_INIT(&subsys->hosts);
+	TAILQ_INIT(&subsys->listeners);
+	TAILQ_INIT(&subsys->ctrlrs);
+
+	if (type == UNVMF_SUBSYSTEM_DISCOVERY) {
+		*out = subsys;
+		return 0;
+	}
+	pthread_mutex_lock(&g_tgt.lock);
+	if (unvmf_subsystem_find(nqn)) {
+		pthread_mutex_unlock(&g_tgt.lock);
+		free(subsys->ns);
+		free(subsys);
+		return -EEXIST;
+	}
+	if (g_tgt.num_subsystems >= g_tgt.opts.max_subsystems) {
+		pthread_mutex_unlock(&g_tgt.lock);
+		free(subsys->ns);
+		free(subsys);
+		return -ENOSPC;
+	}
+	TAILQ_INSERT_TAIL(&g_tgt.subsystems, subsys, link);
+	g_tgt.num_subsystems++;
+	subsystem_changed_locked();
+	pthread_mutex_unlock(&g_tgt.lock);
+	*out = subsys;
+	return 0;
+}
+
+struct unvmf_subsystem *unvmf_subsystem_find(const char *nqn)
+{
+	struct unvmf_subsystem *subsys;
+
+	if (g_tgt.discovery && strcmp(nqn, NVMF_DISCOVERY_NQN) == 0)
+		return g_tgt.discovery;
+	TAILQ_FOREACH(subsys, &g_tgt.subsystems, link) {
+		if (strcmp(subsys->nqn, nqn) == 0)
+			return subsys;
+	}
+	return NULL;
+}
+
+static bool printable_ascii(const char *s)
+{
+	for (; *s; s++) {
+		if (*s < 0x20 || *s > 0x7e)
+			return false;
+	}
+	return true;
+}
+
+int unvmf_subsystem_set_sn(struct unvmf_subsystem *subsys, const char *sn)
+{
+	if (strlen(sn) == 0 || strlen(sn) > UNVMF_SN_LEN || !printable_ascii(sn))
+		return -EINVAL;
+	strcpy(subsys->serial, sn);
+	return 0;
+}
+
+int unvmf_subsystem_set_mn(struct unvmf_subsystem *subsys, const char *mn)
+{
+	if (strlen(mn) == 0 || strlen(mn) > UNVMF_MN_LEN || !printable_ascii(mn))
+		return -EINVAL;
+	strcpy(subsys->model, mn);
+	return 0;
+}
+
+static void subsystem_free(struct unvmf_subsystem *subsys)
+{
+	struct unvmf_host_entry *h, *htmp;
+	struct unvmf_listener *l, *ltmp;
+
+	for (uint32_t i = 0; i < subsys->max_namespaces; i++) {
+		struct unvmf_ns *ns = subsys->ns[i];
+
+		if (ns) {
+			unvmf_bdev_release(ns->bdev);
+			free(ns);
+		}
+	}
+	TAILQ_FOREACH_SAFE(h, &subsys->hosts, link, htmp)
+		free(h);
+	TAILQ_FOREACH_SAFE(l, &subsys->listeners, link, ltmp) {
+		struct unvmf_transport *t = unvmf_tgt_find_transport(l->trid.trtype);
+
+		if (t)
+			t->ops->stop_listen(t, &l->trid);
+		free(l);
+	}
+	free(subsys->ns);
+	free(subsys);
+}
+
+struct subsys_delete_ctx {
+	struct unvmf_subsystem *subsys;
+	void (*done)(void *arg, int rc);
+	void *arg;
+	struct unvmf_poller *poller;
+};
+
+static int subsystem_delete_poll(void *arg)
+{
+	struct subsys_delete_ctx *ctx = arg;
+	bool empty;
+
+	pthread_mutex_lock(&g_tgt.lock);
+	empty = TAILQ_EMPTY(&ctx->subsys->ctrlrs);
+	pthread_mutex_unlock(&g_tgt.lock);
+	if (!empty)
+		return 0;
+	unvmf_poller_unregister(&ctx->poller);
+	/*
+	 * Namespaces may still have channels on poll groups that served them;
+	 * those hold no I/O now (every controller is gone) and are dropped
+	 * lazily when the group is destroyed, so only the bdev claims go here.
+	 */
+	subsystem_free(ctx->subsys);
+	if (ctx->done)
+		ctx->done(ctx->arg, 0);
+	free(ctx);
+	return 1;
+}
+
+int unvmf_subsystem_delete(struct unvmf_subsystem *subsys, void (*done)(void *arg, int rc),
+			   void *arg)
+{
+	struct unvmf_ctrlr *ctrlr;
+	struct subsys_delete_ctx *ctx;
+	bool has_ctrlrs;
+
+	pthread_mutex_lock(&g_tgt.lock);
+	if (subsys->deleting) {
+		pthread_mutex_unlock(&g_tgt.lock);
+		return -EBUSY;
+	}
+	subsys->deleting = true;
+	if (subsys->type == UNVMF_SUBSYSTEM_NVME) {
+		TAILQ_REMOVE(&g_tgt.subsystems, subsys, link);
+		g_tgt.num_subsystems--;
+	}
+	subsystem_changed_locked();
+	has_ctrlrs = !TAILQ_EMPTY(&subsys->ctrlrs);
+	TAILQ_FOREACH(ctrlr, &subsys->ctrlrs, link)
+		unvmf_ctrlr_disconnect_all_locked(ctrlr, "subsystem deleted");
+	pthread_mutex_unlock(&g_tgt.lock);
+
+	if (!has_ctrlrs) {
+		subsystem_free(subsys);
+		if (done)
+			done(arg, 0);
+		return 0;
+	}
+	ctx = calloc(1, sizeof(*ctx));
+	if (!ctx)
+		return -ENOMEM;
+	ctx->subsys = subsys;
+	ctx->done = done;
+	ctx->arg = arg;
+	ctx->poller = unvmf_poller_register(subsystem_delete_poll, ctx, 1000, "subsys_delete");
+	if (!ctx->poller) {
+		free(ctx);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* ---- namespaces ---- */
+
+int unvmf_subsystem_add_ns(struct unvmf_subsystem *subsys, struct unvmf_bdev *bdev, uint32_t nsid,
+			   const uint8_t *uuid, const uint8_t *nguid, const uint8_t *eui64)
+{
+	struct unvmf_ns *ns;
+	int rc;
+
+	if (subsys->type != UNVMF_SUBSYSTEM_NVME)
+		return -EINVAL;
+	if (nsid > subsys->max_namespaces || nsid == 0xffffffff)
+		return -EINVAL;
+	ns = calloc(1, sizeof(*ns));
+	if (!ns)
+		return -ENOMEM;
+	pthread_mutex_lock(&g_tgt.lock);
+	if (nsid == 0) {
+		for (uint32_t i = 0; i < subsys->max_namespaces; i++) {
+			if (!subsys->ns[i]) {
+				nsid = i + 1;
+				break;
+			}
+		}
+		if (nsid == 0) {
+			rc = -ENOSPC;
+			goto err_unlock;
+		}
+	} else if (subsys->ns[nsid - 1]) {
+		rc = -EEXIST;
+		goto err_unlock;
+	}
+	rc = unvmf_bdev_claim(bdev);
+	if (rc)
+		goto err_unlock;
+	ns->nsid = nsid;
+	ns->bdev = bdev;
+	memcpy(ns->uuid, uuid ? uuid : bdev->uuid, 16);
+	if (nguid) {
+		memcpy(ns->nguid, nguid, 16);
+		ns->has_nguid = true;
+	}
+	if (eui64) {
+		memcpy(ns->eui64, eui64, 8);
+		ns->has_eui64 = true;
+	}
+	__atomic_store_n(&subsys->ns[nsid - 1], ns, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&g_tgt.lock);
+	unvmf_subsystem_ns_changed(subsys, nsid);
+	LOG_NOTICE("subsystem %s: namespace %u added (bdev %s)", subsys->nqn, nsid, bdev->name);
+	return (int)nsid;
+
+err_unlock:
+	pthread_mutex_unlock(&g_tgt.lock);
+	free(ns);
+	return rc;
+}
+
+struct ns_remove_ctx {
+	struct unvmf_subsystem *subsys;
+	struct unvmf_ns *ns;
+	void (*done)(void *arg, int rc);
+	void *arg;
+	struct unvmf_poller *poller;
+	unsigned next_group;
+	bool group_pending;
+};
+
+static void ns_drain_on_group(void *arg);
+
+/*
+ * Visits poll groups one by one; each releases its channel for the bdev once
+ * the channel holds no I/O (that group's in-flight commands on the namespace).
+ */
+static int ns_remove_poll(void *arg)
+{
+	struct ns_remove_ctx *ctx = arg;
+
+	if (ctx->group_pending)
+		return 0;
+	while (ctx->next_group < g_tgt.num_groups && !g_tgt.groups[ctx->next_group])
+		ctx->next_group++;
+	if (ctx->next_group < g_tgt.num_groups) {
+		ctx->group_pending = true;
+		if (unvmf_thread_send_msg(g_tgt.groups[ctx->next_group]->thread, ns_drain_on_group,
+					  ctx) != 0)
+			ctx->group_pending = false;
+		return 1;
+	}
+	unvmf_poller_unregister(&ctx->poller);
+	unvmf_bdev_release(ctx->ns->bdev);
+	LOG_NOTICE("subsystem %s: namespace %u removed", ctx->subsys->nqn, ctx->ns->nsid);
+	free(ctx->ns);
+	if (ctx->done)
+		ctx->done(ctx->arg, 0);
+	free(ctx);
+	return 1;
+}
+
+struct ns_drain_group {
+	struct ns_remove_ctx *ctx;
+	struct unvmf_poll_group *group;
+	struct unvmf_poller *poller;
+};
+
+static void ns_drain_group_done(void *arg)
+{
+	struct ns_remove_ctx *ctx = arg;
+
+	ctx->next_group++;
+	ctx->group_pending = false;
+}
+
+static int ns_drain_group_poll(void *arg)
+{
+	struct ns_drain_group *dg = arg;
+
+	if (!unvmf_poll_group_release_channel(dg->group, dg->ctx->ns->bdev))
+		return 0;
+	unvmf_poller_unregister(&dg->poller);
+	unvmf_thread_send_msg(unvmf_reactor_thread(0), ns_drain_group_done, dg->ctx);
+	free(dg);
+	return 1;
+}
+
+static void ns_drain_on_group(void *arg)
+{
+	struct ns_remove_ctx *ctx = arg;
+	struct unvmf_poll_group *group = unvmf_poll_group_current();
+	struct ns_drain_group *dg;
+
+	if (!group || unvmf_poll_group_release_channel(group, ctx->ns->bdev)) {
+		unvmf_thread_send_msg(unvmf_reactor_thread(0), ns_drain_group_done, ctx);
+		return;
+	}
+	dg = calloc(1, sizeof(*dg));
+	if (!dg) {
+		LOG_ERR("namespace %u: no memory to wait for its I/O; retrying", ctx->ns->nsid);
+		unvmf_thread_send_msg(unvmf_reactor_thread(0), ns_drain_group_done, ctx);
+		return;
+	}
+	dg->ctx = ctx;
+	dg->group = group;
+	dg->poller = unvmf_poller_register(ns_drain_group_poll, dg, 100, "ns_drain");
+}
+
+int unvmf_subsystem_remove_ns(struct unvmf_subsystem *subsys, uint32_t nsid,
+			      void (*done)(void *arg, int rc), void *arg)
+{
+	struct ns_remove_ctx *ctx;
+	struct unvmf_ns *ns;
+
+	if (nsid == 0 || nsid > subsys->max_namespaces)
+		return -EINVAL;
+	ctx = calloc(1, sizeof(*ctx));
+	if (!ctx)
+		return -ENOMEM;
+	pthread_mutex_lock(&g_tgt.lock);
+	ns = subsys->ns[nsid - 1];
+	if (!ns) {
+		pthread_mutex_unlock(&g_tgt.lock);
+		free(ctx);
+		return -ENOENT;
+	}
+	ns->removing = true;
+	__atomic_store_n(&subsys->ns[nsid - 1], NULL, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&g_tgt.lock);
+	unvmf_subsystem_ns_changed(subsys, nsid);
+
+	ctx->subsys = subsys;
+	ctx->ns = ns;
+	ctx->done = done;
+	ctx->arg = arg;
+	ctx->poller = unvmf_poller_register(ns_remove_poll, ctx, 0, "ns_remove");
+	if (!ctx->poller) {
+		/* Cannot wait for I/O: keep the namespace allocated rather than free it under I/O. */
+		free(ctx);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* ---- hosts ---- */
+
+bool unvmf_subsystem_host_allowed(struct unvmf_subsystem *subsys, const char *hostnqn)
+{
+	struct unvmf_host_entry *h;
+
+	if (subsys->allow_any_host)
+		return true;
+	TAILQ_FOREACH(h, &subsys->hosts, link) {
+		if (strcmp(h->nqn, hostnqn) == 0)
+			return true;
+	}
+	return false;
+}
+
+int unvmf_subsystem_add_host(struct unvmf_subsystem *subsys, const char *hostnqn)
+{
+	struct unvmf_host_entry *h;
+
+	if (!unvmf_nqn_valid(hostnqn))
+		return -EINVAL;
+	if (subsys->type != UNVMF_SUBSYSTEM_NVME)
+		return -EINVAL;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	unvmf_strlcpy(h->nqn, hostnqn, sizeof(h->nqn));
+	pthread_mutex_lock(&g_tgt.lock);
+	struct unvmf_host_entry *e;
+
+	TAILQ_FOREACH(e, &subsys->hosts, link) {
+		if (strcmp(e->nqn, hostnqn) == 0) {
+			pthread_mutex_unlock(&g_tgt.lock);
+			free(h);
+			return -EEXIST;
+		}
+	}
+	TAILQ_INSERT_TAIL(&subsys->hosts, h, link);
+	subsystem_changed_locked();
+	pthread_mutex_unlock(&g_tgt.lock);
+	return 0;
+}
+
+int unvmf_subsystem_remove_host(struct unvmf_subsystem *subsys, const char *hostnqn)
+{
+	struct unvmf_host_entry *h;
+	struct unvmf_ctrlr *ctrlr;
+
+	pthread_mutex_lock(&g_tgt.lock);
+	TAILQ_FOREACH(h, &subsys->hosts, link) {
+		if (strcmp(h->nqn, hostnqn) == 0)
+			break;
+	}
+	if (!h) {
+		pthread_mutex_unlock(&g_tgt.lock);
+		return -ENOENT;
+	}
+	TAILQ_REMOVE(&subsys->hosts, h, link);
+	free(h);
+	if (!subsys->allow_any_host) {
+		TAILQ_FOREACH(ctrlr, &subsys->ctrlrs, link) {
+			if (strcmp(ctrlr->hostnqn, hostnqn) == 0)
+				unvmf_ctrlr_disconnect_all_locked(ctrlr, "host removed");
+		}
+	}
+	subsystem_changed_locked();
+	pthread_mutex_unlock(&g_tgt.lock);
+	return 0;
+}
+
+void unvmf_subsystem_allow_any_host(struct unvmf_subsystem *subsys, bool allow)
+{
+	pthread_mutex_lock(&g_tgt.lock);
+	subsys->allow_any_host = allow;
+	subsystem_changed_locked();
+	pthread_mutex_unlock(&g_tgt.lock);
+}
+
+/* ---- listeners ---- */
+
+bool unvmf_subsystem_has_listener(struct unvmf_subsystem *subsys, const struct unvmf_trid *trid)
+{
+	struct unvmf_listener *l;
+
+	TAILQ_FOREACH(l, &subsys->listeners, link) {
+		if (unvmf_trid_same_addr(&l->trid, trid))
+			return true;
+	}
+	return false;
+}
+
+int unvmf_subsystem_add_listener(struct unvmf_subsystem *subsys, const struct unvmf_trid *trid)
+{
+	struct unvmf_transport *t = unvmf_tgt_find_transport(trid->trtype);
+	struct unvmf_listener *l;
+	int rc;
+
+	if (!t)
+		return -EPROTONOSUPPORT;
+	if (unvmf_subsystem_has_listener(subsys, trid))
+		return -EEXIST;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	l->trid = *trid;
+	l->trid.subnqn[0] = '\0';
+	rc = t->ops->listen(t, &l->trid);
+	if (rc) {
+		free(l);
+		return rc;
+	}
+	pthread_mutex_lock(&g_tgt.lock);
+	TAILQ_INSERT_TAIL(&subsys->listeners, l, link);
+	subsystem_changed_locked();
+	pthread_mutex_unlock(&g_tgt.lock);
+	LOG_NOTICE("subsystem %s: listening on %s %s:%s", subsys->nqn,
+		   unvmf_trtype_str(trid->trtype), trid->traddr, trid->trsvcid);
+	return 0;
+}
+
+int unvmf_subsystem_remove_listener(struct unvmf_subsystem *subsys,
+				    const struct unvmf_trid *trid)
+{
+	struct unvmf_transport *t = unvmf_tgt_find_transport(trid->trtype);
+	struct unvmf_listener *l;
+	struct unvmf_ctrlr *ctrlr;
+
+	pthread_mutex_lock(&g_tgt.lock);
+	TAILQ_FOREACH(l, &subsys->listeners, link) {
+		if (unvmf_trid_same_addr(&l->trid, trid))
+			break;
+	}
+	if (!l) {
+		pthread_mutex_unlock(&g_tgt.lock);
+		return -ENOENT;
+	}
+	TAILQ_REMOVE(&subsys->listeners, l, link);
+	/* Controllers are reached through one address in practice; drop those on this one. */
+	TAILQ_FOREACH(ctrlr, &subsys->ctrlrs, link) {
+		if (unvmf_trid_same_addr(&ctrlr->listen_trid, trid))
+			unvmf_ctrlr_disconnect_all_locked(ctrlr, "listener removed");
+	}
+	subsystem_changed_locked();
+	pthread_mutex_unlock(&g_tgt.lock);
+	if (t)
+		t->ops->stop_listen(t, &l->trid);
+	free(l);
+	return 0;
+}

@@ -1,0 +1,457 @@
+/*
+ * The NVMe/RDMA request state machine. Every state change goes through
+ * rdma_req_move(); the queue a state lives on comes from rdma_state_queue[].
+ * See docs/RDMA-STATE-MACHINE.md for the drain action of each state.
+ */
+#include "transport/rdma/rdma_req.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <string.h>
+
+const enum rdma_queue_kind rdma_state_queue[RDMA_REQ_NUM_STATES] = {
+	[RDMA_REQ_FREE] = RDMA_QUEUE_FREE,
+	[RDMA_REQ_NEW] = RDMA_QUEUE_NONE,
+	[RDMA_REQ_NEED_BUFFER] = RDMA_QUEUE_PENDING_BUFFER,
+	[RDMA_REQ_DATA_TRANSFER_TO_CONTROLLER_PENDING] = RDMA_QUEUE_PENDING_READ,
+	[RDMA_REQ_TRANSFERRING_HOST_TO_CONTROLLER] = RDMA_QUEUE_NONE,
+	[RDMA_REQ_READY_TO_EXECUTE] = RDMA_QUEUE_NONE,
+	[RDMA_REQ_EXECUTING] = RDMA_QUEUE_NONE,
+	[RDMA_REQ_EXECUTED] = RDMA_QUEUE_NONE,
+	[RDMA_REQ_DATA_TRANSFER_TO_HOST_PENDING] = RDMA_QUEUE_PENDING_SEND,
+	[RDMA_REQ_READY_TO_COMPLETE] = RDMA_QUEUE_PENDING_SEND,
+	[RDMA_REQ_COMPLETING] = RDMA_QUEUE_NONE,
+	[RDMA_REQ_COMPLETED] = RDMA_QUEUE_NONE,
+};
+
+static const char *const g_state_names[RDMA_REQ_NUM_STATES] = {
+	"FREE", "NEW", "NEED_BUFFER", "DATA_TRANSFER_TO_CONTROLLER_PENDING",
+	"TRANSFERRING_HOST_TO_CONTROLLER", "READY_TO_EXECUTE", "EXECUTING", "EXECUTED",
+	"DATA_TRANSFER_TO_HOST_PENDING", "READY_TO_COMPLETE", "COMPLETING", "COMPLETED",
+};
+
+static const char *const g_event_names[RDMA_EV_NUM_EVENTS] = {
+	"PROCESS", "READ_DONE", "WRITE_DONE", "SEND_DONE", "WC_ERROR", "FLUSH", "QP_ERROR",
+	"EXEC_DONE",
+};
+
+static const char *const g_queue_names[RDMA_QUEUE_NUM] = {
+	"NONE", "FREE", "PENDING_BUFFER", "PENDING_READ", "PENDING_SEND",
+};
+
+const char *rdma_req_state_name(enum rdma_req_state state)
+{
+	return state < RDMA_REQ_NUM_STATES ? g_state_names[state] : "?";
+}
+
+const char *rdma_req_event_name(enum rdma_req_event event)
+{
+	return event < RDMA_EV_NUM_EVENTS ? g_event_names[event] : "?";
+}
+
+const char *rdma_queue_name(enum rdma_queue_kind queue)
+{
+	return queue < RDMA_QUEUE_NUM ? g_queue_names[queue] : "?";
+}
+
+int rdma_req_set_init(struct rdma_req_set *set, uint32_t num_reqs, const struct rdma_req_env *env)
+{
+	memset(set, 0, sizeof(*set));
+	set->reqs = calloc(num_reqs, sizeof(*set->reqs));
+	if (!set->reqs)
+		return -ENOMEM;
+	set->num_reqs = num_reqs;
+	set->env = env;
+	for (unsigned q = 0; q < RDMA_QUEUE_NUM; q++)
+		TAILQ_INIT(&set->queues[q].head);
+	for (uint32_t i = 0; i < num_reqs; i++) {
+		struct rdma_req *req = &set->reqs[i];
+
+		req->set = set;
+		req->index = (uint16_t)i;
+		req->state = RDMA_REQ_FREE;
+		req->queue = RDMA_QUEUE_FREE;
+		TAILQ_INSERT_TAIL(&set->queues[RDMA_QUEUE_FREE].head, req, link);
+		set->queues[RDMA_QUEUE_FREE].len++;
+	}
+	set->state_count[RDMA_REQ_FREE] = num_reqs;
+	return 0;
+}
+
+void rdma_req_set_fini(struct rdma_req_set *set)
+{
+	UNVMF_ASSERT(rdma_req_set_drained(set));
+	free(set->reqs);
+	set->reqs = NULL;
+	set->num_reqs = 0;
+}
+
+void rdma_req_record(struct rdma_req *req, enum rdma_req_event event)
+{
+	if (req->set->coverage)
+		req->set->coverage[req->state] |= 1ull << event;
+}
+
+void rdma_req_move(struct rdma_req *req, enum rdma_req_state state)
+{
+	struct rdma_req_set *set = req->set;
+	enum rdma_queue_kind to = rdma_state_queue[state];
+
+	if (req->queue != RDMA_QUEUE_NONE) {
+		struct rdma_req_queue *q = &set->queues[req->queue];
+
+		UNVMF_ASSERT(q->len > 0);
+		TAILQ_REMOVE(&q->head, req, link);
+		q->len--;
+	}
+	set->state_count[req->state]--;
+	/*
+	 * A write whose READ batch finished with READs still to post goes back
+	 * to the head of PENDING_READ: it keeps its turn for credits.
+	 */
+	if (to != RDMA_QUEUE_NONE) {
+		struct rdma_req_queue *q = &set->queues[to];
+
+		if (req->state == RDMA_REQ_TRANSFERRING_HOST_TO_CONTROLLER &&
+		    state == RDMA_REQ_DATA_TRANSFER_TO_CONTROLLER_PENDING)
+			TAILQ_INSERT_HEAD(&q->head, req, link);
+		else
+			TAILQ_INSERT_TAIL(&q->head, req, link);
+		q->len++;
+	}
+	req->queue = to;
+	req->state = state;
+	set->state_count[state]++;
+	if (state == RDMA_REQ_FREE)
+		req->generation++;
+}
+
+static uint32_t req_wrs(const struct rdma_req *req)
+{
+	uint32_t n = 0;
+
+	for (unsigned k = 0; k < RDMA_WR_NUM_KINDS; k++)
+		n += req->wr_outstanding[k];
+	return n;
+}
+
+struct rdma_req *rdma_req_bind(struct rdma_req_set *set, void *recv)
+{
+	struct rdma_req *req = TAILQ_FIRST(&set->queues[RDMA_QUEUE_FREE].head);
+
+	if (!req)
+		return NULL;
+	req->recv = recv;
+	req->num_sgl = 0;
+	req->in_capsule = false;
+	req->invalidate = false;
+	req->num_bufs = 0;
+	req->reads_total = 0;
+	req->reads_posted = 0;
+	memset(&req->core.rsp, 0, sizeof(req->core.rsp));
+	rdma_req_move(req, RDMA_REQ_NEW);
+	return req;
+}
+
+static bool is_head(struct rdma_req *req)
+{
+	return TAILQ_FIRST(&req->set->queues[req->queue].head) == req;
+}
+
+/* One step from the current state; returns true if the request should be looked at again. */
+static bool req_step(struct rdma_req *req)
+{
+	const struct rdma_req_env *env = req->set->env;
+	void *ctx = env->ctx;
+	bool err = env->in_error(ctx);
+	int rc;
+
+	switch (req->state) {
+	case RDMA_REQ_FREE:
+		return false;
+	case RDMA_REQ_NEW:
+		if (err) {
+			rdma_req_move(req, RDMA_REQ_COMPLETED);
+			return true;
+		}
+		rc = env->parse(ctx, req);
+		if (rc > 0) {
+			/* Rejected with a status already in core.rsp. */
+			rdma_req_move(req, RDMA_REQ_READY_TO_COMPLETE);
+		} else if (rc < 0) {
+			env->fail(ctx, "unparsable capsule");
+			rdma_req_move(req, RDMA_REQ_COMPLETED);
+		} else if (req->core.xfer == UNVMF_XFER_NONE || req->in_capsule) {
+			rdma_req_move(req, RDMA_REQ_READY_TO_EXECUTE);
+		} else {
+			rdma_req_move(req, RDMA_REQ_NEED_BUFFER);
+		}
+		return true;
+	case RDMA_REQ_NEED_BUFFER:
+		if (err) {
+			rdma_req_move(req, RDMA_REQ_COMPLETED);
+			return true;
+		}
+		/* FIFO: only the head takes buffers, so big requests are not starved. */
+		if (!is_head(req))
+			return false;
+		rc = env->get_buffers(ctx, req);
+		if (rc == -EAGAIN)
+			return false;
+		if (rc < 0) {
+			unvmf_req_set_status(&req->core, NVME_SCT_GENERIC,
+					     NVME_SC_INTERNAL_DEVICE_ERROR);
+			rdma_req_move(req, RDMA_REQ_READY_TO_COMPLETE);
+			return true;
+		}
+		if (req->core.xfer == UNVMF_XFER_HOST_TO_CONTROLLER)
+			rdma_req_move(req, RDMA_REQ_DATA_TRANSFER_TO_CONTROLLER_PENDING);
+		else
+			rdma_req_move(req, RDMA_REQ_READY_TO_EXECUTE);
+		return true;
+	case RDMA_REQ_DATA_TRANSFER_TO_CONTROLLER_PENDING: {
+		uint32_t credits, n;
+
+		if (err) {
+			rdma_req_move(req, RDMA_REQ_COMPLETED);
+			return true;
+		}
+		if (!is_head(req))
+			return false;
+		credits = env->read_credits(ctx);
+		if (credits == 0)
+			return false;
+		n = UNVMF_MIN(credits, req->reads_total - req->reads_posted);
+		UNVMF_ASSERT(n > 0);
+		rc = env->post_reads(ctx, req, n);
+		if (rc <= 0) {
+			env->fail(ctx, "posting RDMA READs failed");
+			return true;
+		}
+		req->reads_posted += (uint32_t)rc;
+		req->wr_outstanding[RDMA_WR_READ] += (uint32_t)rc;
+		rdma_req_move(req, RDMA_REQ_TRANSFERRING_HOST_TO_CONTROLLER);
+		return true;
+	}
+	case RDMA_REQ_TRANSFERRING_HOST_TO_CONTROLLER:
+		/* Whatever happened, the NIC still reads into our buffers until its READs complete. */
+		if (req->wr_outstanding[RDMA_WR_READ] > 0)
+			return false;
+		if (err)
+			rdma_req_move(req, RDMA_REQ_COMPLETED);
+		else if (req->reads_posted < req->reads_total)
+			rdma_req_move(req, RDMA_REQ_DATA_TRANSFER_TO_CONTROLLER_PENDING);
+		else
+			rdma_req_move(req, RDMA_REQ_READY_TO_EXECUTE);
+		return true;
+	case RDMA_REQ_READY_TO_EXECUTE:
+		if (err) {
+			rdma_req_move(req, RDMA_REQ_COMPLETED);
+			return true;
+		}
+		rdma_req_move(req, RDMA_REQ_EXECUTING);
+		/* May complete at once: rdma_req_exec_done() then moves it to EXECUTED. */
+		env->execute(ctx, req);
+		return true;
+	case RDMA_REQ_EXECUTING:
+		/* A bdev cannot be cancelled: drain waits here too. */
+		return false;
+	case RDMA_REQ_EXECUTED:
+		if (err)
+			rdma_req_move(req, RDMA_REQ_COMPLETED);
+		else if (req->core.xfer == UNVMF_XFER_CONTROLLER_TO_HOST && req->num_bufs > 0 &&
+			 req->core.rsp.status.raw == 0)
+			rdma_req_move(req, RDMA_REQ_DATA_TRANSFER_TO_HOST_PENDING);
+		else
+			rdma_req_move(req, RDMA_REQ_READY_TO_COMPLETE);
+		return true;
+	case RDMA_REQ_DATA_TRANSFER_TO_HOST_PENDING:
+	case RDMA_REQ_READY_TO_COMPLETE:
+		if (err) {
+			rdma_req_move(req, RDMA_REQ_COMPLETED);
+			return true;
+		}
+		if (!is_head(req))
+			return false;
+		rc = env->post_response(ctx, req);
+		if (rc == -EAGAIN)
+			return false;
+		if (rc < 0) {
+			env->fail(ctx, "posting the response failed");
+			return true;
+		}
+		req->wr_outstanding[RDMA_WR_WRITE] += (uint32_t)rc;
+		req->wr_outstanding[RDMA_WR_SEND] += 1;
+		rdma_req_move(req, RDMA_REQ_COMPLETING);
+		return true;
+	case RDMA_REQ_COMPLETING:
+		/* The NIC reads our buffers for WRITEs and the response for SEND until they complete. */
+		if (req_wrs(req) > 0)
+			return false;
+		rdma_req_move(req, RDMA_REQ_COMPLETED);
+		return true;
+	case RDMA_REQ_COMPLETED:
+		UNVMF_ASSERT(req_wrs(req) == 0);
+		if (req->num_bufs)
+			env->put_buffers(ctx, req);
+		if (req->recv) {
+			env->release_recv(ctx, req);
+			req->recv = NULL;
+		}
+		rdma_req_move(req, RDMA_REQ_FREE);
+		return false;
+	case RDMA_REQ_NUM_STATES:
+		break;
+	}
+	UNVMF_ASSERT(false);
+	return false;
+}
+
+void rdma_req_process(struct rdma_req *req)
+{
+	while (req_step(req))
+		;
+}
+
+void rdma_req_wr_done(struct rdma_req *req, enum rdma_wr_kind kind, int wc_status)
+{
+	static const enum rdma_req_event done_event[RDMA_WR_NUM_KINDS] = {
+		[RDMA_WR_READ] = RDMA_EV_READ_DONE,
+		[RDMA_WR_WRITE] = RDMA_EV_WRITE_DONE,
+		[RDMA_WR_SEND] = RDMA_EV_SEND_DONE,
+	};
+	const struct rdma_req_env *env = req->set->env;
+
+	UNVMF_ASSERT(req->wr_outstanding[kind] > 0);
+	req->wr_outstanding[kind]--;
+	if (wc_status == 0) {
+		rdma_req_record(req, done_event[kind]);
+	} else {
+		/* 5 = IBV_WC_WR_FLUSH_ERR: the QP is already in error. */
+		rdma_req_record(req, wc_status == 5 ? RDMA_EV_FLUSH : RDMA_EV_WC_ERROR);
+		if (!env->in_error(env->ctx))
+			env->fail(env->ctx, "work completion error");
+	}
+	rdma_req_process(req);
+}
+
+void rdma_req_exec_done(struct rdma_req *req)
+{
+	UNVMF_ASSERT(req->state == RDMA_REQ_EXECUTING);
+	rdma_req_record(req, RDMA_EV_EXEC_DONE);
+	rdma_req_move(req, RDMA_REQ_EXECUTED);
+	/* If execute() completed synchronously, req_step's caller keeps the loop going. */
+	rdma_req_process(req);
+}
+
+int rdma_req_set_process_pending(struct rdma_req_set *set)
+{
+	static const enum rdma_queue_kind order[] = {
+		RDMA_QUEUE_PENDING_SEND, RDMA_QUEUE_PENDING_READ, RDMA_QUEUE_PENDING_BUFFER,
+	};
+	int progressed = 0;
+
+	for (unsigned i = 0; i < UNVMF_ARRAY_SIZE(order); i++) {
+		struct rdma_req_queue *q = &set->queues[order[i]];
+
+		for (;;) {
+			struct rdma_req *head = TAILQ_FIRST(&q->head);
+			uint64_t gen;
+			enum rdma_req_state before;
+
+			if (!head)
+				break;
+			gen = head->generation;
+			before = head->state;
+			rdma_req_process(head);
+			if (head->state == before && head->generation == gen)
+				break;
+			progressed++;
+		}
+	}
+	return progressed;
+}
+
+void rdma_req_set_drain(struct rdma_req_set *set)
+{
+	for (uint32_t i = 0; i < set->num_reqs; i++) {
+		struct rdma_req *req = &set->reqs[i];
+
+		if (req->state == RDMA_REQ_FREE)
+			continue;
+		rdma_req_record(req, RDMA_EV_QP_ERROR);
+		rdma_req_process(req);
+	}
+}
+
+bool rdma_req_set_drained(const struct rdma_req_set *set)
+{
+	if (set->state_count[RDMA_REQ_FREE] != set->num_reqs)
+		return false;
+	for (uint32_t i = 0; i < set->num_reqs; i++) {
+		if (req_wrs(&set->reqs[i]) > 0)
+			return false;
+	}
+	return true;
+}
+
+int rdma_req_set_check(const struct rdma_req_set *set)
+{
+	uint32_t counted[RDMA_QUEUE_NUM] = {0};
+	uint32_t in_none = 0, total = 0;
+
+	for (unsigned q = 1; q < RDMA_QUEUE_NUM; q++) {
+		const struct rdma_req *req;
+		uint32_t n = 0;
+
+		TAILQ_FOREACH(req, &set->queues[q].head, link) {
+			if (req->queue != q) {
+				LOG_ERR("request %u linked on %s but records %s", req->index,
+					rdma_queue_name(q), rdma_queue_name(req->queue));
+				return -EFAULT;
+			}
+			if (++n > set->num_reqs) {
+				LOG_ERR("queue %s is corrupt (cycle)", rdma_queue_name(q));
+				return -EFAULT;
+			}
+		}
+		if (n != set->queues[q].len) {
+			LOG_ERR("queue %s: %u linked, length says %u", rdma_queue_name(q), n,
+				set->queues[q].len);
+			return -EFAULT;
+		}
+		total += n;
+	}
+	for (uint32_t i = 0; i < set->num_reqs; i++) {
+		const struct rdma_req *req = &set->reqs[i];
+
+		if (req->queue != rdma_state_queue[req->state]) {
+			LOG_ERR("request %u in %s records queue %s (state requires %s)", req->index,
+				rdma_req_state_name(req->state), rdma_queue_name(req->queue),
+				rdma_queue_name(rdma_state_queue[req->state]));
+			return -EFAULT;
+		}
+		counted[req->queue]++;
+		if (req->queue == RDMA_QUEUE_NONE)
+			in_none++;
+		if ((req->state == RDMA_REQ_FREE || req->state == RDMA_REQ_COMPLETED) &&
+		    req_wrs(req) > 0) {
+			LOG_ERR("request %u is %s while the NIC holds %u of its WRs", req->index,
+				rdma_req_state_name(req->state), req_wrs(req));
+			return -EFAULT;
+		}
+	}
+	for (unsigned q = 1; q < RDMA_QUEUE_NUM; q++) {
+		if (counted[q] != set->queues[q].len) {
+			LOG_ERR("queue %s: %u requests record it, %u linked", rdma_queue_name(q),
+				counted[q], set->queues[q].len);
+			return -EFAULT;
+		}
+	}
+	if (total + in_none != set->num_reqs) {
+		LOG_ERR("queues hold %u and %u are in flight, but the qpair has %u requests", total,
+			in_none, set->num_reqs);
+		return -EFAULT;
+	}
+	return 0;
+}

@@ -1,0 +1,170 @@
+#pragma once
+/*
+ * The NVMe/RDMA request state machine (docs/RDMA-STATE-MACHINE.md). This
+ * file knows states, queues and WR counts; posting WRs, buffers and the core
+ * are reached through struct rdma_req_env so that the state machine can be
+ * unit-tested and model-checked on its own.
+ *
+ * Owner: the qpair's poll-group thread. Nothing here locks.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include "nvmf/nvmf.h"
+
+enum rdma_req_state {
+	RDMA_REQ_FREE,
+	RDMA_REQ_NEW,
+	RDMA_REQ_NEED_BUFFER,
+	RDMA_REQ_DATA_TRANSFER_TO_CONTROLLER_PENDING,
+	RDMA_REQ_TRANSFERRING_HOST_TO_CONTROLLER,
+	RDMA_REQ_READY_TO_EXECUTE,
+	RDMA_REQ_EXECUTING,
+	RDMA_REQ_EXECUTED,
+	RDMA_REQ_DATA_TRANSFER_TO_HOST_PENDING,
+	RDMA_REQ_READY_TO_COMPLETE,
+	RDMA_REQ_COMPLETING,
+	RDMA_REQ_COMPLETED,
+	RDMA_REQ_NUM_STATES,
+};
+
+enum rdma_queue_kind {
+	RDMA_QUEUE_NONE,
+	RDMA_QUEUE_FREE,
+	RDMA_QUEUE_PENDING_BUFFER,
+	RDMA_QUEUE_PENDING_READ,
+	RDMA_QUEUE_PENDING_SEND,
+	RDMA_QUEUE_NUM,
+};
+
+/* What a request's WRs are, for per-kind counts. */
+enum rdma_wr_kind {
+	RDMA_WR_READ,
+	RDMA_WR_WRITE,
+	RDMA_WR_SEND,
+	RDMA_WR_NUM_KINDS,
+};
+
+#define RDMA_MAX_SGL_DESCRIPTORS 16
+
+struct rdma_req;
+TAILQ_HEAD(rdma_req_list, rdma_req);
+
+struct rdma_req_queue {
+	struct rdma_req_list head;
+	uint32_t len;
+};
+
+struct rdma_keyed_sgl {
+	uint64_t addr;
+	uint32_t len;
+	uint32_t key;
+};
+
+struct rdma_req {
+	struct unvmf_req core;
+	struct rdma_req_set *set;
+	enum rdma_req_state state;
+	enum rdma_queue_kind queue;	/* the one queue it is linked on, or NONE */
+	TAILQ_ENTRY(rdma_req) link;
+	uint16_t index;
+
+	/* The receive holding the capsule, from NEW until the response is sent. */
+	void *recv;
+	/* Remote data: keyed SGL descriptors of the command. */
+	struct rdma_keyed_sgl sgl[RDMA_MAX_SGL_DESCRIPTORS];
+	uint32_t num_sgl;
+	bool in_capsule;		/* data came in the capsule: no buffers, no READs */
+	bool invalidate;		/* answer with SEND_WITH_INV of inval_rkey */
+	uint32_t inval_rkey;
+	/* Data buffers from the pool (io_unit_size each). */
+	void *bufs[UNVMF_MAX_IOV];
+	uint32_t num_bufs;
+	/* RDMA READs: total needed, posted so far, and how many are in flight. */
+	uint32_t reads_total;
+	uint32_t reads_posted;
+	/* WRs naming this request that the NIC holds (posted, completion not reaped). */
+	uint32_t wr_outstanding[RDMA_WR_NUM_KINDS];
+	/* Lifetime counters for stats and tests. */
+	uint64_t generation;
+};
+
+/* Services the state machine needs from its qpair; all return 0 or negative errno. */
+struct rdma_req_env {
+	void *ctx;
+	/* Parses the capsule in req->recv into req->core and the SGL; may complete it with a status. */
+	int (*parse)(void *ctx, struct rdma_req *req);
+	/* Takes buffers for req->core.length: 0, -EAGAIN when the pool is empty. */
+	int (*get_buffers)(void *ctx, struct rdma_req *req);
+	void (*put_buffers)(void *ctx, struct rdma_req *req);
+	/* READ credits left on the qpair (the host's granted depth minus READs in flight). */
+	uint32_t (*read_credits)(void *ctx);
+	/* Posts up to n of req's remaining READs; returns how many were posted (>0) or negative. */
+	int (*post_reads)(void *ctx, struct rdma_req *req, uint32_t n);
+	/* Room in the send queue for n WRs. */
+	bool (*send_room)(void *ctx, uint32_t n);
+	/* Posts WRITEs (for reads) and the response SEND; returns WRs posted or negative. */
+	int (*post_response)(void *ctx, struct rdma_req *req);
+	/* Hands req->core to the core (unvmf_req_exec). */
+	void (*execute)(void *ctx, struct rdma_req *req);
+	/* Gives the receive back (repost to the QP or SRQ). */
+	void (*release_recv)(void *ctx, struct rdma_req *req);
+	/* The qpair is in error: drain instead of progressing. */
+	bool (*in_error)(void *ctx);
+	/* Puts the qpair in error (a post failed). */
+	void (*fail)(void *ctx, const char *why);
+};
+
+/* Every request of one qpair, and its queues. */
+struct rdma_req_set {
+	struct rdma_req *reqs;
+	uint32_t num_reqs;
+	struct rdma_req_queue queues[RDMA_QUEUE_NUM];	/* [NONE] is unused */
+	uint32_t state_count[RDMA_REQ_NUM_STATES];
+	const struct rdma_req_env *env;
+	/* (state, event) pairs seen, for the coverage report of the simulator. */
+	uint64_t *coverage;
+};
+
+/* Events a request reacts to, also used for coverage. */
+enum rdma_req_event {
+	RDMA_EV_PROCESS,		/* a poll found it worth another look */
+	RDMA_EV_READ_DONE,
+	RDMA_EV_WRITE_DONE,
+	RDMA_EV_SEND_DONE,
+	RDMA_EV_WC_ERROR,		/* one of its WRs completed in error */
+	RDMA_EV_FLUSH,			/* one of its WRs was flushed */
+	RDMA_EV_QP_ERROR,		/* the qpair entered error while it was in this state */
+	RDMA_EV_EXEC_DONE,
+	RDMA_EV_NUM_EVENTS,
+};
+
+extern const enum rdma_queue_kind rdma_state_queue[RDMA_REQ_NUM_STATES];
+const char *rdma_req_state_name(enum rdma_req_state state);
+const char *rdma_req_event_name(enum rdma_req_event event);
+const char *rdma_queue_name(enum rdma_queue_kind queue);
+
+int rdma_req_set_init(struct rdma_req_set *set, uint32_t num_reqs, const struct rdma_req_env *env);
+void rdma_req_set_fini(struct rdma_req_set *set);
+
+/* The one function that changes req->state: unlinks, then links where the new state says. */
+void rdma_req_move(struct rdma_req *req, enum rdma_req_state state);
+
+/* A receive arrived for this qpair: binds it to a free request. NULL if none is free. */
+struct rdma_req *rdma_req_bind(struct rdma_req_set *set, void *recv);
+/* Runs req forward until it waits for something. */
+void rdma_req_process(struct rdma_req *req);
+/* Reacts to a completion of one of req's WRs (status 0 = success). */
+void rdma_req_wr_done(struct rdma_req *req, enum rdma_wr_kind kind, int wc_status);
+/* The core finished req->core. */
+void rdma_req_exec_done(struct rdma_req *req);
+/* Retries the heads of the pending queues (credits, buffers or send room came back). */
+int rdma_req_set_process_pending(struct rdma_req_set *set);
+/* The qpair entered error: drives every request as far as its drain action allows. */
+void rdma_req_set_drain(struct rdma_req_set *set);
+/* True when every request is FREE and the NIC holds none of their WRs. */
+bool rdma_req_set_drained(const struct rdma_req_set *set);
+/* Debug: asserts invariants 1-3 of docs/RDMA-STATE-MACHINE.md; returns 0 or -EFAULT (and logs). */
+int rdma_req_set_check(const struct rdma_req_set *set);
+void rdma_req_record(struct rdma_req *req, enum rdma_req_event event);

@@ -1,0 +1,239 @@
+/*
+ * Connection lifecycle. Created on reactor 0 by the accept poller, handed to
+ * a poll group by the core (tcp_group_add), torn down on that group's thread.
+ *
+ * Teardown is two-step so nothing is freed while in use (Redis's deferred
+ * free): tcp_conn_teardown() stops reading, drops queued PDUs, releases every
+ * request the core does not own and queues the C2HTermReq if there is one;
+ * tcp_conn_try_free(), called only from the group poll's top level, frees the
+ * connection once the core has completed its last request and the term
+ * request has left (or TCP_TERM_FLUSH_US passed).
+ */
+#include "transport/tcp/tcp_internal.h"
+#include "reactor/reactor.h"
+#include "util/common.h"
+#include "util/log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static void conn_peer_trid(struct tcp_conn *conn)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct unvmf_trid *peer = &conn->qpair.peer;
+
+	peer->trtype = NVMF_TRTYPE_TCP;
+	if (getpeername(conn->fd, (struct sockaddr *)&ss, &len) != 0)
+		return;
+	if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		peer->adrfam = NVMF_ADRFAM_IPV6;
+		inet_ntop(AF_INET6, &sin6->sin6_addr, peer->traddr, sizeof(peer->traddr));
+		snprintf(peer->trsvcid, sizeof(peer->trsvcid), "%u", ntohs(sin6->sin6_port));
+	} else if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		peer->adrfam = NVMF_ADRFAM_IPV4;
+		inet_ntop(AF_INET, &sin->sin_addr, peer->traddr, sizeof(peer->traddr));
+		snprintf(peer->trsvcid, sizeof(peer->trsvcid), "%u", ntohs(sin->sin_port));
+	}
+}
+
+static void conn_free_memory(struct tcp_conn *conn)
+{
+	free(conn->c2h_mem);
+	free(conn->icd_mem);
+	free(conn->reqs);
+	free(conn->rbuf);
+	free(conn);
+}
+
+static int conn_alloc_reqs(struct tcp_conn *conn)
+{
+	struct tcp_transport *tt = conn->tt;
+	const struct unvmf_transport_opts *o = &tt->base.opts;
+
+	conn->num_reqs = UNVMF_MAX(o->max_queue_depth, o->max_aq_depth);
+	conn->icd_size = UNVMF_MAX(o->in_capsule_data_size, TCP_ADMIN_ICD_SIZE);
+	conn->reqs = calloc(conn->num_reqs, sizeof(*conn->reqs));
+	conn->icd_mem = malloc((size_t)conn->num_reqs * conn->icd_size);
+	conn->c2h_mem = calloc((size_t)conn->num_reqs * tt->num_c2h_pdus, sizeof(*conn->c2h_mem));
+	if (!conn->reqs || !conn->icd_mem || !conn->c2h_mem)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < conn->num_reqs; i++) {
+		struct tcp_req *req = &conn->reqs[i];
+
+		req->conn = conn;
+		req->core.qpair = &conn->qpair;
+		req->ttag = (uint16_t)i;
+		req->icd = conn->icd_mem + (size_t)i * conn->icd_size;
+		req->c2h_pdus = conn->c2h_mem + (size_t)i * tt->num_c2h_pdus;
+		req->r2t_pdu.req = req;
+		req->rsp_pdu.req = req;
+		for (uint32_t j = 0; j < tt->num_c2h_pdus; j++)
+			req->c2h_pdus[j].req = req;
+		req->state = TCP_REQ_FREE;
+		req->queue = TCP_REQ_QUEUE_FREE;
+		TAILQ_INSERT_TAIL(&conn->free_reqs, req, link);
+	}
+	conn->state_count[TCP_REQ_FREE] = conn->num_reqs;
+	return 0;
+}
+
+struct tcp_conn *tcp_conn_create(struct tcp_transport *tt, int fd,
+                                 const struct unvmf_trid *listen_trid)
+{
+	struct tcp_conn *conn = calloc(1, sizeof(*conn));
+
+	if (!conn)
+		return NULL;
+	conn->tt = tt;
+	conn->fd = fd;
+	conn->state = TCP_CONN_AWAIT_ICREQ;
+	conn->rstate = TCP_RECV_CH;
+	TAILQ_INIT(&conn->sendq);
+	TAILQ_INIT(&conn->free_reqs);
+	conn->rbuf = malloc(TCP_RECV_BUF_SIZE);
+	if (!conn->rbuf || conn_alloc_reqs(conn) != 0) {
+		conn_free_memory(conn);
+		return NULL;
+	}
+	/* From here the core counts it: every exit goes through unvmf_qpair_fini(). */
+	unvmf_qpair_init(&conn->qpair, &tt->base);
+	conn->qpair.local = *listen_trid;
+	conn->qpair.local.subnqn[0] = '\0';
+	conn->qpair.local.hostnqn[0] = '\0';
+	conn_peer_trid(conn);
+	conn->params.maxh2cdata = TCP_MAXH2CDATA;
+	conn->params.icd_max = conn->icd_size;
+	return conn;
+}
+
+uint32_t tcp_conn_depth(const struct tcp_conn *conn)
+{
+	if (conn->qpair.state == UNVMF_QPAIR_ACTIVE && conn->qpair.sq_size)
+		return UNVMF_MIN((uint32_t)conn->qpair.sq_size, conn->num_reqs);
+	return conn->num_reqs;
+}
+
+void tcp_conn_teardown(struct tcp_conn *conn, const char *reason)
+{
+	bool clean;
+
+	if (conn->state == TCP_CONN_DRAINING)
+		return;
+	LOG_INFO("qpair %lu (qid %u, peer %s:%s): closing: %s", (unsigned long)conn->qpair.id,
+	         conn->qpair.qid, conn->qpair.peer.traddr, conn->qpair.peer.trsvcid, reason);
+	conn->state = TCP_CONN_DRAINING;
+	conn->rstate = TCP_RECV_STOPPED;
+	conn->cur_req = NULL;
+	if (reason && !conn->qpair.disconnect_reason[0])
+		unvmf_strlcpy(conn->qpair.disconnect_reason, reason,
+		              sizeof(conn->qpair.disconnect_reason));
+	if (conn->in_send_list) {
+		TAILQ_REMOVE(&conn->group->send_list, conn, send_link);
+		conn->in_send_list = false;
+	}
+	clean = tcp_conn_sendq_drop(conn);
+	conn->want_pollout = false;
+	/* Parked requests (AERs) come back through req_complete and are released there. */
+	unvmf_qpair_teardown_begin(&conn->qpair);
+	for (uint32_t i = 0; i < conn->num_reqs; i++)
+		tcp_req_drain(&conn->reqs[i]);
+	/* Half a PDU already left: a term request now would be garbage to the host. */
+	if (conn->term_wanted && clean && conn->fd >= 0)
+		tcp_conn_queue_pdu(conn, &conn->term_pdu);
+	conn->drain_deadline_us = unvmf_now_us() + TCP_TERM_FLUSH_US;
+	if (conn->group) {
+		TAILQ_INSERT_TAIL(&conn->group->draining, conn, drain_link);
+		tcp_group_epoll_update(conn);
+	}
+}
+
+void tcp_conn_terminate(struct tcp_conn *conn, uint16_t fes, uint32_t fei, const void *bad_hdr,
+                        uint32_t bad_len)
+{
+	if (conn->state == TCP_CONN_DRAINING)
+		return;
+	LOG_ERR("qpair %lu (peer %s:%s): protocol error, C2HTermReq FES %u FEI %u (PDU type %u)",
+	        (unsigned long)conn->qpair.id, conn->qpair.peer.traddr, conn->qpair.peer.trsvcid,
+	        fes, fei, bad_len ? ((const uint8_t *)bad_hdr)[0] : 0xff);
+	if (conn->group)
+		conn->group->stats.term_sent[fes < 8 ? fes : 0]++;
+	conn->term_pdu.hdr_len =
+	    tcp_pdu_term_req_build(conn->term_pdu.hdr, fes, fei, bad_hdr, bad_len);
+	conn->term_pdu.data_len = 0;
+	conn->term_pdu.ddgst_len = 0;
+	conn->term_wanted = true;
+	tcp_conn_teardown(conn, "protocol error");
+}
+
+/* Reads what the host already sent so close() ends with FIN, not RST, and the term request arrives.
+ */
+static void conn_discard_input(struct tcp_conn *conn)
+{
+	for (int i = 0; i < 16; i++) {
+		if (recv(conn->fd, conn->rbuf, TCP_RECV_BUF_SIZE, MSG_DONTWAIT) <= 0)
+			return;
+	}
+}
+
+bool tcp_conn_try_free(struct tcp_conn *conn)
+{
+	struct tcp_group *group = conn->group;
+
+	if (conn->state != TCP_CONN_DRAINING)
+		return false;
+	if (conn->state_count[TCP_REQ_FREE] != conn->num_reqs)
+		return false;
+	if (!TAILQ_EMPTY(&conn->sendq)) {
+		if (unvmf_now_us() < conn->drain_deadline_us && tcp_conn_flush(conn) == 0 &&
+		    !TAILQ_EMPTY(&conn->sendq))
+			return false;
+		tcp_conn_sendq_drop(conn);
+	}
+	for (int s = TCP_REQ_FREE + 1; s < TCP_REQ_NUM_STATES; s++)
+		UNVMF_ASSERT(conn->state_count[s] == 0);
+	if (group) {
+		conn->want_pollout = false;
+		tcp_group_epoll_update(conn);
+		TAILQ_REMOVE(&group->draining, conn, drain_link);
+		TAILQ_REMOVE(&group->conns, conn, link);
+		group->stats.conns_current--;
+	}
+	if (conn->fd >= 0) {
+		if (conn->term_wanted) {
+			shutdown(conn->fd, SHUT_WR);
+			conn_discard_input(conn);
+		}
+		close(conn->fd);
+		conn->fd = -1;
+	}
+	LOG_DEBUG("qpair %lu: freed", (unsigned long)conn->qpair.id);
+	unvmf_qpair_fini(&conn->qpair);
+	conn_free_memory(conn);
+	return true;
+}
+
+void tcp_conn_qpair_disconnect(struct unvmf_qpair *qpair)
+{
+	struct tcp_conn *conn = tcp_conn_from_qpair(qpair);
+
+	tcp_conn_teardown(conn, qpair->disconnect_reason[0] ? qpair->disconnect_reason
+	                                                    : "disconnect requested");
+	/* Never handed to a group (target shutting down): nothing can be in flight. */
+	if (!conn->group) {
+		bool freed = tcp_conn_try_free(conn);
+
+		UNVMF_ASSERT(freed);
+		(void)freed;
+	}
+}

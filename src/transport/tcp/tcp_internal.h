@@ -1,0 +1,285 @@
+#pragma once
+/*
+ * NVMe/TCP target transport: objects shared by its files.
+ *
+ *   tcp_transport.c  ops table, listeners, accept poller (reactor 0)
+ *   tcp_group.c      poll group: epoll, buffer cache, pending-buffer FIFO, stats
+ *   tcp_conn.c       connection lifecycle: create, start, teardown, deferred free
+ *   tcp_recv.c       PDU receive state machine (socket -> headers, data)
+ *   tcp_send.c       outgoing PDU queue, writev batching, partial writes
+ *   tcp_req.c        request state machine (the only writer of tcp_req.state)
+ *   tcp_pdu.c        pure header checks and builders
+ *
+ * Ownership: a connection, its requests and its PDUs belong to the poll group
+ * thread that tcp_group_add() ran on; before that, to reactor 0 (accept), where
+ * nothing but its creation and, on a failed hand-over, its free happen.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/uio.h>
+
+#include "nvmf/nvmf.h"
+#include "transport/tcp/tcp_pdu.h"
+#include "transport/transport.h"
+#include "util/buf_pool.h"
+
+#define TCP_RECV_BUF_SIZE (64u * 1024)
+#define TCP_MAXH2CDATA (128u * 1024)
+/* Largest C2HData PDU we send; a longer read goes out as several. */
+#define TCP_C2H_PDU_MAX (128u * 1024)
+/*
+ * In-capsule data accepted on the admin queue and before Connect: hosts send
+ * Fabrics and admin data in-capsule up to 8 KiB without reading IOCCSZ (Linux
+ * NVME_TCP_ADMIN_CCSZ), whatever in_capsule_data_size is for I/O queues.
+ */
+#define TCP_ADMIN_ICD_SIZE 8192u
+/* How long a C2HTermReq may take to leave before the socket is closed anyway. */
+#define TCP_TERM_FLUSH_US 1000000u
+/* Receiving straight into request buffers pays off from this many bytes. */
+#define TCP_DIRECT_RECV_MIN 4096u
+#define TCP_SEND_IOV_MAX 256
+
+struct tcp_conn;
+struct tcp_group;
+
+struct tcp_listener {
+	struct unvmf_trid trid;
+	int fd;
+	unsigned refs; /* subsystems listening on this address */
+	TAILQ_ENTRY(tcp_listener) link;
+};
+
+/* Reactor 0 owns listeners and the accept poller; the pool is shared by all groups. */
+struct tcp_transport {
+	struct unvmf_transport base;
+	struct unvmf_buf_pool pool;
+	struct unvmf_poller *accept_poller;
+	TAILQ_HEAD(, tcp_listener) listeners;
+	uint32_t num_c2h_pdus; /* per request: max_io_size / TCP_C2H_PDU_MAX rounded up */
+};
+
+enum tcp_req_state {
+	TCP_REQ_FREE,
+	TCP_REQ_NEW,         /* capsule header taken; in-capsule data may still arrive */
+	TCP_REQ_NEED_BUFFER, /* on the group's FIFO until the cache has buffers */
+	TCP_REQ_TRANSFERRING_HOST_TO_CONTROLLER, /* R2T issued; H2CData arriving */
+	TCP_REQ_READY_TO_EXECUTE,
+	TCP_REQ_EXECUTING, /* the core owns it until req_complete */
+	TCP_REQ_EXECUTED,
+	TCP_REQ_TRANSFERRING_CONTROLLER_TO_HOST, /* C2HData/CapsuleResp queued or in writev */
+	TCP_REQ_COMPLETED,                       /* every byte handed to the kernel */
+	TCP_REQ_NUM_STATES,
+};
+
+/* The one list a request is on; tcp_req_set_state() moves it. */
+enum tcp_req_queue {
+	TCP_REQ_QUEUE_NONE,
+	TCP_REQ_QUEUE_FREE,        /* conn->free_reqs */
+	TCP_REQ_QUEUE_PENDING_BUF, /* group->pending_buf */
+};
+
+/*
+ * One outgoing PDU: header bytes here, data as a range of the request's
+ * buffers (never copied), data digest after it. Owned by its request (or by
+ * the connection for ICResp/C2HTermReq); on conn->sendq while queued.
+ */
+struct tcp_pdu_out {
+	TAILQ_ENTRY(tcp_pdu_out) link;
+	struct tcp_req *req;
+	bool queued;
+	uint32_t hdr_len;
+	uint32_t data_off; /* into req->core.iov */
+	uint32_t data_len;
+	uint32_t ddgst_len;
+	uint32_t ddgst;
+	uint32_t sent; /* bytes of this PDU already written */
+	uint8_t hdr[TCP_PDU_HDR_MAX] __attribute__((aligned(8)));
+};
+
+struct tcp_req {
+	struct unvmf_req core;
+	struct tcp_conn *conn;
+	enum tcp_req_state state;
+	enum tcp_req_queue queue;
+	TAILQ_ENTRY(tcp_req) link; /* on the list named by queue */
+	uint16_t ttag;             /* index in conn->reqs */
+	struct tcp_sgl sgl;
+	uint8_t *icd;              /* in-capsule data buffer, conn->icd_size bytes */
+	void *bufs[UNVMF_MAX_IOV]; /* pool buffers behind core.iov */
+	uint32_t num_bufs;
+	/* Host to controller. */
+	uint32_t h2c_next; /* next DATAO expected */
+	uint32_t r2t_end;  /* end of the outstanding R2T */
+	bool r2t_active;
+	bool r2t_deferred; /* next R2T waits for the previous one to leave */
+	bool ddgst_error;  /* a data digest failed: complete with transient error */
+	bool has_status;   /* complete with sct/sc instead of executing */
+	uint8_t sct;
+	uint8_t sc;
+	unsigned pdus_queued; /* PDUs of this request still on the send queue */
+	struct tcp_pdu_out r2t_pdu;
+	struct tcp_pdu_out rsp_pdu;
+	struct tcp_pdu_out *c2h_pdus; /* [transport->num_c2h_pdus] */
+};
+
+enum tcp_conn_state {
+	TCP_CONN_AWAIT_ICREQ,
+	TCP_CONN_RUNNING,
+	TCP_CONN_DRAINING, /* no more reads; waiting for the core and the term req */
+};
+
+enum tcp_recv_state {
+	TCP_RECV_CH,  /* the 8-byte common header */
+	TCP_RECV_PSH, /* rest of the header and its digest */
+	TCP_RECV_PAD, /* up to PDO */
+	TCP_RECV_DATA,
+	TCP_RECV_DDGST,
+	TCP_RECV_STOPPED,
+};
+
+struct tcp_conn {
+	struct unvmf_qpair qpair;
+	struct tcp_transport *tt;
+	struct tcp_group *group; /* NULL until tcp_group_add() */
+	int fd;
+	enum tcp_conn_state state;
+	struct tcp_pdu_params params;
+	/* Receive. */
+	enum tcp_recv_state rstate;
+	uint8_t *rbuf;
+	uint32_t rbuf_len;
+	uint32_t rbuf_off;
+	uint8_t hdr[TCP_PDU_HDR_MAX] __attribute__((aligned(8)));
+	uint32_t hdr_have;
+	struct tcp_pdu_layout lay;
+	uint32_t pad_left;
+	uint32_t data_done;
+	const struct iovec *dst_iov; /* NULL: the data is read and dropped */
+	int dst_iovcnt;
+	uint32_t dst_base; /* data byte 0 lands at this offset of dst_iov */
+	struct iovec dst_single;
+	uint32_t crc;
+	uint8_t ddgst[TCP_DGST_LEN];
+	uint32_t ddgst_have;
+	struct tcp_req *cur_req;
+	/* Send. */
+	TAILQ_HEAD(, tcp_pdu_out) sendq;
+	bool in_send_list;
+	bool flushing; /* inside tcp_conn_flush: new PDUs join its loop */
+	bool want_pollout;
+	bool in_epoll;
+	struct tcp_pdu_out icresp_pdu;
+	struct tcp_pdu_out term_pdu;
+	/* Requests, preallocated: no malloc per command. */
+	struct tcp_req *reqs;
+	uint32_t num_reqs;
+	uint8_t *icd_mem;
+	uint32_t icd_size;
+	struct tcp_pdu_out *c2h_mem;
+	TAILQ_HEAD(, tcp_req) free_reqs;
+	uint32_t state_count[TCP_REQ_NUM_STATES];
+	/* Teardown. */
+	bool term_wanted; /* term_pdu holds a C2HTermReq to send before closing */
+	uint64_t drain_deadline_us;
+	TAILQ_ENTRY(tcp_conn) link;       /* group->conns */
+	TAILQ_ENTRY(tcp_conn) send_link;  /* group->send_list */
+	TAILQ_ENTRY(tcp_conn) drain_link; /* group->draining */
+};
+
+struct tcp_group_stats {
+	uint64_t conns_current;
+	uint64_t conns_total;
+	uint64_t pdus_rx;
+	uint64_t pdus_tx;
+	uint64_t bytes_rx;
+	uint64_t bytes_tx;
+	uint64_t hdgst_errors;
+	uint64_t ddgst_errors;
+	uint64_t term_sent[8];  /* C2HTermReq by FES (index 0: other) */
+	uint64_t term_received; /* H2CTermReq */
+	uint64_t pending_buf_current;
+	uint64_t pending_buf_total;
+	uint64_t send_eagain;
+};
+
+struct tcp_group {
+	struct unvmf_transport_poll_group base;
+	struct tcp_transport *tt;
+	int epfd;
+	struct unvmf_buf_cache cache;
+	TAILQ_HEAD(, tcp_conn) conns;
+	TAILQ_HEAD(, tcp_conn) send_list; /* connections with PDUs to write */
+	TAILQ_HEAD(, tcp_conn) draining;
+	TAILQ_HEAD(, tcp_req) pending_buf; /* NEED_BUFFER, oldest first */
+	struct tcp_group_stats stats;
+};
+
+static inline struct tcp_conn *tcp_conn_from_qpair(struct unvmf_qpair *qpair)
+{
+	return (struct tcp_conn *)((char *)qpair - offsetof(struct tcp_conn, qpair));
+}
+
+static inline struct tcp_req *tcp_req_from_core(struct unvmf_req *req)
+{
+	return (struct tcp_req *)((char *)req - offsetof(struct tcp_req, core));
+}
+
+/* tcp_transport.c */
+extern const struct unvmf_transport_ops unvmf_tcp_transport_ops;
+
+/* tcp_group.c */
+struct unvmf_transport_poll_group *tcp_group_create(struct unvmf_transport *transport,
+                                                    struct unvmf_poll_group *group);
+void tcp_group_destroy(struct unvmf_transport_poll_group *tgroup);
+int tcp_group_poll(struct unvmf_transport_poll_group *tgroup);
+int tcp_group_add(struct unvmf_transport_poll_group *tgroup, struct unvmf_qpair *qpair);
+void tcp_group_dump_stats(struct unvmf_transport_poll_group *tgroup, void *json_obj);
+/* Epoll interest of conn: EPOLLIN always while reading, EPOLLOUT while want_pollout. */
+int tcp_group_epoll_update(struct tcp_conn *conn);
+
+/* tcp_conn.c */
+struct tcp_conn *tcp_conn_create(struct tcp_transport *tt, int fd,
+                                 const struct unvmf_trid *listen_trid);
+/* Starts teardown (idempotent). The free happens later, from the group poll. */
+void tcp_conn_teardown(struct tcp_conn *conn, const char *reason);
+/* Protocol error: C2HTermReq with fes/fei and the bad header, then teardown. */
+void tcp_conn_terminate(struct tcp_conn *conn, uint16_t fes, uint32_t fei, const void *bad_hdr,
+                        uint32_t bad_len);
+/* Frees conn if its drain is over; true when it was freed. */
+bool tcp_conn_try_free(struct tcp_conn *conn);
+void tcp_conn_qpair_disconnect(struct unvmf_qpair *qpair);
+/* Requests allowed outstanding: sq_size once connected, every request before. */
+uint32_t tcp_conn_depth(const struct tcp_conn *conn);
+
+/* tcp_recv.c */
+/* Reads and processes what the socket has; > 0 if it did work. */
+int tcp_conn_recv(struct tcp_conn *conn);
+
+/* tcp_send.c */
+void tcp_conn_queue_pdu(struct tcp_conn *conn, struct tcp_pdu_out *pdu);
+/* Writes as much of the send queue as the socket takes; < 0 on a socket error. */
+int tcp_conn_flush(struct tcp_conn *conn);
+/* Drops every queued PDU (teardown); false if one was half written. */
+bool tcp_conn_sendq_drop(struct tcp_conn *conn);
+
+/* tcp_req.c */
+const char *tcp_req_state_str(enum tcp_req_state state);
+void tcp_req_set_state(struct tcp_req *req, enum tcp_req_state state);
+/* A CapsuleCmd header arrived: takes a free request. NULL when none is free. */
+struct tcp_req *tcp_req_get(struct tcp_conn *conn);
+/* The capsule (and its in-capsule data) is whole: run the request forward. */
+void tcp_req_capsule_done(struct tcp_req *req);
+/* An H2CData PDU's data is in: next R2T, or execute when all data is here. */
+void tcp_req_h2c_done(struct tcp_req *req);
+/* Buffers became available (group FIFO): continue a NEED_BUFFER request. Returns -ENOMEM if still
+ * none. */
+int tcp_req_retry_buffers(struct tcp_req *req);
+/* ops->req_complete. */
+void tcp_req_complete(struct unvmf_req *ureq);
+/* pdu of req is fully written. */
+void tcp_req_pdu_sent(struct tcp_req *req, struct tcp_pdu_out *pdu);
+/* Teardown: releases req unless the core owns it (EXECUTING). */
+void tcp_req_drain(struct tcp_req *req);
+/* ops->qpair_abort_request: withdraws a command still waiting for buffers. */
+int tcp_conn_abort_request(struct unvmf_qpair *qpair, uint16_t cid);

@@ -1,0 +1,284 @@
+/*
+ * NVMe/TCP transport: the ops table, options, listeners and the accept poller.
+ * Everything here runs on reactor 0 (create, destroy, listen, stop_listen and
+ * the accept poller), so listeners need no lock.
+ */
+#include "transport/tcp/tcp_internal.h"
+#include "reactor/reactor.h"
+#include "util/common.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define TCP_ACCEPT_PERIOD_US 1000
+#define TCP_ACCEPTS_PER_POLL 32
+#define TCP_LISTEN_BACKLOG 512
+
+static void tcp_opts_init(struct unvmf_transport_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->trtype = NVMF_TRTYPE_TCP;
+	o->max_queue_depth = 128;
+	o->max_aq_depth = 128;
+	o->max_io_qpairs_per_ctrlr = 127;
+	o->in_capsule_data_size = 4096;
+	o->max_io_size = 131072;
+	o->io_unit_size = 8192;
+	o->num_shared_buffers = 8191;
+	o->buf_cache_size = 128;
+	o->abort_timeout_sec = 1;
+	o->tcp.c2h_success = true;
+	o->tcp.sock_priority = 0;
+}
+
+static int tcp_opts_check(const struct unvmf_transport_opts *o)
+{
+	if (o->max_queue_depth < 2 || o->max_queue_depth > 65535 || o->max_aq_depth < 2 ||
+	    o->max_aq_depth > 65535) {
+		LOG_ERR("TCP: queue depths must be 2..65535");
+		return -EINVAL;
+	}
+	if (o->io_unit_size < 512 || o->max_io_size < o->io_unit_size ||
+	    UNVMF_DIV_ROUND_UP(o->max_io_size, o->io_unit_size) > UNVMF_MAX_IOV) {
+		LOG_ERR("TCP: max_io_size %u needs at most %u buffers of io_unit_size %u",
+		        o->max_io_size, UNVMF_MAX_IOV, o->io_unit_size);
+		return -EINVAL;
+	}
+	/* One request must fit, or it would wait for buffers forever. */
+	if (o->num_shared_buffers < UNVMF_DIV_ROUND_UP(o->max_io_size, o->io_unit_size)) {
+		LOG_ERR("TCP: num_shared_buffers %u cannot hold one max_io_size transfer",
+		        o->num_shared_buffers);
+		return -EINVAL;
+	}
+	/* IOCCSZ counts 16-byte units. */
+	if (o->in_capsule_data_size % 16 || o->in_capsule_data_size > 1024 * 1024) {
+		LOG_ERR("TCP: in_capsule_data_size must be a multiple of 16, at most 1 MiB");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int tcp_accept_poll(void *arg);
+
+static int tcp_create(const struct unvmf_transport_opts *opts, struct unvmf_transport **out)
+{
+	struct tcp_transport *tt;
+	int rc;
+
+	rc = tcp_opts_check(opts);
+	if (rc)
+		return rc;
+	tt = calloc(1, sizeof(*tt));
+	if (!tt)
+		return -ENOMEM;
+	tt->base.opts = *opts;
+	TAILQ_INIT(&tt->listeners);
+	tt->num_c2h_pdus = UNVMF_DIV_ROUND_UP(opts->max_io_size, TCP_C2H_PDU_MAX);
+	rc = unvmf_buf_pool_init(&tt->pool, opts->num_shared_buffers, opts->io_unit_size, 4096);
+	if (rc)
+		goto err_free;
+	tt->accept_poller =
+	    unvmf_poller_register(tcp_accept_poll, tt, TCP_ACCEPT_PERIOD_US, "tcp_accept");
+	if (!tt->accept_poller) {
+		rc = -ENOMEM;
+		goto err_fini_pool;
+	}
+	LOG_NOTICE("TCP transport: queue depth %u (admin %u), in-capsule %u, max I/O %u, "
+	           "%u buffers of %u bytes",
+	           opts->max_queue_depth, opts->max_aq_depth, opts->in_capsule_data_size,
+	           opts->max_io_size, opts->num_shared_buffers, opts->io_unit_size);
+	*out = &tt->base;
+	return 0;
+
+err_fini_pool:
+	unvmf_buf_pool_fini(&tt->pool);
+err_free:
+	free(tt);
+	return rc;
+}
+
+static void tcp_destroy(struct unvmf_transport *transport)
+{
+	struct tcp_transport *tt = (struct tcp_transport *)transport;
+	struct tcp_listener *l;
+
+	while ((l = TAILQ_FIRST(&tt->listeners))) {
+		TAILQ_REMOVE(&tt->listeners, l, link);
+		close(l->fd);
+		free(l);
+	}
+	unvmf_poller_unregister(&tt->accept_poller);
+	unvmf_buf_pool_fini(&tt->pool);
+	free(tt);
+}
+
+static struct tcp_listener *tcp_listener_find(struct tcp_transport *tt,
+                                              const struct unvmf_trid *trid)
+{
+	struct tcp_listener *l;
+
+	TAILQ_FOREACH(l, &tt->listeners, link)
+	{
+		if (unvmf_trid_same_addr(&l->trid, trid))
+			return l;
+	}
+	return NULL;
+}
+
+static int tcp_socket_listen(const struct unvmf_trid *trid)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+	                         .ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV};
+	struct addrinfo *res;
+	int fd, rc, one = 1;
+
+	hints.ai_family = trid->adrfam == NVMF_ADRFAM_IPV6 ? AF_INET6 : AF_INET;
+	rc = getaddrinfo(trid->traddr, trid->trsvcid, &hints, &res);
+	if (rc)
+		return -EINVAL;
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		rc = -errno;
+		goto out_free;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* An IPv6 listener leaves the IPv4 port to its own listener. */
+	if (res->ai_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, TCP_LISTEN_BACKLOG) != 0) {
+		rc = -errno;
+		close(fd);
+		goto out_free;
+	}
+	rc = fd;
+out_free:
+	freeaddrinfo(res);
+	return rc;
+}
+
+static int tcp_listen(struct unvmf_transport *transport, const struct unvmf_trid *trid)
+{
+	struct tcp_transport *tt = (struct tcp_transport *)transport;
+	struct tcp_listener *l;
+	int fd;
+
+	if (trid->trtype != NVMF_TRTYPE_TCP ||
+	    (trid->adrfam != NVMF_ADRFAM_IPV4 && trid->adrfam != NVMF_ADRFAM_IPV6))
+		return -EINVAL;
+	l = tcp_listener_find(tt, trid);
+	if (l) {
+		l->refs++;
+		return 0;
+	}
+	fd = tcp_socket_listen(trid);
+	if (fd < 0) {
+		LOG_ERR("TCP: cannot listen on %s:%s: %s", trid->traddr, trid->trsvcid,
+		        strerror(-fd));
+		return fd;
+	}
+	l = calloc(1, sizeof(*l));
+	if (!l) {
+		close(fd);
+		return -ENOMEM;
+	}
+	l->trid = *trid;
+	l->trid.subnqn[0] = '\0';
+	l->fd = fd;
+	l->refs = 1;
+	TAILQ_INSERT_TAIL(&tt->listeners, l, link);
+	LOG_INFO("TCP: listening on %s %s:%s", unvmf_adrfam_str(trid->adrfam), trid->traddr,
+	         trid->trsvcid);
+	return 0;
+}
+
+static void tcp_stop_listen(struct unvmf_transport *transport, const struct unvmf_trid *trid)
+{
+	struct tcp_transport *tt = (struct tcp_transport *)transport;
+	struct tcp_listener *l = tcp_listener_find(tt, trid);
+
+	if (!l || --l->refs > 0)
+		return;
+	TAILQ_REMOVE(&tt->listeners, l, link);
+	close(l->fd);
+	LOG_INFO("TCP: stopped listening on %s:%s", l->trid.traddr, l->trid.trsvcid);
+	free(l);
+}
+
+static void tcp_sock_setup(struct tcp_transport *tt, int fd)
+{
+	int one = 1;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (tt->base.opts.tcp.sock_priority) {
+		int prio = (int)tt->base.opts.tcp.sock_priority;
+
+		setsockopt(fd, SOL_SOCKET, SO_PRIORITY, &prio, sizeof(prio));
+	}
+}
+
+static int tcp_accept_poll(void *arg)
+{
+	struct tcp_transport *tt = arg;
+	struct tcp_listener *l;
+	int work = 0;
+
+	TAILQ_FOREACH(l, &tt->listeners, link)
+	{
+		for (int i = 0; i < TCP_ACCEPTS_PER_POLL; i++) {
+			struct tcp_conn *conn;
+			int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+			if (fd < 0) {
+				if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+				    errno != ECONNABORTED)
+					LOG_ERR("TCP: accept on %s:%s: %s", l->trid.traddr,
+					        l->trid.trsvcid, strerror(errno));
+				break;
+			}
+			tcp_sock_setup(tt, fd);
+			conn = tcp_conn_create(tt, fd, &l->trid);
+			if (!conn) {
+				LOG_ERR("TCP: no memory for a new connection");
+				close(fd);
+				continue;
+			}
+			work = 1;
+			/* The core may hand it back at once (shutdown): conn is not ours after
+			 * this. */
+			unvmf_tgt_new_qpair(&conn->qpair);
+		}
+	}
+	return work;
+}
+
+static void tcp_poll_group_dump_stats(struct unvmf_transport_poll_group *tgroup, void *json_obj)
+{
+	tcp_group_dump_stats(tgroup, json_obj);
+}
+
+const struct unvmf_transport_ops unvmf_tcp_transport_ops = {
+    .name = "TCP",
+    .trtype = NVMF_TRTYPE_TCP,
+    .opts_init = tcp_opts_init,
+    .create = tcp_create,
+    .destroy = tcp_destroy,
+    .listen = tcp_listen,
+    .stop_listen = tcp_stop_listen,
+    .poll_group_create = tcp_group_create,
+    .poll_group_destroy = tcp_group_destroy,
+    .poll_group_poll = tcp_group_poll,
+    .poll_group_add = tcp_group_add,
+    .req_complete = tcp_req_complete,
+    .qpair_disconnect = tcp_conn_qpair_disconnect,
+    .qpair_abort_request = tcp_conn_abort_request,
+    .poll_group_dump_stats = tcp_poll_group_dump_stats,
+    .cdata_init = NULL,
+    .inject_fault = NULL,
+};

@@ -1,0 +1,41 @@
+#pragma once
+/*
+ * Shared data-buffer pool: num_buffers fixed-size buffers in one allocation,
+ * handed out through per-thread caches so the I/O path takes the pool lock
+ * only to refill or drain a cache in batches. Buffers are never freed while
+ * the pool lives; a buffer out of the pool is owned by exactly one request.
+ */
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct unvmf_buf_pool {
+	pthread_mutex_t lock;
+	void *base;
+	size_t buf_size;
+	uint32_t num_buffers;
+	void **free;			/* stack of free buffers */
+	uint32_t num_free;
+};
+
+struct unvmf_buf_cache {
+	struct unvmf_buf_pool *pool;
+	void **bufs;
+	uint32_t count;
+	uint32_t size;			/* capacity */
+	uint64_t outstanding;		/* buffers this cache handed out and not yet returned */
+};
+
+int unvmf_buf_pool_init(struct unvmf_buf_pool *pool, uint32_t num_buffers, size_t buf_size,
+			size_t align);
+/* All buffers must be back (checked in debug builds). */
+void unvmf_buf_pool_fini(struct unvmf_buf_pool *pool);
+uint32_t unvmf_buf_pool_available(struct unvmf_buf_pool *pool);
+
+int unvmf_buf_cache_init(struct unvmf_buf_cache *cache, struct unvmf_buf_pool *pool,
+			 uint32_t size);
+/* Returns cached buffers to the pool; outstanding must be 0. */
+void unvmf_buf_cache_fini(struct unvmf_buf_cache *cache);
+/* Gets n buffers all-or-nothing: 0, or -ENOMEM with nothing taken. */
+int unvmf_buf_cache_get(struct unvmf_buf_cache *cache, void **bufs, uint32_t n);
+void unvmf_buf_cache_put(struct unvmf_buf_cache *cache, void **bufs, uint32_t n);

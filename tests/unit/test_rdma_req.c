@@ -1,0 +1,434 @@
+/*
+ * The RDMA request state machine on its own: every state forward, every
+ * state drained after a QP error, and the seed's batched-write scenario.
+ * The env below is the seam (what the qpair would do with the NIC); the
+ * invariants are checked after every step.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <string.h>
+
+#include "transport/rdma/rdma_req.h"
+
+#define FLUSH 5
+#define RETRY_EXC 12
+
+struct fake {
+	struct rdma_req_set set;
+	struct rdma_req_env env;
+	uint32_t bufs_free;
+	uint32_t credits;
+	uint32_t reads_per_write;
+	bool send_room;
+	bool error;
+	int executed;
+	int recv_released;
+	uint64_t coverage[RDMA_REQ_NUM_STATES];
+	enum unvmf_xfer next_xfer;
+};
+
+static int f_parse(void *ctx, struct rdma_req *req)
+{
+	struct fake *f = ctx;
+
+	req->core.xfer = f->next_xfer;
+	req->core.length = f->next_xfer == UNVMF_XFER_NONE ? 0 : 4096 * f->reads_per_write;
+	return 0;
+}
+
+static int f_get_buffers(void *ctx, struct rdma_req *req)
+{
+	struct fake *f = ctx;
+
+	if (f->bufs_free == 0)
+		return -EAGAIN;
+	f->bufs_free--;
+	req->num_bufs = 1;
+	req->reads_total = req->core.xfer == UNVMF_XFER_HOST_TO_CONTROLLER ? f->reads_per_write : 0;
+	return 0;
+}
+
+static void f_put_buffers(void *ctx, struct rdma_req *req)
+{
+	struct fake *f = ctx;
+
+	f->bufs_free += req->num_bufs;
+	req->num_bufs = 0;
+}
+
+static uint32_t f_read_credits(void *ctx)
+{
+	return ((struct fake *)ctx)->credits;
+}
+
+static int f_post_reads(void *ctx, struct rdma_req *req, uint32_t n)
+{
+	struct fake *f = ctx;
+
+	f->credits -= n;
+	return (int)n;
+}
+
+static bool f_send_room(void *ctx, uint32_t n)
+{
+	return ((struct fake *)ctx)->send_room;
+}
+
+static int f_post_response(void *ctx, struct rdma_req *req)
+{
+	struct fake *f = ctx;
+
+	if (!f->send_room)
+		return -EAGAIN;
+	return req->core.xfer == UNVMF_XFER_CONTROLLER_TO_HOST ? 1 : 0;
+}
+
+static void f_execute(void *ctx, struct rdma_req *req)
+{
+	((struct fake *)ctx)->executed++;
+}
+
+static void f_release_recv(void *ctx, struct rdma_req *req)
+{
+	((struct fake *)ctx)->recv_released++;
+}
+
+static bool f_in_error(void *ctx)
+{
+	return ((struct fake *)ctx)->error;
+}
+
+static void f_fail(void *ctx, const char *why)
+{
+	((struct fake *)ctx)->error = true;
+}
+
+static struct fake *fake_new(uint32_t nreqs)
+{
+	struct fake *f = calloc(1, sizeof(*f));
+
+	f->env = (struct rdma_req_env){
+		.ctx = f,
+		.parse = f_parse,
+		.get_buffers = f_get_buffers,
+		.put_buffers = f_put_buffers,
+		.read_credits = f_read_credits,
+		.post_reads = f_post_reads,
+		.send_room = f_send_room,
+		.post_response = f_post_response,
+		.execute = f_execute,
+		.release_recv = f_release_recv,
+		.in_error = f_in_error,
+		.fail = f_fail,
+	};
+	f->bufs_free = 4;
+	f->credits = 1;
+	f->reads_per_write = 3;
+	f->send_room = true;
+	assert_int_equal(rdma_req_set_init(&f->set, nreqs, &f->env), 0);
+	f->set.coverage = f->coverage;
+	return f;
+}
+
+static void fake_free(struct fake *f)
+{
+	assert_int_equal(rdma_req_set_check(&f->set), 0);
+	rdma_req_set_fini(&f->set);
+	free(f);
+}
+
+#define CHECK(f) assert_int_equal(rdma_req_set_check(&(f)->set), 0)
+
+static struct rdma_req *start(struct fake *f, enum unvmf_xfer xfer)
+{
+	static int recv_token;
+	struct rdma_req *req;
+
+	f->next_xfer = xfer;
+	req = rdma_req_bind(&f->set, &recv_token);
+	assert_non_null(req);
+	rdma_req_process(req);
+	CHECK(f);
+	return req;
+}
+
+/* Completes one outstanding WR of req of the given kind, credits returned for READs. */
+static void complete(struct fake *f, struct rdma_req *req, enum rdma_wr_kind kind, int status)
+{
+	if (kind == RDMA_WR_READ)
+		f->credits++;
+	rdma_req_wr_done(req, kind, status);
+	CHECK(f);
+}
+
+static void test_no_data_command(void **state)
+{
+	struct fake *f = fake_new(4);
+	struct rdma_req *req = start(f, UNVMF_XFER_NONE);
+
+	assert_int_equal(req->state, RDMA_REQ_EXECUTING);
+	assert_int_equal(f->executed, 1);
+	rdma_req_exec_done(req);
+	CHECK(f);
+	assert_int_equal(req->state, RDMA_REQ_COMPLETING);
+	assert_int_equal(req->wr_outstanding[RDMA_WR_SEND], 1);
+	complete(f, req, RDMA_WR_SEND, 0);
+	assert_int_equal(req->state, RDMA_REQ_FREE);
+	assert_int_equal(f->recv_released, 1);
+	fake_free(f);
+}
+
+static void test_read_command(void **state)
+{
+	struct fake *f = fake_new(4);
+	struct rdma_req *req = start(f, UNVMF_XFER_CONTROLLER_TO_HOST);
+
+	assert_int_equal(req->state, RDMA_REQ_EXECUTING);
+	assert_int_equal(f->bufs_free, 3);
+	f->send_room = false;
+	rdma_req_exec_done(req);
+	CHECK(f);
+	assert_int_equal(req->state, RDMA_REQ_DATA_TRANSFER_TO_HOST_PENDING);
+	assert_int_equal(req->queue, RDMA_QUEUE_PENDING_SEND);
+	f->send_room = true;
+	assert_true(rdma_req_set_process_pending(&f->set) > 0);
+	CHECK(f);
+	assert_int_equal(req->state, RDMA_REQ_COMPLETING);
+	complete(f, req, RDMA_WR_WRITE, 0);
+	/* Buffers stay until the SEND is done too. */
+	assert_int_equal(f->bufs_free, 3);
+	complete(f, req, RDMA_WR_SEND, 0);
+	assert_int_equal(req->state, RDMA_REQ_FREE);
+	assert_int_equal(f->bufs_free, 4);
+	fake_free(f);
+}
+
+static void test_write_in_batches(void **state)
+{
+	struct fake *f = fake_new(4);
+	struct rdma_req *a, *b;
+
+	/* Read depth 1, 3 READs per write: each write needs three batches. */
+	a = start(f, UNVMF_XFER_HOST_TO_CONTROLLER);
+	assert_int_equal(a->state, RDMA_REQ_TRANSFERRING_HOST_TO_CONTROLLER);
+	assert_int_equal(a->queue, RDMA_QUEUE_NONE);
+	b = start(f, UNVMF_XFER_HOST_TO_CONTROLLER);
+	assert_int_equal(b->state, RDMA_REQ_DATA_TRANSFER_TO_CONTROLLER_PENDING);
+	/*
+	 * a's batch completes with READs left: it goes back to the head of
+	 * PENDING_READ, ahead of b, and takes the returned credit at once.
+	 */
+	complete(f, a, RDMA_WR_READ, 0);
+	assert_int_equal(a->state, RDMA_REQ_TRANSFERRING_HOST_TO_CONTROLLER);
+	assert_int_equal(a->reads_posted, 2);
+	assert_int_equal(b->state, RDMA_REQ_DATA_TRANSFER_TO_CONTROLLER_PENDING);
+	assert_ptr_equal(TAILQ_FIRST(&f->set.queues[RDMA_QUEUE_PENDING_READ].head), b);
+	complete(f, a, RDMA_WR_READ, 0);
+	rdma_req_set_process_pending(&f->set);
+	complete(f, a, RDMA_WR_READ, 0);
+	assert_int_equal(a->state, RDMA_REQ_EXECUTING);
+	rdma_req_set_process_pending(&f->set);
+	CHECK(f);
+	assert_int_equal(b->state, RDMA_REQ_TRANSFERRING_HOST_TO_CONTROLLER);
+	rdma_req_exec_done(a);
+	complete(f, a, RDMA_WR_SEND, 0);
+	for (int i = 0; i < 3; i++) {
+		complete(f, b, RDMA_WR_READ, 0);
+		rdma_req_set_process_pending(&f->set);
+	}
+	assert_int_equal(b->state, RDMA_REQ_EXECUTING);
+	rdma_req_exec_done(b);
+	complete(f, b, RDMA_WR_SEND, 0);
+	assert_true(rdma_req_set_drained(&f->set));
+	fake_free(f);
+}
+
+static void test_need_buffer_fifo(void **state)
+{
+	struct fake *f = fake_new(4);
+	struct rdma_req *a, *b, *c;
+
+	f->bufs_free = 1;
+	a = start(f, UNVMF_XFER_CONTROLLER_TO_HOST);
+	b = start(f, UNVMF_XFER_CONTROLLER_TO_HOST);
+	c = start(f, UNVMF_XFER_CONTROLLER_TO_HOST);
+	assert_int_equal(a->state, RDMA_REQ_EXECUTING);
+	assert_int_equal(b->state, RDMA_REQ_NEED_BUFFER);
+	assert_int_equal(c->state, RDMA_REQ_NEED_BUFFER);
+	rdma_req_exec_done(a);
+	complete(f, a, RDMA_WR_WRITE, 0);
+	complete(f, a, RDMA_WR_SEND, 0);
+	rdma_req_set_process_pending(&f->set);
+	CHECK(f);
+	assert_int_equal(b->state, RDMA_REQ_EXECUTING);
+	assert_int_equal(c->state, RDMA_REQ_NEED_BUFFER);
+	f->error = true;
+	rdma_req_set_drain(&f->set);
+	CHECK(f);
+	rdma_req_exec_done(b);
+	CHECK(f);
+	assert_true(rdma_req_set_drained(&f->set));
+	assert_int_equal(f->bufs_free, 1);
+	fake_free(f);
+}
+
+/* Drives a fresh request into `target` (on a qpair with the given resources). */
+static struct rdma_req *drive_to(struct fake *f, enum rdma_req_state target)
+{
+	struct rdma_req *req;
+
+	switch (target) {
+	case RDMA_REQ_NEW:
+		f->next_xfer = UNVMF_XFER_NONE;
+		req = rdma_req_bind(&f->set, f);
+		return req;
+	case RDMA_REQ_NEED_BUFFER:
+		f->bufs_free = 0;
+		return start(f, UNVMF_XFER_CONTROLLER_TO_HOST);
+	case RDMA_REQ_DATA_TRANSFER_TO_CONTROLLER_PENDING:
+		f->credits = 0;
+		return start(f, UNVMF_XFER_HOST_TO_CONTROLLER);
+	case RDMA_REQ_TRANSFERRING_HOST_TO_CONTROLLER:
+		return start(f, UNVMF_XFER_HOST_TO_CONTROLLER);
+	case RDMA_REQ_EXECUTING:
+		return start(f, UNVMF_XFER_CONTROLLER_TO_HOST);
+	case RDMA_REQ_DATA_TRANSFER_TO_HOST_PENDING:
+		req = start(f, UNVMF_XFER_CONTROLLER_TO_HOST);
+		f->send_room = false;
+		rdma_req_exec_done(req);
+		return req;
+	case RDMA_REQ_READY_TO_COMPLETE:
+		req = start(f, UNVMF_XFER_NONE);
+		f->send_room = false;
+		rdma_req_exec_done(req);
+		return req;
+	case RDMA_REQ_COMPLETING:
+		req = start(f, UNVMF_XFER_CONTROLLER_TO_HOST);
+		rdma_req_exec_done(req);
+		return req;
+	default:
+		fail_msg("state %s is transient and not driven to directly", rdma_req_state_name(target));
+		return NULL;
+	}
+}
+
+/* Flushes every WR the NIC still holds, as a QP in ERR does. */
+static void flush_all(struct fake *f)
+{
+	for (uint32_t i = 0; i < f->set.num_reqs; i++) {
+		struct rdma_req *req = &f->set.reqs[i];
+
+		for (unsigned k = 0; k < RDMA_WR_NUM_KINDS; k++) {
+			while (req->wr_outstanding[k] > 0)
+				complete(f, req, (enum rdma_wr_kind)k, FLUSH);
+		}
+	}
+}
+
+static void test_qp_error_in_every_state(void **state)
+{
+	static const enum rdma_req_state states[] = {
+		RDMA_REQ_NEW,
+		RDMA_REQ_NEED_BUFFER,
+		RDMA_REQ_DATA_TRANSFER_TO_CONTROLLER_PENDING,
+		RDMA_REQ_TRANSFERRING_HOST_TO_CONTROLLER,
+		RDMA_REQ_EXECUTING,
+		RDMA_REQ_DATA_TRANSFER_TO_HOST_PENDING,
+		RDMA_REQ_READY_TO_COMPLETE,
+		RDMA_REQ_COMPLETING,
+	};
+
+	for (unsigned i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
+		struct fake *f = fake_new(8);
+		uint32_t bufs_before = f->bufs_free;
+		struct rdma_req *req = drive_to(f, states[i]);
+		struct rdma_req *other;
+
+		assert_int_equal(req->state, states[i]);
+		bufs_before = states[i] == RDMA_REQ_NEED_BUFFER ? 0 : bufs_before;
+		/* A healthy neighbour in EXECUTING too, as on a busy qpair. */
+		f->bufs_free += 1;
+		bufs_before += 1;
+		f->credits += 1;
+		other = start(f, UNVMF_XFER_CONTROLLER_TO_HOST);
+
+		f->error = true;
+		rdma_req_set_drain(&f->set);
+		CHECK(f);
+		flush_all(f);
+		if (req->state == RDMA_REQ_EXECUTING)
+			rdma_req_exec_done(req);
+		if (other->state == RDMA_REQ_EXECUTING)
+			rdma_req_exec_done(other);
+		CHECK(f);
+		assert_true(rdma_req_set_drained(&f->set));
+		assert_int_equal(f->bufs_free, bufs_before);
+		assert_true(f->coverage[states[i]] & (1ull << RDMA_EV_QP_ERROR));
+		fake_free(f);
+	}
+}
+
+/* A WC error (e.g. retry exceeded) on one WR: the qpair fails, its siblings flush. */
+static void test_wc_error_then_flush(void **state)
+{
+	struct fake *f = fake_new(8);
+	struct rdma_req *a = start(f, UNVMF_XFER_HOST_TO_CONTROLLER);
+	struct rdma_req *b = start(f, UNVMF_XFER_CONTROLLER_TO_HOST);
+
+	rdma_req_exec_done(b);
+	assert_int_equal(b->state, RDMA_REQ_COMPLETING);
+	complete(f, a, RDMA_WR_READ, RETRY_EXC);
+	assert_true(f->error);
+	assert_int_equal(a->state, RDMA_REQ_FREE);
+	rdma_req_set_drain(&f->set);
+	flush_all(f);
+	assert_true(rdma_req_set_drained(&f->set));
+	fake_free(f);
+}
+
+/*
+ * The seed (SPDK #3463): with the QP going to ERR, one write waits in
+ * DATA_TRANSFER_TO_CONTROLLER_PENDING and another is in
+ * TRANSFERRING_HOST_TO_CONTROLLER with READs still to issue.
+ */
+static void test_seed_batched_write_qp_error(void **state)
+{
+	struct fake *f = fake_new(8);
+	struct rdma_req *a = start(f, UNVMF_XFER_HOST_TO_CONTROLLER);
+	struct rdma_req *b = start(f, UNVMF_XFER_HOST_TO_CONTROLLER);
+
+	assert_int_equal(a->state, RDMA_REQ_TRANSFERRING_HOST_TO_CONTROLLER);
+	assert_true(a->reads_posted < a->reads_total);
+	assert_int_equal(b->state, RDMA_REQ_DATA_TRANSFER_TO_CONTROLLER_PENDING);
+	/* The READ in flight fails with retry exceeded; the QP goes to ERR. */
+	complete(f, a, RDMA_WR_READ, RETRY_EXC);
+	rdma_req_set_drain(&f->set);
+	CHECK(f);
+	/* Nothing left on PENDING_READ, no request on two queues, everything FREE. */
+	assert_int_equal(f->set.queues[RDMA_QUEUE_PENDING_READ].len, 0);
+	assert_true(rdma_req_set_drained(&f->set));
+	assert_int_equal(f->bufs_free, 4);
+	/* Late processing of the pending queues after the drain touches nothing. */
+	assert_int_equal(rdma_req_set_process_pending(&f->set), 0);
+	fake_free(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_no_data_command),
+		cmocka_unit_test(test_read_command),
+		cmocka_unit_test(test_write_in_batches),
+		cmocka_unit_test(test_need_buffer_fifo),
+		cmocka_unit_test(test_qp_error_in_every_state),
+		cmocka_unit_test(test_wc_error_then_flush),
+		cmocka_unit_test(test_seed_batched_write_qp_error),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
