@@ -51,20 +51,13 @@ print(f"NVMe/TCP over 127.0.0.1, null namespace, target busy-polling on core 0, 
       f" {rounds} interleaved rounds of {secs} s each. Median of rounds.\n")
 print("| workload | IOPS | MiB/s | mean µs | p50 µs | p99 µs | p99.9 µs | rounds (IOPS) |")
 print("|---|---|---|---|---|---|---|---|")
-def pick(d, *keys):
-    for k in keys:
-        if k in d: return d[k]
-        for sub in d.values():
-            if isinstance(sub, dict) and k in sub: return sub[k]
-    return float("nan")
 for n in names:
     runs = [json.load(open(f"{raw}/{n}.{r}.json")) for r in range(1, rounds + 1)]
-    iops = [pick(x, "iops") for x in runs]
-    med = sorted(range(len(runs)), key=lambda i: iops[i])[len(runs) // 2]
-    m = runs[med]
-    print(f"| {n} | {pick(m,'iops'):.0f} | {pick(m,'mibps','MiB/s','mib_per_sec'):.1f} | "
-          f"{pick(m,'avg_us','mean_us'):.1f} | {pick(m,'p50_us'):.1f} | {pick(m,'p99_us'):.1f} | "
-          f"{pick(m,'p999_us','p99_9_us'):.1f} | {', '.join(f'{v:.0f}' for v in iops)} |")
+    iops = [x["iops"] for x in runs]
+    m = runs[sorted(range(len(runs)), key=lambda i: iops[i])[len(runs) // 2]]
+    lat = m["latency_us"]
+    print(f"| {n} | {m['iops']:.0f} | {m['mibps']:.1f} | {lat['avg']:.1f} | {lat['p50']:.1f} | "
+          f"{lat['p99']:.1f} | {lat['p99_9']:.1f} | {', '.join(f'{v:.0f}' for v in iops)} |")
 print(f"\nMachine: {os.cpu_count()} cores, {platform.platform()}.")
 PY
 cat "$OUT"

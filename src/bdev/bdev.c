@@ -58,7 +58,8 @@ void unvmf_uuid_generate(uint8_t uuid[16])
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			/* getrandom() cannot fail on Linux >= 3.17 with a valid buffer; keep going anyway. */
+			/* getrandom() cannot fail on Linux >= 3.17 with a valid buffer; keep going
+			 * anyway. */
 			LOG_ERR("uuid: getrandom: %s", strerror(errno));
 			for (; got < 16; got++)
 				uuid[got] = (uint8_t)(rand() & 0xff);
@@ -125,7 +126,7 @@ int unvmf_uuid_parse(const char *s, uint8_t uuid[16])
 /* ---- registry ---- */
 
 int unvmf_bdev_init(struct unvmf_bdev *bdev, const char *name, uint64_t num_blocks,
-		    uint32_t block_size, const uint8_t *uuid)
+                    uint32_t block_size, const uint8_t *uuid)
 {
 	if (!name || !name[0] || strlen(name) >= UNVMF_BDEV_NAME_MAX)
 		return -EINVAL;
@@ -174,7 +175,7 @@ int unvmf_bdev_register(struct unvmf_bdev *bdev)
 	*tail = bdev;
 	pthread_mutex_unlock(&g_bdev_lock);
 	LOG_INFO("bdev %s: registered (%s, %" PRIu64 " blocks of %u bytes)", bdev->name,
-		 bdev->ops->type, bdev->num_blocks, bdev->block_size);
+	         bdev->ops->type, bdev->num_blocks, bdev->block_size);
 	return 0;
 }
 
@@ -269,7 +270,8 @@ void unvmf_bdev_delete_all(void)
 {
 	struct unvmf_bdev *doomed = NULL, *b, *next;
 
-	/* Deciding under the lock that marks them keeps a racing channel close from destructing too. */
+	/* Deciding under the lock that marks them keeps a racing channel close from destructing
+	 * too. */
 	pthread_mutex_lock(&g_bdev_lock);
 	for (b = g_bdevs; b; b = next) {
 		next = b->next;
@@ -278,8 +280,9 @@ void unvmf_bdev_delete_all(void)
 			b->next = doomed;
 			doomed = b;
 		} else {
-			LOG_WARN("bdev %s: %u channel(s) still open at shutdown; freed when they close",
-				 b->name, b->channel_count);
+			LOG_WARN(
+			    "bdev %s: %u channel(s) still open at shutdown; freed when they close",
+			    b->name, b->channel_count);
 		}
 	}
 	g_bdevs = NULL;
@@ -402,7 +405,7 @@ void unvmf_bdev_channel_put(struct unvmf_bdev_channel *ch)
 	if (ch->outstanding > 0) {
 		/* The poller destroys it after the last callback. */
 		LOG_WARN("bdev %s: channel released with %u I/O outstanding", ch->bdev->name,
-			 ch->outstanding);
+		         ch->outstanding);
 		return;
 	}
 	if (ch->in_poll)
@@ -471,8 +474,8 @@ void unvmf_bdev_submit(struct unvmf_bdev_channel *ch, struct unvmf_bdev_io *io)
 			return;
 		}
 	} else if (unvmf_unlikely(io->type != UNVMF_BDEV_IO_FLUSH &&
-				  io->type != UNVMF_BDEV_IO_WRITE_ZEROES &&
-				  io->type != UNVMF_BDEV_IO_UNMAP)) {
+	                          io->type != UNVMF_BDEV_IO_WRITE_ZEROES &&
+	                          io->type != UNVMF_BDEV_IO_UNMAP)) {
 		unvmf_bdev_io_done(io, -EINVAL);
 		return;
 	}

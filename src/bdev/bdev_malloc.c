@@ -74,7 +74,7 @@ static void malloc_submit(struct unvmf_bdev *bdev, void *ch_ctx, struct unvmf_bd
 	case UNVMF_BDEV_IO_WRITE_ZEROES:
 	case UNVMF_BDEV_IO_UNMAP:
 		malloc_zero(mb, io->offset_blocks * bdev->block_size,
-			    io->num_blocks * bdev->block_size);
+		            io->num_blocks * bdev->block_size);
 		break;
 	case UNVMF_BDEV_IO_FLUSH:
 		break;
@@ -106,14 +106,14 @@ static void malloc_write_config(struct unvmf_bdev *bdev, void *json_params)
 }
 
 static const struct unvmf_bdev_ops malloc_ops = {
-	.type = "malloc",
-	.submit = malloc_submit,
-	.destruct = malloc_destruct,
-	.write_config = malloc_write_config,
+    .type = "malloc",
+    .submit = malloc_submit,
+    .destruct = malloc_destruct,
+    .write_config = malloc_write_config,
 };
 
 int unvmf_bdev_malloc_create(const char *name, uint64_t num_blocks, uint32_t block_size,
-			     const uint8_t *uuid, struct unvmf_bdev **out)
+                             const uint8_t *uuid, struct unvmf_bdev **out)
 {
 	struct malloc_bdev *mb = calloc(1, sizeof(*mb));
 	int rc;
@@ -129,7 +129,7 @@ int unvmf_bdev_malloc_create(const char *name, uint64_t num_blocks, uint32_t blo
 	}
 	mb->size = (size_t)num_blocks * block_size;
 	mb->data = mmap(NULL, mb->size, PROT_READ | PROT_WRITE,
-			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (mb->data == MAP_FAILED) {
 		rc = -errno;
 		LOG_ERR("bdev %s: cannot map %zu bytes: %s", name, mb->size, strerror(errno));

@@ -31,14 +31,14 @@ static void null_write_config(struct unvmf_bdev *bdev, void *json_params)
 }
 
 static const struct unvmf_bdev_ops null_ops = {
-	.type = "null",
-	.submit = null_submit,
-	.destruct = null_destruct,
-	.write_config = null_write_config,
+    .type = "null",
+    .submit = null_submit,
+    .destruct = null_destruct,
+    .write_config = null_write_config,
 };
 
 int unvmf_bdev_null_create(const char *name, uint64_t num_blocks, uint32_t block_size,
-			   const uint8_t *uuid, struct unvmf_bdev **out)
+                           const uint8_t *uuid, struct unvmf_bdev **out)
 {
 	struct unvmf_bdev *bdev = calloc(1, sizeof(*bdev));
 	int rc;

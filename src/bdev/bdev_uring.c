@@ -36,10 +36,10 @@
 
 /* backend_state[0]: how the io is being carried out. */
 enum uring_step {
-	URING_STEP_PRIMARY = 0,  /* the natural operation for the type */
-	URING_STEP_BUFFERED,     /* READ/WRITE retried on the buffered fd after O_DIRECT's EINVAL */
-	URING_STEP_PUNCH_HOLE,   /* WRITE_ZEROES after ZERO_RANGE was refused */
-	URING_STEP_ZERO_FILL,    /* writes from the zero buffer; backend_state[1] = bytes done */
+	URING_STEP_PRIMARY = 0, /* the natural operation for the type */
+	URING_STEP_BUFFERED,    /* READ/WRITE retried on the buffered fd after O_DIRECT's EINVAL */
+	URING_STEP_PUNCH_HOLE,  /* WRITE_ZEROES after ZERO_RANGE was refused */
+	URING_STEP_ZERO_FILL,   /* writes from the zero buffer; backend_state[1] = bytes done */
 };
 
 struct uring_bdev {
@@ -130,14 +130,14 @@ static bool uring_prep(struct uring_bdev *ub, struct uring_channel *uc, struct u
 	uring_skip_refused(ub, io);
 	switch (io->type) {
 	case UNVMF_BDEV_IO_READ:
-		io_uring_prep_readv(sqe,
-				    io->backend_state[0] == URING_STEP_BUFFERED ? ub->fd_buffered : ub->fd,
-				    io->iov, (unsigned)io->iovcnt, off);
+		io_uring_prep_readv(
+		    sqe, io->backend_state[0] == URING_STEP_BUFFERED ? ub->fd_buffered : ub->fd,
+		    io->iov, (unsigned)io->iovcnt, off);
 		break;
 	case UNVMF_BDEV_IO_WRITE:
-		io_uring_prep_writev(sqe,
-				     io->backend_state[0] == URING_STEP_BUFFERED ? ub->fd_buffered : ub->fd,
-				     io->iov, (unsigned)io->iovcnt, off);
+		io_uring_prep_writev(
+		    sqe, io->backend_state[0] == URING_STEP_BUFFERED ? ub->fd_buffered : ub->fd,
+		    io->iov, (unsigned)io->iovcnt, off);
 		break;
 	case UNVMF_BDEV_IO_FLUSH:
 		io_uring_prep_fsync(sqe, ub->fd, 0);
@@ -146,16 +146,19 @@ static bool uring_prep(struct uring_bdev *ub, struct uring_channel *uc, struct u
 	case UNVMF_BDEV_IO_UNMAP:
 		if (io->backend_state[0] == URING_STEP_ZERO_FILL) {
 			uint64_t done = io->backend_state[1];
-			unsigned chunk = (unsigned)UNVMF_MIN(len - done, (uint64_t)URING_ZERO_BUF_SIZE);
+			unsigned chunk =
+			    (unsigned)UNVMF_MIN(len - done, (uint64_t)URING_ZERO_BUF_SIZE);
 
 			io_uring_prep_write(sqe, ub->fd, ub->zero_buf, chunk, off + done);
 		} else if (io->type == UNVMF_BDEV_IO_WRITE_ZEROES &&
-			   io->backend_state[0] == URING_STEP_PRIMARY) {
-			io_uring_prep_fallocate(sqe, ub->fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
-						(off_t)off, (off_t)len);
+		           io->backend_state[0] == URING_STEP_PRIMARY) {
+			io_uring_prep_fallocate(sqe, ub->fd,
+			                        FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
+			                        (off_t)off, (off_t)len);
 		} else {
-			io_uring_prep_fallocate(sqe, ub->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-						(off_t)off, (off_t)len);
+			io_uring_prep_fallocate(sqe, ub->fd,
+			                        FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			                        (off_t)off, (off_t)len);
 		}
 		break;
 	default:
@@ -177,7 +180,7 @@ static void uring_start(struct uring_bdev *ub, struct uring_channel *uc, struct 
 
 /* The next step of an io already started: it just freed its slot, so it rarely waits. */
 static void uring_continue(struct uring_bdev *ub, struct uring_channel *uc,
-			   struct unvmf_bdev_io *io)
+                           struct unvmf_bdev_io *io)
 {
 	if (!uring_prep(ub, uc, io))
 		overflow_push(uc, io);
@@ -198,7 +201,7 @@ static void uring_submit(struct unvmf_bdev *bdev, void *ch_ctx, struct unvmf_bde
 
 /* Handles one CQE: finishes io, or moves it to its next step. */
 static void uring_complete(struct uring_bdev *ub, struct uring_channel *uc,
-			   struct unvmf_bdev_io *io, int res)
+                           struct unvmf_bdev_io *io, int res)
 {
 	enum uring_step step = (enum uring_step)io->backend_state[0];
 
@@ -206,11 +209,12 @@ static void uring_complete(struct uring_bdev *ub, struct uring_channel *uc,
 	case UNVMF_BDEV_IO_READ:
 	case UNVMF_BDEV_IO_WRITE:
 		if (res == -EINVAL && ub->direct && step == URING_STEP_PRIMARY) {
-			/* Buffers or lengths O_DIRECT cannot take: correct, only slower, buffered. */
+			/* Buffers or lengths O_DIRECT cannot take: correct, only slower, buffered.
+			 */
 			if (!atomic_exchange(&ub->warned_direct_einval, true))
 				LOG_WARN("bdev %s: O_DIRECT refused an I/O (alignment); "
-					 "retrying such I/O buffered",
-					 ub->bdev.name);
+				         "retrying such I/O buffered",
+				         ub->bdev.name);
 			io->backend_state[0] = URING_STEP_BUFFERED;
 			uring_continue(ub, uc, io);
 			return;
@@ -359,13 +363,13 @@ static void uring_write_config(struct unvmf_bdev *bdev, void *json_params)
 }
 
 static const struct unvmf_bdev_ops uring_ops = {
-	.type = "uring",
-	.channel_create = uring_channel_create,
-	.channel_destroy = uring_channel_destroy,
-	.submit = uring_submit,
-	.poll = uring_poll,
-	.destruct = uring_destruct,
-	.write_config = uring_write_config,
+    .type = "uring",
+    .channel_create = uring_channel_create,
+    .channel_destroy = uring_channel_destroy,
+    .submit = uring_submit,
+    .poll = uring_poll,
+    .destruct = uring_destruct,
+    .write_config = uring_write_config,
 };
 
 /*
@@ -385,9 +389,8 @@ static bool uring_file_direct_ok(int fd, uint32_t block_size)
 	return true;
 }
 
-static int uring_open(struct uring_bdev *ub, uint32_t block_size, uint64_t *size)
+static int uring_open(struct uring_bdev *ub, const char *name, uint32_t block_size, uint64_t *size)
 {
-	const char *name = ub->bdev.name[0] ? ub->bdev.name : ub->filename;
 	struct stat st;
 	int flags;
 
@@ -410,7 +413,7 @@ static int uring_open(struct uring_bdev *ub, uint32_t block_size, uint64_t *size
 			return -errno;
 		if (lbs <= 0 || block_size < (uint32_t)lbs) {
 			LOG_ERR("bdev %s: block size %u is below %s's logical block size %d", name,
-				block_size, ub->filename, lbs);
+			        block_size, ub->filename, lbs);
 			return -EINVAL;
 		}
 	} else if (S_ISREG(st.st_mode)) {
@@ -423,7 +426,7 @@ static int uring_open(struct uring_bdev *ub, uint32_t block_size, uint64_t *size
 		}
 	} else {
 		LOG_ERR("bdev %s: %s is neither a regular file nor a block device", name,
-			ub->filename);
+		        ub->filename);
 		return -EINVAL;
 	}
 	if (ub->direct) {
@@ -437,7 +440,7 @@ static int uring_open(struct uring_bdev *ub, uint32_t block_size, uint64_t *size
 }
 
 int unvmf_bdev_uring_create(const char *name, const char *filename, uint32_t block_size,
-			    const uint8_t *uuid, struct unvmf_bdev **out)
+                            const uint8_t *uuid, struct unvmf_bdev **out)
 {
 	struct uring_bdev *ub;
 	uint64_t size = 0;
@@ -453,17 +456,19 @@ int unvmf_bdev_uring_create(const char *name, const char *filename, uint32_t blo
 	ub->fd = -1;
 	ub->fd_buffered = -1;
 	(void)unvmf_strlcpy(ub->filename, filename, sizeof(ub->filename));
-	rc = uring_open(ub, block_size, &size);
+	rc = uring_open(ub, name ? name : "?", block_size, &size);
 	if (rc)
 		goto out_destruct;
 	rc = unvmf_bdev_init(&ub->bdev, name, size / block_size, block_size, uuid);
 	if (rc) {
 		if (size / block_size == 0)
-			LOG_ERR("bdev %s: %s is smaller than one block", name ? name : "?", filename);
+			LOG_ERR("bdev %s: %s is smaller than one block", name ? name : "?",
+			        filename);
 		goto out_destruct;
 	}
 	ub->bdev.volatile_cache = true;
-	ub->zero_buf = mmap(NULL, URING_ZERO_BUF_SIZE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ub->zero_buf =
+	    mmap(NULL, URING_ZERO_BUF_SIZE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (ub->zero_buf == MAP_FAILED) {
 		rc = -errno;
 		goto out_destruct;

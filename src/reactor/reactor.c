@@ -39,9 +39,27 @@ bool reactor_stopping(void)
 	return atomic_load(&g_stop);
 }
 
+/* Simulation time: when set, unvmf_now_us() returns it and only the simulator moves it. */
+static atomic_bool g_virtual_clock;
+static _Atomic uint64_t g_virtual_now_us;
+
+void unvmf_clock_set_virtual(bool on, uint64_t start_us)
+{
+	atomic_store(&g_virtual_now_us, start_us);
+	atomic_store(&g_virtual_clock, on);
+}
+
+void unvmf_clock_advance(uint64_t us)
+{
+	atomic_fetch_add(&g_virtual_now_us, us);
+}
+
 uint64_t unvmf_now_us(void)
 {
 	struct timespec ts;
+
+	if (unvmf_unlikely(atomic_load_explicit(&g_virtual_clock, memory_order_relaxed)))
+		return atomic_load(&g_virtual_now_us);
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
@@ -160,6 +178,40 @@ static void reactor_loop(struct unvmf_thread *thread)
 	while (reactor_msgs_run(thread) > 0)
 		;
 	atomic_store(&thread->running, false);
+	t_current = NULL;
+}
+
+int unvmf_reactors_manual_begin(void)
+{
+	if (g_reactors.count == 0)
+		return -EINVAL;
+	for (unsigned i = 0; i < g_reactors.count; i++)
+		atomic_store(&g_reactors.threads[i].running, true);
+	t_current = &g_reactors.threads[0];
+	return 0;
+}
+
+bool unvmf_reactor_step(unsigned index)
+{
+	struct unvmf_thread *thread = &g_reactors.threads[index];
+	bool busy;
+
+	t_current = thread;
+	busy = reactor_iterate(thread);
+	t_current = &g_reactors.threads[0];
+	return busy;
+}
+
+void unvmf_reactors_manual_end(void)
+{
+	for (unsigned i = 0; i < g_reactors.count; i++) {
+		struct unvmf_thread *thread = &g_reactors.threads[i];
+
+		t_current = thread;
+		while (reactor_msgs_run(thread) > 0)
+			;
+		atomic_store(&thread->running, false);
+	}
 	t_current = NULL;
 }
 

@@ -80,3 +80,16 @@ void unvmf_thread_remove_wake_fd(int fd);
 
 /* Monotonic microseconds, cheap. */
 uint64_t unvmf_now_us(void);
+
+/*
+ * Deterministic simulation (tests/sim): no reactor threads; the caller's
+ * thread steps each reactor's loop itself, and time is virtual.
+ * manual_begin after unvmf_reactors_init; step runs one iteration of
+ * reactor `index` on the calling thread (unvmf_thread_get() answers that
+ * reactor meanwhile); manual_end runs the remaining messages.
+ */
+int unvmf_reactors_manual_begin(void);
+bool unvmf_reactor_step(unsigned index);
+void unvmf_reactors_manual_end(void);
+void unvmf_clock_set_virtual(bool on, uint64_t start_us);
+void unvmf_clock_advance(uint64_t us);
