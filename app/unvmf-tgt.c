@@ -119,5 +119,6 @@ int main(int argc, char **argv)
 		usage(argv[0]);
 		return 1;
 	}
+	unvmf_control_plane_install();
 	return unvmf_tgt_app_run(&opts);
 }

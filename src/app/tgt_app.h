@@ -33,3 +33,5 @@ struct unvmf_tgt_app_hooks {
 	void (*rpc_stop)(void);
 };
 extern struct unvmf_tgt_app_hooks g_tgt_app_hooks;
+/* Fills g_tgt_app_hooks with the JSON-RPC server and config loader (src/rpc/). */
+void unvmf_control_plane_install(void);

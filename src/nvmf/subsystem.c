@@ -176,12 +176,16 @@ int unvmf_subsystem_delete(struct unvmf_subsystem *subsys, void (*done)(void *ar
 			   void *arg)
 {
 	struct unvmf_ctrlr *ctrlr;
-	struct subsys_delete_ctx *ctx;
+	/* Allocated up front: once unlinked, the deletion must be able to finish. */
+	struct subsys_delete_ctx *ctx = calloc(1, sizeof(*ctx));
 	bool has_ctrlrs;
 
+	if (!ctx)
+		return -ENOMEM;
 	pthread_mutex_lock(&g_tgt.lock);
 	if (subsys->deleting) {
 		pthread_mutex_unlock(&g_tgt.lock);
+		free(ctx);
 		return -EBUSY;
 	}
 	subsys->deleting = true;
@@ -196,21 +200,20 @@ int unvmf_subsystem_delete(struct unvmf_subsystem *subsys, void (*done)(void *ar
 	pthread_mutex_unlock(&g_tgt.lock);
 
 	if (!has_ctrlrs) {
+		free(ctx);
 		subsystem_free(subsys);
 		if (done)
 			done(arg, 0);
 		return 0;
 	}
-	ctx = calloc(1, sizeof(*ctx));
-	if (!ctx)
-		return -ENOMEM;
 	ctx->subsys = subsys;
 	ctx->done = done;
 	ctx->arg = arg;
 	ctx->poller = unvmf_poller_register(subsystem_delete_poll, ctx, 1000, "subsys_delete");
 	if (!ctx->poller) {
+		/* No poller to wait with: leak the subsystem rather than free it under its controllers. */
+		LOG_ERR("subsystem %s: cannot wait for its controllers; left allocated", subsys->nqn);
 		free(ctx);
-		return -ENOMEM;
 	}
 	return 0;
 }
@@ -274,6 +277,8 @@ err_unlock:
 
 struct ns_remove_ctx {
 	struct unvmf_subsystem *subsys;
+	/* Copied: the subsystem may be deleted while its namespace drains. */
+	char nqn[UNVMF_NQN_BUF];
 	struct unvmf_ns *ns;
 	void (*done)(void *arg, int rc);
 	void *arg;
@@ -305,7 +310,7 @@ static int ns_remove_poll(void *arg)
 	}
 	unvmf_poller_unregister(&ctx->poller);
 	unvmf_bdev_release(ctx->ns->bdev);
-	LOG_NOTICE("subsystem %s: namespace %u removed", ctx->subsys->nqn, ctx->ns->nsid);
+	LOG_NOTICE("subsystem %s: namespace %u removed", ctx->nqn, ctx->ns->nsid);
 	free(ctx->ns);
 	if (ctx->done)
 		ctx->done(ctx->arg, 0);
@@ -384,6 +389,7 @@ int unvmf_subsystem_remove_ns(struct unvmf_subsystem *subsys, uint32_t nsid,
 	unvmf_subsystem_ns_changed(subsys, nsid);
 
 	ctx->subsys = subsys;
+	memcpy(ctx->nqn, subsys->nqn, sizeof(ctx->nqn));
 	ctx->ns = ns;
 	ctx->done = done;
 	ctx->arg = arg;

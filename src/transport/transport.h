@@ -37,7 +37,7 @@ struct unvmf_transport_opts {
 		uint8_t rnr_retry_count;
 		uint32_t max_read_depth;	/* RDMA READs outstanding per qpair we ask for */
 		const char *provider;	/* "verbs" or "sim" */
-		void *provider_ctx;	/* sim: the fabric to attach to */
+		void *provider_ctx;	/* sim: the struct rdma_sim_node * the target runs on */
 	} rdma;
 };
 

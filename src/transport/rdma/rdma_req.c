@@ -86,10 +86,14 @@ void rdma_req_set_fini(struct rdma_req_set *set)
 	set->num_reqs = 0;
 }
 
+uint64_t *g_rdma_req_coverage;
+
 void rdma_req_record(struct rdma_req *req, enum rdma_req_event event)
 {
 	if (req->set->coverage)
 		req->set->coverage[req->state] |= 1ull << event;
+	if (g_rdma_req_coverage)
+		g_rdma_req_coverage[req->state] |= 1ull << event;
 }
 
 void rdma_req_move(struct rdma_req *req, enum rdma_req_state state)
@@ -278,6 +282,9 @@ static bool req_step(struct rdma_req *req)
 			return false;
 		if (rc < 0) {
 			env->fail(ctx, "posting the response failed");
+			/* Part of the chain may be the NIC's (env counted it): wait for it. */
+			if (req_wrs(req) > 0)
+				rdma_req_move(req, RDMA_REQ_COMPLETING);
 			return true;
 		}
 		req->wr_outstanding[RDMA_WR_WRITE] += (uint32_t)rc;

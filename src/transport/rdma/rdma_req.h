@@ -141,6 +141,12 @@ enum rdma_req_event {
 };
 
 extern const enum rdma_queue_kind rdma_state_queue[RDMA_REQ_NUM_STATES];
+/*
+ * Process-wide (state, event) coverage: when set (the simulator does), every
+ * request set records into it as well as into its own set->coverage.
+ * Bit e of g_rdma_req_coverage[s] = event e seen in state s.
+ */
+extern uint64_t *g_rdma_req_coverage;
 const char *rdma_req_state_name(enum rdma_req_state state);
 const char *rdma_req_event_name(enum rdma_req_event event);
 const char *rdma_queue_name(enum rdma_queue_kind queue);

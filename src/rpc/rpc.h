@@ -1,0 +1,146 @@
+#pragma once
+/*
+ * The control plane: JSON-RPC 2.0 methods (SPDK's names and parameters), the
+ * UNIX-socket server that carries them, and the JSON config loader that runs
+ * the same methods from a file. Everything here runs on reactor 0.
+ *
+ * A request is owned by the dispatcher from unvmf_rpc_execute() until its
+ * handler calls exactly one of unvmf_rpc_send_result() / unvmf_rpc_send_error()
+ * (at once or later, from a callback on reactor 0); the owner's done callback
+ * then sees the response and the request is freed.
+ */
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "transport/trid.h"
+
+/* JSON-RPC 2.0 error codes, plus SPDK's "not callable in this state". */
+#define UNVMF_RPC_PARSE_ERROR -32700
+#define UNVMF_RPC_INVALID_REQUEST -32600
+#define UNVMF_RPC_METHOD_NOT_FOUND -32601
+#define UNVMF_RPC_INVALID_PARAMS -32602
+#define UNVMF_RPC_INTERNAL_ERROR -32603
+#define UNVMF_RPC_INVALID_STATE -1
+
+/* One request, including its pipelined-but-unparsed neighbours' share, may not exceed this. */
+#define UNVMF_RPC_MAX_REQUEST (1024 * 1024)
+#define UNVMF_RPC_DEFAULT_SOCKET "/var/tmp/unvmf.sock"
+
+struct unvmf_rpc_request;
+
+/* params is always an object (empty when the request had none); borrowed until completion. */
+typedef void (*unvmf_rpc_handler)(struct unvmf_rpc_request *req, json_t *params);
+
+/*
+ * Called once per request. response is the whole JSON-RPC response object
+ * (borrowed; NULL for a notification); code is 0 on success, else the error
+ * code with message.
+ */
+typedef void (*unvmf_rpc_done_fn)(void *ctx, json_t *response, int code, const char *message);
+
+struct unvmf_rpc_method {
+	const char *name;
+	unvmf_rpc_handler handler;
+};
+
+/* ---- registry and dispatch ---- */
+void unvmf_rpc_methods_reset(void);
+int unvmf_rpc_register_methods(const struct unvmf_rpc_method *methods, size_t count);
+const struct unvmf_rpc_method *unvmf_rpc_method_find(const char *name);
+/* Names in registration order; index past the end gives NULL. */
+const char *unvmf_rpc_method_name(size_t index);
+/* Validates the JSON-RPC envelope of msg (borrowed) and runs it; done always runs exactly once. */
+void unvmf_rpc_execute(json_t *msg, unvmf_rpc_done_fn done, void *ctx);
+/* Runs method with params (borrowed, may be NULL) without an envelope (config files). */
+void unvmf_rpc_call(const char *method, json_t *params, unvmf_rpc_done_fn done, void *ctx);
+/* The owner went away (socket closed, server stopped): done will not be called. */
+void unvmf_rpc_request_orphan(struct unvmf_rpc_request *req);
+/* A standalone error response (parse errors found before any request exists). */
+json_t *unvmf_rpc_error_response(json_t *id, int code, const char *message);
+
+/* ---- for handlers ---- */
+/* Steals result. */
+void unvmf_rpc_send_result(struct unvmf_rpc_request *req, json_t *result);
+void unvmf_rpc_send_bool(struct unvmf_rpc_request *req, bool value);
+void unvmf_rpc_send_error(struct unvmf_rpc_request *req, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+const char *unvmf_rpc_request_method(const struct unvmf_rpc_request *req);
+
+/* ---- parameter decoding ---- */
+enum unvmf_rpc_ptype {
+	UNVMF_RPC_STRING, /* const char * borrowed from params; max = maximum length */
+	UNVMF_RPC_BOOL,   /* bool */
+	UNVMF_RPC_UINT, /* unsigned integer field of size 1/2/4/8 in [min, max] (max 0: the field's)
+	                 */
+	UNVMF_RPC_INT,  /* int32_t in [-(max), max] when max != 0 */
+	UNVMF_RPC_OBJECT, /* json_t * borrowed */
+};
+
+struct unvmf_rpc_param {
+	const char *name;
+	enum unvmf_rpc_ptype type;
+	bool required;
+	size_t offset;
+	size_t size;
+	uint64_t min;
+	uint64_t max;
+};
+
+#define UNVMF_RPC_FIELD(st, field) offsetof(st, field), sizeof(((st *)0)->field)
+
+/*
+ * Decodes params against spec into out. Unknown members, missing required
+ * ones, wrong types and out-of-range values fail with a message naming the
+ * parameter in err. A JSON null counts as absent. Bit i of *present (may be
+ * NULL; up to 64 entries) is set for each spec[i] found.
+ */
+int unvmf_rpc_decode(const json_t *params, const struct unvmf_rpc_param *spec, size_t count,
+                     void *out, uint64_t *present, char *err, size_t errlen);
+/* Same, and on failure sends -32602 with the message; returns 0 or -EINVAL. */
+int unvmf_rpc_decode_or_reply(struct unvmf_rpc_request *req, const json_t *params,
+                              const struct unvmf_rpc_param *spec, size_t count, void *out,
+                              uint64_t *present);
+/*
+ * {"trtype", "adrfam", "traddr", "trsvcid"} (what names it in messages).
+ * adrfam defaults to IPv6 when traddr has a ':', else IPv4.
+ */
+int unvmf_rpc_decode_trid(const json_t *obj, const char *what, struct unvmf_trid *trid, char *err,
+                          size_t errlen);
+json_t *unvmf_rpc_trid_json(const struct unvmf_trid *trid);
+/* Hex bytes, dashes ignored ("nguid": 16 bytes, "eui64": 8). */
+int unvmf_rpc_parse_hex(const char *s, uint8_t *out, size_t len);
+void unvmf_rpc_format_hex(const uint8_t *in, size_t len, char *out);
+
+/* ---- request framing on a byte stream ---- */
+enum unvmf_rpc_frame_result {
+	UNVMF_RPC_FRAME_NEED_MORE,   /* incomplete value; read more */
+	UNVMF_RPC_FRAME_OK,          /* *out holds one JSON value; *consumed bytes used */
+	UNVMF_RPC_FRAME_PARSE_ERROR, /* not JSON: reply -32700 and close */
+	UNVMF_RPC_FRAME_TOO_LARGE,   /* a value longer than limit: reply and close */
+};
+enum unvmf_rpc_frame_result unvmf_rpc_frame_next(const char *buf, size_t len, size_t limit,
+                                                 json_t **out, size_t *consumed, char *err,
+                                                 size_t errlen);
+
+/* ---- server, config, install ---- */
+int unvmf_rpc_server_start(const char *path);
+void unvmf_rpc_server_stop(void);
+void unvmf_rpc_config_load(const char *path, void (*done)(void *arg, int rc), void *arg);
+/* The whole configuration in SPDK's layout: {"subsystems": [...]}. */
+json_t *unvmf_rpc_config_save(void);
+struct unvmf_bdev;
+/* The parameters that recreate bdev with its create method (save_config, driver_specific). */
+json_t *unvmf_rpc_bdev_create_params(struct unvmf_bdev *bdev);
+struct unvmf_transport;
+/* A transport's options as nvmf_create_transport parameters (plus "trtype"). */
+json_t *unvmf_rpc_transport_json(const struct unvmf_transport *t);
+/* Method groups. */
+void unvmf_rpc_register_app_methods(void);
+void unvmf_rpc_register_bdev_methods(void);
+void unvmf_rpc_register_nvmf_methods(void);
+void unvmf_rpc_register_nvmf_transport_methods(void);
+void unvmf_rpc_register_nvmf_stats_methods(void);
+/* Registers every method and fills g_tgt_app_hooks (see src/app/tgt_app.h). */
+void unvmf_control_plane_install(void);

@@ -1,0 +1,73 @@
+/* Framework methods: method list, version, init wait, save_config. */
+#include "rpc/rpc.h"
+#include "util/common.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#ifndef UNVMF_VERSION_STRING
+#define UNVMF_VERSION_STRING "0.0.0"
+#endif
+
+struct get_methods_params {
+	bool current;
+};
+
+static void rpc_get_methods(struct unvmf_rpc_request *req, json_t *params)
+{
+	static const struct unvmf_rpc_param spec[] = {
+	    {"current", UNVMF_RPC_BOOL, false, UNVMF_RPC_FIELD(struct get_methods_params, current),
+	     0, 0},
+	};
+	struct get_methods_params p = {0};
+	json_t *list;
+	const char *name;
+
+	if (unvmf_rpc_decode_or_reply(req, params, spec, UNVMF_ARRAY_SIZE(spec), &p, NULL))
+		return;
+	/* Every method is callable once the RPC server runs, so "current" changes nothing. */
+	list = json_array();
+	for (size_t i = 0; list && (name = unvmf_rpc_method_name(i)) != NULL; i++)
+		json_array_append_new(list, json_string(name));
+	unvmf_rpc_send_result(req, list);
+}
+
+static void rpc_get_version(struct unvmf_rpc_request *req, json_t *params)
+{
+	unsigned major = 0, minor = 0, patch = 0;
+	char version[64];
+
+	if (unvmf_rpc_decode_or_reply(req, params, NULL, 0, NULL, NULL))
+		return;
+	sscanf(UNVMF_VERSION_STRING, "%u.%u.%u", &major, &minor, &patch);
+	snprintf(version, sizeof(version), "unvmf v%s", UNVMF_VERSION_STRING);
+	unvmf_rpc_send_result(req, json_pack("{s:s, s:{s:i, s:i, s:i, s:s}}", "version", version,
+	                                     "fields", "major", major, "minor", minor, "patch",
+	                                     patch, "suffix", ""));
+}
+
+/* The RPC server starts only after start-up finished, so initialisation is always complete. */
+static void rpc_framework_wait_init(struct unvmf_rpc_request *req, json_t *params)
+{
+	if (unvmf_rpc_decode_or_reply(req, params, NULL, 0, NULL, NULL))
+		return;
+	unvmf_rpc_send_bool(req, true);
+}
+
+static void rpc_save_config(struct unvmf_rpc_request *req, json_t *params)
+{
+	if (unvmf_rpc_decode_or_reply(req, params, NULL, 0, NULL, NULL))
+		return;
+	unvmf_rpc_send_result(req, unvmf_rpc_config_save());
+}
+
+static const struct unvmf_rpc_method g_app_methods[] = {
+    {"rpc_get_methods", rpc_get_methods},  {"unvmf_get_version", rpc_get_version},
+    {"spdk_get_version", rpc_get_version}, {"framework_wait_init", rpc_framework_wait_init},
+    {"save_config", rpc_save_config},
+};
+
+void unvmf_rpc_register_app_methods(void)
+{
+	unvmf_rpc_register_methods(g_app_methods, UNVMF_ARRAY_SIZE(g_app_methods));
+}

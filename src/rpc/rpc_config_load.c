@@ -1,0 +1,233 @@
+/*
+ * Loading an SPDK-layout JSON config: {"subsystems": [{"subsystem": NAME,
+ * "config": [{"method": M, "params": {...}}, ...]}, ...]}. Each entry runs
+ * through the RPC method table, one after the other (a method may complete
+ * later), bdev entries first and nvmf entries next, as SPDK orders them. The
+ * first failure stops start-up with "FILE: method M: reason".
+ */
+#include "rpc/rpc.h"
+#include "util/common.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+/* SPDK methods that configure things unvmf does not have; a saved SPDK config carries them. */
+static const char *const g_ignored_methods[] = {
+    "bdev_set_options",
+    "bdev_wait_for_examine",
+    "bdev_nvme_set_options",
+    "bdev_nvme_set_hotplug",
+    "bdev_raid_set_options",
+    "bdev_iscsi_set_options",
+    "iobuf_set_options",
+    "sock_impl_set_options",
+    "sock_set_default_impl",
+    "accel_set_options",
+    "vmd_enable",
+    "framework_set_scheduler",
+    "nvmf_set_config",
+    "nvmf_set_crdt",
+    "keyring_file_add_key",
+};
+
+struct config_load {
+	char path[512];
+	json_t *entries; /* [{"method", "params"}] in execution order */
+	size_t next;
+	bool waiting; /* a method is executing */
+	bool looping; /* inside config_run: completions must not recurse */
+	int rc;
+	void (*done)(void *arg, int rc);
+	void *arg;
+};
+
+static bool method_ignored(const char *m)
+{
+	for (size_t i = 0; i < UNVMF_ARRAY_SIZE(g_ignored_methods); i++) {
+		if (strcmp(g_ignored_methods[i], m) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void config_report(const struct config_load *cl, const char *method, const char *reason)
+{
+	if (method) {
+		fprintf(stderr, "%s: method %s: %s\n", cl->path, method, reason);
+		LOG_ERR("%s: method %s: %s", cl->path, method, reason);
+	} else {
+		fprintf(stderr, "%s: %s\n", cl->path, reason);
+		LOG_ERR("%s: %s", cl->path, reason);
+	}
+	fflush(stderr);
+}
+
+static void config_finish(struct config_load *cl)
+{
+	void (*done)(void *arg, int rc) = cl->done;
+	void *arg = cl->arg;
+	int rc = cl->rc;
+
+	json_decref(cl->entries);
+	free(cl);
+	done(arg, rc);
+}
+
+static void config_run(struct config_load *cl);
+
+static void config_method_done(void *ctx, json_t *response, int code, const char *message)
+{
+	struct config_load *cl = ctx;
+	json_t *entry = json_array_get(cl->entries, cl->next);
+
+	if (code) {
+		char reason[600];
+
+		snprintf(reason, sizeof(reason), "%s (code %d)", message ? message : "failed",
+		         code);
+		config_report(cl, json_string_value(json_object_get(entry, "method")), reason);
+		cl->rc = -EINVAL;
+	}
+	cl->next++;
+	cl->waiting = false;
+	if (!cl->looping)
+		config_run(cl);
+}
+
+static void config_run(struct config_load *cl)
+{
+	cl->looping = true;
+	while (!cl->waiting && cl->rc == 0 && cl->next < json_array_size(cl->entries)) {
+		json_t *entry = json_array_get(cl->entries, cl->next);
+		const char *method = json_string_value(json_object_get(entry, "method"));
+
+		cl->waiting = true;
+		unvmf_rpc_call(method, json_object_get(entry, "params"), config_method_done, cl);
+	}
+	cl->looping = false;
+	if (!cl->waiting)
+		config_finish(cl);
+}
+
+/* Checks one subsystem's "config" list and appends its runnable entries. */
+static int config_collect(struct config_load *cl, json_t *sub)
+{
+	json_t *config = json_object_get(sub, "config");
+	const char *name = json_string_value(json_object_get(sub, "subsystem"));
+	size_t i;
+	json_t *entry;
+
+	if (!config || json_is_null(config))
+		return 0;
+	if (!json_is_array(config)) {
+		char reason[256];
+
+		snprintf(reason, sizeof(reason), "subsystem %s: \"config\" must be an array", name);
+		config_report(cl, NULL, reason);
+		return -EINVAL;
+	}
+	json_array_foreach(config, i, entry)
+	{
+		json_t *method = json_object_get(entry, "method");
+		json_t *params = json_object_get(entry, "params");
+		char reason[256];
+
+		if (!json_is_object(entry) || !json_is_string(method)) {
+			snprintf(reason, sizeof(reason),
+			         "subsystem %s: entry %zu needs a \"method\" string", name, i);
+			config_report(cl, NULL, reason);
+			return -EINVAL;
+		}
+		if (params && !json_is_object(params) && !json_is_null(params)) {
+			config_report(cl, json_string_value(method),
+			              "\"params\" must be an object");
+			return -EINVAL;
+		}
+		if (method_ignored(json_string_value(method))) {
+			LOG_NOTICE("%s: ignoring SPDK method %s (nothing to configure in unvmf)",
+			           cl->path, json_string_value(method));
+			continue;
+		}
+		if (!unvmf_rpc_method_find(json_string_value(method))) {
+			config_report(cl, json_string_value(method), "unknown method");
+			return -EINVAL;
+		}
+		json_array_append(cl->entries, entry);
+	}
+	return 0;
+}
+
+static int config_prepare(struct config_load *cl)
+{
+	static const char *const order[] = {"bdev", "nvmf", NULL};
+	json_error_t jerr;
+	json_t *root, *subs, *sub;
+	size_t i;
+	int rc = 0;
+	char reason[400];
+
+	root = json_load_file(cl->path, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		snprintf(reason, sizeof(reason), "%s at line %d column %d", jerr.text, jerr.line,
+		         jerr.column);
+		config_report(cl, NULL, reason);
+		return -EINVAL;
+	}
+	subs = json_object_get(root, "subsystems");
+	if (!json_is_object(root) || !json_is_array(subs)) {
+		config_report(cl, NULL, "not a JSON config: expected {\"subsystems\": [...]}");
+		json_decref(root);
+		return -EINVAL;
+	}
+	json_array_foreach(subs, i, sub)
+	{
+		if (!json_is_object(sub) || !json_is_string(json_object_get(sub, "subsystem"))) {
+			snprintf(reason, sizeof(reason),
+			         "subsystems[%zu]: needs a \"subsystem\" name", i);
+			config_report(cl, NULL, reason);
+			json_decref(root);
+			return -EINVAL;
+		}
+	}
+	/* Known subsystems in dependency order, then the rest in file order. */
+	for (size_t o = 0; rc == 0 && o <= UNVMF_ARRAY_SIZE(order) - 1; o++) {
+		json_array_foreach(subs, i, sub)
+		{
+			const char *name = json_string_value(json_object_get(sub, "subsystem"));
+			bool known = strcmp(name, "bdev") == 0 || strcmp(name, "nvmf") == 0;
+
+			if (order[o] ? strcmp(name, order[o]) != 0 : known)
+				continue;
+			rc = config_collect(cl, sub);
+			if (rc)
+				break;
+		}
+	}
+	json_decref(root);
+	return rc;
+}
+
+void unvmf_rpc_config_load(const char *path, void (*done)(void *arg, int rc), void *arg)
+{
+	struct config_load *cl = calloc(1, sizeof(*cl));
+	int rc;
+
+	if (!cl) {
+		done(arg, -ENOMEM);
+		return;
+	}
+	unvmf_strlcpy(cl->path, path, sizeof(cl->path));
+	cl->done = done;
+	cl->arg = arg;
+	cl->entries = json_array();
+	rc = cl->entries ? config_prepare(cl) : -ENOMEM;
+	if (rc) {
+		cl->rc = rc;
+		config_finish(cl);
+		return;
+	}
+	LOG_NOTICE("%s: running %zu method(s)", path, json_array_size(cl->entries));
+	config_run(cl);
+}

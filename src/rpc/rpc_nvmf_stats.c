@@ -1,0 +1,356 @@
+/*
+ * Methods that read per-thread state: nvmf_get_stats, nvmf_subsystem_get_qpairs
+ * and the fault-injection methods. Poll-group counters and qpair lists belong
+ * to their reactor and are read only there: one message visits each reactor in
+ * turn (unvmf_for_each_thread), each appending to the reply being built, so
+ * the I/O path needs no atomics and no lock.
+ */
+#include "rpc/rpc.h"
+#include "nvmf/nvmf.h"
+#include "reactor/reactor.h"
+#include "transport/transport.h"
+#include "util/common.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+static json_t *latency_json(const struct unvmf_latency_hist *h)
+{
+	json_t *buckets = json_array();
+
+	for (unsigned i = 0; buckets && i < UNVMF_ARRAY_SIZE(h->buckets); i++) {
+		if (h->buckets[i])
+			json_array_append_new(buckets,
+			                      json_pack("{s:I, s:I}", "lt_us", (json_int_t)1 << i,
+			                                "count", (json_int_t)h->buckets[i]));
+	}
+	return json_pack("{s:I, s:I, s:I, s:o*}", "count", (json_int_t)h->count, "sum_us",
+	                 (json_int_t)h->sum_us, "avg_us",
+	                 (json_int_t)(h->count ? h->sum_us / h->count : 0), "buckets", buckets);
+}
+
+static json_t *group_stats_json(struct unvmf_poll_group *group)
+{
+	const struct unvmf_poll_group_stats *s = &group->stats;
+	uint64_t iterations = 0, busy = 0, sleeps = 0, pending_bdev = 0;
+	json_t *transports = json_array();
+	char name[48];
+
+	for (struct unvmf_pg_bdev_ch *c = group->channels; c; c = c->next)
+		pending_bdev += unvmf_bdev_channel_outstanding(c->ch);
+	for (unsigned i = 0; transports && i < g_tgt.num_transports; i++) {
+		struct unvmf_transport_poll_group *tg = group->tgroups[i];
+		json_t *t;
+
+		if (!tg)
+			continue;
+		t = json_object();
+		if (!t)
+			continue;
+		json_object_set_new(t, "trtype",
+		                    json_string(unvmf_trtype_str(tg->transport->ops->trtype)));
+		if (tg->transport->ops->poll_group_dump_stats)
+			tg->transport->ops->poll_group_dump_stats(tg, t);
+		json_array_append_new(transports, t);
+	}
+	unvmf_thread_get_stats(group->thread, &iterations, &busy, &sleeps);
+	snprintf(name, sizeof(name), "nvmf_tgt_poll_group_%u", group->index);
+	return json_pack(
+	    "{s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o*, "
+	    "s:{s:I, s:I, s:I}, s:o*}",
+	    "name", name, "thread", (int)group->index, "qpairs", (json_int_t)s->qpairs_total,
+	    "current_qpairs", (json_int_t)s->qpairs_current, "current_admin_qpairs",
+	    (json_int_t)s->admin_qpairs_current, "current_io_qpairs",
+	    (json_int_t)s->io_qpairs_current, "completed_nvme_io",
+	    (json_int_t)s->requests_completed, "bytes_read", (json_int_t)s->read_bytes,
+	    "bytes_written", (json_int_t)s->written_bytes, "errors", (json_int_t)s->errors,
+	    "pending_bdev_io", (json_int_t)pending_bdev, "latency", latency_json(&s->latency),
+	    "reactor", "iterations", (json_int_t)iterations, "busy_iterations", (json_int_t)busy,
+	    "sleeps", (json_int_t)sleeps, "transports", transports);
+}
+
+/* ---- walks over every poll group ---- */
+
+struct group_walk {
+	struct unvmf_rpc_request *req;
+	json_t *list;
+	/* get_qpairs */
+	struct unvmf_subsystem *subsys;
+	/* inject_fault */
+	struct unvmf_transport *transport;
+	const char *fault;
+	uint64_t qpair_id;
+	uint16_t cntlid;
+	uint16_t qid;
+	uint64_t present;
+	unsigned matched;
+	unsigned injected;
+	int first_error;
+};
+
+static void stats_on_group(void *arg)
+{
+	struct group_walk *w = arg;
+	struct unvmf_poll_group *group = unvmf_poll_group_current();
+
+	if (group && w->list)
+		json_array_append_new(w->list, group_stats_json(group));
+}
+
+static void stats_done(void *arg)
+{
+	struct group_walk *w = arg;
+
+	unvmf_rpc_send_result(
+	    w->req, json_pack("{s:i, s:o*}", "tick_rate", 1000000, "poll_groups", w->list));
+	free(w);
+}
+
+static void rpc_nvmf_get_stats(struct unvmf_rpc_request *req, json_t *params)
+{
+	static const struct unvmf_rpc_param spec[] = {
+	    {"tgt_name", UNVMF_RPC_STRING, false, 0, sizeof(const char *), 0, 0},
+	};
+	const char *tgt_name = NULL;
+	struct group_walk *w;
+	int rc;
+
+	if (unvmf_rpc_decode_or_reply(req, params, spec, UNVMF_ARRAY_SIZE(spec), &tgt_name, NULL))
+		return;
+	w = calloc(1, sizeof(*w));
+	if (!w || !(w->list = json_array())) {
+		free(w);
+		unvmf_rpc_send_error(req, UNVMF_RPC_INTERNAL_ERROR, "out of memory");
+		return;
+	}
+	w->req = req;
+	rc = unvmf_for_each_thread(stats_on_group, w, stats_done);
+	if (rc) {
+		json_decref(w->list);
+		free(w);
+		unvmf_rpc_send_error(req, rc, "cannot visit the poll groups: %s", strerror(-rc));
+	}
+}
+
+static const char *qpair_state_str(enum unvmf_qpair_state state)
+{
+	switch (state) {
+	case UNVMF_QPAIR_UNCONNECTED:
+		return "uninitialized";
+	case UNVMF_QPAIR_ACTIVE:
+		return "active";
+	case UNVMF_QPAIR_DISCONNECTING:
+		return "deactivating";
+	}
+	return "unknown";
+}
+
+static void qpairs_on_group(void *arg)
+{
+	struct group_walk *w = arg;
+	struct unvmf_poll_group *group = unvmf_poll_group_current();
+	struct unvmf_qpair *q;
+	char thread[48];
+
+	if (!group || !w->list)
+		return;
+	snprintf(thread, sizeof(thread), "nvmf_tgt_poll_group_%u", group->index);
+	TAILQ_FOREACH(q, &group->qpairs, group_link)
+	{
+		/* The qpair holds a reference on its controller: ctrlr is alive here. */
+		if (!q->ctrlr || q->ctrlr->subsys != w->subsys)
+			continue;
+		json_array_append_new(
+		    w->list,
+		    json_pack(
+		        "{s:i, s:i, s:s, s:s, s:I, s:i, s:o, s:o, s:{s:I, s:I, s:I, s:I}}",
+		        "cntlid", q->ctrlr->cntlid, "qid", q->qid, "state",
+		        qpair_state_str(q->state), "thread", thread, "qpair_id", (json_int_t)q->id,
+		        "sq_size", q->sq_size, "listen_address", unvmf_rpc_trid_json(&q->local),
+		        "peer_address", unvmf_rpc_trid_json(&q->peer), "stats", "requests",
+		        (json_int_t)q->stats.requests, "bytes_read",
+		        (json_int_t)q->stats.read_bytes, "bytes_written",
+		        (json_int_t)q->stats.written_bytes, "errors", (json_int_t)q->stats.errors));
+	}
+}
+
+static void list_done(void *arg)
+{
+	struct group_walk *w = arg;
+
+	unvmf_rpc_send_result(w->req, w->list);
+	free(w);
+}
+
+struct qpairs_params {
+	const char *nqn;
+	const char *tgt_name;
+};
+
+static void rpc_nvmf_subsystem_get_qpairs(struct unvmf_rpc_request *req, json_t *params)
+{
+	static const struct unvmf_rpc_param spec[] = {
+	    {"nqn", UNVMF_RPC_STRING, true, UNVMF_RPC_FIELD(struct qpairs_params, nqn), 0, 0},
+	    {"tgt_name", UNVMF_RPC_STRING, false, UNVMF_RPC_FIELD(struct qpairs_params, tgt_name),
+	     0, 0},
+	};
+	struct qpairs_params p = {0};
+	struct unvmf_subsystem *subsys;
+	struct group_walk *w;
+	int rc;
+
+	if (unvmf_rpc_decode_or_reply(req, params, spec, UNVMF_ARRAY_SIZE(spec), &p, NULL))
+		return;
+	subsys = unvmf_subsystem_find(p.nqn);
+	if (!subsys) {
+		unvmf_rpc_send_error(req, -ENODEV, "subsystem %s does not exist", p.nqn);
+		return;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w || !(w->list = json_array())) {
+		free(w);
+		unvmf_rpc_send_error(req, UNVMF_RPC_INTERNAL_ERROR, "out of memory");
+		return;
+	}
+	w->req = req;
+	w->subsys = subsys;
+	rc = unvmf_for_each_thread(qpairs_on_group, w, list_done);
+	if (rc) {
+		json_decref(w->list);
+		free(w);
+		unvmf_rpc_send_error(req, rc, "cannot visit the poll groups: %s", strerror(-rc));
+	}
+}
+
+/* ---- fault injection ---- */
+
+struct inject_params {
+	const char *fault;
+	uint64_t qpair_id;
+	uint16_t cntlid;
+	uint16_t qid;
+};
+
+enum { INJECT_QPAIR_ID = 1u << 1, INJECT_CNTLID = 1u << 2, INJECT_QID = 1u << 3 };
+
+static void inject_on_group(void *arg)
+{
+	struct group_walk *w = arg;
+	struct unvmf_poll_group *group = unvmf_poll_group_current();
+	struct unvmf_qpair *q, *tmp;
+
+	if (!group)
+		return;
+	/* The transport may start tearing the qpair down from inject_fault. */
+	TAILQ_FOREACH_SAFE(q, &group->qpairs, group_link, tmp)
+	{
+		int rc;
+
+		if (q->transport != w->transport)
+			continue;
+		if ((w->present & INJECT_QPAIR_ID) && q->id != w->qpair_id)
+			continue;
+		if ((w->present & INJECT_CNTLID) && (!q->ctrlr || q->ctrlr->cntlid != w->cntlid))
+			continue;
+		if ((w->present & INJECT_QID) && q->qid != w->qid)
+			continue;
+		w->matched++;
+		rc = w->transport->ops->inject_fault(q, w->fault);
+		if (rc == 0)
+			w->injected++;
+		else if (!w->first_error)
+			w->first_error = rc;
+	}
+}
+
+static void inject_done(void *arg)
+{
+	struct group_walk *w = arg;
+
+	if (w->matched == 0)
+		unvmf_rpc_send_error(w->req, -ENOENT, "no qpair matches");
+	else if (w->injected == 0)
+		unvmf_rpc_send_error(w->req, w->first_error,
+		                     "fault '%s' refused by the transport: %s", w->fault,
+		                     strerror(-w->first_error));
+	else
+		unvmf_rpc_send_result(w->req, json_pack("{s:i, s:i}", "injected", w->injected,
+		                                        "failed", w->matched - w->injected));
+	free(w);
+}
+
+static void inject_fault(struct unvmf_rpc_request *req, json_t *params, enum nvmf_trtype trtype)
+{
+	static const struct unvmf_rpc_param spec[] = {
+	    {"fault", UNVMF_RPC_STRING, true, UNVMF_RPC_FIELD(struct inject_params, fault), 0, 64},
+	    {"qpair_id", UNVMF_RPC_UINT, false, UNVMF_RPC_FIELD(struct inject_params, qpair_id), 1,
+	     0},
+	    {"cntlid", UNVMF_RPC_UINT, false, UNVMF_RPC_FIELD(struct inject_params, cntlid), 0, 0},
+	    {"qid", UNVMF_RPC_UINT, false, UNVMF_RPC_FIELD(struct inject_params, qid), 0, 0},
+	};
+	struct inject_params p = {0};
+	struct unvmf_transport *t;
+	struct group_walk *w;
+	uint64_t present;
+	int rc;
+
+	if (unvmf_rpc_decode_or_reply(req, params, spec, UNVMF_ARRAY_SIZE(spec), &p, &present))
+		return;
+	if (!g_tgt.fault_injection) {
+		unvmf_rpc_send_error(req, -EPERM,
+		                     "fault injection is disabled; start unvmf-tgt with "
+		                     "--enable-fault-injection");
+		return;
+	}
+	t = unvmf_tgt_find_transport(trtype);
+	if (!t) {
+		unvmf_rpc_send_error(req, -ENODEV, "transport %s does not exist",
+		                     unvmf_trtype_str(trtype));
+		return;
+	}
+	if (!t->ops->inject_fault) {
+		unvmf_rpc_send_error(req, -EOPNOTSUPP, "transport %s has no fault injection",
+		                     unvmf_trtype_str(trtype));
+		return;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w) {
+		unvmf_rpc_send_error(req, UNVMF_RPC_INTERNAL_ERROR, "out of memory");
+		return;
+	}
+	w->req = req;
+	w->transport = t;
+	w->fault = p.fault;
+	w->qpair_id = p.qpair_id;
+	w->cntlid = p.cntlid;
+	w->qid = p.qid;
+	w->present = present;
+	rc = unvmf_for_each_thread(inject_on_group, w, inject_done);
+	if (rc) {
+		free(w);
+		unvmf_rpc_send_error(req, rc, "cannot visit the poll groups: %s", strerror(-rc));
+	}
+}
+
+static void rpc_nvmf_tcp_inject_fault(struct unvmf_rpc_request *req, json_t *params)
+{
+	inject_fault(req, params, NVMF_TRTYPE_TCP);
+}
+
+static void rpc_nvmf_rdma_inject_fault(struct unvmf_rpc_request *req, json_t *params)
+{
+	inject_fault(req, params, NVMF_TRTYPE_RDMA);
+}
+
+static const struct unvmf_rpc_method g_stats_methods[] = {
+    {"nvmf_get_stats", rpc_nvmf_get_stats},
+    {"nvmf_subsystem_get_qpairs", rpc_nvmf_subsystem_get_qpairs},
+    {"nvmf_tcp_inject_fault", rpc_nvmf_tcp_inject_fault},
+    {"nvmf_rdma_inject_fault", rpc_nvmf_rdma_inject_fault},
+};
+
+void unvmf_rpc_register_nvmf_stats_methods(void)
+{
+	unvmf_rpc_register_methods(g_stats_methods, UNVMF_ARRAY_SIZE(g_stats_methods));
+}
