@@ -237,3 +237,33 @@ void tcp_conn_qpair_disconnect(struct unvmf_qpair *qpair)
 		(void)freed;
 	}
 }
+
+/*
+ * Operator fault injection (--enable-fault-injection): "reset" aborts the
+ * connection with a TCP RST as a dying peer or middlebox would; "close"
+ * closes it cleanly (FIN). Both then drain like any other teardown.
+ */
+int tcp_conn_inject_fault(struct unvmf_qpair *qpair, const char *kind)
+{
+	struct tcp_conn *conn = tcp_conn_from_qpair(qpair);
+
+	if (conn->state == TCP_CONN_DRAINING)
+		return -EALREADY;
+	if (strcmp(kind, "reset") == 0) {
+		struct linger l = {.l_onoff = 1, .l_linger = 0};
+
+		if (conn->fd >= 0)
+			setsockopt(conn->fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+		LOG_WARN("qpair %lu (qid %u): fault injected: connection reset",
+			 (unsigned long)qpair->id, qpair->qid);
+		tcp_conn_teardown(conn, "fault injected: reset");
+		return 0;
+	}
+	if (strcmp(kind, "close") == 0) {
+		LOG_WARN("qpair %lu (qid %u): fault injected: connection close",
+			 (unsigned long)qpair->id, qpair->qid);
+		tcp_conn_teardown(conn, "fault injected: close");
+		return 0;
+	}
+	return -EINVAL;
+}

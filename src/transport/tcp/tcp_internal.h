@@ -283,3 +283,4 @@ void tcp_req_pdu_sent(struct tcp_req *req, struct tcp_pdu_out *pdu);
 void tcp_req_drain(struct tcp_req *req);
 /* ops->qpair_abort_request: withdraws a command still waiting for buffers. */
 int tcp_conn_abort_request(struct unvmf_qpair *qpair, uint16_t cid);
+int tcp_conn_inject_fault(struct unvmf_qpair *qpair, const char *kind);

@@ -280,5 +280,5 @@ const struct unvmf_transport_ops unvmf_tcp_transport_ops = {
     .qpair_abort_request = tcp_conn_abort_request,
     .poll_group_dump_stats = tcp_poll_group_dump_stats,
     .cdata_init = NULL,
-    .inject_fault = NULL,
+    .inject_fault = tcp_conn_inject_fault,
 };
