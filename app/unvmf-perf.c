@@ -725,6 +725,8 @@ int main(int argc, char **argv)
 	opts.io_queue_size = (uint16_t)UNVMF_MIN(args.depth + 1u, 65535u);
 	opts.header_digest = args.hdgst;
 	opts.data_digest = args.ddgst;
+	/* Task buffers live until after their qpair is destroyed: RDMA may register them once. */
+	opts.rdma_mr_cache = true;
 	rc = unvmf_host_connect(&args.trid, &opts, &ctrlr, &err);
 	if (rc) {
 		fprintf(stderr, "connect to %s failed: %s", args.trid.subnqn, strerror(-rc));

@@ -57,6 +57,34 @@ struct unvmf_host_opts {
 	bool disable_sq_flow_control;
 	/* Send queue sizes as asked even past CAP.MQES (negative tests only). */
 	bool exact_queue_size;
+
+	/*
+	 * NVMe/RDMA (trid trtype RDMA). rdma_provider names the provider seam
+	 * implementation, "verbs" or "sim"; empty = env UNVMF_RDMA_PROVIDER, else
+	 * "verbs". rdma_provider_arg is handed to the provider's ctx_open (sim: the
+	 * struct rdma_sim_node * the host acts as; verbs: unused).
+	 */
+	char rdma_provider[16];
+	void *rdma_provider_arg;
+	/*
+	 * Called instead of sleeping whenever the library waits on the RDMA fabric
+	 * (connect, synchronous admin commands, teardown) and at the start of every
+	 * unvmf_host_qpair_poll(). sim moves only when stepped, so with "sim" this
+	 * is required: it steps the fabric (and runs the target). It runs on the
+	 * thread of the qpair being polled. Optional with "verbs".
+	 */
+	void (*rdma_progress)(void *arg);
+	void *rdma_progress_arg;
+	/*
+	 * Cache data-buffer registrations per qpair by address range: each buffer
+	 * is registered once and reused zero-copy. Only for callers whose data
+	 * buffers stay mapped at the same address until the qpair is destroyed
+	 * (unvmf-perf); a freed and re-mapped range would keep the old pages. Off:
+	 * every I/O registers its buffers and deregisters them when it completes.
+	 */
+	bool rdma_mr_cache;
+	/* RC transport retry count sent in the CM REQ; 0 = 7 (as the Linux host). */
+	uint8_t rdma_retry_count;
 };
 
 /* Fills defaults: kato 10 s, 4 I/O queues of 128, admin queue 32, no digests, 5 s timeouts. */
@@ -72,6 +100,7 @@ enum unvmf_host_connect_stage {
 	UNVMF_HOST_STAGE_READY,		/* waiting for CSTS.RDY */
 	UNVMF_HOST_STAGE_IDENTIFY,	/* Identify Controller */
 	UNVMF_HOST_STAGE_FEATURES,	/* Set Features Number of Queues */
+	UNVMF_HOST_STAGE_RDMA_CM,	/* RDMA CM connect: REQ/REP private data, reject */
 };
 
 struct unvmf_host_error {
@@ -81,6 +110,8 @@ struct unvmf_host_error {
 	struct nvme_cqe cqe;		/* failed Connect: dw0 carries IATTR/IPO for Invalid Parameter */
 	uint16_t term_fes;		/* C2HTermReq FES seen from the target, 0 if none */
 	uint32_t term_fei;
+	/* NVMe/RDMA CM reject status (enum nvmf_rdma_cm_status) the controller sent, 0 if none. */
+	uint16_t rdma_reject_sts;
 };
 
 /*
@@ -222,3 +253,5 @@ int unvmf_host_submit_cmd(struct unvmf_host_qpair *qpair, const struct nvme_sqe 
 const char *unvmf_host_status_str(uint8_t sct, uint8_t sc);
 /* Name of a NVMe/TCP termination FES value. */
 const char *unvmf_host_fes_str(uint16_t fes);
+/* Name of an NVMe/RDMA CM reject status ("Invalid HSQSIZE", …); never NULL. */
+const char *unvmf_host_rdma_cm_status_str(uint16_t sts);

@@ -64,6 +64,7 @@ struct host_transport_ops {
 };
 
 extern const struct host_transport_ops g_host_tcp_ops;
+extern const struct host_transport_ops g_host_rdma_ops;
 
 struct unvmf_host_qpair {
 	struct unvmf_host_ctrlr *ctrlr;
@@ -137,6 +138,21 @@ int host_qpair_exec(struct unvmf_host_qpair *qp, const struct nvme_sqe *sqe, voi
 int host_qpair_fabric_connect(struct unvmf_host_qpair *qp, uint16_t cntlid, uint32_t kato_ms,
 			      uint32_t timeout_ms, uint16_t *cntlid_out,
 			      struct unvmf_host_error *err);
+
+/*
+ * Lowers the number of commands a qpair may have outstanding (a transport
+ * learning the controller's queue size at connect, e.g. NVMe/RDMA crqsize).
+ * Only before the first submit: every slot must be free.
+ */
+static inline void host_qpair_limit_depth(struct unvmf_host_qpair *qp, uint16_t nreqs)
+{
+	if (nreqs == 0 || nreqs >= qp->nreqs || qp->nfree != qp->nreqs)
+		return;
+	qp->nreqs = nreqs;
+	for (uint16_t i = 0; i < nreqs; i++)
+		qp->free_stack[i] = (uint16_t)(nreqs - 1 - i);
+	qp->nfree = nreqs;
+}
 
 /* True when the status in cqe is success. */
 static inline bool host_cqe_ok(const struct nvme_cqe *cqe)

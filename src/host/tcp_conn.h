@@ -15,7 +15,7 @@
 
 /*
  * Per-request transport state. Membership of conn->send_queue follows the
- * state and is changed only by tcp_req_set_state():
+ * state and is changed only by host_tcp_req_set_state():
  *   FREE -> SEND_CAPSULE            submit
  *   SEND_CAPSULE -> AWAIT_CTRLR     capsule (and in-capsule data) fully written
  *   AWAIT_CTRLR -> SEND_H2C         R2T accepted
@@ -90,9 +90,9 @@ static inline struct tcp_conn *tcp_conn_of(struct unvmf_host_qpair *qp)
 	return qp->tctx;
 }
 
-void tcp_req_set_state(struct tcp_conn *c, struct tcp_req *treq, enum tcp_req_state state);
+void host_tcp_req_set_state(struct tcp_conn *c, struct tcp_req *treq, enum tcp_req_state state);
 /* Called by the sender when treq's current PDU is fully in the socket. */
-void tcp_req_pdu_sent(struct unvmf_host_qpair *qp, struct tcp_req *treq);
+void host_tcp_req_pdu_sent(struct unvmf_host_qpair *qp, struct tcp_req *treq);
 /* A CapsuleResp for treq (state checked by the caller). */
 void tcp_req_response(struct unvmf_host_qpair *qp, struct tcp_req *treq,
 		      const struct nvme_cqe *cqe);

@@ -16,7 +16,7 @@ static bool tcp_state_on_send_queue(enum tcp_req_state s)
 	       s == TCP_REQ_SEND_THEN_COMPLETE;
 }
 
-void tcp_req_set_state(struct tcp_conn *c, struct tcp_req *treq, enum tcp_req_state state)
+void host_tcp_req_set_state(struct tcp_conn *c, struct tcp_req *treq, enum tcp_req_state state)
 {
 	bool was_queued = tcp_state_on_send_queue(treq->state);
 	bool queued = tcp_state_on_send_queue(state);
@@ -109,7 +109,7 @@ int tcp_req_submit(struct unvmf_host_qpair *qp, struct host_req *req)
 	treq->h2c_next = in_capsule ? req->len : 0;
 	treq->h2c_end = treq->h2c_next;
 	treq->c2h_next = 0;
-	tcp_req_set_state(c, treq, TCP_REQ_SEND_CAPSULE);
+	host_tcp_req_set_state(c, treq, TCP_REQ_SEND_CAPSULE);
 	return 0;
 }
 
@@ -119,7 +119,7 @@ static void tcp_req_finish(struct unvmf_host_qpair *qp, struct tcp_req *treq,
 	struct tcp_conn *c = tcp_conn_of(qp);
 	struct host_req *req = &qp->reqs[treq - c->treqs];
 
-	tcp_req_set_state(c, treq, TCP_REQ_FREE);
+	host_tcp_req_set_state(c, treq, TCP_REQ_FREE);
 	host_qpair_complete(qp, req, cqe);
 }
 
@@ -137,19 +137,19 @@ static void tcp_req_h2c_next_pdu(struct unvmf_host_qpair *qp, struct tcp_req *tr
 	treq->h2c_next += len;
 }
 
-void tcp_req_pdu_sent(struct unvmf_host_qpair *qp, struct tcp_req *treq)
+void host_tcp_req_pdu_sent(struct unvmf_host_qpair *qp, struct tcp_req *treq)
 {
 	struct tcp_conn *c = tcp_conn_of(qp);
 
 	switch (treq->state) {
 	case TCP_REQ_SEND_CAPSULE:
-		tcp_req_set_state(c, treq, TCP_REQ_AWAIT_CTRLR);
+		host_tcp_req_set_state(c, treq, TCP_REQ_AWAIT_CTRLR);
 		break;
 	case TCP_REQ_SEND_H2C:
 		if (treq->h2c_next < treq->h2c_end)
 			tcp_req_h2c_next_pdu(qp, treq);
 		else
-			tcp_req_set_state(c, treq, TCP_REQ_AWAIT_CTRLR);
+			host_tcp_req_set_state(c, treq, TCP_REQ_AWAIT_CTRLR);
 		break;
 	case TCP_REQ_SEND_THEN_COMPLETE:
 		tcp_req_finish(qp, treq, &treq->early_cqe);
@@ -169,7 +169,7 @@ void tcp_req_response(struct unvmf_host_qpair *qp, struct tcp_req *treq,
 
 	if (tcp_state_on_send_queue(treq->state) && treq->pdu_sent > 0) {
 		treq->early_cqe = *cqe;
-		tcp_req_set_state(c, treq, TCP_REQ_SEND_THEN_COMPLETE);
+		host_tcp_req_set_state(c, treq, TCP_REQ_SEND_THEN_COMPLETE);
 		return;
 	}
 	tcp_req_finish(qp, treq, cqe);
@@ -184,7 +184,7 @@ void tcp_req_start_h2c(struct unvmf_host_qpair *qp, struct tcp_req *treq, uint16
 	treq->h2c_next = r2to;
 	treq->h2c_end = r2to + r2tl;
 	tcp_req_h2c_next_pdu(qp, treq);
-	tcp_req_set_state(c, treq, TCP_REQ_SEND_H2C);
+	host_tcp_req_set_state(c, treq, TCP_REQ_SEND_H2C);
 }
 
 void tcp_req_drain_all(struct unvmf_host_qpair *qp)
@@ -193,7 +193,7 @@ void tcp_req_drain_all(struct unvmf_host_qpair *qp)
 
 	for (uint16_t i = 0; i < qp->nreqs; i++) {
 		if (c->treqs[i].state != TCP_REQ_FREE)
-			tcp_req_set_state(c, &c->treqs[i], TCP_REQ_FREE);
+			host_tcp_req_set_state(c, &c->treqs[i], TCP_REQ_FREE);
 	}
 	UNVMF_ASSERT(TAILQ_EMPTY(&c->send_queue));
 }

@@ -67,7 +67,7 @@ int tcp_send_flush(struct unvmf_host_qpair *qp)
 			treq->pdu_sent += take;
 			left -= take;
 			if (treq->pdu_sent == treq->pdu_len)
-				tcp_req_pdu_sent(qp, treq);
+				host_tcp_req_pdu_sent(qp, treq);
 		}
 		if ((size_t)w < wanted)
 			return 0;

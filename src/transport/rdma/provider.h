@@ -479,6 +479,15 @@ struct rdma_sim_counts {
 void rdma_sim_fabric_counts(const struct rdma_sim_fabric *fabric, struct rdma_sim_counts *out);
 uint32_t rdma_sim_counts_total(const struct rdma_sim_counts *c);
 
+/*
+ * The sim serializes every provider op and every rdma_sim_* call with one
+ * process-wide recursive lock, so a target on reactor threads and a host on
+ * another thread can share a fabric. Take it to make several calls atomic
+ * (e.g. step, then inspect).
+ */
+void rdma_sim_lock(void);
+void rdma_sim_unlock(void);
+
 /* --- fault injection --- */
 enum rdma_sim_fault_kind {
 	RDMA_SIM_FAULT_QP_ERR_BEFORE,	/* QP to ERR just before the matching WR executes */

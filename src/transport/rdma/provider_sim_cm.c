@@ -480,6 +480,7 @@ int sim_cm_disconnect(struct rdma_prov_id *id)
 
 int rdma_sim_inject_disconnect(struct rdma_prov_id *id, bool both)
 {
+	SIM_LOCKED();
 	if (id->state == SIM_ID_LISTEN)
 		return -EINVAL;
 	id_disconnect_one(id);

@@ -59,6 +59,7 @@ void rdma_sim_fabric_opts_init(struct rdma_sim_fabric_opts *opts)
 
 int rdma_sim_fabric_create(const struct rdma_sim_fabric_opts *opts, struct rdma_sim_fabric **out)
 {
+	SIM_LOCKED();
 	struct rdma_sim_fabric *f = calloc(1, sizeof(*f));
 
 	if (f == NULL)
@@ -103,6 +104,7 @@ static void node_free(struct rdma_sim_node *node)
 
 int rdma_sim_fabric_destroy(struct rdma_sim_fabric *f)
 {
+	SIM_LOCKED();
 	int leaked = (int)rdma_sim_counts_total(&f->counts);
 	struct rdma_sim_node *node;
 	struct sim_fault *fault;
@@ -169,6 +171,7 @@ struct rdma_sim_node *sim_node_find(struct rdma_sim_fabric *f, const char *addr)
 
 int rdma_sim_node_create(struct rdma_sim_fabric *f, const char *addr, struct rdma_sim_node **out)
 {
+	SIM_LOCKED();
 	struct rdma_sim_node *node;
 	struct rdma_prov_device *dev;
 
@@ -201,12 +204,14 @@ err_free:
 
 uint64_t rdma_sim_fabric_now(const struct rdma_sim_fabric *f)
 {
+	SIM_LOCKED();
 	return f->now;
 }
 
 void rdma_sim_fabric_set_delays(struct rdma_sim_fabric *f, uint32_t exec_delay_max,
 				uint32_t cqe_delay_max)
 {
+	SIM_LOCKED();
 	f->opts.exec_delay_max = exec_delay_max;
 	f->opts.cqe_delay_max = cqe_delay_max;
 }
@@ -239,6 +244,7 @@ static uint32_t fabric_qp_order(struct rdma_sim_fabric *f)
 
 int rdma_sim_fabric_step(struct rdma_sim_fabric *f)
 {
+	SIM_LOCKED();
 	int work = 0;
 	uint32_t n;
 
@@ -255,6 +261,7 @@ int rdma_sim_fabric_step(struct rdma_sim_fabric *f)
 
 bool rdma_sim_fabric_idle(const struct rdma_sim_fabric *f)
 {
+	SIM_LOCKED();
 	const struct rdma_prov_qp *qp;
 
 	if (!TAILQ_EMPTY(&f->cm_sched))
@@ -267,6 +274,7 @@ bool rdma_sim_fabric_idle(const struct rdma_sim_fabric *f)
 
 uint64_t rdma_sim_fabric_run_until_idle(struct rdma_sim_fabric *f, uint64_t max_steps)
 {
+	SIM_LOCKED();
 	uint64_t steps = 0;
 
 	while (steps < max_steps && !rdma_sim_fabric_idle(f)) {
@@ -278,6 +286,7 @@ uint64_t rdma_sim_fabric_run_until_idle(struct rdma_sim_fabric *f, uint64_t max_
 
 void rdma_sim_fabric_counts(const struct rdma_sim_fabric *f, struct rdma_sim_counts *out)
 {
+	SIM_LOCKED();
 	*out = f->counts;
 }
 
@@ -304,6 +313,7 @@ void sim_async_push(struct rdma_prov_device *dev, const struct rdma_prov_async_e
 
 int rdma_sim_fault_add(struct rdma_sim_fabric *f, const struct rdma_sim_fault *fault)
 {
+	SIM_LOCKED();
 	struct sim_fault *sf;
 
 	if (fault->nth == 0 && fault->wr_match == NULL)
@@ -322,6 +332,7 @@ int rdma_sim_fault_add(struct rdma_sim_fabric *f, const struct rdma_sim_fault *f
 
 int rdma_sim_fault_fired(const struct rdma_sim_fabric *f, int fault_id)
 {
+	SIM_LOCKED();
 	const struct sim_fault *sf;
 
 	TAILQ_FOREACH(sf, &f->faults, link)
@@ -363,11 +374,13 @@ struct sim_fault *sim_fault_match(struct rdma_sim_fabric *f, struct rdma_prov_qp
 
 void rdma_sim_node_set_alive(struct rdma_sim_node *node, bool alive)
 {
+	SIM_LOCKED();
 	node->alive = alive;
 }
 
 void rdma_sim_node_fail_device(struct rdma_sim_node *node)
 {
+	SIM_LOCKED();
 	struct rdma_sim_fabric *f = node->fabric;
 	struct rdma_prov_qp *qp;
 	struct rdma_prov_id *id;
@@ -428,6 +441,7 @@ static int wq_report(const struct sim_wq *wq, bool recv, struct rdma_sim_wr_info
 
 int rdma_sim_qp_outstanding(struct rdma_prov_qp *qp, struct rdma_sim_wr_info *out, int max)
 {
+	SIM_LOCKED();
 	int n = 0;
 
 	return wq_report(&qp->sq, false, out, max, &n) + wq_report(&qp->rq, true, out, max, &n);
@@ -435,6 +449,7 @@ int rdma_sim_qp_outstanding(struct rdma_prov_qp *qp, struct rdma_sim_wr_info *ou
 
 int rdma_sim_srq_outstanding(struct rdma_prov_srq *srq, uint64_t *wr_ids, int max)
 {
+	SIM_LOCKED();
 	int n = 0;
 
 	for (uint64_t i = srq->wq.exec; i < srq->wq.tail; i++, n++)
@@ -445,6 +460,7 @@ int rdma_sim_srq_outstanding(struct rdma_prov_srq *srq, uint64_t *wr_ids, int ma
 
 struct rdma_prov_qp *rdma_sim_qp_by_num(struct rdma_sim_fabric *f, uint32_t qp_num)
 {
+	SIM_LOCKED();
 	struct rdma_prov_qp *qp;
 
 	TAILQ_FOREACH(qp, &f->qps, link)
@@ -455,10 +471,12 @@ struct rdma_prov_qp *rdma_sim_qp_by_num(struct rdma_sim_fabric *f, uint32_t qp_n
 
 struct rdma_prov_qp *rdma_sim_qp_peer(struct rdma_prov_qp *qp)
 {
+	SIM_LOCKED();
 	return qp->peer;
 }
 
 struct rdma_sim_fabric *rdma_sim_qp_fabric(struct rdma_prov_qp *qp)
 {
+	SIM_LOCKED();
 	return qp->fabric;
 }

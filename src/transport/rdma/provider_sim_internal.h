@@ -221,6 +221,22 @@ struct rdma_sim_fabric {
 	uint32_t order_cap;
 };
 
+/*
+ * The fabric lock: one process-wide recursive mutex that every provider op
+ * (provider_sim.c wrappers) and every public rdma_sim_* function takes, so
+ * a target on reactor threads and a host on a test thread can share a
+ * fabric. Deterministic only as far as the callers' interleaving is.
+ */
+void sim_lock(void);
+void sim_unlock(void);
+static inline void sim_unlock_guard(int *unused)
+{
+	(void)unused;
+	sim_unlock();
+}
+#define SIM_LOCKED() \
+	int sim_lock_guard_ __attribute__((cleanup(sim_unlock_guard), unused)) = (sim_lock(), 0)
+
 /* provider_sim_fabric.c */
 uint64_t sim_rand(struct rdma_sim_fabric *f);
 uint32_t sim_rand_upto(struct rdma_sim_fabric *f, uint32_t max);	/* [0, max] */

@@ -1,0 +1,336 @@
+/*
+ * The state machine's services (struct rdma_req_env) for one qpair: capsule
+ * parsing, data buffers, RDMA READ batches under the negotiated read depth,
+ * responses (RDMA WRITEs + SEND / SEND with Invalidate), receives.
+ *
+ * Every send WR is signaled, so each one is answered by exactly one
+ * completion and rdma_req.wr_outstanding counts what the NIC holds exactly.
+ * Thread: the qpair's poll group.
+ */
+#include "transport/rdma/rdma_internal.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <string.h>
+
+static struct rdma_req_ext *ext_of(struct rdma_qpair *rq, struct rdma_req *req)
+{
+	return &rq->ext[req->index];
+}
+
+static uint32_t sq_room(const struct rdma_qpair *rq)
+{
+	return rq->sq_depth - rq->sq_used;
+}
+
+static int env_parse(void *ctx, struct rdma_req *req)
+{
+	struct rdma_qpair *rq = ctx;
+	struct rdma_recv *recv = req->recv;
+	const struct unvmf_transport_opts *o = &rq->rt->base.opts;
+	struct rdma_capsule_limits lim = {.max_io_size = o->max_io_size,
+					  .max_sgl = RDMA_MAX_SGL_DESCRIPTORS};
+	int rc;
+
+	req->core.qpair = &rq->qpair;
+	rc = rdma_capsule_parse(req, recv->buf, recv->byte_len, &lim);
+	if (rc < 0) {
+		LOG_ERR("qpair %lu: capsule of %u bytes is too short", (unsigned long)rq->qpair.id,
+			recv->byte_len);
+		return rc;
+	}
+	if (rc > 0) {
+		struct unvmf_qpair *qp = &rq->qpair;
+
+		/* The core never sees it: fill what unvmf_req_complete would. */
+		req->core.rsp.cid = req->core.cmd.cid;
+		req->core.rsp.sqid = qp->qid;
+		req->core.rsp.sqhd = qp->sq_flow_control_disabled ? 0xffff : qp->sqhd;
+		LOG_INFO("qpair %lu: cid %u opc 0x%02x: bad SGL (sc 0x%02x)",
+			 (unsigned long)qp->id, req->core.cmd.cid, req->core.cmd.opc,
+			 req->core.rsp.status.s.sc);
+	}
+	return rc;
+}
+
+static int env_get_buffers(void *ctx, struct rdma_req *req)
+{
+	struct rdma_qpair *rq = ctx;
+	struct rdma_req_ext *ext = ext_of(rq, req);
+	uint32_t unit = rq->rt->base.opts.io_unit_size;
+	uint32_t n = UNVMF_DIV_ROUND_UP(req->core.length, unit);
+	uint32_t left = req->core.length;
+
+	if (n > UNVMF_MAX_IOV)
+		return -EINVAL;
+	if (unvmf_buf_cache_get(&rq->group->cache, req->bufs, n) != 0)
+		return -EAGAIN;
+	req->num_bufs = n;
+	for (uint32_t i = 0; i < n; i++) {
+		req->core.iov[i].iov_base = req->bufs[i];
+		req->core.iov[i].iov_len = UNVMF_MIN(left, unit);
+		left -= (uint32_t)req->core.iov[i].iov_len;
+	}
+	req->core.iovcnt = (int)n;
+	ext->num_segs = rdma_capsule_plan(req, ext->segs, RDMA_MAX_SEGS);
+	req->reads_total =
+	    req->core.xfer == UNVMF_XFER_HOST_TO_CONTROLLER ? ext->num_segs : 0;
+	req->reads_posted = 0;
+	return 0;
+}
+
+static void env_put_buffers(void *ctx, struct rdma_req *req)
+{
+	struct rdma_qpair *rq = ctx;
+
+	unvmf_buf_cache_put(&rq->group->cache, req->bufs, req->num_bufs);
+	req->num_bufs = 0;
+	req->core.iovcnt = 0;
+}
+
+static uint32_t env_read_credits(void *ctx)
+{
+	struct rdma_qpair *rq = ctx;
+	uint32_t credits = rq->read_depth - rq->reads_inflight;
+
+	return UNVMF_MIN(credits, sq_room(rq));
+}
+
+static void wr_fill(struct rdma_prov_send_wr *wr, struct rdma_prov_sge *sge, uint64_t wr_id,
+		    enum rdma_prov_wr_opcode opcode)
+{
+	memset(wr, 0, sizeof(*wr));
+	wr->wr_id = wr_id;
+	wr->opcode = opcode;
+	wr->sg_list = sge;
+	wr->num_sge = 1;
+	wr->signaled = true;
+}
+
+/* Posts the chain wrs[0..n); returns how many the provider took. */
+static uint32_t post_chain(struct rdma_qpair *rq, uint32_t n, int *rc_out)
+{
+	struct rdma_prov_send_wr *bad = NULL;
+	uint32_t posted = n;
+	int rc;
+
+	for (uint32_t i = 0; i + 1 < n; i++)
+		rq->wrs[i].next = &rq->wrs[i + 1];
+	rq->wrs[n - 1].next = NULL;
+	rc = rq->rt->prov->qp_post_send(rq->qp, rq->wrs, &bad);
+	if (rc) {
+		posted = bad ? (uint32_t)(bad - rq->wrs) : 0;
+		LOG_ERR("qpair %lu: post_send of %u WRs failed after %u: %s",
+			(unsigned long)rq->qpair.id, n, posted, strerror(-rc));
+	}
+	rq->sq_used += posted;
+	*rc_out = rc;
+	return posted;
+}
+
+static int env_post_reads(void *ctx, struct rdma_req *req, uint32_t n)
+{
+	struct rdma_qpair *rq = ctx;
+	struct rdma_req_ext *ext = ext_of(rq, req);
+	uint32_t lkey = rq->rt->prov->mr_lkey(rq->dev->pool_mr);
+	uint32_t posted;
+	int rc;
+
+	UNVMF_ASSERT(req->reads_posted + n <= ext->num_segs);
+	for (uint32_t i = 0; i < n; i++) {
+		const struct rdma_seg *s = &ext->segs[req->reads_posted + i];
+
+		rq->sges[i] = (struct rdma_prov_sge){.addr = s->local, .length = s->len,
+						     .lkey = lkey};
+		wr_fill(&rq->wrs[i], &rq->sges[i], rdma_wrid(ext, RDMA_WRID_READ),
+			RDMA_PROV_WR_RDMA_READ);
+		rq->wrs[i].remote_addr = s->remote;
+		rq->wrs[i].rkey = s->rkey;
+	}
+	posted = post_chain(rq, n, &rc);
+	rq->reads_inflight += posted;
+	rq->group->stats.reads_posted += posted;
+	if (rc && posted > 0) {
+		/* The ones before the failure are the NIC's: the request waits for them. */
+		rdma_qpair_set_error(rq, "posting RDMA READs failed");
+	}
+	return posted > 0 ? (int)posted : (rc ? rc : -EIO);
+}
+
+static bool env_send_room(void *ctx, uint32_t n)
+{
+	return sq_room(ctx) >= n;
+}
+
+static int env_post_response(void *ctx, struct rdma_req *req)
+{
+	struct rdma_qpair *rq = ctx;
+	struct rdma_req_ext *ext = ext_of(rq, req);
+	const struct rdma_provider *prov = rq->rt->prov;
+	uint32_t writes = 0, n, posted;
+	int rc;
+
+	if (req->core.xfer == UNVMF_XFER_CONTROLLER_TO_HOST && req->num_bufs > 0 &&
+	    req->core.rsp.status.raw == 0)
+		writes = ext->num_segs;
+	if (sq_room(rq) < writes + 1)
+		return -EAGAIN;
+	if (writes) {
+		uint32_t lkey = prov->mr_lkey(rq->dev->pool_mr);
+
+		for (uint32_t i = 0; i < writes; i++) {
+			const struct rdma_seg *s = &ext->segs[i];
+
+			rq->sges[i] = (struct rdma_prov_sge){.addr = s->local, .length = s->len,
+							     .lkey = lkey};
+			wr_fill(&rq->wrs[i], &rq->sges[i], rdma_wrid(ext, RDMA_WRID_WRITE),
+				RDMA_PROV_WR_RDMA_WRITE);
+			rq->wrs[i].remote_addr = s->remote;
+			rq->wrs[i].rkey = s->rkey;
+		}
+	}
+	*ext->rsp = req->core.rsp;
+	rq->sges[writes] = (struct rdma_prov_sge){.addr = (uint64_t)(uintptr_t)ext->rsp,
+						  .length = sizeof(*ext->rsp),
+						  .lkey = prov->mr_lkey(rq->rsp_mr)};
+	wr_fill(&rq->wrs[writes], &rq->sges[writes], rdma_wrid(ext, RDMA_WRID_SEND),
+		req->invalidate ? RDMA_PROV_WR_SEND_WITH_INV : RDMA_PROV_WR_SEND);
+	rq->wrs[writes].invalidate_rkey = req->invalidate ? req->inval_rkey : 0;
+	n = writes + 1;
+	posted = post_chain(rq, n, &rc);
+	rq->group->stats.writes_posted += UNVMF_MIN(posted, writes);
+	if (posted == n) {
+		rq->group->stats.sends_posted++;
+		return (int)writes;
+	}
+	/*
+	 * Part of the chain is the NIC's: account for it here so its completions
+	 * find counts to decrement; the state machine then waits in COMPLETING.
+	 */
+	req->wr_outstanding[RDMA_WR_WRITE] += posted;
+	rdma_qpair_set_error(rq, "posting the response failed");
+	return rc ? rc : -EIO;
+}
+
+static void env_execute(void *ctx, struct rdma_req *req)
+{
+	unvmf_req_exec(&req->core);
+}
+
+static void env_release_recv(void *ctx, struct rdma_req *req)
+{
+	rdma_env_recv_release(ctx, req->recv);
+}
+
+static bool env_in_error(void *ctx)
+{
+	struct rdma_qpair *rq = ctx;
+
+	return rq->state != RDMA_QPAIR_ACTIVE;
+}
+
+static void env_fail(void *ctx, const char *why)
+{
+	rdma_qpair_set_error(ctx, why);
+}
+
+void rdma_env_init(struct rdma_qpair *rq)
+{
+	rq->env = (struct rdma_req_env){
+		.ctx = rq,
+		.parse = env_parse,
+		.get_buffers = env_get_buffers,
+		.put_buffers = env_put_buffers,
+		.read_credits = env_read_credits,
+		.post_reads = env_post_reads,
+		.send_room = env_send_room,
+		.post_response = env_post_response,
+		.execute = env_execute,
+		.release_recv = env_release_recv,
+		.in_error = env_in_error,
+		.fail = env_fail,
+	};
+}
+
+/* rq may be NULL for an SRQ receive whose qpair is gone. */
+void rdma_env_recv_release(struct rdma_qpair *rq, struct rdma_recv *recv)
+{
+	struct rdma_prov_recv_wr *bad = NULL;
+	const struct rdma_provider *prov;
+	int rc;
+
+	recv->wr.next = NULL;
+	if (recv->gdev) {
+		struct rdma_gdev *gd = recv->gdev;
+
+		prov = gd->group->rt->prov;
+
+		/* SRQ receives are the group's: back to the SRQ whatever the qpair does. */
+		recv->qpair = NULL;
+		rc = prov->srq_post_recv(gd->srq, &recv->wr, &bad);
+		if (rc) {
+			LOG_ERR("poll group: SRQ repost failed: %s", strerror(-rc));
+			return;
+		}
+		recv->posted = true;
+		gd->recvs_posted++;
+		return;
+	}
+	/* Own RQ: a qpair in error keeps it (nothing more should arrive). */
+	if (rq->state != RDMA_QPAIR_ACTIVE)
+		return;
+	prov = rq->rt->prov;
+	rc = prov->qp_post_recv(rq->qp, &recv->wr, &bad);
+	if (rc) {
+		rdma_qpair_set_error(rq, "reposting a receive failed");
+		return;
+	}
+	recv->posted = true;
+	rq->recvs_posted++;
+}
+
+void rdma_env_recv(struct rdma_qpair *rq, struct rdma_recv *recv)
+{
+	struct rdma_req *req;
+
+	recv->qpair = rq;
+	if (rq->state != RDMA_QPAIR_ACTIVE) {
+		rdma_env_recv_release(rq, recv);
+		return;
+	}
+	if (!TAILQ_EMPTY(&rq->incoming) || !(req = rdma_req_bind(&rq->set, recv))) {
+		/* The host sent more than its queue size: keep the order, wait for a request. */
+		TAILQ_INSERT_TAIL(&rq->incoming, recv, link);
+		rq->incoming_len++;
+		rq->group->stats.recv_no_free_request++;
+		return;
+	}
+	rdma_req_process(req);
+}
+
+void rdma_env_bind_incoming(struct rdma_qpair *rq)
+{
+	struct rdma_recv *recv;
+
+	while ((recv = TAILQ_FIRST(&rq->incoming))) {
+		struct rdma_req *req;
+
+		if (rq->state != RDMA_QPAIR_ACTIVE) {
+			TAILQ_REMOVE(&rq->incoming, recv, link);
+			rq->incoming_len--;
+			rdma_env_recv_release(rq, recv);
+			continue;
+		}
+		req = rdma_req_bind(&rq->set, recv);
+		if (!req)
+			return;
+		TAILQ_REMOVE(&rq->incoming, recv, link);
+		rq->incoming_len--;
+		rdma_req_process(req);
+	}
+}
+
+void rdma_env_req_complete(struct unvmf_req *ureq)
+{
+	rdma_req_exec_done(rdma_req_from_core(ureq));
+}

@@ -1,0 +1,373 @@
+/*
+ * The qpair on its poll group: resources, QP creation and accept, error,
+ * drain and destroy.
+ *
+ * Error is one-way: rdma_qpair_set_error() moves the QP to ERR (the NIC then
+ * flushes every WR it holds) and disconnects the CM id; from the next group
+ * poll on, rdma_qpair_progress_error() runs the per-state drain actions of
+ * docs/RDMA-STATE-MACHINE.md and destroys the qpair only when every request
+ * is FREE with no WR on the NIC, every own receive has flushed and, with an
+ * SRQ, LAST_WQE_REACHED has arrived. Nothing is freed from inside a
+ * completion callback or a state-machine step.
+ * Thread: the qpair's poll group (rdma_qpair_disconnect of a qpair that never
+ * reached a group runs on reactor 0).
+ */
+#include "transport/rdma/rdma_internal.h"
+#include "reactor/reactor.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <string.h>
+
+static uint32_t qpair_cq_need(const struct rdma_qpair *rq, const struct rdma_gdev *gd)
+{
+	return rq->sq_depth + (gd->srq ? 0 : rq->num_reqs);
+}
+
+static void qpair_free_resources(struct rdma_qpair *rq)
+{
+	const struct rdma_provider *prov = rq->rt->prov;
+
+	if (rq->recv_mr)
+		prov->mr_dereg(rq->recv_mr);
+	if (rq->rsp_mr)
+		prov->mr_dereg(rq->rsp_mr);
+	rq->recv_mr = NULL;
+	rq->rsp_mr = NULL;
+	free(rq->recv_bufs);
+	free(rq->recvs);
+	free(rq->rsps);
+	free(rq->ext);
+	rq->recv_bufs = NULL;
+	rq->recvs = NULL;
+	rq->rsps = NULL;
+	rq->ext = NULL;
+	if (rq->set.reqs)
+		rdma_req_set_fini(&rq->set);
+}
+
+static int qpair_alloc(struct rdma_qpair *rq)
+{
+	const struct rdma_provider *prov = rq->rt->prov;
+	uint32_t csize = rq->rt->capsule_size;
+	int rc;
+
+	rdma_env_init(rq);
+	rc = rdma_req_set_init(&rq->set, rq->num_reqs, &rq->env);
+	if (rc)
+		return rc;
+	rq->set.coverage = rq->coverage;
+	rq->ext = calloc(rq->num_reqs, sizeof(*rq->ext));
+	rq->rsps = calloc(rq->num_reqs, sizeof(*rq->rsps));
+	if (!rq->ext || !rq->rsps)
+		return -ENOMEM;
+	rc = prov->mr_reg(rq->dev->pd, rq->rsps, rq->num_reqs * sizeof(*rq->rsps), 0, &rq->rsp_mr);
+	if (rc)
+		return rc;
+	for (uint32_t i = 0; i < rq->num_reqs; i++) {
+		rq->ext[i].req = &rq->set.reqs[i];
+		rq->ext[i].rq = rq;
+		rq->ext[i].rsp = &rq->rsps[i];
+		rq->set.reqs[i].core.qpair = &rq->qpair;
+	}
+	if (rq->gdev->srq)
+		return 0;
+	rq->recvs = calloc(rq->num_reqs, sizeof(*rq->recvs));
+	rq->recv_bufs = calloc(rq->num_reqs, csize);
+	if (!rq->recvs || !rq->recv_bufs)
+		return -ENOMEM;
+	rc = prov->mr_reg(rq->dev->pd, rq->recv_bufs, (size_t)rq->num_reqs * csize,
+			  RDMA_PROV_ACCESS_LOCAL_WRITE, &rq->recv_mr);
+	if (rc)
+		return rc;
+	for (uint32_t i = 0; i < rq->num_reqs; i++) {
+		struct rdma_recv *r = &rq->recvs[i];
+
+		r->buf = rq->recv_bufs + (size_t)i * csize;
+		r->qpair = rq;
+		r->sge = (struct rdma_prov_sge){.addr = (uint64_t)(uintptr_t)r->buf,
+						.length = csize,
+						.lkey = prov->mr_lkey(rq->recv_mr)};
+		r->wr = (struct rdma_prov_recv_wr){.wr_id = rdma_wrid(r, RDMA_WRID_RECV),
+						   .sg_list = &r->sge, .num_sge = 1};
+	}
+	return 0;
+}
+
+static int qpair_post_recvs(struct rdma_qpair *rq)
+{
+	struct rdma_prov_recv_wr *bad = NULL;
+	int rc;
+
+	for (uint32_t i = 0; i < rq->num_reqs; i++)
+		rq->recvs[i].wr.next = i + 1 < rq->num_reqs ? &rq->recvs[i + 1].wr : NULL;
+	rc = rq->rt->prov->qp_post_recv(rq->qp, &rq->recvs[0].wr, &bad);
+	/* Those before bad are posted either way; they flush with the QP. */
+	for (uint32_t i = 0; i < rq->num_reqs; i++) {
+		if (rc && &rq->recvs[i].wr == bad)
+			break;
+		rq->recvs[i].posted = true;
+		rq->recvs_posted++;
+	}
+	return rc;
+}
+
+static int qpair_accept(struct rdma_qpair *rq)
+{
+	const struct unvmf_transport_opts *o = &rq->rt->base.opts;
+	struct rdma_prov_conn_param param = {0};
+	struct nvmf_rdma_accept_private_data pd = {.recfmt = 0, .crqsize = (uint16_t)rq->num_reqs};
+
+	memcpy(param.private_data, &pd, sizeof(pd));
+	param.private_data_len = sizeof(pd);
+	/* The host never READs from us; we READ up to read_depth at a time. */
+	param.responder_resources = 0;
+	param.initiator_depth = (uint8_t)rq->read_depth;
+	param.retry_count = o->rdma.retry_count;
+	param.rnr_retry_count = o->rdma.rnr_retry_count;
+	param.srq = rq->gdev->srq != NULL;
+	return rq->rt->prov->cm_accept(rq->id, rq->qp, &param);
+}
+
+int rdma_qpair_start(struct rdma_group *rg, struct rdma_qpair *rq)
+{
+	const struct rdma_provider *prov = rq->rt->prov;
+	const struct unvmf_transport_opts *o = &rq->rt->base.opts;
+	struct rdma_prov_qp_init init = {0};
+	uint16_t sts = NVMF_RDMA_CM_NO_RESOURCES;
+	uint32_t need;
+	int rc;
+
+	rq->group = rg;
+	rq->gdev = rdma_group_gdev(rg, rq->dev);
+	TAILQ_INIT(&rq->incoming);
+	if (!rq->gdev) {
+		rc = -ENODEV;
+		goto err_reject;
+	}
+	/* Room for every request's response plus the WRITEs/READs of a full-size transfer. */
+	rq->sq_depth = UNVMF_MIN(2 * rq->num_reqs + RDMA_MAX_SEGS + 1, rq->dev->attr.max_qp_wr);
+	need = qpair_cq_need(rq, rq->gdev);
+	if (rq->gdev->cq_reserved + need > rq->gdev->cq_size) {
+		LOG_ERR("qpair %lu: the poll group's CQ (%u entries, %u reserved) cannot take %u "
+			"more; raise num_cqe",
+			(unsigned long)rq->qpair.id, rq->gdev->cq_size, rq->gdev->cq_reserved, need);
+		rc = -ENOSPC;
+		goto err_reject;
+	}
+	if (g_tgt.shutting_down) {
+		rc = -ESHUTDOWN;
+		goto err_reject;
+	}
+	rc = qpair_alloc(rq);
+	if (rc)
+		goto err_free;
+	init.pd = rq->dev->pd;
+	init.send_cq = rq->gdev->cq;
+	init.recv_cq = rq->gdev->cq;
+	init.srq = rq->gdev->srq;
+	init.max_send_wr = rq->sq_depth;
+	init.max_recv_wr = rq->num_reqs;
+	init.max_send_sge = 1;
+	init.max_recv_sge = 1;
+	init.max_rd_atomic = (uint8_t)rq->read_depth;
+	init.max_dest_rd_atomic = 0;
+	init.retry_cnt = o->rdma.retry_count;
+	init.rnr_retry = o->rdma.rnr_retry_count;
+	init.timeout = o->rdma.ack_timeout;
+	init.user_ctx = rq;
+	rc = prov->qp_create(rq->id, &init, &rq->qp);
+	if (rc) {
+		LOG_ERR("qpair %lu: cannot create the QP: %s", (unsigned long)rq->qpair.id,
+			strerror(-rc));
+		goto err_free;
+	}
+	rq->qp_num = prov->qp_num(rq->qp);
+	rq->cq_reserved = need;
+	rq->gdev->cq_reserved += need;
+	TAILQ_INSERT_TAIL(&rg->qpairs, rq, link);
+	rg->stats.qpairs_current++;
+	rg->stats.qpairs_total++;
+	rq->state = RDMA_QPAIR_ACTIVE;
+	if (!rq->gdev->srq) {
+		rc = qpair_post_recvs(rq);
+		if (rc) {
+			rdma_qpair_set_error(rq, "cannot post receives");
+			rdma_conn_reject(rq->rt, rq->id, NVMF_RDMA_CM_NO_RESOURCES);
+			return 0;
+		}
+	}
+	rc = qpair_accept(rq);
+	if (rc) {
+		LOG_ERR("qpair %lu: accept failed: %s", (unsigned long)rq->qpair.id, strerror(-rc));
+		rdma_qpair_set_error(rq, "accept failed");
+		return 0;
+	}
+	LOG_INFO("qpair %lu: RDMA qid %u accepted on poll group %u: %u requests, read depth %u, "
+		 "%s",
+		 (unsigned long)rq->qpair.id, rq->qid, rg->base.group ? rg->base.group->index : 0,
+		 rq->num_reqs, rq->read_depth, rq->gdev->srq ? "SRQ" : "own receive queue");
+	return 0;
+
+err_free:
+	qpair_free_resources(rq);
+err_reject:
+	rdma_conn_reject(rq->rt, rq->id, sts);
+	rq->state = RDMA_QPAIR_GONE;
+	unvmf_qpair_fini(&rq->qpair);
+	rdma_conn_release(rq);
+	return rc;
+}
+
+void rdma_qpair_set_error(struct rdma_qpair *rq, const char *why)
+{
+	const struct rdma_provider *prov = rq->rt->prov;
+	int rc;
+
+	if (rq->state != RDMA_QPAIR_ACTIVE)
+		return;
+	rq->state = RDMA_QPAIR_ERROR;
+	unvmf_strlcpy(rq->error_reason, why, sizeof(rq->error_reason));
+	if (!rq->qpair.disconnect_reason[0])
+		unvmf_strlcpy(rq->qpair.disconnect_reason, why, sizeof(rq->qpair.disconnect_reason));
+	LOG_NOTICE("qpair %lu (qid %u, cntlid %u, host %s): entering error: %s",
+		   (unsigned long)rq->qpair.id, rq->qid,
+		   rq->qpair.ctrlr ? rq->qpair.ctrlr->cntlid : 0xffff,
+		   rq->qpair.ctrlr ? rq->qpair.ctrlr->hostnqn : "-", why);
+	rc = prov->qp_modify_err(rq->qp);
+	if (rc)
+		LOG_ERR("qpair %lu: cannot move the QP to ERR: %s", (unsigned long)rq->qpair.id,
+			strerror(-rc));
+	prov->cm_disconnect(rq->id);
+}
+
+/* Whether the NIC may still hold anything of this QP (beyond what our counts say). */
+static bool qpair_nic_idle(struct rdma_qpair *rq)
+{
+	if (rq->recvs_posted > 0 || rq->sq_used > 0)
+		return false;
+	if (rq->gdev->srq && !rq->last_wqe)
+		return false;
+	/*
+	 * SRQ receives this QP consumed whose completion has not landed yet are
+	 * invisible to our counts; the sim can tell (a real HCA completes them
+	 * before LAST_WQE_REACHED).
+	 */
+	if (rq->rt->is_sim) {
+		struct rdma_sim_wr_info info[4];
+
+		if (rdma_sim_qp_outstanding(rq->qp, info, 4) > 0)
+			return false;
+	}
+	return true;
+}
+
+static void qpair_destroy(struct rdma_qpair *rq)
+{
+	struct rdma_group *rg = rq->group;
+	int rc;
+
+	rc = rq->rt->prov->qp_destroy(rq->qp);
+	if (rc)
+		LOG_ERR("qpair %lu: qp_destroy: %s", (unsigned long)rq->qpair.id, strerror(-rc));
+	rq->qp = NULL;
+	rq->gdev->cq_reserved -= rq->cq_reserved;
+	TAILQ_REMOVE(&rg->qpairs, rq, link);
+	rg->stats.qpairs_current--;
+	rg->stats.qpairs_destroyed++;
+	for (unsigned i = 0; i < RDMA_REQ_NUM_STATES; i++)
+		rg->coverage[i] |= rq->coverage[i];
+	qpair_free_resources(rq);
+	rq->state = RDMA_QPAIR_GONE;
+	LOG_INFO("qpair %lu: destroyed (%s); req_cqe_error %lu, req_cqe_flush_error %lu",
+		 (unsigned long)rq->qpair.id, rq->error_reason, (unsigned long)rq->wc.req_cqe_error,
+		 (unsigned long)rq->wc.req_cqe_flush_error);
+	unvmf_qpair_fini(&rq->qpair);
+	rdma_conn_release(rq);
+}
+
+bool rdma_qpair_progress_error(struct rdma_qpair *rq)
+{
+	if (rq->state != RDMA_QPAIR_ERROR)
+		return false;
+	if (!rq->drain_started) {
+		rq->drain_started = true;
+		rdma_env_bind_incoming(rq);
+		rdma_req_set_drain(&rq->set);
+		/* Parked requests (AERs) come back through req_complete and drain there. */
+		unvmf_qpair_teardown_begin(&rq->qpair);
+	}
+	if (!rdma_req_set_drained(&rq->set) || !qpair_nic_idle(rq))
+		return false;
+	qpair_destroy(rq);
+	return true;
+}
+
+void rdma_qpair_disconnect(struct unvmf_qpair *qpair)
+{
+	struct rdma_qpair *rq = rdma_qpair_from(qpair);
+
+	if (rq->state == RDMA_QPAIR_NEW) {
+		/* Never reached a group (shutting down): reactor 0 still owns all of it. */
+		rdma_conn_reject(rq->rt, rq->id, NVMF_RDMA_CM_NO_RESOURCES);
+		rq->state = RDMA_QPAIR_GONE;
+		unvmf_qpair_fini(&rq->qpair);
+		rdma_conn_free(rq);
+		return;
+	}
+	rdma_qpair_set_error(rq, qpair->disconnect_reason[0] ? qpair->disconnect_reason
+							     : "disconnect requested");
+}
+
+void rdma_qpair_last_wqe(struct rdma_group *rg, uint64_t qpair_id)
+{
+	struct rdma_qpair *rq;
+
+	TAILQ_FOREACH(rq, &rg->qpairs, link) {
+		if (rq->qpair.id != qpair_id)
+			continue;
+		rq->last_wqe = true;
+		/* An idle QP the fabric put in ERR has no WR to flush: this is the only sign. */
+		rdma_qpair_set_error(rq, "QP in error (last WQE reached)");
+		return;
+	}
+}
+
+int rdma_qpair_inject_fault(struct unvmf_qpair *qpair, const char *kind)
+{
+	struct rdma_qpair *rq = rdma_qpair_from(qpair);
+
+	if (rq->state != RDMA_QPAIR_ACTIVE)
+		return -EALREADY;
+	if (strcmp(kind, "qp_error") == 0) {
+		/* Only the QP: the transport finds out from the flushes, as after a link failure. */
+		return rq->rt->prov->qp_modify_err(rq->qp);
+	}
+	if (strcmp(kind, "disconnect") == 0) {
+		rdma_qpair_set_error(rq, "fault injection: disconnect");
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int rdma_qpair_abort_request(struct unvmf_qpair *qpair, uint16_t cid)
+{
+	struct rdma_qpair *rq = rdma_qpair_from(qpair);
+
+	/* Only a command that has not started can be withdrawn without confusing the host. */
+	for (uint32_t i = 0; i < rq->num_reqs && rq->set.reqs; i++) {
+		struct rdma_req *req = &rq->set.reqs[i];
+
+		if (req->state != RDMA_REQ_NEED_BUFFER || req->core.cmd.cid != cid)
+			continue;
+		memset(&req->core.rsp, 0, sizeof(req->core.rsp));
+		unvmf_req_set_status(&req->core, NVME_SCT_GENERIC, NVME_SC_ABORTED_BY_REQUEST);
+		req->core.rsp.cid = cid;
+		req->core.rsp.sqid = qpair->qid;
+		req->core.rsp.sqhd = qpair->sq_flow_control_disabled ? 0xffff : qpair->sqhd;
+		rdma_req_move(req, RDMA_REQ_READY_TO_COMPLETE);
+		rdma_req_process(req);
+		return 0;
+	}
+	return -ENOENT;
+}
