@@ -129,7 +129,7 @@ static void rte_opts_default(struct unvmf_transport_opts *o)
 
 /* Starts the target with opts (provider_ctx is set here); 0 or -errno. */
 static int rte_start(struct rte *e, const struct unvmf_transport_opts *opts, uint64_t cpumask,
-		     uint64_t seed)
+                     uint64_t seed)
 {
 	struct unvmf_reactor_opts ropts = {.cpumask = cpumask, .pin_threads = false};
 	struct rdma_sim_fabric_opts fo;
@@ -203,17 +203,17 @@ static int rte_stop(struct rte *e)
 /* ---------------- host at the seam ---------------- */
 
 enum rte_sgl {
-	RTE_SGL_KEYED,		/* one keyed data block */
-	RTE_SGL_KEYED_INV,	/* keyed, Invalidate Key: a fresh MR the response invalidates */
-	RTE_SGL_MULTI,		/* last-segment list of up to 4 keyed blocks, in the capsule */
-	RTE_SGL_ICD,		/* in-capsule data (writes only) */
+	RTE_SGL_KEYED,     /* one keyed data block */
+	RTE_SGL_KEYED_INV, /* keyed, Invalidate Key: a fresh MR the response invalidates */
+	RTE_SGL_MULTI,     /* last-segment list of up to 4 keyed blocks, in the capsule */
+	RTE_SGL_ICD,       /* in-capsule data (writes only) */
 };
 
 struct rte_slot {
 	bool busy;
 	bool done;
 	struct nvme_cqe cqe;
-	uint32_t inv_rkey;		/* RTE_SGL_KEYED_INV: the rkey to see invalidated */
+	uint32_t inv_rkey; /* RTE_SGL_KEYED_INV: the rkey to see invalidated */
 	bool invalidated;
 	struct rdma_prov_mr *inv_mr;
 };
@@ -235,15 +235,15 @@ struct rte_qp {
 	struct rdma_prov_qp *qp;
 	uint16_t qid;
 	uint16_t qsize;
-	uint32_t icd;			/* in-capsule bytes the target takes */
+	uint32_t icd; /* in-capsule bytes the target takes */
 	uint32_t crqsize;
-	uint16_t reject_sts;		/* a rejected connect's NVMe-oF status */
-	uint8_t *cmds;			/* qsize capsules */
-	struct nvme_cqe *rsps;		/* qsize receive buffers */
-	uint8_t *data;			/* qsize slots of RTE_MAX_IO */
+	uint16_t reject_sts;   /* a rejected connect's NVMe-oF status */
+	uint8_t *cmds;         /* qsize capsules */
+	struct nvme_cqe *rsps; /* qsize receive buffers */
+	uint8_t *data;         /* qsize slots of RTE_MAX_IO */
 	struct rdma_prov_mr *cmd_mr, *rsp_mr, *data_mr;
 	struct rte_slot *slots;
-	bool failed;			/* a WC error or DISCONNECTED */
+	bool failed; /* a WC error or DISCONNECTED */
 	uint32_t send_errors;
 };
 
@@ -302,8 +302,8 @@ static void rte_qp_post_recv(struct rte_qp *q, uint32_t i)
 	struct rdma_prov_recv_wr wr = {.wr_id = i, .sg_list = &sge, .num_sge = 1}, *bad;
 
 	sge = (struct rdma_prov_sge){.addr = (uint64_t)(uintptr_t)&q->rsps[i],
-				     .length = sizeof(q->rsps[i]),
-				     .lkey = q->h->prov->mr_lkey(q->rsp_mr)};
+	                             .length = sizeof(q->rsps[i]),
+	                             .lkey = q->h->prov->mr_lkey(q->rsp_mr)};
 	q->h->prov->qp_post_recv(q->qp, &wr, &bad);
 }
 
@@ -341,7 +341,7 @@ static void rte_qp_free(struct rte_qp *q)
  * q->reject_sts set) or another -errno.
  */
 static int rte_qp_connect(struct rte_host *h, struct rte_qp *q, uint16_t qid, uint16_t qsize,
-			  uint8_t resp_res)
+                          uint8_t resp_res)
 {
 	const struct rdma_provider *p = h->prov;
 	struct rdma_prov_cm_event ev;
@@ -370,12 +370,12 @@ static int rte_qp_connect(struct rte_host *h, struct rte_qp *q, uint16_t qid, ui
 	dev = p->id_get_device(q->id);
 	if ((rc = p->cq_create(dev, qsize * 4u + 8, false, &q->cq)) ||
 	    (rc = p->mr_reg(h->pd, q->cmds, (size_t)qsize * RTE_CAPSULE_BYTES, 0, &q->cmd_mr)) ||
-	    (rc = p->mr_reg(h->pd, q->rsps, qsize * sizeof(*q->rsps),
-			    RDMA_PROV_ACCESS_LOCAL_WRITE, &q->rsp_mr)) ||
+	    (rc = p->mr_reg(h->pd, q->rsps, qsize * sizeof(*q->rsps), RDMA_PROV_ACCESS_LOCAL_WRITE,
+	                    &q->rsp_mr)) ||
 	    (rc = p->mr_reg(h->pd, q->data, (size_t)qsize * RTE_MAX_IO,
-			    RDMA_PROV_ACCESS_LOCAL_WRITE | RDMA_PROV_ACCESS_REMOTE_READ |
-				RDMA_PROV_ACCESS_REMOTE_WRITE,
-			    &q->data_mr)))
+	                    RDMA_PROV_ACCESS_LOCAL_WRITE | RDMA_PROV_ACCESS_REMOTE_READ |
+	                        RDMA_PROV_ACCESS_REMOTE_WRITE,
+	                    &q->data_mr)))
 		return rc;
 	init.pd = h->pd;
 	init.send_cq = q->cq;
@@ -411,7 +411,8 @@ static int rte_qp_connect(struct rte_host *h, struct rte_qp *q, uint16_t qid, ui
 	if (ev.type == RDMA_PROV_CM_EVENT_REJECTED) {
 		struct nvmf_rdma_reject_private_data rej = {0};
 
-		memcpy(&rej, ev.param.private_data, UNVMF_MIN(sizeof(rej), ev.param.private_data_len));
+		memcpy(&rej, ev.param.private_data,
+		       UNVMF_MIN(sizeof(rej), ev.param.private_data_len));
 		q->reject_sts = rej.sts;
 		return -ECONNREFUSED;
 	}
@@ -467,8 +468,8 @@ static uint8_t *rte_slot_data(struct rte_qp *q, uint16_t cid)
  * Sends sqe as command cid with len bytes of data in slot cid's buffer
  * (host_to_ctrl: already filled there) described as mode says.
  */
-static int rte_qp_submit(struct rte_qp *q, uint16_t cid, const struct nvme_sqe *sqe,
-			 uint32_t len, bool host_to_ctrl, enum rte_sgl mode)
+static int rte_qp_submit(struct rte_qp *q, uint16_t cid, const struct nvme_sqe *sqe, uint32_t len,
+                         bool host_to_ctrl, enum rte_sgl mode)
 {
 	const struct rdma_provider *p = q->h->prov;
 	uint8_t *capsule = q->cmds + (size_t)cid * RTE_CAPSULE_BYTES;
@@ -518,10 +519,11 @@ static int rte_qp_submit(struct rte_qp *q, uint16_t cid, const struct nvme_sqe *
 		clen += n * 16;
 	} else {
 		if (mode == RTE_SGL_KEYED_INV) {
-			int rc = p->mr_reg(q->h->pd, buf, len,
-					   RDMA_PROV_ACCESS_LOCAL_WRITE | RDMA_PROV_ACCESS_REMOTE_READ |
-					       RDMA_PROV_ACCESS_REMOTE_WRITE,
-					   &s->inv_mr);
+			int rc =
+			    p->mr_reg(q->h->pd, buf, len,
+			              RDMA_PROV_ACCESS_LOCAL_WRITE | RDMA_PROV_ACCESS_REMOTE_READ |
+			                  RDMA_PROV_ACCESS_REMOTE_WRITE,
+			              &s->inv_mr);
 
 			if (rc)
 				return rc;
@@ -529,15 +531,15 @@ static int rte_qp_submit(struct rte_qp *q, uint16_t cid, const struct nvme_sqe *
 		}
 		cmd->dptr.sgl1.keyed.type = NVME_SGL_TYPE_KEYED_DATA_BLOCK;
 		cmd->dptr.sgl1.keyed.subtype = mode == RTE_SGL_KEYED_INV
-						   ? NVME_SGL_SUBTYPE_INVALIDATE_KEY
-						   : NVME_SGL_SUBTYPE_ADDRESS;
+		                                   ? NVME_SGL_SUBTYPE_INVALIDATE_KEY
+		                                   : NVME_SGL_SUBTYPE_ADDRESS;
 		cmd->dptr.sgl1.keyed.address = (uint64_t)(uintptr_t)buf;
 		cmd->dptr.sgl1.keyed.length = len;
 		cmd->dptr.sgl1.keyed.key = rkey;
 	}
 	(void)host_to_ctrl;
-	sge = (struct rdma_prov_sge){.addr = (uint64_t)(uintptr_t)capsule, .length = clen,
-				     .lkey = p->mr_lkey(q->cmd_mr)};
+	sge = (struct rdma_prov_sge){
+	    .addr = (uint64_t)(uintptr_t)capsule, .length = clen, .lkey = p->mr_lkey(q->cmd_mr)};
 	wr.wr_id = 0x100000u + cid;
 	wr.opcode = RDMA_PROV_WR_SEND;
 	wr.sg_list = &sge;
@@ -570,7 +572,7 @@ static int rte_qp_wait(struct rte_qp *q, uint16_t cid, struct nvme_cqe *cqe)
 }
 
 static int rte_qp_exec(struct rte_qp *q, const struct nvme_sqe *sqe, void *data, uint32_t len,
-		       bool host_to_ctrl, enum rte_sgl mode, struct nvme_cqe *cqe)
+                       bool host_to_ctrl, enum rte_sgl mode, struct nvme_cqe *cqe)
 {
 	uint16_t cid = 0;
 	int rc;
@@ -631,7 +633,7 @@ static int rte_prop(struct rte_qp *q, bool set, uint32_t ofst, uint64_t *value)
 /* Admin queue: CM connect, Fabrics Connect, CC.EN = 1, wait for CSTS.RDY. */
 static int rte_ctrlr_connect(struct rte_host *h, struct rte_qp *admin)
 {
-	uint64_t v = (6u << 16) | (4u << 20) | 1u;	/* IOSQES 6, IOCQES 4, EN */
+	uint64_t v = (6u << 16) | (4u << 20) | 1u; /* IOSQES 6, IOCQES 4, EN */
 	int rc;
 
 	rc = rte_qp_connect(h, admin, 0, 32, 16);
@@ -656,7 +658,7 @@ static int rte_ctrlr_connect(struct rte_host *h, struct rte_qp *admin)
 
 /* I/O queue: CM connect granting read depth resp_res, then Fabrics Connect. */
 static int rte_io_connect(struct rte_host *h, struct rte_qp *q, uint16_t qid, uint16_t qsize,
-			  uint8_t resp_res)
+                          uint8_t resp_res)
 {
 	int rc = rte_qp_connect(h, q, qid, qsize, resp_res);
 
@@ -734,8 +736,8 @@ static uint64_t rte_stat_sum(json_t *groups, const char *key)
 	size_t i;
 	json_t *g;
 
-	json_array_foreach(groups, i, g)
-		sum += (uint64_t)json_integer_value(json_object_get(g, key));
+	json_array_foreach(groups, i, g) sum +=
+	    (uint64_t)json_integer_value(json_object_get(g, key));
 	return sum;
 }
 
@@ -745,10 +747,8 @@ static uint64_t rte_wc_status(json_t *groups, const char *status)
 	size_t i;
 	json_t *g;
 
-	json_array_foreach(groups, i, g)
-		sum += (uint64_t)json_integer_value(
-		    json_object_get(json_object_get(json_object_get(g, "wc"), "errors_by_status"),
-				    status));
+	json_array_foreach(groups, i, g) sum += (uint64_t)json_integer_value(
+	    json_object_get(json_object_get(json_object_get(g, "wc"), "errors_by_status"), status));
 	return sum;
 }
 
@@ -758,8 +758,11 @@ static bool rte_state_saw(json_t *groups, const char *state, const char *event)
 	size_t i, j;
 	json_t *g, *ev;
 
-	json_array_foreach(groups, i, g) {
-		json_array_foreach(json_object_get(json_object_get(g, "state_events"), state), j, ev) {
+	json_array_foreach(groups, i, g)
+	{
+		json_array_foreach(json_object_get(json_object_get(g, "state_events"), state), j,
+		                   ev)
+		{
 			if (strcmp(json_string_value(ev), event) == 0)
 				return true;
 		}
@@ -773,8 +776,10 @@ static json_t *rte_qpair_stats(json_t *groups, uint16_t cntlid, uint16_t qid)
 	size_t i, j;
 	json_t *g, *q;
 
-	json_array_foreach(groups, i, g) {
-		json_array_foreach(json_object_get(g, "qpairs"), j, q) {
+	json_array_foreach(groups, i, g)
+	{
+		json_array_foreach(json_object_get(g, "qpairs"), j, q)
+		{
 			if (json_integer_value(json_object_get(q, "cntlid")) == cntlid &&
 			    json_integer_value(json_object_get(q, "qid")) == qid)
 				return q;
@@ -786,8 +791,8 @@ static json_t *rte_qpair_stats(json_t *groups, uint16_t cntlid, uint16_t qid)
 static uint64_t rte_qpair_in_state(json_t *q, const char *state)
 {
 	return q ? (uint64_t)json_integer_value(
-		       json_object_get(json_object_get(q, "requests_by_state"), state))
-		 : 0;
+	               json_object_get(json_object_get(q, "requests_by_state"), state))
+	         : 0;
 }
 
 struct rte_inject {
@@ -804,7 +809,8 @@ static void rte_inject_on_thread(void *arg)
 	struct unvmf_qpair *q;
 
 	if (group) {
-		TAILQ_FOREACH(q, &group->qpairs, group_link) {
+		TAILQ_FOREACH(q, &group->qpairs, group_link)
+		{
 			if (q->id == c->qpair_id)
 				atomic_store(&c->rc, q->transport->ops->inject_fault(q, c->kind));
 		}

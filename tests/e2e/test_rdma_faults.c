@@ -21,9 +21,9 @@
 #include "rdma_test_env.h"
 
 static struct rte g_e;
-static struct rte_host g_ha, g_hb;	/* victim controller's host, bystander's */
-static struct rte_qp g_aa, g_ab;	/* their admin queues */
-static struct rte_qp g_va, g_vb;	/* victim I/O qpair, bystander I/O qpair */
+static struct rte_host g_ha, g_hb; /* victim controller's host, bystander's */
+static struct rte_qp g_aa, g_ab;   /* their admin queues */
+static struct rte_qp g_va, g_vb;   /* victim I/O qpair, bystander I/O qpair */
 
 static void bench_start(struct unvmf_transport_opts *o, uint8_t victim_read_depth, uint64_t seed)
 {
@@ -131,14 +131,14 @@ static void bystanders_work(void)
 	assert_memory_equal(w, r, 65536);
 	/* The victim's own controller: its admin queue was not touched. */
 	if (g_aa.h && !g_aa.failed)
-		assert_int_equal(rte_qp_exec(&g_aa, &id, &cd, sizeof(cd), false, RTE_SGL_KEYED, &cqe),
-				 0);
+		assert_int_equal(
+		    rte_qp_exec(&g_aa, &id, &cd, sizeof(cd), false, RTE_SGL_KEYED, &cqe), 0);
 	free(w);
 	free(r);
 }
 
 static void submit_rw(struct rte_qp *q, uint16_t cid, bool write, uint64_t lba, uint32_t len,
-		      enum rte_sgl mode)
+                      enum rte_sgl mode)
 {
 	struct nvme_sqe sqe;
 
@@ -180,13 +180,14 @@ static void test_qp_error_pending_read(void **state)
 {
 	struct unvmf_transport_opts o;
 	const struct want w[] = {{"DATA_TRANSFER_TO_CONTROLLER_PENDING", 2},
-				 {"TRANSFERRING_HOST_TO_CONTROLLER", 1}};
+	                         {"TRANSFERRING_HOST_TO_CONTROLLER", 1}};
 	json_t *st;
 
 	bench_opts(&o);
 	bench_start(&o, 2, 2);
 	for (uint16_t c = 0; c < 3; c++)
-		submit_rw(&g_va, c, true, c * 256u, RTE_MAX_IO, c == 1 ? RTE_SGL_MULTI : RTE_SGL_KEYED);
+		submit_rw(&g_va, c, true, c * 256u, RTE_MAX_IO,
+		          c == 1 ? RTE_SGL_MULTI : RTE_SGL_KEYED);
 	assert_true(step_until(g_ha.cntlid, 1, w, 2, 50));
 	assert_int_equal(rte_inject(target_qpair_id(g_ha.cntlid, 1), "qp_error"), 0);
 	st = wait_destroyed(1);
@@ -277,13 +278,17 @@ static void seed_3463(uint64_t seed, enum rdma_sim_fault_kind kind)
 {
 	struct unvmf_transport_opts o;
 	const struct want w[] = {{"DATA_TRANSFER_TO_CONTROLLER_PENDING", 1},
-				 {"TRANSFERRING_HOST_TO_CONTROLLER", 1}};
-	struct rdma_sim_fault f = {.kind = kind, .opcode = RDMA_PROV_WR_RDMA_READ, .nth = 3,
-				   .status = RDMA_PROV_WC_RETRY_EXC_ERR};
+	                         {"TRANSFERRING_HOST_TO_CONTROLLER", 1}};
+	struct rdma_sim_fault f = {.kind = kind,
+	                           .opcode = RDMA_PROV_WR_RDMA_READ,
+	                           .nth = 3,
+	                           .status = RDMA_PROV_WC_RETRY_EXC_ERR};
 	json_t *st;
 	int fid;
 
 	bench_opts(&o);
+	/* Odd seeds: per-QP receive queues (their receives flush too). */
+	o.rdma.no_srq = seed % 2;
 	/* Read depth 2: each 128 KiB write is 16 READs in 8 batches. */
 	bench_start(&o, 2, seed);
 	f.qp_num = rte_target_qpn(&g_va);
@@ -357,15 +362,15 @@ static uint64_t rnd(uint64_t *s)
  * and waits until the target has destroyed it. Each round ends with the
  * bystander verifying I/O; the whole run ends with a clean shutdown.
  */
-static void test_random_faults(void **state)
+static void random_faults(bool no_srq)
 {
 	static const enum rdma_prov_wc_status statuses[] = {
-		RDMA_PROV_WC_RETRY_EXC_ERR, RDMA_PROV_WC_RNR_RETRY_EXC_ERR, RDMA_PROV_WC_REM_ACCESS_ERR,
-		RDMA_PROV_WC_LOC_LEN_ERR,   RDMA_PROV_WC_REM_OP_ERR,	    RDMA_PROV_WC_LOC_PROT_ERR,
+	    RDMA_PROV_WC_RETRY_EXC_ERR, RDMA_PROV_WC_RNR_RETRY_EXC_ERR, RDMA_PROV_WC_REM_ACCESS_ERR,
+	    RDMA_PROV_WC_LOC_LEN_ERR,   RDMA_PROV_WC_REM_OP_ERR,        RDMA_PROV_WC_LOC_PROT_ERR,
 	};
 	static const enum rdma_prov_wr_opcode opcodes[] = {
-		RDMA_PROV_WR_SEND, RDMA_PROV_WR_RDMA_WRITE, RDMA_PROV_WR_RDMA_READ, RDMA_PROV_WR_RECV,
-		RDMA_PROV_WR_ANY,
+	    RDMA_PROV_WR_SEND, RDMA_PROV_WR_RDMA_WRITE, RDMA_PROV_WR_RDMA_READ,
+	    RDMA_PROV_WR_RECV, RDMA_PROV_WR_ANY,
 	};
 	enum { ROUNDS = 40, CMDS = 12 };
 	struct unvmf_transport_opts o;
@@ -374,7 +379,10 @@ static void test_random_faults(void **state)
 	json_t *st;
 
 	bench_opts(&o);
-	bench_start(&o, 2, 11);
+	o.rdma.no_srq = no_srq;
+	bench_start(&o, 2, no_srq ? 12 : 11);
+	/* Completions land late and out of step across QPs (RC order within each queue). */
+	rdma_sim_fabric_set_delays(g_e.fabric, 2, 3);
 	/* The victim's reads read this back: 8 regions of 128 KiB. */
 	for (uint16_t k = 0; k < 8; k++) {
 		submit_rw(&g_vb, k, true, k * 256u, RTE_MAX_IO, RTE_SGL_KEYED);
@@ -389,8 +397,8 @@ static void test_random_faults(void **state)
 		int fid;
 
 		assert_int_equal(rte_io_connect(&g_ha, &g_va, (uint16_t)(1 + round % 4), 16,
-						(uint8_t)(1 + rnd(&r) % 4)),
-				 0);
+		                                (uint8_t)(1 + rnd(&r) % 4)),
+		                 0);
 		f.kind = (enum rdma_sim_fault_kind)(rnd(&r) % 3);
 		f.qp_num = rte_target_qpn(&g_va);
 		f.opcode = opcodes[rnd(&r) % UNVMF_ARRAY_SIZE(opcodes)];
@@ -407,7 +415,7 @@ static void test_random_faults(void **state)
 				submit_rw(&g_va, c, false, (c % 8) * 256u, len, mode);
 			else
 				submit_rw(&g_va, c, true, 100000 + c * 256u, len,
-					  len <= 4096 && c % 3 == 0 ? RTE_SGL_ICD : mode);
+				          len <= 4096 && c % 3 == 0 ? RTE_SGL_ICD : mode);
 		}
 		/* Until every command is answered or the fault took the qpair down. */
 		for (uint64_t t0 = rte_now_ms(); rte_now_ms() - t0 < RTE_TIMEOUT_MS;) {
@@ -428,9 +436,11 @@ static void test_random_faults(void **state)
 				continue;
 			assert_int_equal(sl->cqe.status.raw & 0xfffe, 0);
 			if (is_read[c]) {
-				uint32_t len = (uint32_t)((struct nvme_sqe *)(g_va.cmds +
-									      (size_t)c * RTE_CAPSULE_BYTES))
-						   ->cdw12 + 1;
+				uint32_t len =
+				    (uint32_t)((struct nvme_sqe *)(g_va.cmds +
+				                                   (size_t)c * RTE_CAPSULE_BYTES))
+				        ->cdw12 +
+				    1;
 
 				rte_pattern(want, len * 512, (c % 8) * 256u);
 				assert_memory_equal(want, rte_slot_data(&g_va, c), len * 512);
@@ -444,7 +454,8 @@ static void test_random_faults(void **state)
 	st = rte_stats();
 	/* Every round's victim was reclaimed; the bystander and both admin queues are alive. */
 	assert_int_equal(rte_stat_sum(st, "qpairs_current"), 3);
-	assert_true(rte_stat_sum(st, "req_cqe_error") + rte_stat_sum(st, "req_cqe_flush_error") > 0);
+	assert_true(rte_stat_sum(st, "req_cqe_error") + rte_stat_sum(st, "req_cqe_flush_error") >
+	            0);
 	if (getenv("RDMA_FAULTS_VERBOSE")) {
 		char *dump = json_dumps(json_object_get(json_array_get(st, 0), "state_events"), 0);
 
@@ -456,17 +467,28 @@ static void test_random_faults(void **state)
 	bench_stop();
 }
 
+static void test_random_faults(void **state)
+{
+	random_faults(false);
+}
+
+static void test_random_faults_no_srq(void **state)
+{
+	random_faults(true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_qp_error_need_buffer),
-		cmocka_unit_test(test_qp_error_pending_read),
-		cmocka_unit_test(test_qp_error_executing),
-		cmocka_unit_test(test_qp_error_completing),
-		cmocka_unit_test(test_qp_error_pending_send),
-		cmocka_unit_test(test_rdma_seed_3463),
-		cmocka_unit_test(test_cm_disconnect_in_flight),
-		cmocka_unit_test(test_random_faults),
+	    cmocka_unit_test(test_qp_error_need_buffer),
+	    cmocka_unit_test(test_qp_error_pending_read),
+	    cmocka_unit_test(test_qp_error_executing),
+	    cmocka_unit_test(test_qp_error_completing),
+	    cmocka_unit_test(test_qp_error_pending_send),
+	    cmocka_unit_test(test_rdma_seed_3463),
+	    cmocka_unit_test(test_cm_disconnect_in_flight),
+	    cmocka_unit_test(test_random_faults),
+	    cmocka_unit_test(test_random_faults_no_srq),
 	};
 
 	unvmf_log_set_level(UNVMF_LOG_ERROR);

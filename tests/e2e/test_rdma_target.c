@@ -60,8 +60,8 @@ static void test_connect_identify(void **state)
 	assert_int_equal(cd.ioccsz, (64 + 4096) / 16);
 	assert_int_equal(cd.msdbd, 16);
 	assert_true(cd.sgls & NVME_SGLS_KEYED);
-	assert_int_equal(rte_qp_exec(&g_admin, &sqe, &ns, sizeof(ns), false, RTE_SGL_KEYED_INV, &cqe),
-			 0);
+	assert_int_equal(
+	    rte_qp_exec(&g_admin, &sqe, &ns, sizeof(ns), false, RTE_SGL_KEYED_INV, &cqe), 0);
 	assert_int_equal(ns.nsze, RTE_NS_BLOCKS);
 	/* The response came as SEND with Invalidate of the key we asked for. */
 	assert_true(g_admin.slots[0].invalidated);
@@ -139,9 +139,11 @@ static void test_many_qpairs(void **state)
 	uint8_t *want = malloc(65536);
 
 	start(false, 0x3);
+	/* Completions delayed and interleaved across QPs (RC order within each queue). */
+	rdma_sim_fabric_set_delays(g_e.fabric, 2, 3);
 	for (int i = 0; i < NQ; i++)
-		assert_int_equal(rte_io_connect(&g_h, &qs[i], (uint16_t)(i + 1), 16, (uint8_t)(1 + i % 4)),
-				 0);
+		assert_int_equal(
+		    rte_io_connect(&g_h, &qs[i], (uint16_t)(i + 1), 16, (uint8_t)(1 + i % 4)), 0);
 	for (int round = 0; round < 2; round++) {
 		bool write = round == 0;
 
@@ -156,9 +158,10 @@ static void test_many_qpairs(void **state)
 				else
 					memset(rte_slot_data(&qs[i], c), 0, len);
 				rte_rw_sqe(&sqe, write, lba, len / 512);
-				assert_int_equal(rte_qp_submit(&qs[i], c, &sqe, len, write,
-							       c % 2 ? RTE_SGL_MULTI : RTE_SGL_KEYED),
-						 0);
+				assert_int_equal(
+				    rte_qp_submit(&qs[i], c, &sqe, len, write,
+				                  c % 2 ? RTE_SGL_MULTI : RTE_SGL_KEYED),
+				    0);
 			}
 		}
 		for (int i = 0; i < NQ; i++) {
@@ -220,12 +223,9 @@ static void test_bad_sgl_status(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_connect_identify),
-		cmocka_unit_test(test_read_write_srq),
-		cmocka_unit_test(test_read_write_no_srq),
-		cmocka_unit_test(test_many_qpairs),
-		cmocka_unit_test(test_cm_rejects),
-		cmocka_unit_test(test_bad_sgl_status),
+	    cmocka_unit_test(test_connect_identify),  cmocka_unit_test(test_read_write_srq),
+	    cmocka_unit_test(test_read_write_no_srq), cmocka_unit_test(test_many_qpairs),
+	    cmocka_unit_test(test_cm_rejects),        cmocka_unit_test(test_bad_sgl_status),
 	};
 
 	unvmf_log_set_level(UNVMF_LOG_WARN);

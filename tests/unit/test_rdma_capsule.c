@@ -61,7 +61,7 @@ static void test_short_capsule(void **state)
 
 static void test_no_data(void **state)
 {
-	cmd_init(0x00);	/* Flush */
+	cmd_init(0x00); /* Flush */
 	assert_int_equal(parse(64), 0);
 	assert_int_equal(g_req.core.xfer, UNVMF_XFER_NONE);
 	assert_int_equal(g_req.core.cmd.cid, 7);
@@ -69,7 +69,7 @@ static void test_no_data(void **state)
 
 static void test_keyed(void **state)
 {
-	struct nvme_sqe *cmd = cmd_init(0x02);	/* Read */
+	struct nvme_sqe *cmd = cmd_init(0x02); /* Read */
 
 	keyed(&cmd->dptr.sgl1, 0x1000, 8192, 0xabcd, false);
 	assert_int_equal(parse(64), 0);
@@ -233,7 +233,8 @@ static void test_plan(void **state)
 		keyed(&cmd->dptr.sgl1, 0x100000, 131072, 5, false);
 		assert_int_equal(parse(64), 0);
 		for (int i = 0; i < 16; i++)
-			g_req.core.iov[i] = (struct iovec){.iov_base = big + i * 8192, .iov_len = 8192};
+			g_req.core.iov[i] =
+			    (struct iovec){.iov_base = big + i * 8192, .iov_len = 8192};
 		g_req.core.iovcnt = 16;
 		assert_int_equal(rdma_capsule_plan(&g_req, segs, RDMA_MAX_SEGS), 16);
 		assert_int_equal(segs[15].remote, 0x100000 + 15 * 8192);
@@ -243,13 +244,10 @@ static void test_plan(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_short_capsule),
-		cmocka_unit_test(test_no_data),
-		cmocka_unit_test(test_keyed),
-		cmocka_unit_test(test_keyed_refused),
-		cmocka_unit_test(test_in_capsule),
-		cmocka_unit_test(test_last_segment),
-		cmocka_unit_test(test_plan),
+	    cmocka_unit_test(test_short_capsule), cmocka_unit_test(test_no_data),
+	    cmocka_unit_test(test_keyed),         cmocka_unit_test(test_keyed_refused),
+	    cmocka_unit_test(test_in_capsule),    cmocka_unit_test(test_last_segment),
+	    cmocka_unit_test(test_plan),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

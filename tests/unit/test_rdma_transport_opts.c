@@ -50,7 +50,7 @@ static void expect_refused(void (*mutate)(struct unvmf_transport_opts *))
 
 static void m_io_unit(struct unvmf_transport_opts *o)
 {
-	o->io_unit_size = 2048;	/* 131072 / 2048 = 64 buffers > UNVMF_MAX_IOV */
+	o->io_unit_size = 2048; /* 131072 / 2048 = 64 buffers > UNVMF_MAX_IOV */
 }
 
 static void m_buffers(struct unvmf_transport_opts *o)
@@ -108,9 +108,9 @@ static void test_cdata(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_refused),
-		cmocka_unit_test(test_cdata),
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_refused),
+	    cmocka_unit_test(test_cdata),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

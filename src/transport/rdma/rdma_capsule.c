@@ -61,7 +61,7 @@ static int parse_keyed_total(struct rdma_req *req, const struct rdma_capsule_lim
 }
 
 int rdma_capsule_parse(struct rdma_req *req, uint8_t *buf, uint32_t len,
-		       const struct rdma_capsule_limits *lim)
+                       const struct rdma_capsule_limits *lim)
 {
 	const struct nvme_sgl_desc *sgl;
 	uint32_t icd_len;

@@ -25,7 +25,7 @@ void rdma_conn_reject(struct rdma_transport *rt, struct rdma_prov_id *id, uint16
 }
 
 static void reject_and_destroy(struct rdma_transport *rt, struct rdma_prov_id *id, uint16_t sts,
-			       const char *why)
+                               const char *why)
 {
 	LOG_WARN("RDMA: rejecting a connection: %s (status %u)", why, sts);
 	rdma_conn_reject(rt, id, sts);
@@ -36,7 +36,8 @@ static struct rdma_listener *listener_of(struct rdma_transport *rt, struct rdma_
 {
 	struct rdma_listener *l;
 
-	TAILQ_FOREACH(l, &rt->listeners, link) {
+	TAILQ_FOREACH(l, &rt->listeners, link)
+	{
 		if (l->id == id)
 			return l;
 	}
@@ -74,16 +75,18 @@ void rdma_conn_handle_request(struct rdma_transport *rt, const struct rdma_prov_
 		reject_and_destroy(rt, ev->id, NVMF_RDMA_CM_INVALID_HSQSIZE, "hsqsize");
 		return;
 	}
-	/* On the passive side the event shows the host's responder resources as our initiator depth. */
+	/* On the passive side the event shows the host's responder resources as our initiator
+	 * depth. */
 	read_depth = UNVMF_MIN(o->rdma.max_read_depth, (uint32_t)ev->param.initiator_depth);
 	if (read_depth == 0) {
 		reject_and_destroy(rt, ev->id, NVMF_RDMA_CM_INVALID_IRD,
-				   "the host accepts no RDMA READs");
+		                   "the host accepts no RDMA READs");
 		return;
 	}
 	dev = rdma_transport_device(rt, rt->prov->id_get_device(ev->id));
 	if (!dev || !l) {
-		reject_and_destroy(rt, ev->id, NVMF_RDMA_CM_NO_RESOURCES, "unknown device/listener");
+		reject_and_destroy(rt, ev->id, NVMF_RDMA_CM_NO_RESOURCES,
+		                   "unknown device/listener");
 		return;
 	}
 	rq = calloc(1, sizeof(*rq));
@@ -109,8 +112,8 @@ void rdma_conn_handle_request(struct rdma_transport *rt, const struct rdma_prov_
 	rt->prov->id_set_ctx(ev->id, rq);
 	TAILQ_INSERT_TAIL(&rt->conns, rq, conn_link);
 	LOG_INFO("qpair %lu: RDMA connect request qid %u hsqsize %u hrqsize %u -> %u requests, "
-		 "read depth %u",
-		 (unsigned long)rq->qpair.id, pd.qid, pd.hsqsize, pd.hrqsize, num_reqs, read_depth);
+	         "read depth %u",
+	         (unsigned long)rq->qpair.id, pd.qid, pd.hsqsize, pd.hrqsize, num_reqs, read_depth);
 	/* The core may hand it straight back (shutdown): rq may be gone after this. */
 	unvmf_tgt_new_qpair(&rq->qpair);
 }
@@ -176,7 +179,7 @@ void rdma_conn_handle_async(struct rdma_transport *rt, const struct rdma_prov_as
 		m = calloc(1, sizeof(*m));
 		if (!m) {
 			LOG_ERR("qpair %lu: no memory to forward LAST_WQE_REACHED",
-				(unsigned long)rq->qpair.id);
+			        (unsigned long)rq->qpair.id);
 			return;
 		}
 		m->slot = rt->base.slot;
@@ -191,9 +194,9 @@ void rdma_conn_handle_async(struct rdma_transport *rt, const struct rdma_prov_as
 		if (!rq || !rq->qpair.group)
 			return;
 		LOG_ERR("qpair %lu: async event %s", (unsigned long)rq->qpair.id,
-			rdma_prov_async_event_name(ev->type));
+		        rdma_prov_async_event_name(ev->type));
 		unvmf_qpair_disconnect_async(rq->qpair.group, rq->qpair.id,
-					     rdma_prov_async_event_name(ev->type));
+		                             rdma_prov_async_event_name(ev->type));
 		return;
 	case RDMA_PROV_ASYNC_COMM_EST:
 		return;

@@ -29,14 +29,14 @@ static int env_parse(void *ctx, struct rdma_req *req)
 	struct rdma_recv *recv = req->recv;
 	const struct unvmf_transport_opts *o = &rq->rt->base.opts;
 	struct rdma_capsule_limits lim = {.max_io_size = o->max_io_size,
-					  .max_sgl = RDMA_MAX_SGL_DESCRIPTORS};
+	                                  .max_sgl = RDMA_MAX_SGL_DESCRIPTORS};
 	int rc;
 
 	req->core.qpair = &rq->qpair;
 	rc = rdma_capsule_parse(req, recv->buf, recv->byte_len, &lim);
 	if (rc < 0) {
 		LOG_ERR("qpair %lu: capsule of %u bytes is too short", (unsigned long)rq->qpair.id,
-			recv->byte_len);
+		        recv->byte_len);
 		return rc;
 	}
 	if (rc > 0) {
@@ -46,9 +46,8 @@ static int env_parse(void *ctx, struct rdma_req *req)
 		req->core.rsp.cid = req->core.cmd.cid;
 		req->core.rsp.sqid = qp->qid;
 		req->core.rsp.sqhd = qp->sq_flow_control_disabled ? 0xffff : qp->sqhd;
-		LOG_INFO("qpair %lu: cid %u opc 0x%02x: bad SGL (sc 0x%02x)",
-			 (unsigned long)qp->id, req->core.cmd.cid, req->core.cmd.opc,
-			 req->core.rsp.status.s.sc);
+		LOG_INFO("qpair %lu: cid %u opc 0x%02x: bad SGL (sc 0x%02x)", (unsigned long)qp->id,
+		         req->core.cmd.cid, req->core.cmd.opc, req->core.rsp.status.s.sc);
 	}
 	return rc;
 }
@@ -73,8 +72,7 @@ static int env_get_buffers(void *ctx, struct rdma_req *req)
 	}
 	req->core.iovcnt = (int)n;
 	ext->num_segs = rdma_capsule_plan(req, ext->segs, RDMA_MAX_SEGS);
-	req->reads_total =
-	    req->core.xfer == UNVMF_XFER_HOST_TO_CONTROLLER ? ext->num_segs : 0;
+	req->reads_total = req->core.xfer == UNVMF_XFER_HOST_TO_CONTROLLER ? ext->num_segs : 0;
 	req->reads_posted = 0;
 	return 0;
 }
@@ -97,7 +95,7 @@ static uint32_t env_read_credits(void *ctx)
 }
 
 static void wr_fill(struct rdma_prov_send_wr *wr, struct rdma_prov_sge *sge, uint64_t wr_id,
-		    enum rdma_prov_wr_opcode opcode)
+                    enum rdma_prov_wr_opcode opcode)
 {
 	memset(wr, 0, sizeof(*wr));
 	wr->wr_id = wr_id;
@@ -121,7 +119,7 @@ static uint32_t post_chain(struct rdma_qpair *rq, uint32_t n, int *rc_out)
 	if (rc) {
 		posted = bad ? (uint32_t)(bad - rq->wrs) : 0;
 		LOG_ERR("qpair %lu: post_send of %u WRs failed after %u: %s",
-			(unsigned long)rq->qpair.id, n, posted, strerror(-rc));
+		        (unsigned long)rq->qpair.id, n, posted, strerror(-rc));
 	}
 	rq->sq_used += posted;
 	*rc_out = rc;
@@ -140,10 +138,10 @@ static int env_post_reads(void *ctx, struct rdma_req *req, uint32_t n)
 	for (uint32_t i = 0; i < n; i++) {
 		const struct rdma_seg *s = &ext->segs[req->reads_posted + i];
 
-		rq->sges[i] = (struct rdma_prov_sge){.addr = s->local, .length = s->len,
-						     .lkey = lkey};
+		rq->sges[i] =
+		    (struct rdma_prov_sge){.addr = s->local, .length = s->len, .lkey = lkey};
 		wr_fill(&rq->wrs[i], &rq->sges[i], rdma_wrid(ext, RDMA_WRID_READ),
-			RDMA_PROV_WR_RDMA_READ);
+		        RDMA_PROV_WR_RDMA_READ);
 		rq->wrs[i].remote_addr = s->remote;
 		rq->wrs[i].rkey = s->rkey;
 	}
@@ -181,20 +179,20 @@ static int env_post_response(void *ctx, struct rdma_req *req)
 		for (uint32_t i = 0; i < writes; i++) {
 			const struct rdma_seg *s = &ext->segs[i];
 
-			rq->sges[i] = (struct rdma_prov_sge){.addr = s->local, .length = s->len,
-							     .lkey = lkey};
+			rq->sges[i] = (struct rdma_prov_sge){
+			    .addr = s->local, .length = s->len, .lkey = lkey};
 			wr_fill(&rq->wrs[i], &rq->sges[i], rdma_wrid(ext, RDMA_WRID_WRITE),
-				RDMA_PROV_WR_RDMA_WRITE);
+			        RDMA_PROV_WR_RDMA_WRITE);
 			rq->wrs[i].remote_addr = s->remote;
 			rq->wrs[i].rkey = s->rkey;
 		}
 	}
 	*ext->rsp = req->core.rsp;
 	rq->sges[writes] = (struct rdma_prov_sge){.addr = (uint64_t)(uintptr_t)ext->rsp,
-						  .length = sizeof(*ext->rsp),
-						  .lkey = prov->mr_lkey(rq->rsp_mr)};
+	                                          .length = sizeof(*ext->rsp),
+	                                          .lkey = prov->mr_lkey(rq->rsp_mr)};
 	wr_fill(&rq->wrs[writes], &rq->sges[writes], rdma_wrid(ext, RDMA_WRID_SEND),
-		req->invalidate ? RDMA_PROV_WR_SEND_WITH_INV : RDMA_PROV_WR_SEND);
+	        req->invalidate ? RDMA_PROV_WR_SEND_WITH_INV : RDMA_PROV_WR_SEND);
 	rq->wrs[writes].invalidate_rkey = req->invalidate ? req->inval_rkey : 0;
 	n = writes + 1;
 	posted = post_chain(rq, n, &rc);
@@ -237,18 +235,18 @@ static void env_fail(void *ctx, const char *why)
 void rdma_env_init(struct rdma_qpair *rq)
 {
 	rq->env = (struct rdma_req_env){
-		.ctx = rq,
-		.parse = env_parse,
-		.get_buffers = env_get_buffers,
-		.put_buffers = env_put_buffers,
-		.read_credits = env_read_credits,
-		.post_reads = env_post_reads,
-		.send_room = env_send_room,
-		.post_response = env_post_response,
-		.execute = env_execute,
-		.release_recv = env_release_recv,
-		.in_error = env_in_error,
-		.fail = env_fail,
+	    .ctx = rq,
+	    .parse = env_parse,
+	    .get_buffers = env_get_buffers,
+	    .put_buffers = env_put_buffers,
+	    .read_credits = env_read_credits,
+	    .post_reads = env_post_reads,
+	    .send_room = env_send_room,
+	    .post_response = env_post_response,
+	    .execute = env_execute,
+	    .release_recv = env_release_recv,
+	    .in_error = env_in_error,
+	    .fail = env_fail,
 	};
 }
 

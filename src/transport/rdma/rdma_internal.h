@@ -39,6 +39,8 @@
 /* One READ/WRITE per (local buffer x remote descriptor) piece. */
 #define RDMA_MAX_SEGS (UNVMF_MAX_IOV + RDMA_MAX_SGL_DESCRIPTORS)
 #define RDMA_CAPSULE_CMD_SIZE 64u
+/* Some HCAs never report LAST_WQE_REACHED: after this the SRQ qpair is destroyed anyway. */
+#define RDMA_LAST_WQE_TIMEOUT_US (5u * 1000 * 1000)
 
 /*
  * wr_id = pointer | type. Receives and request extensions are 8-byte
@@ -67,10 +69,10 @@ struct rdma_wc_counters {
 	uint64_t by_status[RDMA_PROV_WC_STATUS_COUNT];
 	/* Error (non-success) completions by what the WR was: [enum rdma_wrid_type]. */
 	uint64_t errors_by_opcode[RDMA_WRID_NUM_TYPES];
-	uint64_t req_cqe_error;		/* send-queue WRs (SEND/READ/WRITE) failed, not flushed */
-	uint64_t req_cqe_flush_error;	/* send-queue WRs flushed */
-	uint64_t resp_cqe_error;	/* receives failed */
-	uint64_t resp_cqe_flush_error;	/* receives flushed */
+	uint64_t req_cqe_error;        /* send-queue WRs (SEND/READ/WRITE) failed, not flushed */
+	uint64_t req_cqe_flush_error;  /* send-queue WRs flushed */
+	uint64_t resp_cqe_error;       /* receives failed */
+	uint64_t resp_cqe_flush_error; /* receives flushed */
 };
 
 /* A provider device: PD and the pool's registration. Reactor 0 creates; read-only after. */
@@ -101,9 +103,9 @@ struct rdma_transport {
 	struct unvmf_buf_pool pool;
 	struct unvmf_poller *cm_poller;
 	TAILQ_HEAD(, rdma_listener) listeners;
-	TAILQ_HEAD(, rdma_qpair) conns;	/* reactor 0: every rdma_qpair not yet freed */
-	uint32_t capsule_size;		/* receive buffer: command + in-capsule data */
-	uint64_t connects;		/* CONNECT_REQUESTs seen */
+	TAILQ_HEAD(, rdma_qpair) conns; /* reactor 0: every rdma_qpair not yet freed */
+	uint32_t capsule_size;          /* receive buffer: command + in-capsule data */
+	uint64_t connects;              /* CONNECT_REQUESTs seen */
 	uint64_t rejects;
 };
 
@@ -113,17 +115,17 @@ struct rdma_recv {
 	struct rdma_prov_sge sge;
 	uint8_t *buf;
 	uint32_t byte_len;
-	bool posted;			/* the NIC holds it */
-	struct rdma_gdev *gdev;		/* SRQ receives */
-	struct rdma_qpair *qpair;	/* own-RQ receives: owner; SRQ: the qpair it was consumed by */
-	TAILQ_ENTRY(rdma_recv) link;	/* qpair->incoming while no request is free */
+	bool posted;                 /* the NIC holds it */
+	struct rdma_gdev *gdev;      /* SRQ receives */
+	struct rdma_qpair *qpair;    /* own-RQ receives: owner; SRQ: the qpair it was consumed by */
+	TAILQ_ENTRY(rdma_recv) link; /* qpair->incoming while no request is free */
 };
 
 /* Transport-side parts of a request that rdma_req does not carry (indexed like set.reqs). */
 struct rdma_req_ext {
 	struct rdma_req *req;
 	struct rdma_qpair *rq;
-	struct nvme_cqe *rsp;		/* registered; what the response SEND carries */
+	struct nvme_cqe *rsp; /* registered; what the response SEND carries */
 	struct rdma_seg segs[RDMA_MAX_SEGS];
 	uint32_t num_segs;
 };
@@ -135,8 +137,8 @@ struct rdma_gdev {
 	struct rdma_prov_cq *cq;
 	int cq_fd;
 	uint32_t cq_size;
-	uint32_t cq_reserved;		/* CQEs the QPs and the SRQ on this CQ can have outstanding */
-	struct rdma_prov_srq *srq;	/* NULL with no_srq */
+	uint32_t cq_reserved;      /* CQEs the QPs and the SRQ on this CQ can have outstanding */
+	struct rdma_prov_srq *srq; /* NULL with no_srq */
 	struct rdma_recv *recvs;
 	uint8_t *recv_bufs;
 	struct rdma_prov_mr *recv_mr;
@@ -152,7 +154,7 @@ struct rdma_group_stats {
 	uint64_t sends_posted;
 	uint64_t reads_posted;
 	uint64_t writes_posted;
-	uint64_t recv_no_free_request;	/* receives that waited for a request */
+	uint64_t recv_no_free_request; /* receives that waited for a request */
 	uint64_t qpairs_destroyed;
 };
 
@@ -169,10 +171,10 @@ struct rdma_group {
 };
 
 enum rdma_qpair_state {
-	RDMA_QPAIR_NEW,		/* reactor 0 created it; not on a group yet */
-	RDMA_QPAIR_ACTIVE,	/* QP created and accepted; serving */
-	RDMA_QPAIR_ERROR,	/* QP in ERR: draining, nothing new starts */
-	RDMA_QPAIR_GONE,	/* QP destroyed, unvmf_qpair_fini done; reactor 0 frees it */
+	RDMA_QPAIR_NEW,    /* reactor 0 created it; not on a group yet */
+	RDMA_QPAIR_ACTIVE, /* QP created and accepted; serving */
+	RDMA_QPAIR_ERROR,  /* QP in ERR: draining, nothing new starts */
+	RDMA_QPAIR_GONE,   /* QP destroyed, unvmf_qpair_fini done; reactor 0 frees it */
 };
 
 struct rdma_qpair {
@@ -184,16 +186,17 @@ struct rdma_qpair {
 	TAILQ_ENTRY(rdma_qpair) conn_link;
 	/* From the CONNECT_REQUEST (immutable after). */
 	uint16_t qid;
-	uint32_t num_reqs;		/* min(hsqsize + 1, our max depth) */
-	uint32_t read_depth;		/* min(max_read_depth, the host's initiator depth) */
+	uint32_t num_reqs;   /* min(hsqsize + 1, our max depth) */
+	uint32_t read_depth; /* min(max_read_depth, the host's initiator depth) */
 	/* The group's thread. */
 	struct rdma_group *group;
 	struct rdma_gdev *gdev;
 	struct rdma_prov_qp *qp;
 	uint32_t qp_num;
 	enum rdma_qpair_state state;
-	bool drain_started;		/* teardown_begin + set_drain ran */
-	bool last_wqe;			/* SRQ: LAST_WQE_REACHED arrived */
+	bool drain_started; /* teardown_begin + set_drain ran */
+	bool last_wqe;      /* SRQ: LAST_WQE_REACHED arrived */
+	uint64_t error_us;  /* when it entered ERROR (LAST_WQE_REACHED deadline) */
 	bool wc_error_logged;
 	bool id_disconnected;
 	char error_reason[64];
@@ -208,17 +211,17 @@ struct rdma_qpair {
 	struct rdma_prov_mr *recv_mr;
 	uint32_t recvs_posted;
 	uint32_t sq_depth;
-	uint32_t sq_used;		/* send WRs posted whose completion is not reaped */
+	uint32_t sq_used; /* send WRs posted whose completion is not reaped */
 	uint32_t reads_inflight;
 	uint32_t cq_reserved;
-	TAILQ_HEAD(, rdma_recv) incoming;	/* SRQ receives waiting for a free request */
+	TAILQ_HEAD(, rdma_recv) incoming; /* SRQ receives waiting for a free request */
 	uint32_t incoming_len;
 	struct rdma_wc_counters wc;
 	uint64_t coverage[RDMA_REQ_NUM_STATES];
 	/* Scratch for building one chain (copied by the provider at post). */
 	struct rdma_prov_send_wr wrs[RDMA_MAX_SEGS + 1];
 	struct rdma_prov_sge sges[RDMA_MAX_SEGS + 1];
-	TAILQ_ENTRY(rdma_qpair) link;	/* group->qpairs */
+	TAILQ_ENTRY(rdma_qpair) link; /* group->qpairs */
 };
 
 static inline struct rdma_qpair *rdma_qpair_from(struct unvmf_qpair *qpair)
@@ -281,7 +284,7 @@ void rdma_env_req_complete(struct unvmf_req *req);
 /* rdma_capsule.c (pure) */
 struct rdma_capsule_limits {
 	uint32_t max_io_size;
-	uint32_t max_sgl;		/* keyed descriptors in a last-segment list */
+	uint32_t max_sgl; /* keyed descriptors in a last-segment list */
 };
 /*
  * Fills req->core.cmd/xfer/length and req->sgl/num_sgl/in_capsule/invalidate
@@ -291,13 +294,13 @@ struct rdma_capsule_limits {
  * command.
  */
 int rdma_capsule_parse(struct rdma_req *req, uint8_t *buf, uint32_t len,
-		       const struct rdma_capsule_limits *lim);
+                       const struct rdma_capsule_limits *lim);
 /* Splits the transfer between req->core.iov and req->sgl into pieces; returns how many. */
 uint32_t rdma_capsule_plan(const struct rdma_req *req, struct rdma_seg *segs, uint32_t max);
 
 /* rdma_poller.c */
 struct unvmf_transport_poll_group *rdma_group_create(struct unvmf_transport *transport,
-						     struct unvmf_poll_group *group);
+                                                     struct unvmf_poll_group *group);
 void rdma_group_destroy(struct unvmf_transport_poll_group *tgroup);
 int rdma_group_poll(struct unvmf_transport_poll_group *tgroup);
 int rdma_group_add(struct unvmf_transport_poll_group *tgroup, struct unvmf_qpair *qpair);
@@ -307,5 +310,5 @@ int rdma_group_check(struct rdma_group *rg);
 
 /* rdma_stats.c */
 void rdma_wc_count(struct rdma_wc_counters *c, enum rdma_wrid_type type,
-		   enum rdma_prov_wc_status status);
+                   enum rdma_prov_wc_status status);
 void rdma_group_dump_stats(struct unvmf_transport_poll_group *tgroup, void *json_obj);

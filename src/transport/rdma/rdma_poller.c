@@ -42,7 +42,7 @@ static int gdev_srq_init(struct rdma_gdev *gd, uint32_t depth)
 	if (!gd->recvs || !gd->recv_bufs)
 		return -ENOMEM;
 	rc = prov->mr_reg(gd->dev->pd, gd->recv_bufs, (size_t)depth * csize,
-			  RDMA_PROV_ACCESS_LOCAL_WRITE, &gd->recv_mr);
+	                  RDMA_PROV_ACCESS_LOCAL_WRITE, &gd->recv_mr);
 	if (rc)
 		return rc;
 	for (uint32_t i = 0; i < depth; i++) {
@@ -51,11 +51,13 @@ static int gdev_srq_init(struct rdma_gdev *gd, uint32_t depth)
 		r->buf = gd->recv_bufs + (size_t)i * csize;
 		r->gdev = gd;
 		r->sge = (struct rdma_prov_sge){.addr = (uint64_t)(uintptr_t)r->buf,
-						.length = csize,
-						.lkey = prov->mr_lkey(gd->recv_mr)};
-		r->wr = (struct rdma_prov_recv_wr){.wr_id = rdma_wrid(r, RDMA_WRID_RECV),
-						   .next = i + 1 < depth ? &gd->recvs[i + 1].wr : NULL,
-						   .sg_list = &r->sge, .num_sge = 1};
+		                                .length = csize,
+		                                .lkey = prov->mr_lkey(gd->recv_mr)};
+		r->wr =
+		    (struct rdma_prov_recv_wr){.wr_id = rdma_wrid(r, RDMA_WRID_RECV),
+		                               .next = i + 1 < depth ? &gd->recvs[i + 1].wr : NULL,
+		                               .sg_list = &r->sge,
+		                               .num_sge = 1};
 	}
 	rc = prov->srq_post_recv(gd->srq, &gd->recvs[0].wr, &bad);
 	for (uint32_t i = 0; i < depth; i++) {
@@ -123,7 +125,7 @@ static int gdev_init(struct rdma_group *rg, struct rdma_gdev *gd, struct rdma_de
 }
 
 struct unvmf_transport_poll_group *rdma_group_create(struct unvmf_transport *transport,
-						     struct unvmf_poll_group *pg)
+                                                     struct unvmf_poll_group *pg)
 {
 	struct rdma_transport *rt = (struct rdma_transport *)transport;
 	struct rdma_group *rg = calloc(1, sizeof(*rg));
@@ -141,7 +143,7 @@ struct unvmf_transport_poll_group *rdma_group_create(struct unvmf_transport *tra
 		rc = gdev_init(rg, &rg->gdevs[i], &rt->devs[i]);
 		if (rc) {
 			LOG_ERR("RDMA: poll group resources on %s: %s", rt->devs[i].attr.name,
-				strerror(-rc));
+			        strerror(-rc));
 			goto err_fini;
 		}
 	}
@@ -164,7 +166,7 @@ void rdma_group_destroy(struct unvmf_transport_poll_group *tgroup)
 	/* The core drains every qpair before it destroys groups. */
 	if (!TAILQ_EMPTY(&rg->qpairs)) {
 		LOG_ERR("RDMA poll group: %lu qpairs still alive at destroy; leaking them",
-			(unsigned long)rg->stats.qpairs_current);
+		        (unsigned long)rg->stats.qpairs_current);
 		return;
 	}
 	for (uint32_t i = 0; i < rg->rt->num_devs; i++)
@@ -182,7 +184,8 @@ static struct rdma_qpair *qpair_by_num(struct rdma_group *rg, uint32_t qp_num)
 {
 	struct rdma_qpair *rq;
 
-	TAILQ_FOREACH(rq, &rg->qpairs, link) {
+	TAILQ_FOREACH(rq, &rg->qpairs, link)
+	{
 		if (rq->qp_num == qp_num && rq->qp)
 			return rq;
 	}
@@ -190,7 +193,7 @@ static struct rdma_qpair *qpair_by_num(struct rdma_group *rg, uint32_t qp_num)
 }
 
 static void wc_log(struct rdma_qpair *rq, const struct rdma_prov_wc *wc, enum rdma_wrid_type type,
-		   const struct rdma_req *req)
+                   const struct rdma_req *req)
 {
 	enum rdma_prov_qp_state st = RDMA_PROV_QPS_ERR;
 
@@ -201,13 +204,13 @@ static void wc_log(struct rdma_qpair *rq, const struct rdma_prov_wc *wc, enum rd
 	if (rq->qp)
 		rq->rt->prov->qp_query_state(rq->qp, &st);
 	LOG_ERR("qpair %lu (qid %u, cntlid %u, host %s): WC error on %s: %s (%d), vendor_err "
-		"0x%x, QP %s; request %d cid %d in %s",
-		(unsigned long)rq->qpair.id, rq->qid,
-		rq->qpair.ctrlr ? rq->qpair.ctrlr->cntlid : 0xffff,
-		rq->qpair.ctrlr ? rq->qpair.ctrlr->hostnqn : "-", rdma_wrid_type_name(type),
-		rdma_prov_wc_status_name(wc->status), wc->status, wc->vendor_err,
-		rdma_prov_qp_state_name(st), req ? req->index : -1,
-		req ? req->core.cmd.cid : -1, req ? rdma_req_state_name(req->state) : "-");
+	        "0x%x, QP %s; request %d cid %d in %s",
+	        (unsigned long)rq->qpair.id, rq->qid,
+	        rq->qpair.ctrlr ? rq->qpair.ctrlr->cntlid : 0xffff,
+	        rq->qpair.ctrlr ? rq->qpair.ctrlr->hostnqn : "-", rdma_wrid_type_name(type),
+	        rdma_prov_wc_status_name(wc->status), wc->status, wc->vendor_err,
+	        rdma_prov_qp_state_name(st), req ? req->index : -1, req ? req->core.cmd.cid : -1,
+	        req ? rdma_req_state_name(req->state) : "-");
 }
 
 static void wc_recv(struct rdma_group *rg, const struct rdma_prov_wc *wc, struct rdma_recv *recv)
@@ -243,12 +246,12 @@ static void wc_recv(struct rdma_group *rg, const struct rdma_prov_wc *wc, struct
 }
 
 static void wc_send_side(struct rdma_group *rg, const struct rdma_prov_wc *wc,
-			 struct rdma_req_ext *ext, enum rdma_wrid_type type)
+                         struct rdma_req_ext *ext, enum rdma_wrid_type type)
 {
 	static const enum rdma_wr_kind kind_of[RDMA_WRID_NUM_TYPES] = {
-		[RDMA_WRID_SEND] = RDMA_WR_SEND,
-		[RDMA_WRID_READ] = RDMA_WR_READ,
-		[RDMA_WRID_WRITE] = RDMA_WR_WRITE,
+	    [RDMA_WRID_SEND] = RDMA_WR_SEND,
+	    [RDMA_WRID_READ] = RDMA_WR_READ,
+	    [RDMA_WRID_WRITE] = RDMA_WR_WRITE,
 	};
 	struct rdma_qpair *rq = ext->rq;
 
@@ -274,7 +277,8 @@ static int gdev_poll(struct rdma_group *rg, struct rdma_gdev *gd)
 		n = rg->rt->prov->cq_poll(gd->cq, wcs, RDMA_WC_BATCH);
 		for (int i = 0; i < n; i++) {
 			const struct rdma_prov_wc *wc = &wcs[i];
-			enum rdma_wrid_type type = (enum rdma_wrid_type)(wc->wr_id & RDMA_WRID_TYPE_MASK);
+			enum rdma_wrid_type type =
+			    (enum rdma_wrid_type)(wc->wr_id & RDMA_WRID_TYPE_MASK);
 			void *ptr = (void *)(uintptr_t)(wc->wr_id & ~RDMA_WRID_TYPE_MASK);
 
 			switch (type) {
@@ -288,7 +292,7 @@ static int gdev_poll(struct rdma_group *rg, struct rdma_gdev *gd)
 				break;
 			default:
 				LOG_ERR("RDMA poll group: completion with unknown wr_id 0x%lx",
-					(unsigned long)wc->wr_id);
+				        (unsigned long)wc->wr_id);
 				break;
 			}
 		}
@@ -309,13 +313,15 @@ int rdma_group_poll(struct unvmf_transport_poll_group *tgroup)
 		int n = gdev_poll(rg, gd);
 
 		if (n == 0) {
-			/* Arm, then look once more: a completion between the two would not wake us. */
+			/* Arm, then look once more: a completion between the two would not wake us.
+			 */
 			rg->rt->prov->cq_arm(gd->cq);
 			n = gdev_poll(rg, gd);
 		}
 		work += n;
 	}
-	TAILQ_FOREACH_SAFE(rq, &rg->qpairs, link, tmp) {
+	TAILQ_FOREACH_SAFE(rq, &rg->qpairs, link, tmp)
+	{
 		if (rq->state == RDMA_QPAIR_ACTIVE) {
 			if (rq->incoming_len)
 				rdma_env_bind_incoming(rq);
@@ -326,6 +332,8 @@ int rdma_group_poll(struct unvmf_transport_poll_group *tgroup)
 		}
 		if (rq->state == RDMA_QPAIR_ERROR && rdma_qpair_progress_error(rq))
 			work++;
+		else if (rq->state == RDMA_QPAIR_ERROR && rq->gdev->srq && !rq->last_wqe)
+			work++; /* its deadline needs us awake; nothing else would wake us */
 	}
 #ifdef UNVMF_DEBUG
 	UNVMF_ASSERT(rdma_group_check(rg) == 0);
@@ -352,8 +360,8 @@ static int check_sim_outstanding(struct rdma_qpair *rq, uint32_t sends)
 	/* SRQ receives it consumed are the group's, counted once their completion is reaped. */
 	if (nsend != sends || (!rq->gdev->srq && nrecv != rq->recvs_posted)) {
 		LOG_ERR("qpair %lu: the NIC holds %u send + %u receive WRs, requests account for "
-			"%u + %u",
-			(unsigned long)rq->qpair.id, nsend, nrecv, sends, rq->recvs_posted);
+		        "%u + %u",
+		        (unsigned long)rq->qpair.id, nsend, nrecv, sends, rq->recvs_posted);
 		return -EFAULT;
 	}
 	return 0;
@@ -364,7 +372,8 @@ int rdma_group_check(struct rdma_group *rg)
 	struct rdma_qpair *rq;
 	uint64_t bufs = 0;
 
-	TAILQ_FOREACH(rq, &rg->qpairs, link) {
+	TAILQ_FOREACH(rq, &rg->qpairs, link)
+	{
 		uint32_t wrs = 0, reads = 0;
 
 		if (!rq->set.reqs)
@@ -380,9 +389,10 @@ int rdma_group_check(struct rdma_group *rg)
 			bufs += req->num_bufs;
 		}
 		if (wrs != rq->sq_used || reads != rq->reads_inflight) {
-			LOG_ERR("qpair %lu: requests hold %u WRs (%u READs), the send queue %u (%u)",
-				(unsigned long)rq->qpair.id, wrs, reads, rq->sq_used,
-				rq->reads_inflight);
+			LOG_ERR(
+			    "qpair %lu: requests hold %u WRs (%u READs), the send queue %u (%u)",
+			    (unsigned long)rq->qpair.id, wrs, reads, rq->sq_used,
+			    rq->reads_inflight);
 			return -EFAULT;
 		}
 		if (rq->rt->is_sim && rq->qp && check_sim_outstanding(rq, wrs) != 0)
@@ -390,7 +400,7 @@ int rdma_group_check(struct rdma_group *rg)
 	}
 	if (bufs != rg->cache.outstanding) {
 		LOG_ERR("RDMA poll group: requests hold %lu buffers, the cache handed out %lu",
-			(unsigned long)bufs, (unsigned long)rg->cache.outstanding);
+		        (unsigned long)bufs, (unsigned long)rg->cache.outstanding);
 		return -EFAULT;
 	}
 	return 0;

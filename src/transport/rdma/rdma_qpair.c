@@ -77,7 +77,7 @@ static int qpair_alloc(struct rdma_qpair *rq)
 	if (!rq->recvs || !rq->recv_bufs)
 		return -ENOMEM;
 	rc = prov->mr_reg(rq->dev->pd, rq->recv_bufs, (size_t)rq->num_reqs * csize,
-			  RDMA_PROV_ACCESS_LOCAL_WRITE, &rq->recv_mr);
+	                  RDMA_PROV_ACCESS_LOCAL_WRITE, &rq->recv_mr);
 	if (rc)
 		return rc;
 	for (uint32_t i = 0; i < rq->num_reqs; i++) {
@@ -86,10 +86,10 @@ static int qpair_alloc(struct rdma_qpair *rq)
 		r->buf = rq->recv_bufs + (size_t)i * csize;
 		r->qpair = rq;
 		r->sge = (struct rdma_prov_sge){.addr = (uint64_t)(uintptr_t)r->buf,
-						.length = csize,
-						.lkey = prov->mr_lkey(rq->recv_mr)};
-		r->wr = (struct rdma_prov_recv_wr){.wr_id = rdma_wrid(r, RDMA_WRID_RECV),
-						   .sg_list = &r->sge, .num_sge = 1};
+		                                .length = csize,
+		                                .lkey = prov->mr_lkey(rq->recv_mr)};
+		r->wr = (struct rdma_prov_recv_wr){
+		    .wr_id = rdma_wrid(r, RDMA_WRID_RECV), .sg_list = &r->sge, .num_sge = 1};
 	}
 	return 0;
 }
@@ -150,8 +150,9 @@ int rdma_qpair_start(struct rdma_group *rg, struct rdma_qpair *rq)
 	need = qpair_cq_need(rq, rq->gdev);
 	if (rq->gdev->cq_reserved + need > rq->gdev->cq_size) {
 		LOG_ERR("qpair %lu: the poll group's CQ (%u entries, %u reserved) cannot take %u "
-			"more; raise num_cqe",
-			(unsigned long)rq->qpair.id, rq->gdev->cq_size, rq->gdev->cq_reserved, need);
+		        "more; raise num_cqe",
+		        (unsigned long)rq->qpair.id, rq->gdev->cq_size, rq->gdev->cq_reserved,
+		        need);
 		rc = -ENOSPC;
 		goto err_reject;
 	}
@@ -179,7 +180,7 @@ int rdma_qpair_start(struct rdma_group *rg, struct rdma_qpair *rq)
 	rc = prov->qp_create(rq->id, &init, &rq->qp);
 	if (rc) {
 		LOG_ERR("qpair %lu: cannot create the QP: %s", (unsigned long)rq->qpair.id,
-			strerror(-rc));
+		        strerror(-rc));
 		goto err_free;
 	}
 	rq->qp_num = prov->qp_num(rq->qp);
@@ -204,9 +205,9 @@ int rdma_qpair_start(struct rdma_group *rg, struct rdma_qpair *rq)
 		return 0;
 	}
 	LOG_INFO("qpair %lu: RDMA qid %u accepted on poll group %u: %u requests, read depth %u, "
-		 "%s",
-		 (unsigned long)rq->qpair.id, rq->qid, rg->base.group ? rg->base.group->index : 0,
-		 rq->num_reqs, rq->read_depth, rq->gdev->srq ? "SRQ" : "own receive queue");
+	         "%s",
+	         (unsigned long)rq->qpair.id, rq->qid, rg->base.group ? rg->base.group->index : 0,
+	         rq->num_reqs, rq->read_depth, rq->gdev->srq ? "SRQ" : "own receive queue");
 	return 0;
 
 err_free:
@@ -227,17 +228,19 @@ void rdma_qpair_set_error(struct rdma_qpair *rq, const char *why)
 	if (rq->state != RDMA_QPAIR_ACTIVE)
 		return;
 	rq->state = RDMA_QPAIR_ERROR;
+	rq->error_us = unvmf_now_us();
 	unvmf_strlcpy(rq->error_reason, why, sizeof(rq->error_reason));
 	if (!rq->qpair.disconnect_reason[0])
-		unvmf_strlcpy(rq->qpair.disconnect_reason, why, sizeof(rq->qpair.disconnect_reason));
+		unvmf_strlcpy(rq->qpair.disconnect_reason, why,
+		              sizeof(rq->qpair.disconnect_reason));
 	LOG_NOTICE("qpair %lu (qid %u, cntlid %u, host %s): entering error: %s",
-		   (unsigned long)rq->qpair.id, rq->qid,
-		   rq->qpair.ctrlr ? rq->qpair.ctrlr->cntlid : 0xffff,
-		   rq->qpair.ctrlr ? rq->qpair.ctrlr->hostnqn : "-", why);
+	           (unsigned long)rq->qpair.id, rq->qid,
+	           rq->qpair.ctrlr ? rq->qpair.ctrlr->cntlid : 0xffff,
+	           rq->qpair.ctrlr ? rq->qpair.ctrlr->hostnqn : "-", why);
 	rc = prov->qp_modify_err(rq->qp);
 	if (rc)
 		LOG_ERR("qpair %lu: cannot move the QP to ERR: %s", (unsigned long)rq->qpair.id,
-			strerror(-rc));
+		        strerror(-rc));
 	prov->cm_disconnect(rq->id);
 }
 
@@ -246,8 +249,14 @@ static bool qpair_nic_idle(struct rdma_qpair *rq)
 {
 	if (rq->recvs_posted > 0 || rq->sq_used > 0)
 		return false;
-	if (rq->gdev->srq && !rq->last_wqe)
-		return false;
+	if (rq->gdev->srq && !rq->last_wqe) {
+		if (unvmf_now_us() - rq->error_us < RDMA_LAST_WQE_TIMEOUT_US)
+			return false;
+		LOG_WARN("qpair %lu: no LAST_WQE_REACHED %u s after the QP went to ERR; "
+		         "destroying it anyway",
+		         (unsigned long)rq->qpair.id, RDMA_LAST_WQE_TIMEOUT_US / 1000000);
+		rq->last_wqe = true;
+	}
 	/*
 	 * SRQ receives this QP consumed whose completion has not landed yet are
 	 * invisible to our counts; the sim can tell (a real HCA completes them
@@ -280,8 +289,8 @@ static void qpair_destroy(struct rdma_qpair *rq)
 	qpair_free_resources(rq);
 	rq->state = RDMA_QPAIR_GONE;
 	LOG_INFO("qpair %lu: destroyed (%s); req_cqe_error %lu, req_cqe_flush_error %lu",
-		 (unsigned long)rq->qpair.id, rq->error_reason, (unsigned long)rq->wc.req_cqe_error,
-		 (unsigned long)rq->wc.req_cqe_flush_error);
+	         (unsigned long)rq->qpair.id, rq->error_reason, (unsigned long)rq->wc.req_cqe_error,
+	         (unsigned long)rq->wc.req_cqe_flush_error);
 	unvmf_qpair_fini(&rq->qpair);
 	rdma_conn_release(rq);
 }
@@ -316,14 +325,15 @@ void rdma_qpair_disconnect(struct unvmf_qpair *qpair)
 		return;
 	}
 	rdma_qpair_set_error(rq, qpair->disconnect_reason[0] ? qpair->disconnect_reason
-							     : "disconnect requested");
+	                                                     : "disconnect requested");
 }
 
 void rdma_qpair_last_wqe(struct rdma_group *rg, uint64_t qpair_id)
 {
 	struct rdma_qpair *rq;
 
-	TAILQ_FOREACH(rq, &rg->qpairs, link) {
+	TAILQ_FOREACH(rq, &rg->qpairs, link)
+	{
 		if (rq->qpair.id != qpair_id)
 			continue;
 		rq->last_wqe = true;
@@ -340,7 +350,8 @@ int rdma_qpair_inject_fault(struct unvmf_qpair *qpair, const char *kind)
 	if (rq->state != RDMA_QPAIR_ACTIVE)
 		return -EALREADY;
 	if (strcmp(kind, "qp_error") == 0) {
-		/* Only the QP: the transport finds out from the flushes, as after a link failure. */
+		/* Only the QP: the transport finds out from the flushes, as after a link failure.
+		 */
 		return rq->rt->prov->qp_modify_err(rq->qp);
 	}
 	if (strcmp(kind, "disconnect") == 0) {

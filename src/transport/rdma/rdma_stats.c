@@ -10,7 +10,7 @@
 #include <jansson.h>
 
 void rdma_wc_count(struct rdma_wc_counters *c, enum rdma_wrid_type type,
-		   enum rdma_prov_wc_status status)
+                   enum rdma_prov_wc_status status)
 {
 	bool flush = status == RDMA_PROV_WC_WR_FLUSH_ERR;
 
@@ -41,20 +41,20 @@ static json_t *wc_json(const struct rdma_wc_counters *c)
 	json_object_set_new(o, "completions", json_integer((json_int_t)c->completions));
 	json_object_set_new(o, "req_cqe_error", json_integer((json_int_t)c->req_cqe_error));
 	json_object_set_new(o, "req_cqe_flush_error",
-			    json_integer((json_int_t)c->req_cqe_flush_error));
+	                    json_integer((json_int_t)c->req_cqe_flush_error));
 	json_object_set_new(o, "resp_cqe_error", json_integer((json_int_t)c->resp_cqe_error));
 	json_object_set_new(o, "resp_cqe_flush_error",
-			    json_integer((json_int_t)c->resp_cqe_flush_error));
+	                    json_integer((json_int_t)c->resp_cqe_flush_error));
 	for (unsigned s = 1; s < RDMA_PROV_WC_STATUS_COUNT; s++) {
 		if (c->by_status[s])
 			json_object_set_new(st, rdma_prov_wc_status_name(s),
-					    json_integer((json_int_t)c->by_status[s]));
+			                    json_integer((json_int_t)c->by_status[s]));
 	}
 	json_object_set_new(o, "errors_by_status", st);
 	for (unsigned t = 1; t < RDMA_WRID_NUM_TYPES; t++) {
 		if (c->errors_by_opcode[t])
 			json_object_set_new(op, rdma_wrid_type_name(t),
-					    json_integer((json_int_t)c->errors_by_opcode[t]));
+			                    json_integer((json_int_t)c->errors_by_opcode[t]));
 	}
 	json_object_set_new(o, "errors_by_opcode", op);
 	return o;
@@ -75,11 +75,11 @@ static json_t *qpair_json(const struct rdma_qpair *rq)
 	json_object_set_new(o, "requests", json_integer(rq->num_reqs));
 	json_object_set_new(o, "read_depth", json_integer(rq->read_depth));
 	json_object_set_new(o, "pending_buffer",
-			    json_integer(rq->set.queues[RDMA_QUEUE_PENDING_BUFFER].len));
+	                    json_integer(rq->set.queues[RDMA_QUEUE_PENDING_BUFFER].len));
 	json_object_set_new(o, "pending_rdma_read",
-			    json_integer(rq->set.queues[RDMA_QUEUE_PENDING_READ].len));
+	                    json_integer(rq->set.queues[RDMA_QUEUE_PENDING_READ].len));
 	json_object_set_new(o, "pending_rdma_send",
-			    json_integer(rq->set.queues[RDMA_QUEUE_PENDING_SEND].len));
+	                    json_integer(rq->set.queues[RDMA_QUEUE_PENDING_SEND].len));
 	json_object_set_new(o, "pending_free_request", json_integer(rq->incoming_len));
 	json_object_set_new(o, "send_wrs_outstanding", json_integer(rq->sq_used));
 	json_object_set_new(o, "wc", wc_json(&rq->wc));
@@ -91,7 +91,7 @@ static json_t *qpair_json(const struct rdma_qpair *rq)
 		for (unsigned st = 0; st < RDMA_REQ_NUM_STATES; st++) {
 			if (st != RDMA_REQ_FREE && rq->set.state_count[st])
 				json_object_set_new(states, rdma_req_state_name(st),
-						    json_integer(rq->set.state_count[st]));
+				                    json_integer(rq->set.state_count[st]));
 		}
 		json_object_set_new(o, "requests_by_state", states);
 	}
@@ -109,7 +109,7 @@ static json_t *coverage_json(const struct rdma_group *rg)
 		json_t *events;
 
 		TAILQ_FOREACH(rq, &rg->qpairs, link)
-			bits |= rq->coverage[st];
+		bits |= rq->coverage[st];
 		if (!bits)
 			continue;
 		events = json_array();
@@ -130,7 +130,8 @@ void rdma_group_dump_stats(struct unvmf_transport_poll_group *tgroup, void *json
 	const struct rdma_qpair *rq;
 	uint64_t pend_buf = 0, pend_read = 0, pend_send = 0, pend_free = 0;
 
-	TAILQ_FOREACH(rq, &rg->qpairs, link) {
+	TAILQ_FOREACH(rq, &rg->qpairs, link)
+	{
 		pend_buf += rq->set.queues[RDMA_QUEUE_PENDING_BUFFER].len;
 		pend_read += rq->set.queues[RDMA_QUEUE_PENDING_READ].len;
 		pend_send += rq->set.queues[RDMA_QUEUE_PENDING_SEND].len;
@@ -148,7 +149,7 @@ void rdma_group_dump_stats(struct unvmf_transport_poll_group *tgroup, void *json
 	json_object_set_new(obj, "reads_posted", json_integer((json_int_t)s->reads_posted));
 	json_object_set_new(obj, "writes_posted", json_integer((json_int_t)s->writes_posted));
 	json_object_set_new(obj, "recv_no_free_request",
-			    json_integer((json_int_t)s->recv_no_free_request));
+	                    json_integer((json_int_t)s->recv_no_free_request));
 	json_object_set_new(obj, "pending_buffer", json_integer((json_int_t)pend_buf));
 	json_object_set_new(obj, "pending_rdma_read", json_integer((json_int_t)pend_read));
 	json_object_set_new(obj, "pending_rdma_send", json_integer((json_int_t)pend_send));
@@ -156,7 +157,7 @@ void rdma_group_dump_stats(struct unvmf_transport_poll_group *tgroup, void *json
 	/* The seed's counters at the top level, where an operator looks first. */
 	json_object_set_new(obj, "req_cqe_error", json_integer((json_int_t)rg->wc.req_cqe_error));
 	json_object_set_new(obj, "req_cqe_flush_error",
-			    json_integer((json_int_t)rg->wc.req_cqe_flush_error));
+	                    json_integer((json_int_t)rg->wc.req_cqe_flush_error));
 	json_object_set_new(obj, "wc", wc_json(&rg->wc));
 	json_object_set_new(obj, "qpairs", qpairs);
 	json_object_set_new(obj, "state_events", coverage_json(rg));

@@ -65,20 +65,20 @@ static int rdma_opts_check(const struct unvmf_transport_opts *o)
 	if (o->io_unit_size < 512 || o->max_io_size < o->io_unit_size ||
 	    UNVMF_DIV_ROUND_UP(o->max_io_size, o->io_unit_size) > UNVMF_MAX_IOV) {
 		LOG_ERR("RDMA: max_io_size %u needs at most %u buffers of io_unit_size %u",
-			o->max_io_size, UNVMF_MAX_IOV, o->io_unit_size);
+		        o->max_io_size, UNVMF_MAX_IOV, o->io_unit_size);
 		return -EINVAL;
 	}
 	if (o->num_shared_buffers < UNVMF_DIV_ROUND_UP(o->max_io_size, o->io_unit_size)) {
 		LOG_ERR("RDMA: num_shared_buffers %u cannot hold one max_io_size transfer",
-			o->num_shared_buffers);
+		        o->num_shared_buffers);
 		return -EINVAL;
 	}
 	if (o->in_capsule_data_size % 16 || o->in_capsule_data_size > 1024 * 1024) {
 		LOG_ERR("RDMA: in_capsule_data_size must be a multiple of 16, at most 1 MiB");
 		return -EINVAL;
 	}
-	if (o->rdma.max_read_depth < 1 || o->rdma.max_read_depth > 255 ||
-	    o->rdma.retry_count > 7 || o->rdma.rnr_retry_count > 7 || o->rdma.ack_timeout > 31) {
+	if (o->rdma.max_read_depth < 1 || o->rdma.max_read_depth > 255 || o->rdma.retry_count > 7 ||
+	    o->rdma.rnr_retry_count > 7 || o->rdma.ack_timeout > 31) {
 		LOG_ERR("RDMA: max_read_depth 1..255, retry counts 0..7, ack_timeout 0..31");
 		return -EINVAL;
 	}
@@ -142,7 +142,8 @@ static int rdma_cm_poll(void *arg)
 		if (rt->prov->cm_get_event(rt->ch, &ev) != 0)
 			break;
 		work = 1;
-		LOG_DEBUG("RDMA: CM event %s status %d", rdma_prov_cm_event_name(ev.type), ev.status);
+		LOG_DEBUG("RDMA: CM event %s status %d", rdma_prov_cm_event_name(ev.type),
+		          ev.status);
 		if (ev.type == RDMA_PROV_CM_EVENT_CONNECT_REQUEST)
 			rdma_conn_handle_request(rt, &ev);
 		else
@@ -188,12 +189,13 @@ static int rdma_devices_init(struct rdma_transport *rt)
 			return rc;
 		/* Data buffers are only touched by our own READs (written) and WRITEs (read). */
 		rc = rt->prov->mr_reg(d->pd, rt->pool.base, pool_len, RDMA_PROV_ACCESS_LOCAL_WRITE,
-				      &d->pool_mr);
+		                      &d->pool_mr);
 		if (rc)
 			return rc;
-		LOG_INFO("RDMA: device %s: max_qp_wr %u, max_cqe %u, max_srq_wr %u, max_qp_rd_atom %u",
-			 d->attr.name, d->attr.max_qp_wr, d->attr.max_cqe, d->attr.max_srq_wr,
-			 d->attr.max_qp_rd_atom);
+		LOG_INFO(
+		    "RDMA: device %s: max_qp_wr %u, max_cqe %u, max_srq_wr %u, max_qp_rd_atom %u",
+		    d->attr.name, d->attr.max_qp_wr, d->attr.max_cqe, d->attr.max_srq_wr,
+		    d->attr.max_qp_rd_atom);
 	}
 	return 0;
 }
@@ -258,13 +260,13 @@ static int rdma_create(const struct unvmf_transport_opts *opts, struct unvmf_tra
 	}
 	rdma_wake_fds(rt, true);
 	LOG_NOTICE("RDMA transport (%s): queue depth %u (admin %u), in-capsule %u, max I/O %u, "
-		   "%u buffers of %u, %s, read depth %u, ack_timeout %u retry %u rnr_retry %u",
-		   rt->prov->name, opts->max_queue_depth, opts->max_aq_depth,
-		   opts->in_capsule_data_size, opts->max_io_size, opts->num_shared_buffers,
-		   opts->io_unit_size,
-		   opts->rdma.no_srq ? "per-QP receive queues" : "SRQ per poll group",
-		   opts->rdma.max_read_depth, opts->rdma.ack_timeout, opts->rdma.retry_count,
-		   opts->rdma.rnr_retry_count);
+	           "%u buffers of %u, %s, read depth %u, ack_timeout %u retry %u rnr_retry %u",
+	           rt->prov->name, opts->max_queue_depth, opts->max_aq_depth,
+	           opts->in_capsule_data_size, opts->max_io_size, opts->num_shared_buffers,
+	           opts->io_unit_size,
+	           opts->rdma.no_srq ? "per-QP receive queues" : "SRQ per poll group",
+	           opts->rdma.max_read_depth, opts->rdma.ack_timeout, opts->rdma.retry_count,
+	           opts->rdma.rnr_retry_count);
 	*out = &rt->base;
 	return 0;
 
@@ -281,7 +283,7 @@ static void rdma_destroy(struct unvmf_transport *transport)
 
 	while ((rq = TAILQ_FIRST(&rt->conns))) {
 		LOG_ERR("qpair %lu: connection still open when the transport goes",
-			(unsigned long)rq->qpair.id);
+		        (unsigned long)rq->qpair.id);
 		rdma_conn_free(rq);
 	}
 	while ((l = TAILQ_FIRST(&rt->listeners))) {
@@ -306,12 +308,12 @@ static void rdma_destroy(struct unvmf_transport *transport)
 	free(rt);
 }
 
-static struct rdma_listener *listener_find(struct rdma_transport *rt,
-					   const struct unvmf_trid *trid)
+static struct rdma_listener *listener_find(struct rdma_transport *rt, const struct unvmf_trid *trid)
 {
 	struct rdma_listener *l;
 
-	TAILQ_FOREACH(l, &rt->listeners, link) {
+	TAILQ_FOREACH(l, &rt->listeners, link)
+	{
 		if (unvmf_trid_same_addr(&l->trid, trid))
 			return l;
 	}
@@ -344,10 +346,10 @@ static int rdma_listen(struct unvmf_transport *transport, const struct unvmf_tri
 	l->trid.hostnqn[0] = '\0';
 	l->refs = 1;
 	rc = rt->prov->cm_listen(rt->ch, trid->traddr, (uint16_t)port,
-				 rt->base.opts.rdma.acceptor_backlog, l, &l->id);
+	                         rt->base.opts.rdma.acceptor_backlog, l, &l->id);
 	if (rc) {
 		LOG_ERR("RDMA: cannot listen on %s:%s: %s", trid->traddr, trid->trsvcid,
-			strerror(-rc));
+		        strerror(-rc));
 		free(l);
 		return rc;
 	}
@@ -377,21 +379,21 @@ static void rdma_cdata_init(struct unvmf_transport *transport, struct nvme_id_ct
 }
 
 const struct unvmf_transport_ops unvmf_rdma_transport_ops = {
-	.name = "RDMA",
-	.trtype = NVMF_TRTYPE_RDMA,
-	.opts_init = rdma_opts_init,
-	.create = rdma_create,
-	.destroy = rdma_destroy,
-	.listen = rdma_listen,
-	.stop_listen = rdma_stop_listen,
-	.poll_group_create = rdma_group_create,
-	.poll_group_destroy = rdma_group_destroy,
-	.poll_group_poll = rdma_group_poll,
-	.poll_group_add = rdma_group_add,
-	.req_complete = rdma_env_req_complete,
-	.qpair_disconnect = rdma_qpair_disconnect,
-	.qpair_abort_request = rdma_qpair_abort_request,
-	.poll_group_dump_stats = rdma_group_dump_stats,
-	.cdata_init = rdma_cdata_init,
-	.inject_fault = rdma_qpair_inject_fault,
+    .name = "RDMA",
+    .trtype = NVMF_TRTYPE_RDMA,
+    .opts_init = rdma_opts_init,
+    .create = rdma_create,
+    .destroy = rdma_destroy,
+    .listen = rdma_listen,
+    .stop_listen = rdma_stop_listen,
+    .poll_group_create = rdma_group_create,
+    .poll_group_destroy = rdma_group_destroy,
+    .poll_group_poll = rdma_group_poll,
+    .poll_group_add = rdma_group_add,
+    .req_complete = rdma_env_req_complete,
+    .qpair_disconnect = rdma_qpair_disconnect,
+    .qpair_abort_request = rdma_qpair_abort_request,
+    .poll_group_dump_stats = rdma_group_dump_stats,
+    .cdata_init = rdma_cdata_init,
+    .inject_fault = rdma_qpair_inject_fault,
 };
