@@ -10,7 +10,7 @@ SECS=${1:-10}
 ROUNDS=${2:-3}
 scripts/deps.sh
 cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-ninja -C build-release >/dev/null
+ninja -C build-release unvmf-tgt unvmf-perf >/dev/null
 BIN=build-release/bin
 PORT=${PORT:-44420}
 NQN=nqn.2024-11.io.unvmf:default

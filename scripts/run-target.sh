@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-ninja -C build-release >/dev/null
+ninja -C build-release unvmf-tgt unvmf-identify unvmf-perf unvmf-rpc >/dev/null
 exec build-release/bin/unvmf-tgt "$@"

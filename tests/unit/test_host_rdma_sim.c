@@ -157,7 +157,11 @@ static void peer_connect_request(struct peer *p, const struct rdma_prov_cm_event
 			break;
 		}
 	}
-	assert_non_null(c);
+	if (!c) {
+		/* cmocka's asserts are not noreturn; say so to the compiler too. */
+		fail_msg("no free connection slot in the scripted peer");
+		return;
+	}
 	memset(c->cmds, 0, sizeof(c->cmds));
 	c->used = true;
 	c->closing = false;
