@@ -83,6 +83,9 @@ struct unvmf_transport_poll_group {
 	struct unvmf_poll_group *group;
 };
 
+/* The options every transport shares, at SPDK's defaults; transports then set their own. */
+void unvmf_transport_opts_defaults(struct unvmf_transport_opts *opts, enum nvmf_trtype trtype);
+
 /* Registered transport implementations. */
 const struct unvmf_transport_ops *unvmf_transport_ops_find(enum nvmf_trtype trtype);
 void unvmf_transport_register(const struct unvmf_transport_ops *ops);

@@ -32,17 +32,9 @@
  */
 static void rdma_opts_init(struct unvmf_transport_opts *o)
 {
-	memset(o, 0, sizeof(*o));
-	o->trtype = NVMF_TRTYPE_RDMA;
-	o->max_queue_depth = 128;
-	o->max_aq_depth = 128;
-	o->max_io_qpairs_per_ctrlr = 127;
-	o->in_capsule_data_size = 4096;
-	o->max_io_size = 131072;
-	o->io_unit_size = 8192;
+	unvmf_transport_opts_defaults(o, NVMF_TRTYPE_RDMA);
 	o->num_shared_buffers = 4095;
 	o->buf_cache_size = 32;
-	o->abort_timeout_sec = 1;
 	o->rdma.max_srq_depth = 4096;
 	o->rdma.no_srq = false;
 	o->rdma.num_cqe = 16384;

@@ -23,17 +23,9 @@
 
 static void tcp_opts_init(struct unvmf_transport_opts *o)
 {
-	memset(o, 0, sizeof(*o));
-	o->trtype = NVMF_TRTYPE_TCP;
-	o->max_queue_depth = 128;
-	o->max_aq_depth = 128;
-	o->max_io_qpairs_per_ctrlr = 127;
-	o->in_capsule_data_size = 4096;
-	o->max_io_size = 131072;
-	o->io_unit_size = 8192;
+	unvmf_transport_opts_defaults(o, NVMF_TRTYPE_TCP);
 	o->num_shared_buffers = 8191;
 	o->buf_cache_size = 128;
-	o->abort_timeout_sec = 1;
 	o->tcp.c2h_success = true;
 	o->tcp.sock_priority = 0;
 }
