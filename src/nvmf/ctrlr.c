@@ -99,7 +99,10 @@ static int keepalive_poll(void *arg)
 	struct unvmf_ctrlr *ctrlr = arg;
 	uint64_t last = atomic_load(&ctrlr->last_keepalive_us);
 
-	if (ctrlr->kato_ms == 0 || ctrlr->failed)
+	/* A host that shut the controller down or left sends no more keep-alives. */
+	if (ctrlr->kato_ms == 0 || ctrlr->failed || !ctrlr->admin_qpair ||
+	    ctrlr->admin_qpair->state != UNVMF_QPAIR_ACTIVE ||
+	    ctrlr->csts.bits.shst == NVME_SHST_COMPLETE)
 		return 0;
 	if (unvmf_now_us() - last <= (uint64_t)ctrlr->kato_ms * 1000)
 		return 0;

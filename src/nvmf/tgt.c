@@ -335,8 +335,14 @@ void unvmf_tgt_new_qpair(struct unvmf_qpair *qpair)
 void unvmf_qpair_teardown_begin(struct unvmf_qpair *qpair)
 {
 	qpair->state = UNVMF_QPAIR_DISCONNECTING;
-	if (qpair->ctrlr && qpair->qid == 0)
+	if (qpair->ctrlr && qpair->qid == 0) {
+		/*
+		 * The admin queue is going (host disconnect, shutdown, error): its
+		 * keep-alive timer must not fire while the transport drains it.
+		 */
+		unvmf_poller_unregister(&qpair->ctrlr->ka_poller);
 		unvmf_ctrlr_aer_abort_all(qpair->ctrlr);
+	}
 }
 
 void unvmf_qpair_fini(struct unvmf_qpair *qpair)

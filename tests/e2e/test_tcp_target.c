@@ -508,6 +508,35 @@ static void test_bad_pdus(void **state)
 	unvmf_host_disconnect(ctrlr);
 }
 
+/*
+ * After a normal shutdown (CC.SHN) the host owes no keep-alives: the target
+ * must not expire the controller while the host takes its time to leave
+ * (the interop rig caught this on RDMA, where teardown is slow).
+ */
+static void test_no_keepalive_expiry_after_shutdown(void **state)
+{
+	struct unvmf_host_opts opts;
+	struct unvmf_host_ctrlr *ctrlr;
+	union nvme_cc_register cc;
+	union nvme_csts_register csts;
+	uint64_t v = 0;
+
+	unvmf_host_opts_init(&opts);
+	opts.kato_ms = 1000;
+	ctrlr = connect_default(&opts);
+	assert_int_equal(unvmf_host_property_get(ctrlr, NVME_REG_CC, false, &v), 0);
+	cc.raw = (uint32_t)v;
+	cc.bits.shn = NVME_SHN_NORMAL;
+	assert_int_equal(unvmf_host_property_set(ctrlr, NVME_REG_CC, false, cc.raw), 0);
+	assert_int_equal(unvmf_host_property_get(ctrlr, NVME_REG_CSTS, false, &v), 0);
+	csts.raw = (uint32_t)v;
+	assert_int_equal(csts.bits.shst, NVME_SHST_COMPLETE);
+	/* Three keep-alive periods with no keep-alive: the queue must still answer. */
+	sleep(3);
+	assert_int_equal(unvmf_host_property_get(ctrlr, NVME_REG_CSTS, false, &v), 0);
+	unvmf_host_disconnect(ctrlr);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -520,6 +549,7 @@ int main(void)
 		cmocka_unit_test(test_bad_pdus),
 		cmocka_unit_test(test_disconnect_mid_io),
 		cmocka_unit_test(test_keepalive_timeout),
+		cmocka_unit_test(test_no_keepalive_expiry_after_shutdown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
