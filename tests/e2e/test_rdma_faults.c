@@ -201,6 +201,34 @@ static void test_qp_error_pending_read(void **state)
 	bench_stop();
 }
 
+/*
+ * The operator's version of the seed: "qp_error_in_state:TRANSFERRING_HOST_TO_CONTROLLER"
+ * arms the qpair, and the QP goes to ERR the first time a write is caught
+ * fetching its data in batches. Unknown states are refused.
+ */
+static void test_inject_qp_error_in_state(void **state)
+{
+	struct unvmf_transport_opts o;
+	json_t *st;
+
+	bench_opts(&o);
+	bench_start(&o, 1, 7);
+	assert_int_not_equal(rte_inject(target_qpair_id(g_ha.cntlid, 1), "qp_error_in_state:NOPE"),
+			     0);
+	assert_int_equal(rte_inject(target_qpair_id(g_ha.cntlid, 1),
+				    "qp_error_in_state:TRANSFERRING_HOST_TO_CONTROLLER"),
+			 0);
+	for (uint16_t c = 0; c < 3; c++)
+		submit_rw(&g_va, c, true, c * 256u, RTE_MAX_IO, RTE_SGL_KEYED);
+	st = wait_destroyed(1);
+	assert_true(rte_state_saw(st, "TRANSFERRING_HOST_TO_CONTROLLER", "FLUSH") ||
+		    rte_state_saw(st, "TRANSFERRING_HOST_TO_CONTROLLER", "QP_ERROR"));
+	json_decref(st);
+	victim_gone();
+	bystanders_work();
+	bench_stop();
+}
+
 static void test_qp_error_executing(void **state)
 {
 	struct unvmf_transport_opts o;
@@ -487,6 +515,7 @@ int main(void)
 	    cmocka_unit_test(test_qp_error_pending_send),
 	    cmocka_unit_test(test_rdma_seed_3463),
 	    cmocka_unit_test(test_cm_disconnect_in_flight),
+	    cmocka_unit_test(test_inject_qp_error_in_state),
 	    cmocka_unit_test(test_random_faults),
 	    cmocka_unit_test(test_random_faults_no_srq),
 	};

@@ -178,6 +178,9 @@ enum rdma_qpair_state {
 };
 
 struct rdma_qpair {
+	/* Operator fault injection: move the QP to ERR once a request sits in this state. */
+	bool fault_armed;
+	enum rdma_req_state fault_state;
 	struct unvmf_qpair qpair;
 	struct rdma_transport *rt;
 	/* Reactor 0 (CM side). */

@@ -326,6 +326,15 @@ int rdma_group_poll(struct unvmf_transport_poll_group *tgroup)
 			if (rq->incoming_len)
 				rdma_env_bind_incoming(rq);
 			work += rdma_req_set_process_pending(&rq->set);
+			if (unvmf_unlikely(rq->fault_armed) &&
+			    rq->set.state_count[rq->fault_state] > 0) {
+				rq->fault_armed = false;
+				LOG_WARN("qpair %lu: injected fault fires: QP to ERR with a request in %s",
+					 (unsigned long)rq->qpair.id,
+					 rdma_req_state_name(rq->fault_state));
+				rg->rt->prov->qp_modify_err(rq->qp);
+				work++;
+			}
 			/* Buffers may come back to the pool from other groups: keep looking. */
 			if (rq->set.queues[RDMA_QUEUE_PENDING_BUFFER].len)
 				work++;

@@ -358,6 +358,22 @@ int rdma_qpair_inject_fault(struct unvmf_qpair *qpair, const char *kind)
 		rdma_qpair_set_error(rq, "fault injection: disconnect");
 		return 0;
 	}
+	/*
+	 * "qp_error_in_state:STATE": arm the qpair; the poll group moves its QP
+	 * to ERR the first time one of its requests is seen waiting in STATE
+	 * (the seed's "QP error during data transfer", on demand).
+	 */
+	if (strncmp(kind, "qp_error_in_state:", 18) == 0) {
+		for (int st = 0; st < RDMA_REQ_NUM_STATES; st++) {
+			if (strcmp(kind + 18, rdma_req_state_name((enum rdma_req_state)st)) == 0) {
+				rq->fault_state = (enum rdma_req_state)st;
+				rq->fault_armed = true;
+				LOG_WARN("qpair %lu: fault armed: QP to ERR when a request is in %s",
+					 (unsigned long)qpair->id, kind + 18);
+				return 0;
+			}
+		}
+	}
 	return -EINVAL;
 }
 
