@@ -44,7 +44,22 @@ static pthread_mutex_t g_bdev_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct unvmf_bdev *g_bdevs; /* under g_bdev_lock */
 
 /* Channels are per thread, so the list needs no lock. */
-static _Thread_local struct unvmf_bdev_channel *t_channels;
+/*
+ * Channels of each reactor, indexed by reactor (not OS thread: in the
+ * simulator's manual mode one OS thread runs every reactor). Only the owning
+ * reactor touches its list. Code outside any reactor has no channels.
+ */
+#define BDEV_MAX_REACTORS 64
+static struct unvmf_bdev_channel *g_reactor_channels[BDEV_MAX_REACTORS];
+
+static struct unvmf_bdev_channel **thread_channels(void)
+{
+	struct unvmf_thread *thread = unvmf_thread_get();
+	unsigned index = thread ? unvmf_thread_index(thread) : 0;
+
+	UNVMF_ASSERT(index < BDEV_MAX_REACTORS);
+	return &g_reactor_channels[index];
+}
 
 /* ---- uuid ---- */
 
@@ -326,7 +341,7 @@ static void channel_destroy(struct unvmf_bdev_channel *ch)
 	bool destruct_now;
 
 	UNVMF_ASSERT(ch->refs == 0 && ch->outstanding == 0 && !ch->done_head);
-	for (struct unvmf_bdev_channel **pp = &t_channels; *pp; pp = &(*pp)->next) {
+	for (struct unvmf_bdev_channel **pp = thread_channels(); *pp; pp = &(*pp)->next) {
 		if (*pp == ch) {
 			*pp = ch->next;
 			break;
@@ -351,7 +366,7 @@ struct unvmf_bdev_channel *unvmf_bdev_channel_get(struct unvmf_bdev *bdev)
 	struct unvmf_bdev_channel *ch;
 	int rc;
 
-	for (ch = t_channels; ch; ch = ch->next) {
+	for (ch = *thread_channels(); ch; ch = ch->next) {
 		if (ch->bdev == bdev) {
 			ch->refs++;
 			return ch;
@@ -381,8 +396,8 @@ struct unvmf_bdev_channel *unvmf_bdev_channel_get(struct unvmf_bdev *bdev)
 	pthread_mutex_lock(&g_bdev_lock);
 	bdev->channel_count++;
 	pthread_mutex_unlock(&g_bdev_lock);
-	ch->next = t_channels;
-	t_channels = ch;
+	ch->next = *thread_channels();
+	*thread_channels() = ch;
 	return ch;
 
 out_destroy_ctx:

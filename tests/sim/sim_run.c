@@ -263,7 +263,7 @@ int sim_run_seed(uint64_t seed, const struct sim_schedule *sched, struct sim_sta
 	 * storage, which all reactors share in manual mode (one OS thread), so a
 	 * second group would take the first one's channel.
 	 */
-	struct unvmf_reactor_opts ropts = {.cpumask = 0x1};
+	struct unvmf_reactor_opts ropts = {.cpumask = 0x3};
 	struct rdma_sim_fabric_opts fo;
 	struct sim_target t = {0};
 	struct sim_world w = {0};
