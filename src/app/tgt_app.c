@@ -91,6 +91,20 @@ static int app_signal_poll(void *arg)
 	return 1;
 }
 
+int unvmf_tgt_app_init_state(void)
+{
+	switch (g_app.state) {
+	case APP_STARTING:
+		return 0;
+	case APP_RUNNING:
+		return 1;
+	case APP_STOPPING:
+	case APP_STOPPED:
+		break;
+	}
+	return -1;
+}
+
 void unvmf_tgt_app_stop(void)
 {
 	g_app.stop_requested = 1;
@@ -101,16 +115,6 @@ void unvmf_tgt_app_stop(void)
 static void app_started(void)
 {
 	g_app.state = APP_RUNNING;
-	if (g_app.opts->rpc_socket && g_tgt_app_hooks.rpc_start) {
-		int rc = g_tgt_app_hooks.rpc_start(g_app.opts->rpc_socket);
-
-		if (rc) {
-			LOG_ERR("cannot start the RPC server on %s: %s", g_app.opts->rpc_socket,
-				strerror(-rc));
-			app_begin_shutdown(1);
-			return;
-		}
-	}
 	LOG_NOTICE("unvmf-tgt running on %u core(s)", unvmf_reactor_count());
 }
 
@@ -206,6 +210,16 @@ static void groups_created(void *arg, int rc)
 		LOG_ERR("cannot create poll groups: %s", strerror(-rc));
 		app_begin_shutdown(1);
 		return;
+	}
+	/* The RPC socket first: a start-up that is going to fail must not accept hosts first. */
+	if (g_app.opts->rpc_socket && g_tgt_app_hooks.rpc_start) {
+		rc = g_tgt_app_hooks.rpc_start(g_app.opts->rpc_socket);
+		if (rc) {
+			LOG_ERR("cannot start the RPC server on %s: %s", g_app.opts->rpc_socket,
+				strerror(-rc));
+			app_begin_shutdown(1);
+			return;
+		}
 	}
 	if (g_app.opts->config_file) {
 		if (!g_tgt_app_hooks.load_config) {

@@ -24,6 +24,8 @@ void unvmf_tgt_app_opts_init(struct unvmf_tgt_app_opts *opts);
 /* Runs the target until SIGINT/SIGTERM or unvmf_tgt_app_stop(); returns the exit status. */
 int unvmf_tgt_app_run(const struct unvmf_tgt_app_opts *opts);
 void unvmf_tgt_app_stop(void);
+/* 1 once start-up (config or default) has finished, -1 if it failed or stopping, 0 while starting. */
+int unvmf_tgt_app_init_state(void);
 
 /* Hooks the control plane fills in (RPC server, config loader); NULL when absent. */
 struct unvmf_tgt_app_hooks {

@@ -1,6 +1,10 @@
 /* Framework methods: method list, version, init wait, save_config. */
 #include "rpc/rpc.h"
 #include "util/common.h"
+#include "app/tgt_app.h"
+#include "reactor/reactor.h"
+
+#include <errno.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,11 +51,53 @@ static void rpc_get_version(struct unvmf_rpc_request *req, json_t *params)
 }
 
 /* The RPC server starts only after start-up finished, so initialisation is always complete. */
+struct wait_init {
+	struct unvmf_rpc_request *req;
+	struct unvmf_poller *poller;
+};
+
+/* The RPC server starts before the configuration is applied: answer once it is. */
+static int wait_init_poll(void *arg)
+{
+	struct wait_init *w = arg;
+	int st = unvmf_tgt_app_init_state();
+
+	if (st == 0)
+		return 0;
+	if (st > 0)
+		unvmf_rpc_send_bool(w->req, true);
+	else
+		unvmf_rpc_send_error(w->req, -1, "start-up failed or the target is stopping");
+	unvmf_poller_unregister(&w->poller);
+	free(w);
+	return 1;
+}
+
 static void rpc_framework_wait_init(struct unvmf_rpc_request *req, json_t *params)
 {
+	struct wait_init *w;
+
 	if (unvmf_rpc_decode_or_reply(req, params, NULL, 0, NULL, NULL))
 		return;
-	unvmf_rpc_send_bool(req, true);
+	if (unvmf_tgt_app_init_state() > 0) {
+		unvmf_rpc_send_bool(req, true);
+		return;
+	}
+	if (unvmf_tgt_app_init_state() < 0) {
+		unvmf_rpc_send_error(req, -1, "start-up failed or the target is stopping");
+		return;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w) {
+		unvmf_rpc_send_error(req, -ENOMEM, "out of memory");
+		return;
+	}
+	w->req = req;
+	w->poller = unvmf_poller_register(wait_init_poll, w, 10000, "wait_init");
+	if (!w->poller) {
+		free(w);
+		unvmf_rpc_send_error(req, -ENOMEM, "out of memory");
+	}
 }
 
 static void rpc_save_config(struct unvmf_rpc_request *req, json_t *params)
