@@ -204,6 +204,9 @@ int tcp_group_poll(struct unvmf_transport_poll_group *tgroup)
 	/* Buffers may come back to the shared pool from other groups: keep retrying. */
 	if (!TAILQ_EMPTY(&group->pending_buf))
 		work = 1;
+#ifdef UNVMF_DEBUG
+	UNVMF_ASSERT(tcp_group_check(group) == 0);
+#endif
 	return work;
 }
 

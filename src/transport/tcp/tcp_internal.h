@@ -252,6 +252,10 @@ void tcp_conn_qpair_disconnect(struct unvmf_qpair *qpair);
 /* Requests allowed outstanding: sq_size once connected, every request before. */
 uint32_t tcp_conn_depth(const struct tcp_conn *conn);
 
+/* tcp_check.c */
+/* Debug invariants of group and its connections (see the file); 0 or -EFAULT, logged. */
+int tcp_group_check(const struct tcp_group *group);
+
 /* tcp_recv.c */
 /* Reads and processes what the socket has; > 0 if it did work. */
 int tcp_conn_recv(struct tcp_conn *conn);
@@ -265,6 +269,8 @@ bool tcp_conn_sendq_drop(struct tcp_conn *conn);
 
 /* tcp_req.c */
 const char *tcp_req_state_str(enum tcp_req_state state);
+/* The list a request in state belongs on. */
+enum tcp_req_queue tcp_req_queue_for_state(enum tcp_req_state state);
 void tcp_req_set_state(struct tcp_req *req, enum tcp_req_state state);
 /* A CapsuleCmd header arrived: takes a free request. NULL when none is free. */
 struct tcp_req *tcp_req_get(struct tcp_conn *conn);

@@ -40,7 +40,7 @@ const char *tcp_req_state_str(enum tcp_req_state state)
 	return state < TCP_REQ_NUM_STATES ? g_req_state_names[state] : "?";
 }
 
-static enum tcp_req_queue req_queue_for_state(enum tcp_req_state state)
+enum tcp_req_queue tcp_req_queue_for_state(enum tcp_req_state state)
 {
 	switch (state) {
 	case TCP_REQ_FREE:
@@ -92,7 +92,7 @@ static void req_link(struct tcp_req *req, enum tcp_req_queue queue)
 void tcp_req_set_state(struct tcp_req *req, enum tcp_req_state state)
 {
 	struct tcp_conn *conn = req->conn;
-	enum tcp_req_queue queue = req_queue_for_state(state);
+	enum tcp_req_queue queue = tcp_req_queue_for_state(state);
 
 	UNVMF_ASSERT(conn->state_count[req->state] > 0);
 	LOG_DEBUG("qpair %lu: req %u cid %u: %s -> %s", (unsigned long)conn->qpair.id, req->ttag,
