@@ -10,6 +10,11 @@
  * that encodes (lba, run seed, write generation); every read is checked
  * against the generation of the last completed write to each block. A block
  * with an I/O in flight is never chosen again until it completes.
+ * Before the timed run every region is written once (generation 1), so a
+ * read-only workload has something to check; after a run that wrote, every
+ * region is read back once. The regions together cover at most
+ * PERF_VERIFY_MAX_BYTES of the namespace (the output says when they are
+ * limited), which bounds both sweeps and the per-block tables.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -36,6 +41,7 @@
 #define PERF_DRAIN_MS 10000
 #define PERF_GEN_UNKNOWN UINT32_MAX	/* a failed write left the block undefined */
 #define PERF_PICK_TRIES 16
+#define PERF_VERIFY_MAX_BYTES (256ull << 20)
 
 enum perf_pattern {
 	PERF_READ,
@@ -90,6 +96,8 @@ struct perf_qpair {
 	uint32_t nidle;
 	uint32_t outstanding;
 	int failed_rc;
+	uint64_t sweep_next;	/* verify sweep: next region-relative block */
+	bool sweep_read;	/* verify sweep: read back (else write generation 1) */
 };
 
 struct perf_worker {
@@ -104,6 +112,7 @@ struct perf_worker {
 	uint64_t bytes;
 	uint64_t io_errors;
 	uint64_t verify_errors;
+	uint64_t verified_blocks;	/* blocks compared with their expected pattern */
 	uint64_t elapsed_ns;
 	struct unvmf_lat_hist hist;
 };
@@ -114,6 +123,8 @@ static uint32_t g_io_blocks;
 static uint64_t g_seed;
 static atomic_bool g_stop;
 static uint64_t g_deadline_ns;
+static uint64_t g_ns_blocks;
+static uint64_t g_region_blocks;	/* per qpair */
 
 static uint64_t now_ns(void)
 {
@@ -146,7 +157,9 @@ static void usage(const char *prog)
 		"  -c CORE_MASK       hex mask of cores, one thread each (default 0x1)\n"
 		"  -P NUM             I/O qpairs per core (default 1)\n"
 		"  --nsid N           namespace (default: first active)\n"
-		"  --verify           check read data against the last write\n"
+		"  --verify           write a pattern over the regions first, check every read\n"
+		"                     against the last write, read back after writes (at most\n"
+		"                     256 MiB of the namespace is used)\n"
 		"  --json             print results as one JSON object\n"
 		"  --hostnqn NQN      host NQN\n"
 		"  --header-digest / --data-digest   enable NVMe/TCP digests\n",
@@ -395,6 +408,7 @@ static void task_verify_read(struct perf_task *t)
 
 		if (gen == 0 || gen == PERF_GEN_UNKNOWN)
 			continue;
+		pq->worker->verified_blocks++;
 		if (unvmf_verify_check((uint8_t *)t->buf + (size_t)i * g_block_size, g_block_size,
 				       t->lba + i, g_seed, gen, &res))
 			continue;
@@ -524,6 +538,136 @@ static void *worker_main(void *arg)
 }
 
 /*
+ * Verify sweeps: each qpair's region once, in order, DEPTH I/Os in flight per
+ * qpair, all qpairs polled by the calling thread (the main thread, before the
+ * workers start or after they are joined, so each qpair has one poller).
+ * Writes put generation 1 everywhere (precondition); reads check every block
+ * against its last generation. Nothing here counts towards IOPS or latency.
+ */
+static void sweep_complete(void *arg, const struct nvme_cqe *cqe);
+
+/* 0 when submitted, 1 when the region is done, -errno on failure. */
+static int sweep_submit(struct perf_task *t)
+{
+	struct perf_qpair *pq = t->pq;
+	uint64_t rel = pq->sweep_next;
+	int rc;
+
+	if (atomic_load(&g_stop) || rel + g_io_blocks > pq->region_blocks)
+		return 1;
+	pq->sweep_next += g_io_blocks;
+	t->lba = pq->region_start + rel;
+	t->is_read = pq->sweep_read;
+	if (!t->is_read) {
+		t->gen = 1;
+		for (uint32_t i = 0; i < g_io_blocks; i++)
+			unvmf_verify_fill((uint8_t *)t->buf + (size_t)i * g_block_size, g_block_size,
+					  t->lba + i, g_seed, t->gen);
+		rc = unvmf_host_write(pq->qpair, g_args->nsid, t->lba, g_io_blocks, &t->iov, 1,
+				      sweep_complete, t);
+	} else {
+		rc = unvmf_host_read(pq->qpair, g_args->nsid, t->lba, g_io_blocks, &t->iov, 1,
+				     sweep_complete, t);
+	}
+	if (rc)
+		return rc;
+	pq->outstanding++;
+	return 0;
+}
+
+static void sweep_complete(void *arg, const struct nvme_cqe *cqe)
+{
+	struct perf_task *t = arg;
+	struct perf_qpair *pq = t->pq;
+	struct perf_worker *w = pq->worker;
+	uint64_t rel = t->lba - pq->region_start;
+	bool ok = cqe->status.s.sct == 0 && cqe->status.s.sc == 0;
+
+	pq->outstanding--;
+	if (!ok) {
+		w->io_errors++;
+		if (w->io_errors <= 20)
+			fprintf(stderr, "I/O error: verify %s lba %llu: sct 0x%x sc 0x%x (%s)\n",
+				t->is_read ? "read-back" : "precondition", (unsigned long long)t->lba,
+				cqe->status.s.sct, cqe->status.s.sc,
+				unvmf_host_status_str(cqe->status.s.sct, cqe->status.s.sc));
+	} else if (t->is_read) {
+		task_verify_read(t);
+	}
+	if (!t->is_read) {
+		for (uint32_t i = 0; i < g_io_blocks; i++)
+			pq->gens[rel + i] = ok ? t->gen : PERF_GEN_UNKNOWN;
+	}
+	if (ok && sweep_submit(t) < 0)
+		w->io_errors++;
+}
+
+/* Runs one sweep over every qpair; keeps the admin queue alive meanwhile. */
+static void sweep_regions(struct unvmf_host_ctrlr *ctrlr, struct perf_worker *workers,
+			  uint32_t nworkers, bool is_read)
+{
+	uint64_t last_progress = now_ns(), last_admin = 0;
+	bool busy = true;
+
+	for (uint32_t i = 0; i < nworkers; i++) {
+		for (uint32_t q = 0; q < workers[i].nqpairs; q++) {
+			struct perf_qpair *pq = &workers[i].qpairs[q];
+
+			if (pq->failed_rc)
+				continue;
+			pq->sweep_next = 0;
+			pq->sweep_read = is_read;
+			for (uint32_t k = 0; k < g_args->depth; k++) {
+				int rc = sweep_submit(&pq->tasks[k]);
+
+				if (rc < 0)
+					workers[i].io_errors++;
+				if (rc)
+					break;
+			}
+		}
+	}
+	while (busy) {
+		uint64_t now = now_ns();
+
+		busy = false;
+		for (uint32_t i = 0; i < nworkers; i++) {
+			for (uint32_t q = 0; q < workers[i].nqpairs; q++) {
+				struct perf_qpair *pq = &workers[i].qpairs[q];
+				int rc;
+
+				if (pq->failed_rc || !pq->outstanding)
+					continue;
+				rc = unvmf_host_qpair_poll(pq->qpair, 0);
+				if (rc < 0) {
+					pq->failed_rc = rc;
+					workers[i].io_errors++;
+					fprintf(stderr, "qpair %u failed during the verify sweep: %s\n",
+						unvmf_host_qpair_qid(pq->qpair), strerror(-rc));
+					continue;
+				}
+				if (rc > 0)
+					last_progress = now;
+				busy = true;
+			}
+		}
+		if (now - last_admin > 100000000ull) {
+			last_admin = now;
+			if (unvmf_host_admin_poll(ctrlr) < 0) {
+				fprintf(stderr, "admin queue failed during the verify sweep\n");
+				workers[0].io_errors++;
+				return;
+			}
+		}
+		if (busy && now - last_progress > PERF_DRAIN_MS * 1000000ull) {
+			fprintf(stderr, "verify sweep: no completion for %u ms\n", PERF_DRAIN_MS);
+			workers[0].io_errors++;
+			return;
+		}
+	}
+}
+
+/*
  * Task buffers are reused by index: task i of a qpair is resubmitted from its
  * own callback, so a task's buffer has one I/O at a time.
  */
@@ -605,6 +749,15 @@ out_free:
 	return rc;
 }
 
+static uint64_t workers_io_errors(const struct perf_worker *workers, uint32_t nworkers)
+{
+	uint64_t n = 0;
+
+	for (uint32_t i = 0; i < nworkers; i++)
+		n += workers[i].io_errors;
+	return n;
+}
+
 static json_t *hist_json(const struct unvmf_lat_hist *h)
 {
 	return json_pack("{s:f, s:f, s:f, s:f, s:f, s:f}", "avg", unvmf_lat_hist_mean(h) / 1000.0,
@@ -619,6 +772,9 @@ static int report(struct perf_worker *workers, uint32_t nworkers)
 {
 	struct unvmf_lat_hist *total = malloc(sizeof(*total));
 	uint64_t ios = 0, bytes = 0, io_err = 0, ver_err = 0, reads = 0, writes = 0, elapsed = 1;
+	uint64_t verified = 0, nqpairs = 0;
+	uint64_t region_bytes = 0;
+	bool limited = false;
 	json_t *out, *threads = json_array();
 	double iops, mibps, secs;
 
@@ -635,6 +791,8 @@ static int report(struct perf_worker *workers, uint32_t nworkers)
 		bytes += w->bytes;
 		io_err += w->io_errors;
 		ver_err += w->verify_errors;
+		verified += w->verified_blocks;
+		nqpairs += w->nqpairs;
 		elapsed = UNVMF_MAX(elapsed, w->elapsed_ns);
 		json_array_append_new(threads,
 				      json_pack("{s:i, s:f, s:f, s:o}", "core", w->core, "iops",
@@ -646,6 +804,10 @@ static int report(struct perf_worker *workers, uint32_t nworkers)
 	secs = (double)elapsed / 1e9;
 	iops = (double)ios / secs;
 	mibps = (double)bytes / secs / 1048576.0;
+	if (g_args->verify) {
+		region_bytes = g_region_blocks * nqpairs * g_block_size;
+		limited = g_region_blocks * nqpairs < g_ns_blocks;
+	}
 	if (g_args->json) {
 		char *s;
 
@@ -657,6 +819,12 @@ static int report(struct perf_worker *workers, uint32_t nworkers)
 				(json_int_t)io_err, "verify_errors", (json_int_t)ver_err,
 				"latency_us", hist_json(total), "threads", threads, "verify",
 				g_args->verify);
+		if (g_args->verify) {
+			json_object_set_new(out, "verified_blocks", json_integer((json_int_t)verified));
+			json_object_set_new(out, "verify_region_bytes",
+					    json_integer((json_int_t)region_bytes));
+			json_object_set_new(out, "verify_region_limited", json_boolean(limited));
+		}
 		s = json_dumps(out, JSON_INDENT(2));
 		if (s)
 			printf("%s\n", s);
@@ -690,9 +858,20 @@ static int report(struct perf_worker *workers, uint32_t nworkers)
 		if (g_args->verify)
 			printf(" verify errors %llu", (unsigned long long)ver_err);
 		printf("\n");
+		if (g_args->verify)
+			printf("verified %llu blocks over %llu MiB at LBA 0..%llu%s\n",
+			       (unsigned long long)verified,
+			       (unsigned long long)(region_bytes >> 20),
+			       (unsigned long long)(g_region_blocks * nqpairs - 1),
+			       limited ? " (verify limits the workload to this part of the namespace)"
+				       : "");
 		json_decref(threads);
 	}
 	free(total);
+	if (g_args->verify && !verified) {
+		fprintf(stderr, "--verify checked no block\n");
+		return 1;
+	}
 	return io_err || ver_err ? 1 : 0;
 }
 
@@ -747,12 +926,22 @@ int main(int argc, char **argv)
 	g_io_blocks = args.io_size / g_block_size;
 	if (args.verify && g_block_size < UNVMF_VERIFY_MIN_BLOCK)
 		goto out_disconnect;
-	region = ns_blocks / nqpairs;
+	region = ns_blocks;
+	if (args.verify) {
+		/* Enough for each qpair's 2 * DEPTH distinct I/Os even past the cap. */
+		uint64_t cap = UNVMF_MAX(PERF_VERIFY_MAX_BYTES,
+					 2ull * args.depth * args.io_size * nqpairs) / g_block_size;
+
+		region = UNVMF_MIN(region, cap);
+	}
+	region /= nqpairs;
 	region -= region % g_io_blocks;
 	if (region < (uint64_t)g_io_blocks * (args.verify ? 2u * args.depth : 1u)) {
 		fprintf(stderr, "namespace too small for %u qpairs of depth %u\n", nqpairs, args.depth);
 		goto out_disconnect;
 	}
+	g_ns_blocks = ns_blocks;
+	g_region_blocks = region;
 	if (unvmf_host_ctrlr_num_io_queues(ctrlr) < nqpairs) {
 		fprintf(stderr, "controller granted %u I/O queues, %u needed\n",
 			unvmf_host_ctrlr_num_io_queues(ctrlr), nqpairs);
@@ -792,6 +981,16 @@ int main(int argc, char **argv)
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	if (args.verify) {
+		sweep_regions(ctrlr, workers, nworkers, false);
+		/* An undefined region or a stuck qpair makes the run meaningless. */
+		if (workers_io_errors(workers, nworkers)) {
+			fprintf(stderr, "verify precondition failed; no timed run\n");
+			report(workers, nworkers);
+			status = 1;
+			goto out_free_workers;
+		}
+	}
 	g_deadline_ns = now_ns() + (uint64_t)args.seconds * 1000000000ull;
 	for (uint32_t i = 0; i < nworkers; i++) {
 		if (pthread_create(&workers[i].thread, NULL, worker_main, &workers[i])) {
@@ -811,6 +1010,8 @@ int main(int argc, char **argv)
 	}
 	for (uint32_t i = 0; i < nworkers; i++)
 		pthread_join(workers[i].thread, NULL);
+	if (args.verify && args.read_pct < 100 && !atomic_load(&g_stop))
+		sweep_regions(ctrlr, workers, nworkers, true);
 	status = report(workers, nworkers);
 
 out_free_workers:

@@ -2,7 +2,10 @@
 # Loopback benchmark: unvmf-perf against unvmf-tgt (release build), target
 # busy-polling on core 0, host on core 1, null namespace. Each workload runs
 # ROUNDS times, interleaved, so drift on this machine hits all of them alike.
-# Writes bench/results/<date>.md and prints it.
+# Writes bench/REPORT.md (committed: the latest report), a dated copy in
+# bench/results/ (ignored) and prints it. The report sets our figures beside
+# the SPDK reference figures of the project brief (not measured here).
+# Fails when a run fails or the target does not exit 0 after the runs.
 #   bench/run.sh [SECONDS_PER_RUN] [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,16 +19,23 @@ PORT=${PORT:-44420}
 NQN=nqn.2024-11.io.unvmf:default
 TRID="trtype:TCP adrfam:IPv4 traddr:127.0.0.1 trsvcid:$PORT subnqn:$NQN"
 mkdir -p bench/results
-OUT=bench/results/$(date -u +%Y%m%d-%H%M%S).md
+OUT=bench/REPORT.md
+DATED=bench/results/$(date -u +%Y%m%d-%H%M%S).md
 RAW=$(mktemp -d)
-trap 'kill $TGT 2>/dev/null || true; rm -rf "$RAW"' EXIT
+TGT=
+trap '[ -z "$TGT" ] || kill $TGT 2>/dev/null || true; rm -rf "$RAW"' EXIT
 
 taskset -c 0 $BIN/unvmf-tgt -m 0x1 -b --null -s 1024 -p $PORT --no-rpc -L error >"$RAW/tgt.log" 2>&1 &
 TGT=$!
+up=0
 for _ in $(seq 100); do
-	(exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break
+	(exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null && { up=1; break; }
+	kill -0 $TGT 2>/dev/null || break
 	sleep 0.1
 done
+if [ $up -ne 1 ]; then
+	echo "unvmf-tgt did not come up on port $PORT:"; cat "$RAW/tgt.log"; exit 1
+fi
 
 WORKLOADS=("4k-randread-qd1:-q 1 -o 4096 -w randread"
 	   "4k-randread-qd32:-q 32 -o 4096 -w randread"
@@ -40,24 +50,17 @@ for r in $(seq "$ROUNDS"); do
 			echo "run $name/$r failed:"; cat "$RAW/$name.$r.err"; exit 1; }
 	done
 done
-kill -INT $TGT; wait $TGT || true
+kill -INT $TGT
+TGT_RC=0
+wait $TGT || TGT_RC=$?
+TGT=
+if [ $TGT_RC -ne 0 ]; then
+	echo "unvmf-tgt exited with status $TGT_RC after the runs; its log:"
+	cat "$RAW/tgt.log"
+fi
 
-python3 - "$RAW" "$ROUNDS" "$SECS" >"$OUT" <<'PY'
-import json, sys, statistics, platform, os
-raw, rounds, secs = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-names = ["4k-randread-qd1", "4k-randread-qd32", "4k-randread-qd128", "128k-read-qd16"]
-print("# unvmf loopback benchmark\n")
-print(f"NVMe/TCP over 127.0.0.1, null namespace, target busy-polling on core 0, unvmf-perf on core 1;"
-      f" {rounds} interleaved rounds of {secs} s each. Median of rounds.\n")
-print("| workload | IOPS | MiB/s | mean µs | p50 µs | p99 µs | p99.9 µs | rounds (IOPS) |")
-print("|---|---|---|---|---|---|---|---|")
-for n in names:
-    runs = [json.load(open(f"{raw}/{n}.{r}.json")) for r in range(1, rounds + 1)]
-    iops = [x["iops"] for x in runs]
-    m = runs[sorted(range(len(runs)), key=lambda i: iops[i])[len(runs) // 2]]
-    lat = m["latency_us"]
-    print(f"| {n} | {m['iops']:.0f} | {m['mibps']:.1f} | {lat['avg']:.1f} | {lat['p50']:.1f} | "
-          f"{lat['p99']:.1f} | {lat['p99_9']:.1f} | {', '.join(f'{v:.0f}' for v in iops)} |")
-print(f"\nMachine: {os.cpu_count()} cores, {platform.platform()}.")
-PY
+RC=0
+python3 bench/report.py "$RAW" "$ROUNDS" "$SECS" "$TGT_RC" >"$OUT" || RC=$?
+cp "$OUT" "$DATED"
 cat "$OUT"
+exit $RC

@@ -122,11 +122,16 @@ bool tgt_proc_alive(struct tgt_proc *tp)
 
 int tgt_proc_stop(struct tgt_proc *tp, int timeout_s)
 {
+	return tgt_proc_stop_signal(tp, SIGTERM, timeout_s);
+}
+
+int tgt_proc_stop_signal(struct tgt_proc *tp, int sig, int timeout_s)
+{
 	int status = 0;
 
 	if (tp->pid <= 0)
 		return -1;
-	kill(tp->pid, SIGTERM);
+	kill(tp->pid, sig);
 	for (int i = 0; i < timeout_s * 100; i++) {
 		if (waitpid(tp->pid, &status, WNOHANG) == tp->pid) {
 			tp->pid = 0;
@@ -167,4 +172,22 @@ void tgt_proc_dump_log(const struct tgt_proc *tp)
 		fwrite(buf, 1, n, stderr);
 	fclose(f);
 	fprintf(stderr, "---- end of target log ----\n");
+}
+
+bool tgt_proc_log_has_sanitizer_report(const struct tgt_proc *tp)
+{
+	static const char *const marks[] = {"AddressSanitizer", "LeakSanitizer", "runtime error:",
+					    "UndefinedBehaviorSanitizer"};
+	char line[4096];
+	bool found = false;
+	FILE *f = fopen(tp->log_path, "r");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		for (size_t i = 0; i < UNVMF_ARRAY_SIZE(marks); i++)
+			found = found || strstr(line, marks[i]) != NULL;
+	}
+	fclose(f);
+	return found;
 }

@@ -30,6 +30,10 @@ void tgt_proc_prepare(struct tgt_proc *tp);
 int tgt_proc_exec(struct tgt_proc *tp, const char *const *args, bool wait_port);
 /* SIGTERM, wait up to timeout; returns the exit status, or -1 if it had to be killed. */
 int tgt_proc_stop(struct tgt_proc *tp, int timeout_s);
+/* The same with another signal (SIGINT: what Ctrl-C sends). */
+int tgt_proc_stop_signal(struct tgt_proc *tp, int sig, int timeout_s);
+/* True when the target's log holds an ASan/LSan/UBSan report. */
+bool tgt_proc_log_has_sanitizer_report(const struct tgt_proc *tp);
 /* Fills trid for subnqn (NULL: discovery) on tp's port. */
 void tgt_proc_trid(const struct tgt_proc *tp, const char *subnqn, struct unvmf_trid *trid);
 /* Prints the target's log (on failure). */

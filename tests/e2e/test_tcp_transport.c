@@ -1,7 +1,8 @@
 /*
  * NVMe/TCP target transport end to end: digests under queue depth across
  * reactors (host library), and raw-socket protocol checks the host library
- * never exercises (R2T flow bytes, header and data digest errors, bad H2CData).
+ * never exercises (R2T flow bytes, header and data digest errors, bad H2CData,
+ * HPDA alignment of C2HData, a host H2CTermReq).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -177,7 +178,7 @@ static void raw_write(int fd, const void *buf, size_t len)
 	assert_int_equal(write(fd, buf, len), (ssize_t)len);
 }
 
-static int raw_icreq(bool hd, bool dd)
+static int raw_icreq_hpda(bool hd, bool dd, uint8_t hpda)
 {
 	struct nvme_tcp_ic_req ic;
 	struct nvme_tcp_ic_resp resp;
@@ -187,6 +188,7 @@ static int raw_icreq(bool hd, bool dd)
 	ic.common.pdu_type = NVME_TCP_PDU_TYPE_IC_REQ;
 	ic.common.hlen = sizeof(ic);
 	ic.common.plen = sizeof(ic);
+	ic.hpda = hpda;
 	ic.dgst = (uint8_t)((hd ? NVME_TCP_DIGEST_HEADER : 0) | (dd ? NVME_TCP_DIGEST_DATA : 0));
 	raw_write(fd, &ic, sizeof(ic));
 	raw_read(fd, &resp, sizeof(resp));
@@ -195,6 +197,11 @@ static int raw_icreq(bool hd, bool dd)
 	assert_int_equal(resp.cpda, 0);
 	assert_true(resp.maxh2cdata >= 4096 && resp.maxh2cdata % 4 == 0);
 	return fd;
+}
+
+static int raw_icreq(bool hd, bool dd)
+{
+	return raw_icreq_hpda(hd, dd, 0);
 }
 
 static void connect_sqe(struct nvmf_connect_cmd *cmd, uint16_t cid, bool in_capsule)
@@ -428,6 +435,247 @@ static void test_raw_in_capsule_too_big(void **state)
 	close(fd);
 }
 
+/* ---- raw socket: whole queues ---- */
+
+/* Sends one CapsuleCmd with in-capsule data (len may be 0), with the digests negotiated. */
+static void raw_send_capsule(int fd, bool hd, bool dd, const struct nvme_sqe *sqe, const void *data,
+			     uint32_t len)
+{
+	static uint8_t b[sizeof(struct nvme_tcp_cmd) + 4 + 8192 + 4];
+	struct nvme_tcp_cmd *cmd = (struct nvme_tcp_cmd *)b;
+	uint32_t off = sizeof(*cmd) + (hd ? 4 : 0), crc;
+	bool ddgst = dd && len;
+
+	assert_true(len <= 8192);
+	memset(b, 0, sizeof(*cmd));
+	cmd->common.pdu_type = NVME_TCP_PDU_TYPE_CAPSULE_CMD;
+	cmd->common.flags = (uint8_t)((hd ? NVME_TCP_CH_FLAGS_HDGSTF : 0) |
+				      (ddgst ? NVME_TCP_CH_FLAGS_DDGSTF : 0));
+	cmd->common.hlen = sizeof(*cmd);
+	cmd->common.pdo = (uint8_t)(len ? off : 0);
+	cmd->common.plen = off + len + (ddgst ? 4 : 0);
+	memcpy(&cmd->ccsqe, sqe, sizeof(*sqe));
+	if (hd) {
+		crc = unvmf_crc32c(b, sizeof(*cmd));
+		memcpy(b + sizeof(*cmd), &crc, 4);
+	}
+	if (len)
+		memcpy(b + off, data, len);
+	if (ddgst) {
+		crc = unvmf_crc32c(data, len);
+		memcpy(b + off + len, &crc, 4);
+	}
+	raw_write(fd, b, cmd->common.plen);
+}
+
+static void raw_sqe_sgl(struct nvme_sqe *sqe, bool in_capsule, uint32_t len)
+{
+	sqe->psdt = NVME_PSDT_SGL_MPTR_CONTIG;
+	sqe->dptr.sgl1.unkeyed.type = in_capsule ? NVME_SGL_TYPE_DATA_BLOCK :
+						   NVME_SGL_TYPE_TRANSPORT_DATA_BLOCK;
+	sqe->dptr.sgl1.unkeyed.subtype = in_capsule ? NVME_SGL_SUBTYPE_OFFSET :
+						      NVME_SGL_SUBTYPE_TRANSPORT;
+	sqe->dptr.sgl1.unkeyed.length = len;
+}
+
+/* Fabrics Connect of qid on fd (in-capsule data); returns the completion. */
+static struct nvme_cqe raw_fabric_connect(int fd, bool hd, bool dd, uint16_t qid, uint16_t cntlid,
+					  uint16_t cid)
+{
+	struct nvmf_connect_cmd cmd;
+	struct nvmf_connect_data d;
+	struct nvme_cqe cqe;
+
+	connect_sqe(&cmd, cid, true);
+	cmd.qid = qid;
+	connect_data(&d);
+	d.cntlid = cntlid;
+	raw_send_capsule(fd, hd, dd, (const struct nvme_sqe *)&cmd, &d, sizeof(d));
+	cqe = read_rsp(fd, hd);
+	assert_int_equal(cqe.cid, cid);
+	return cqe;
+}
+
+static uint64_t raw_property(int fd, bool set, uint32_t ofst, uint64_t value, uint16_t cid)
+{
+	struct nvme_sqe sqe;
+	struct nvme_cqe cqe;
+
+	memset(&sqe, 0, sizeof(sqe));
+	if (set) {
+		struct nvmf_property_set_cmd *c = (struct nvmf_property_set_cmd *)&sqe;
+
+		c->opcode = NVME_OPC_FABRICS;
+		c->cid = cid;
+		c->fctype = NVMF_FCTYPE_PROPERTY_SET;
+		c->ofst = ofst;
+		c->value = value;
+	} else {
+		struct nvmf_property_get_cmd *c = (struct nvmf_property_get_cmd *)&sqe;
+
+		c->opcode = NVME_OPC_FABRICS;
+		c->cid = cid;
+		c->fctype = NVMF_FCTYPE_PROPERTY_GET;
+		c->ofst = ofst;
+	}
+	raw_send_capsule(fd, false, false, &sqe, NULL, 0);
+	cqe = read_rsp(fd, false);
+	assert_int_equal(cqe.cid, cid);
+	assert_int_equal(cqe.status.raw & 0xfffe, 0);
+	return cqe.cdw0 | (uint64_t)cqe.cdw1 << 32;
+}
+
+/* Brings the admin queue on fd (no digests) to CSTS.RDY; returns the controller ID. */
+static uint16_t raw_admin_enable(int fd)
+{
+	struct nvme_cqe cqe = raw_fabric_connect(fd, false, false, 0, 0xffff, 1);
+	uint16_t cid = 2;
+
+	assert_int_equal(cqe.status.raw & 0xfffe, 0);
+	raw_property(fd, true, NVME_REG_CC, (6u << 16) | (4u << 20) | 1u, cid++);
+	for (int i = 0; i < 500; i++) {
+		if (raw_property(fd, false, NVME_REG_CSTS, 0, cid++) & 1)
+			return (uint16_t)cqe.cdw0;
+		usleep(10000);
+	}
+	fail_msg("CSTS.RDY not set");
+	return 0;
+}
+
+/* Reads one whole PDU into b; returns its PLEN. */
+static uint32_t raw_recv_pdu(int fd, uint8_t *b, uint32_t cap)
+{
+	struct nvme_tcp_common_pdu_hdr *ch = (struct nvme_tcp_common_pdu_hdr *)b;
+
+	raw_read(fd, b, sizeof(*ch));
+	assert_true(ch->plen >= sizeof(*ch) && ch->plen <= cap);
+	raw_read(fd, b + sizeof(*ch), ch->plen - sizeof(*ch));
+	return ch->plen;
+}
+
+/*
+ * An I/O queue whose ICReq asked HPDA 7: every C2HData must put its data at a
+ * PDO that is a multiple of (7 + 1) * 4 = 32 bytes, padding zeroed, and the
+ * data read back must be what was written (digests checked when on).
+ */
+static void raw_hpda_read(bool hd, bool dd)
+{
+	enum { LEN = 4096, LBA = 4096 };
+	static uint8_t want[LEN], got[LEN], b[256 + LEN + 4];
+	int afd = raw_icreq(false, false), fd;
+	uint32_t received = 0, pdus = 0;
+	struct nvme_sqe sqe;
+	struct nvme_cqe cqe;
+	uint16_t cntlid = raw_admin_enable(afd);
+
+	fd = raw_icreq_hpda(hd, dd, 7);
+	cqe = raw_fabric_connect(fd, hd, dd, 1, cntlid, 1);
+	assert_int_equal(cqe.status.raw & 0xfffe, 0);
+	for (uint32_t i = 0; i < LEN; i++)
+		want[i] = (uint8_t)(i * 7 + hd * 3 + dd * 5 + 1);
+
+	memset(&sqe, 0, sizeof(sqe));
+	sqe.opc = NVME_OPC_WRITE;
+	sqe.cid = 2;
+	sqe.nsid = 1;
+	sqe.cdw10 = LBA;
+	sqe.cdw12 = LEN / 512 - 1;
+	raw_sqe_sgl(&sqe, true, LEN);
+	raw_send_capsule(fd, hd, dd, &sqe, want, LEN);
+	cqe = read_rsp(fd, hd);
+	assert_int_equal(cqe.cid, 2);
+	assert_int_equal(cqe.status.raw & 0xfffe, 0);
+
+	sqe.opc = NVME_OPC_READ;
+	sqe.cid = 3;
+	raw_sqe_sgl(&sqe, false, LEN);
+	raw_send_capsule(fd, hd, dd, &sqe, NULL, 0);
+	for (;;) {
+		struct nvme_tcp_common_pdu_hdr *ch = (struct nvme_tcp_common_pdu_hdr *)b;
+		struct nvme_tcp_c2h_data_hdr *c2h = (struct nvme_tcp_c2h_data_hdr *)b;
+		uint32_t plen = raw_recv_pdu(fd, b, sizeof(b)), crc;
+
+		if (ch->pdu_type == NVME_TCP_PDU_TYPE_CAPSULE_RESP) {
+			cqe = ((struct nvme_tcp_rsp *)b)->rccqe;
+			break;
+		}
+		assert_int_equal(ch->pdu_type, NVME_TCP_PDU_TYPE_C2H_DATA);
+		assert_int_equal(ch->hlen, sizeof(*c2h));
+		assert_int_equal(ch->pdo % 32, 0);
+		assert_true(ch->pdo >= sizeof(*c2h) + (hd ? 4u : 0u));
+		assert_int_equal(!!(ch->flags & NVME_TCP_CH_FLAGS_HDGSTF), hd);
+		assert_int_equal(!!(ch->flags & NVME_TCP_CH_FLAGS_DDGSTF), dd);
+		assert_int_equal(c2h->cccid, 3);
+		assert_int_equal(c2h->datao, received);
+		assert_true(c2h->datal > 0 && received + c2h->datal <= LEN);
+		assert_int_equal(plen, ch->pdo + c2h->datal + (dd ? 4u : 0u));
+		if (hd) {
+			memcpy(&crc, b + sizeof(*c2h), 4);
+			assert_int_equal(crc, unvmf_crc32c(b, sizeof(*c2h)));
+		}
+		for (uint32_t i = sizeof(*c2h) + (hd ? 4u : 0u); i < ch->pdo; i++)
+			assert_int_equal(b[i], 0);
+		if (dd) {
+			memcpy(&crc, b + ch->pdo + c2h->datal, 4);
+			assert_int_equal(crc, unvmf_crc32c(b + ch->pdo, c2h->datal));
+		}
+		memcpy(got + received, b + ch->pdo, c2h->datal);
+		received += c2h->datal;
+		pdus++;
+	}
+	assert_int_equal(cqe.cid, 3);
+	assert_int_equal(cqe.status.raw & 0xfffe, 0);
+	assert_true(pdus >= 1);
+	assert_int_equal(received, LEN);
+	assert_memory_equal(want, got, LEN);
+	close(fd);
+	close(afd);
+}
+
+static void test_raw_hpda_c2h_alignment(void **state)
+{
+	raw_hpda_read(false, false);
+	raw_hpda_read(true, true);
+}
+
+/*
+ * A host's H2CTermReq: the target closes that connection without answering
+ * (no C2HTermReq to a terminating host) and the controller's other connection
+ * goes on working.
+ */
+static void test_raw_h2c_term_req_closes_only_it(void **state)
+{
+	uint8_t b[sizeof(struct nvme_tcp_term_req_hdr) + 8];
+	struct nvme_tcp_term_req_hdr *t = (struct nvme_tcp_term_req_hdr *)b;
+	int afd = raw_icreq(false, false), fd;
+	struct pollfd p;
+	uint16_t cntlid = raw_admin_enable(afd);
+	struct nvme_cqe cqe;
+	ssize_t n;
+
+	fd = raw_icreq(false, false);
+	cqe = raw_fabric_connect(fd, false, false, 1, cntlid, 1);
+	assert_int_equal(cqe.status.raw & 0xfffe, 0);
+
+	memset(b, 0, sizeof(b));
+	t->common.pdu_type = NVME_TCP_PDU_TYPE_H2C_TERM_REQ;
+	t->common.hlen = sizeof(*t);
+	t->common.plen = sizeof(b);
+	t->fes = NVME_TCP_FES_INVALID_HEADER_FIELD;
+	t->fei[0] = 2;
+	raw_write(fd, b, sizeof(b));
+	p.fd = fd;
+	p.events = POLLIN;
+	assert_int_equal(poll(&p, 1, 5000), 1);
+	n = read(fd, b, sizeof(b));
+	assert_true(n == 0 || (n < 0 && errno == ECONNRESET));
+	close(fd);
+
+	/* The admin queue of the same controller still answers. */
+	assert_true(raw_property(afd, false, NVME_REG_CSTS, 0, 100) & 1);
+	close(afd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -437,6 +685,8 @@ int main(void)
 		cmocka_unit_test(test_raw_header_digest_error),
 		cmocka_unit_test(test_raw_data_digest_error),
 		cmocka_unit_test(test_raw_in_capsule_too_big),
+		cmocka_unit_test(test_raw_hpda_c2h_alignment),
+		cmocka_unit_test(test_raw_h2c_term_req_closes_only_it),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
