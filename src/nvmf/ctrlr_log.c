@@ -21,8 +21,9 @@ static uint16_t error_param_loc(const struct nvme_sqe *cmd, uint8_t sct, uint8_t
 		return offsetof(struct nvme_sqe, nsid);
 	case NVME_SC_LBA_OUT_OF_RANGE:
 		/* SLBA (CDW10) for Read/Write/Write Zeroes; DSM ranges live in the data. */
-		return io && cmd->opc != NVME_OPC_DATASET_MANAGEMENT ? offsetof(struct nvme_sqe, cdw10) :
-								       0xffff;
+		return io && cmd->opc != NVME_OPC_DATASET_MANAGEMENT
+		           ? offsetof(struct nvme_sqe, cdw10)
+		           : 0xffff;
 	default:
 		return 0xffff;
 	}
@@ -31,10 +32,10 @@ static uint16_t error_param_loc(const struct nvme_sqe *cmd, uint8_t sct, uint8_t
 static bool error_has_lba(const struct nvme_sqe *cmd, uint8_t sct, uint8_t sc)
 {
 	bool lba_cmd = cmd->opc == NVME_OPC_READ || cmd->opc == NVME_OPC_WRITE ||
-		       cmd->opc == NVME_OPC_WRITE_ZEROES;
+	               cmd->opc == NVME_OPC_WRITE_ZEROES;
 
 	return lba_cmd && (sct == NVME_SCT_MEDIA_ERROR ||
-			   (sct == NVME_SCT_GENERIC && sc == NVME_SC_LBA_OUT_OF_RANGE));
+	                   (sct == NVME_SCT_GENERIC && sc == NVME_SC_LBA_OUT_OF_RANGE));
 }
 
 bool unvmf_ctrlr_error_post(struct unvmf_ctrlr *ctrlr, const struct unvmf_req *req)
@@ -56,21 +57,22 @@ bool unvmf_ctrlr_error_post(struct unvmf_ctrlr *ctrlr, const struct unvmf_req *r
 	rec->status = req->rsp.status.raw & 0xfffe;
 	rec->param_loc = error_param_loc(&req->cmd, sct, sc, qpair->qid != 0);
 	rec->nsid = req->cmd.nsid;
-	rec->lba = error_has_lba(&req->cmd, sct, sc) ?
-			   (req->cmd.cdw10 | ((uint64_t)req->cmd.cdw11 << 32)) :
-			   0;
+	rec->lba = error_has_lba(&req->cmd, sct, sc)
+	               ? (req->cmd.cdw10 | ((uint64_t)req->cmd.cdw11 << 32))
+	               : 0;
 	/* Publishes the record: pairs with the acquire in errors_collect. */
 	atomic_store_explicit(&q->err_head, head + 1, memory_order_release);
 	return true;
 }
 
-static void errors_push(struct unvmf_ctrlr *ctrlr, uint16_t sqid, const struct unvmf_error_record *rec)
+static void errors_push(struct unvmf_ctrlr *ctrlr, uint16_t sqid,
+                        const struct unvmf_error_record *rec)
 {
 	struct nvme_error_log_entry *e;
 
 	if (ctrlr->num_errors == UNVMF_ARRAY_SIZE(ctrlr->errors)) {
 		memmove(&ctrlr->errors[0], &ctrlr->errors[1],
-			(ctrlr->num_errors - 1) * sizeof(ctrlr->errors[0]));
+		        (ctrlr->num_errors - 1) * sizeof(ctrlr->errors[0]));
 		ctrlr->num_errors--;
 	}
 	e = &ctrlr->errors[ctrlr->num_errors++];
@@ -94,7 +96,8 @@ void unvmf_ctrlr_errors_collect(struct unvmf_ctrlr *ctrlr)
 		uint64_t dropped;
 
 		while (tail != head) {
-			errors_push(ctrlr, (uint16_t)qid, &q->errors[tail % UNVMF_QUEUE_ERROR_RING]);
+			errors_push(ctrlr, (uint16_t)qid,
+			            &q->errors[tail % UNVMF_QUEUE_ERROR_RING]);
 			tail++;
 		}
 		/* Frees the slots: pairs with the acquire in error_post. */
