@@ -272,17 +272,49 @@ static void log_error(struct unvmf_req *req, uint64_t offset, uint32_t len)
 	struct unvmf_ctrlr *ctrlr = req->qpair->ctrlr;
 	struct nvme_error_log_entry entries[UNVMF_ELPE];
 
+	unvmf_ctrlr_errors_collect(ctrlr);
 	memset(entries, 0, sizeof(entries));
+	/* Newest first (NVMe base 5.14.1.1). */
 	for (unsigned i = 0; i < ctrlr->num_errors; i++)
 		entries[i] = ctrlr->errors[ctrlr->num_errors - 1 - i];
 	log_copy(req, entries, sizeof(entries), offset, len);
 }
 
+static void put_u128(uint8_t dst[16], uint64_t v)
+{
+	memset(dst, 0, 16);
+	for (unsigned i = 0; i < 8; i++)
+		dst[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Data Units: thousands of 512-byte units, rounded up (NVMe base 5.14.1.2). */
+static uint64_t data_units(uint64_t units_512)
+{
+	return UNVMF_DIV_ROUND_UP(units_512, 1000);
+}
+
 static void log_health(struct unvmf_req *req, uint64_t offset, uint32_t len)
 {
+	struct unvmf_ctrlr *ctrlr = req->qpair->ctrlr;
+	uint64_t rd_units = 0, wr_units = 0, rd_cmds = 0, wr_cmds = 0;
 	struct nvme_health_log h;
 
+	/* Each qid's counters have one writer; the sum is as current as the loads. */
+	for (unsigned qid = 0; qid <= ctrlr->max_qid; qid++) {
+		struct unvmf_ctrlr_queue_log *q = &ctrlr->qlog[qid];
+
+		rd_units += atomic_load_explicit(&q->read_units, memory_order_relaxed);
+		wr_units += atomic_load_explicit(&q->write_units, memory_order_relaxed);
+		rd_cmds += atomic_load_explicit(&q->read_cmds, memory_order_relaxed);
+		wr_cmds += atomic_load_explicit(&q->write_cmds, memory_order_relaxed);
+	}
+	unvmf_ctrlr_errors_collect(ctrlr);
 	memset(&h, 0, sizeof(h));
+	put_u128(h.data_units_read, data_units(rd_units));
+	put_u128(h.data_units_written, data_units(wr_units));
+	put_u128(h.host_reads, rd_cmds);
+	put_u128(h.host_writes, wr_cmds);
+	put_u128(h.num_err_log_entries, ctrlr->err_count);
 	h.temperature[0] = (uint8_t)(310 & 0xff);	/* 310 K: a plausible reading */
 	h.temperature[1] = (uint8_t)(310 >> 8);
 	h.avail_spare = 100;
@@ -394,9 +426,18 @@ static void admin_features(struct unvmf_req *req, bool set)
 				admin_done(req, NVME_SCT_GENERIC, NVME_SC_INVALID_FIELD);
 				return;
 			}
+			pthread_mutex_lock(&g_tgt.lock);
+			/* Only before any I/O queue exists (NVMe base 5.21.1.7). */
+			if (ctrlr->io_queue_created) {
+				pthread_mutex_unlock(&g_tgt.lock);
+				admin_done(req, NVME_SCT_GENERIC, NVME_SC_COMMAND_SEQUENCE_ERROR);
+				return;
+			}
 			ctrlr->num_io_queues = (uint16_t)UNVMF_MIN(UNVMF_MIN(nsqr, ncqr) + 1,
 								  (uint32_t)ctrlr->max_qid);
+			pthread_mutex_unlock(&g_tgt.lock);
 		}
+		/* NSQA and NCQA, 0's based; Connect then refuses a qid beyond them. */
 		req->rsp.cdw0 = (uint32_t)(ctrlr->num_io_queues - 1) |
 				((uint32_t)(ctrlr->num_io_queues - 1) << 16);
 		break;
@@ -411,9 +452,15 @@ static void admin_features(struct unvmf_req *req, bool set)
 		req->rsp.cdw0 = ctrlr->aec;
 		break;
 	case NVME_FEAT_VOLATILE_WRITE_CACHE:
+		/*
+		 * Identify says a volatile write cache is present (the backends
+		 * buffer writes: page cache, RAM), so WCE is changeable (SEL 3
+		 * reports it so) and not saveable. WCE=0 is honoured: io.c
+		 * flushes every write before completing it.
+		 */
 		if (set)
-			ctrlr->vwc_enabled = cdw11 & 1;
-		req->rsp.cdw0 = ctrlr->vwc_enabled ? 1 : 0;
+			atomic_store_explicit(&ctrlr->vwc_enabled, cdw11 & 1, memory_order_relaxed);
+		req->rsp.cdw0 = atomic_load_explicit(&ctrlr->vwc_enabled, memory_order_relaxed) ? 1 : 0;
 		break;
 	case NVME_FEAT_ARBITRATION:
 	case NVME_FEAT_POWER_MANAGEMENT:
@@ -545,27 +592,119 @@ void unvmf_subsystem_ns_changed(struct unvmf_subsystem *subsys, uint32_t nsid)
 
 /* ---- Abort ---- */
 
+/*
+ * Abort of an I/O command: the admin thread finds the qpair of SQID by id
+ * (under g_tgt.lock), the qpair's own thread asks its transport to withdraw
+ * the command, and the answer comes back to the admin thread by message. The
+ * Abort itself stays executing meanwhile, so the admin qpair (and with it the
+ * controller) cannot go away before the reply; the I/O qpair is looked up by
+ * id on its thread, so a message never reaches a freed one.
+ */
+struct abort_msg {
+	struct unvmf_req *req;			/* the Abort command */
+	struct unvmf_thread *admin_thread;
+	struct unvmf_poll_group *group;		/* the I/O qpair's */
+	uint64_t qpair_id;
+	uint16_t cid;
+	int rc;					/* 0 aborted, else not */
+};
+
+static void abort_reply_msg(void *arg)
+{
+	struct abort_msg *msg = arg;
+	struct unvmf_req *req = msg->req;
+
+	req->qpair->ctrlr->num_aborts--;
+	/* cdw0 bit 0: 0 = the command was aborted, 1 = it was not. */
+	req->rsp.cdw0 = msg->rc == 0 ? 0 : 1;
+	free(msg);
+	admin_done(req, NVME_SCT_GENERIC, NVME_SC_SUCCESS);
+}
+
+static void abort_on_group_msg(void *arg)
+{
+	struct abort_msg *msg = arg;
+	struct unvmf_qpair *qpair;
+
+	msg->rc = -ENOENT;
+	TAILQ_FOREACH(qpair, &msg->group->qpairs, group_link) {
+		if (qpair->id != msg->qpair_id)
+			continue;
+		if (qpair->state == UNVMF_QPAIR_ACTIVE && qpair->transport->ops->qpair_abort_request)
+			msg->rc = qpair->transport->ops->qpair_abort_request(qpair, msg->cid);
+		break;
+	}
+	/*
+	 * Fails only without memory or once the reactors stop, which waits for
+	 * every qpair to have drained; the Abort then never completes and the
+	 * host's timeout handles it.
+	 */
+	if (unvmf_thread_send_msg(msg->admin_thread, abort_reply_msg, msg) != 0) {
+		LOG_ERR("qpair %lu: cannot return the Abort of cid %u to the admin thread",
+			(unsigned long)msg->qpair_id, msg->cid);
+		free(msg);
+	}
+}
+
+static bool abort_aer(struct unvmf_ctrlr *ctrlr, uint16_t cid)
+{
+	for (unsigned i = 0; i < ctrlr->num_aer; i++) {
+		struct unvmf_req *aer = ctrlr->aer[i];
+
+		if (aer->cmd.cid != cid)
+			continue;
+		ctrlr->aer[i] = ctrlr->aer[--ctrlr->num_aer];
+		admin_done(aer, NVME_SCT_GENERIC, NVME_SC_ABORTED_BY_REQUEST);
+		return true;
+	}
+	return false;
+}
+
 static void admin_abort(struct unvmf_req *req)
 {
 	struct unvmf_ctrlr *ctrlr = req->qpair->ctrlr;
 	uint16_t sqid = req->cmd.cdw10 & 0xffff;
 	uint16_t cid = req->cmd.cdw10 >> 16;
+	struct abort_msg *msg;
 
-	/* cdw0 bit 0 set = not aborted; the command then completes normally. */
 	req->rsp.cdw0 = 1;
-	if (sqid == 0) {
-		for (unsigned i = 0; i < ctrlr->num_aer; i++) {
-			struct unvmf_req *aer = ctrlr->aer[i];
-
-			if (aer->cmd.cid != cid)
-				continue;
-			ctrlr->aer[i] = ctrlr->aer[--ctrlr->num_aer];
-			admin_done(aer, NVME_SCT_GENERIC, NVME_SC_ABORTED_BY_REQUEST);
-			req->rsp.cdw0 = 0;
-			break;
-		}
+	if (ctrlr->num_aborts >= UNVMF_ACL) {
+		admin_done(req, NVME_SCT_COMMAND_SPECIFIC, NVME_SC_ABORT_COMMAND_LIMIT_EXCEEDED);
+		return;
 	}
-	admin_done(req, NVME_SCT_GENERIC, NVME_SC_SUCCESS);
+	if (sqid == 0) {
+		/* Every admin command but AER completes before the next one runs. */
+		req->rsp.cdw0 = abort_aer(ctrlr, cid) ? 0 : 1;
+		admin_done(req, NVME_SCT_GENERIC, NVME_SC_SUCCESS);
+		return;
+	}
+	msg = calloc(1, sizeof(*msg));
+	if (!msg) {
+		admin_done(req, NVME_SCT_GENERIC, NVME_SC_INTERNAL_DEVICE_ERROR);
+		return;
+	}
+	pthread_mutex_lock(&g_tgt.lock);
+	if (sqid <= ctrlr->max_qid && ctrlr->qpairs[sqid].group) {
+		msg->group = ctrlr->qpairs[sqid].group;
+		msg->qpair_id = ctrlr->qpairs[sqid].id;
+	}
+	pthread_mutex_unlock(&g_tgt.lock);
+	if (!msg->group) {
+		/* No such submission queue: the SQID field is in error (as QEMU's controller). */
+		free(msg);
+		admin_done(req, NVME_SCT_GENERIC, NVME_SC_INVALID_FIELD);
+		return;
+	}
+	msg->req = req;
+	msg->admin_thread = req->qpair->group->thread;
+	msg->cid = cid;
+	ctrlr->num_aborts++;
+	if (unvmf_thread_send_msg(msg->group->thread, abort_on_group_msg, msg) != 0) {
+		ctrlr->num_aborts--;
+		free(msg);
+		/* Not aborted; the command completes as it would have. */
+		admin_done(req, NVME_SCT_GENERIC, NVME_SC_SUCCESS);
+	}
 }
 
 void unvmf_ctrlr_exec_admin(struct unvmf_req *req)

@@ -40,6 +40,7 @@ static void ctrlr_free(struct unvmf_ctrlr *ctrlr)
 	LOG_NOTICE("controller %u (host %s, subsystem %s) destroyed", ctrlr->cntlid,
 		   ctrlr->hostnqn, ctrlr->subsys->nqn);
 	free(ctrlr->qpairs);
+	free(ctrlr->qlog);
 	free(ctrlr);
 }
 
@@ -154,6 +155,8 @@ static void ctrlr_attach_qpair_locked(struct unvmf_ctrlr *ctrlr, struct unvmf_qp
 	qpair->state = UNVMF_QPAIR_ACTIVE;
 	ctrlr->qpairs[qid].group = qpair->group;
 	ctrlr->qpairs[qid].id = qpair->id;
+	if (qid != 0)
+		ctrlr->io_queue_created = true;
 	unvmf_ctrlr_get_locked(ctrlr);
 	if (qpair->group) {
 		if (qid == 0)
@@ -197,6 +200,9 @@ static void connect_admin(struct unvmf_req *req, struct unvmf_subsystem *subsys,
 	ctrlr->qpairs = calloc((size_t)ctrlr->max_qid + 1, sizeof(*ctrlr->qpairs));
 	if (!ctrlr->qpairs)
 		goto err_free;
+	ctrlr->qlog = calloc((size_t)ctrlr->max_qid + 1, sizeof(*ctrlr->qlog));
+	if (!ctrlr->qlog)
+		goto err_free;
 	ctrlr->cntlid = subsystem_alloc_cntlid_locked(subsys);
 	if (ctrlr->cntlid == 0xffff)
 		goto err_free;
@@ -210,7 +216,7 @@ static void connect_admin(struct unvmf_req *req, struct unvmf_subsystem *subsys,
 	ctrlr->admin_group = qpair->group;
 	ctrlr->admin_qpair_id = qpair->id;
 	ctrlr->num_io_queues = ctrlr->max_qid;
-	ctrlr->vwc_enabled = true;
+	atomic_init(&ctrlr->vwc_enabled, true);
 	TAILQ_INSERT_TAIL(&subsys->ctrlrs, ctrlr, link);
 	ctrlr_attach_qpair_locked(ctrlr, qpair, cmd);
 	pthread_mutex_unlock(&g_tgt.lock);
@@ -225,6 +231,7 @@ static void connect_admin(struct unvmf_req *req, struct unvmf_subsystem *subsys,
 
 err_free:
 	free(ctrlr->qpairs);
+	free(ctrlr->qlog);
 	free(ctrlr);
 err_busy:
 	pthread_mutex_unlock(&g_tgt.lock);
@@ -261,8 +268,11 @@ static void connect_io(struct unvmf_req *req, struct unvmf_subsystem *subsys,
 		connect_invalid_param(req, false, offsetof(struct nvmf_connect_cmd, qid));
 		return;
 	}
-	if (cmd->qid > ctrlr->max_qid) {
+	/* Beyond what Set Features Number of Queues granted (max_qid until then). */
+	if (cmd->qid > ctrlr->num_io_queues) {
 		pthread_mutex_unlock(&g_tgt.lock);
+		LOG_ERR("controller %u: qid %u beyond the %u I/O queues granted", ctrlr->cntlid,
+			cmd->qid, ctrlr->num_io_queues);
 		connect_invalid_param(req, false, offsetof(struct nvmf_connect_cmd, qid));
 		return;
 	}
@@ -390,6 +400,8 @@ static void ctrlr_set_cc(struct unvmf_ctrlr *ctrlr, uint32_t value)
 		/* Reset: the host expects I/O queues gone and the controller idle. */
 		ctrlr->csts.bits.rdy = 0;
 		pthread_mutex_lock(&g_tgt.lock);
+		/* A reset controller takes Number of Queues again. */
+		ctrlr->io_queue_created = false;
 		for (unsigned qid = 1; qid <= ctrlr->max_qid; qid++) {
 			if (ctrlr->qpairs[qid].group)
 				unvmf_qpair_disconnect_async(ctrlr->qpairs[qid].group,

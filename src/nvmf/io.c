@@ -42,22 +42,62 @@ static void io_status_from_errno(struct unvmf_req *req, int status)
 	}
 }
 
+static void io_write_flushed(struct unvmf_bdev_io *bio, int status)
+{
+	io_status_from_errno(UNVMF_CONTAINER_OF(bio, struct unvmf_req, bdev_io), status);
+}
+
+/*
+ * With the volatile write cache disabled (Set Features VWC, WCE=0) a write
+ * completes only once it is durable (NVMe base 5.21.1.6): the data went to
+ * the backend's cache, so flush it before answering. With WCE=1 (the
+ * default) durability waits for the host's Flush, as on a drive.
+ */
+static bool io_write_needs_flush(struct unvmf_req *req)
+{
+	return !atomic_load_explicit(&req->qpair->ctrlr->vwc_enabled, memory_order_relaxed);
+}
+
 static void io_bdev_done(struct unvmf_bdev_io *bio, int status)
 {
 	struct unvmf_req *req = UNVMF_CONTAINER_OF(bio, struct unvmf_req, bdev_io);
 
 	if (status == 0) {
 		struct unvmf_qpair *qpair = req->qpair;
+		struct unvmf_ctrlr_queue_log *qlog = &qpair->ctrlr->qlog[qpair->qid];
 		uint64_t bytes = bio->num_blocks * req->ns->bdev->block_size;
 
 		if (bio->type == UNVMF_BDEV_IO_READ) {
 			qpair->stats.read_bytes += bytes;
 			if (qpair->group)
 				qpair->group->stats.read_bytes += bytes;
+			unvmf_counter_add(&qlog->read_cmds, 1);
+			unvmf_counter_add(&qlog->read_units, bytes / 512);
 		} else if (bio->type == UNVMF_BDEV_IO_WRITE) {
 			qpair->stats.written_bytes += bytes;
 			if (qpair->group)
 				qpair->group->stats.written_bytes += bytes;
+			unvmf_counter_add(&qlog->write_cmds, 1);
+			unvmf_counter_add(&qlog->write_units, bytes / 512);
+		}
+		if ((bio->type == UNVMF_BDEV_IO_WRITE || bio->type == UNVMF_BDEV_IO_WRITE_ZEROES) &&
+		    io_write_needs_flush(req)) {
+			struct unvmf_bdev_channel *ch =
+				unvmf_poll_group_channel(qpair->group, req->ns->bdev);
+
+			if (unvmf_unlikely(!ch)) {
+				io_status_from_errno(req, -ENOMEM);
+				return;
+			}
+			/* The write's iovecs stay as they are: the transport still owns them. */
+			bio->type = UNVMF_BDEV_IO_FLUSH;
+			bio->offset_blocks = 0;
+			bio->num_blocks = 0;
+			bio->iov = NULL;
+			bio->iovcnt = 0;
+			bio->cb = io_write_flushed;
+			unvmf_bdev_submit(ch, bio);
+			return;
 		}
 	}
 	io_status_from_errno(req, status);

@@ -158,6 +158,37 @@ struct unvmf_aer_event {
 	uint32_t cdw0;
 };
 
+#define UNVMF_QUEUE_ERROR_RING 4	/* error records staged per qid until the admin thread collects them */
+
+/* One error completion as its qpair's thread saw it; the admin thread numbers it. */
+struct unvmf_error_record {
+	uint16_t cid;
+	uint16_t status;		/* CQE status field, phase tag clear */
+	uint16_t param_loc;		/* byte << 0 | bit << 8 of the field in error, 0xffff if none */
+	uint32_t nsid;
+	uint64_t lba;
+};
+
+/*
+ * A controller's counters and error staging for one qid. Written only by the
+ * thread of the qpair connected on that qid (a later qpair on the same qid
+ * connects only after the earlier one's unvmf_qpair_fini, and both sides hold
+ * g_tgt.lock there, so the writers are ordered), read by the admin thread.
+ * One writer: counters are relaxed load + store (plain moves, no locked
+ * instruction), the error ring is single-producer/single-consumer.
+ */
+struct unvmf_ctrlr_queue_log {
+	_Atomic uint64_t read_cmds;	/* successful Read commands */
+	_Atomic uint64_t write_cmds;	/* successful Write commands */
+	_Atomic uint64_t read_units;	/* 512-byte units read */
+	_Atomic uint64_t write_units;	/* 512-byte units written */
+	_Atomic uint32_t err_head;	/* producer's next slot */
+	_Atomic uint32_t err_tail;	/* consumer's next slot */
+	_Atomic uint64_t err_dropped;	/* errors that found the ring full */
+	uint64_t err_dropped_seen;	/* consumer only */
+	struct unvmf_error_record errors[UNVMF_QUEUE_ERROR_RING];
+};
+
 struct unvmf_ctrlr {
 	struct unvmf_subsystem *subsys;
 	uint16_t cntlid;
@@ -169,19 +200,23 @@ struct unvmf_ctrlr {
 	struct unvmf_qpair *admin_qpair;	/* admin thread only */
 	struct unvmf_poll_group *admin_group;
 	uint64_t admin_qpair_id;
-	uint16_t num_io_queues;		/* granted via Set Features NUMBER_OF_QUEUES */
+	uint16_t num_io_queues;		/* granted by Set Features Number of Queues; under g_tgt.lock */
 	uint16_t max_qid;		/* the transport's limit */
+	bool io_queue_created;		/* since the last enable; under g_tgt.lock */
 	struct {
 		struct unvmf_poll_group *group;
 		uint64_t id;
 	} *qpairs;			/* [max_qid + 1] by qid, under g_tgt.lock */
+	struct unvmf_ctrlr_queue_log *qlog;	/* [max_qid + 1] by qid, see its comment */
+	unsigned num_aborts;		/* Abort commands in flight, admin thread only */
 	union nvme_cc_register cc;
 	union nvme_csts_register csts;
 	uint32_t kato_ms;
 	_Atomic uint64_t last_keepalive_us;
 	struct unvmf_poller *ka_poller;
 	uint32_t aec;			/* async event configuration */
-	bool vwc_enabled;
+	/* Volatile Write Cache WCE; set on the admin thread, read by every I/O thread. */
+	_Atomic bool vwc_enabled;
 	bool failed;			/* fatal: every qpair is being disconnected */
 	/* AER: outstanding requests and queued events, admin thread only. */
 	struct unvmf_req *aer[UNVMF_MAX_AER];
@@ -191,6 +226,7 @@ struct unvmf_ctrlr {
 	bool ns_changed_masked;		/* an NS-attr event is outstanding until the log is read */
 	uint32_t changed_ns[1024];	/* changed namespace list (0xffffffff in [0] on overflow) */
 	unsigned num_changed_ns;
+	/* Error Information log, admin thread only: collected from qlog, oldest first. */
 	uint64_t err_count;
 	struct nvme_error_log_entry errors[16];
 	unsigned num_errors;
@@ -350,6 +386,16 @@ void unvmf_discovery_log(const char *hostnqn, const struct unvmf_trid *local, vo
 			 uint64_t offset, uint32_t length);
 void unvmf_ctrlr_qpair_gone(struct unvmf_qpair *qpair);
 void unvmf_ctrlr_aer_abort_all(struct unvmf_ctrlr *ctrlr);
+/* Stages an error completion of req (req's thread); false if the qid's ring is full. */
+bool unvmf_ctrlr_error_post(struct unvmf_ctrlr *ctrlr, const struct unvmf_req *req);
+/* Moves staged errors into ctrlr->errors, numbering them (admin thread). */
+void unvmf_ctrlr_errors_collect(struct unvmf_ctrlr *ctrlr);
+/* Single-writer counter bump (see struct unvmf_ctrlr_queue_log). */
+static inline void unvmf_counter_add(_Atomic uint64_t *c, uint64_t n)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
 /* Under g_tgt.lock: asks every qpair of ctrlr to disconnect. */
 void unvmf_ctrlr_disconnect_all_locked(struct unvmf_ctrlr *ctrlr, const char *reason);
 void unvmf_ctrlr_get_locked(struct unvmf_ctrlr *ctrlr);

@@ -56,8 +56,12 @@ void unvmf_req_complete(struct unvmf_req *req)
 	}
 	req->rsp.sqhd = qpair->sq_flow_control_disabled ? 0xffff : qpair->sqhd;
 	qpair->stats.requests++;
-	if (!ok)
+	if (unvmf_unlikely(!ok)) {
 		qpair->stats.errors++;
+		/* M: the Error Information log holds more about this command. */
+		if (qpair->ctrlr && unvmf_ctrlr_error_post(qpair->ctrlr, req))
+			req->rsp.status.s.m = 1;
+	}
 	if (group) {
 		group->stats.requests_completed++;
 		if (!ok)

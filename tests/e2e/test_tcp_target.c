@@ -290,12 +290,47 @@ static void test_bad_commands(void **state)
 	/* Data shorter than NLB needs. */
 	assert_int_equal(e2e_read(qp, 1, 0, 8, buf, 512),
 			 E2E_STATUS(NVME_SCT_GENERIC, NVME_SC_DATA_SGL_LENGTH_INVALID));
+	/* Write Zeroes and Dataset Management past the end, or starting beyond it. */
+	{
+		struct e2e_io io = {0};
+		struct nvme_dsm_range ranges[2] = {
+		    {.length = 8, .starting_lba = 100},
+		    {.length = 2, .starting_lba = NS_BLOCKS - 1},
+		};
+		struct iovec iov = {.iov_base = ranges, .iov_len = sizeof(ranges)};
+		uint8_t pattern[512], back[512];
+
+		assert_int_equal(unvmf_host_write_zeroes(qp, 1, NS_BLOCKS - 4, 8, e2e_io_cb, &io), 0);
+		assert_int_equal(e2e_wait(qp, &io, 5000),
+				 E2E_STATUS(NVME_SCT_GENERIC, NVME_SC_LBA_OUT_OF_RANGE));
+		memset(&io, 0, sizeof(io));
+		assert_int_equal(unvmf_host_write_zeroes(qp, 1, NS_BLOCKS, 1, e2e_io_cb, &io), 0);
+		assert_int_equal(e2e_wait(qp, &io, 5000),
+				 E2E_STATUS(NVME_SCT_GENERIC, NVME_SC_LBA_OUT_OF_RANGE));
+		/* One bad range fails the command before any range is deallocated. */
+		memset(pattern, 0xa7, sizeof(pattern));
+		assert_int_equal(e2e_write(qp, 1, 100, 1, pattern, sizeof(pattern)), 0);
+		memset(&io, 0, sizeof(io));
+		assert_int_equal(unvmf_host_dsm(qp, 1, 2, &iov, 1, e2e_io_cb, &io), 0);
+		assert_int_equal(e2e_wait(qp, &io, 5000),
+				 E2E_STATUS(NVME_SCT_GENERIC, NVME_SC_LBA_OUT_OF_RANGE));
+		assert_int_equal(e2e_read(qp, 1, 100, 1, back, sizeof(back)), 0);
+		assert_memory_equal(pattern, back, sizeof(back));
+		ranges[0].starting_lba = NS_BLOCKS + 10;
+		ranges[1].starting_lba = 0;
+		ranges[1].length = 0;
+		memset(&io, 0, sizeof(io));
+		assert_int_equal(unvmf_host_dsm(qp, 1, 2, &iov, 1, e2e_io_cb, &io), 0);
+		assert_int_equal(e2e_wait(qp, &io, 5000),
+				 E2E_STATUS(NVME_SCT_GENERIC, NVME_SC_LBA_OUT_OF_RANGE));
+	}
 
 	/* Admin: unknown opcode, unknown log page, bad CNS, unknown feature. */
 	memset(&sqe, 0, sizeof(sqe));
 	sqe.opc = 0xc1;
 	assert_int_equal(unvmf_host_admin_cmd(ctrlr, &sqe, NULL, 0, UNVMF_HOST_DIR_NONE, &cqe, 0),
 			 -EREMOTEIO);
+	assert_int_equal(cqe.status.s.sct, NVME_SCT_GENERIC);
 	assert_int_equal(cqe.status.s.sc, NVME_SC_INVALID_OPCODE);
 	assert_int_equal(unvmf_host_get_log_page(ctrlr, 0x42, 0xffffffff, 0, buf, 512), -EREMOTEIO);
 	memset(&sqe, 0, sizeof(sqe));
@@ -311,6 +346,7 @@ static void test_bad_commands(void **state)
 	sqe.cdw10 = 0x55;
 	assert_int_equal(unvmf_host_admin_cmd(ctrlr, &sqe, buf, 4096, UNVMF_HOST_DIR_FROM_CTRLR,
 					      &cqe, 0), -EREMOTEIO);
+	assert_int_equal(cqe.status.s.sct, NVME_SCT_GENERIC);
 	assert_int_equal(cqe.status.s.sc, NVME_SC_INVALID_FIELD);
 	assert_int_equal(unvmf_host_get_features(ctrlr, 0x77, 0, NULL, 0, NULL), -EREMOTEIO);
 
