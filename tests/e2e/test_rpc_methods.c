@@ -552,7 +552,7 @@ static void test_controllers_qpairs_stats(void **state)
 	static uint8_t buf[8192];
 	struct unvmf_trid trid;
 	json_t *r, *c;
-	long long done_io = 0, written = 0;
+	long long done_io = 0, written = 0, lat_count = 0, tcp_done = 0;
 	size_t i;
 	json_t *g;
 
@@ -595,6 +595,9 @@ static void test_controllers_qpairs_stats(void **state)
 	{
 		done_io += json_integer_value(json_object_get(g, "completed_nvme_io"));
 		written += json_integer_value(json_object_get(g, "bytes_written"));
+		lat_count += json_integer_value(json_object_get(json_object_get(g, "latency"), "count"));
+		tcp_done += json_integer_value(json_object_get(
+		    json_array_get(json_object_get(g, "transports"), 0), "requests_completed"));
 		assert_string_equal(
 		    json_string_value(json_object_get(
 		        json_array_get(json_object_get(g, "transports"), 0), "trtype")),
@@ -603,6 +606,9 @@ static void test_controllers_qpairs_stats(void **state)
 	}
 	assert_true(done_io >= 16);
 	assert_true(written >= 16 * 8192);
+	/* Every I/O lands in the histogram and in its transport's completions (admin commands too). */
+	assert_true(lat_count >= done_io);
+	assert_true(tcp_done >= done_io);
 	json_decref(r);
 	FAILS("nvmf_get_stats", RPC_P("{s:i}", "x", 1), -32602, "'x'");
 
