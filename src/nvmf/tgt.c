@@ -15,6 +15,14 @@ struct unvmf_tgt g_tgt;
 static const struct unvmf_transport_ops *g_transport_ops[4];
 static unsigned g_num_transport_ops;
 
+/*
+ * One transport is added at a time: a failed one leaves the last slot of the
+ * table, which must be its own. Each walk visits the reactors in order and
+ * messages between two threads keep their order, so a later walk never
+ * overtakes the undo walk of a failed add.
+ */
+static bool g_transport_adding;
+
 void unvmf_transport_register(const struct unvmf_transport_ops *ops)
 {
 	for (unsigned i = 0; i < g_num_transport_ops; i++) {
@@ -48,6 +56,7 @@ int unvmf_tgt_init(const struct unvmf_tgt_opts *opts)
 	int rc;
 
 	memset(&g_tgt, 0, sizeof(g_tgt));
+	g_transport_adding = false;
 	pthread_mutex_init(&g_tgt.lock, NULL);
 	TAILQ_INIT(&g_tgt.subsystems);
 	TAILQ_INIT(&g_tgt.referrals);
@@ -221,35 +230,64 @@ static void transport_group_create(void *arg)
 
 static void transport_group_destroy(void *arg)
 {
-	struct unvmf_transport *transport = arg;
+	struct transport_add_ctx *ctx = arg;
+	struct unvmf_transport *transport = ctx->transport;
 	struct unvmf_poll_group *group = unvmf_poll_group_current();
+	struct unvmf_transport_poll_group *tg;
 
-	if (group && group->tgroups[transport->slot]) {
-		transport->ops->poll_group_destroy(group->tgroups[transport->slot]);
+	if (!group)
+		return;
+	tg = group->tgroups[transport->slot];
+	/* The slot may already belong to a transport created after this one failed. */
+	if (tg && tg->transport == transport) {
+		transport->ops->poll_group_destroy(tg);
 		group->tgroups[transport->slot] = NULL;
 	}
+}
+
+static void transport_add_finish(void *arg)
+{
+	struct transport_add_ctx *ctx = arg;
+
+	g_transport_adding = false;
+	ctx->done(ctx->arg, ctx->rc);
+	free(ctx);
+}
+
+/* Runs once every group has dropped the failed transport: nothing refers to it any more. */
+static void transport_add_undone(void *arg)
+{
+	struct transport_add_ctx *ctx = arg;
+
+	ctx->transport->ops->destroy(ctx->transport);
+	transport_add_finish(ctx);
 }
 
 static void transport_add_done(void *arg)
 {
 	struct transport_add_ctx *ctx = arg;
+	int rc;
 
-	if (ctx->rc) {
-		/* Undo: no half-created transport stays behind. */
-		for (unsigned i = 0; i < g_tgt.num_groups; i++) {
-			struct unvmf_poll_group *group = g_tgt.groups[i];
-
-			if (group && group->tgroups[ctx->transport->slot]) {
-				LOG_ERR("transport %s: poll group %u could not be created",
-					ctx->transport->ops->name, i);
-			}
-		}
-		g_tgt.num_transports--;
-		unvmf_for_each_thread(transport_group_destroy, ctx->transport, NULL);
-		ctx->transport->ops->destroy(ctx->transport);
+	if (!ctx->rc) {
+		transport_add_finish(ctx);
+		return;
 	}
-	ctx->done(ctx->arg, ctx->rc);
-	free(ctx);
+	/*
+	 * Undo: no half-created transport stays behind. It leaves the table at
+	 * once (no poller or RPC sees it again); the groups that were created
+	 * still point at it, so it is freed only after the walk that destroys them.
+	 */
+	LOG_ERR("transport %s: a poll group could not be created: %s", ctx->transport->ops->name,
+		strerror(-ctx->rc));
+	g_tgt.num_transports--;
+	g_tgt.transports[g_tgt.num_transports] = NULL;
+	rc = unvmf_for_each_thread(transport_group_destroy, ctx, transport_add_undone);
+	if (rc) {
+		/* Shutting down or out of memory: leak the transport rather than free it under its groups. */
+		LOG_ERR("transport %s: cannot visit the poll groups to undo it: %s; leaking it",
+			ctx->transport->ops->name, strerror(-rc));
+		transport_add_finish(ctx);
+	}
 }
 
 int unvmf_tgt_add_transport(const struct unvmf_transport_opts *opts,
@@ -264,6 +302,8 @@ int unvmf_tgt_add_transport(const struct unvmf_transport_opts *opts,
 		return -EPROTONOSUPPORT;
 	if (unvmf_tgt_find_transport(opts->trtype))
 		return -EEXIST;
+	if (g_transport_adding)
+		return -EBUSY;
 	if (g_tgt.num_transports >= UNVMF_ARRAY_SIZE(g_tgt.transports))
 		return -ENOSPC;
 	rc = ops->create(opts, &transport);
@@ -281,8 +321,10 @@ int unvmf_tgt_add_transport(const struct unvmf_transport_opts *opts,
 	ctx->done = done;
 	ctx->arg = arg;
 	g_tgt.transports[g_tgt.num_transports++] = transport;
+	g_transport_adding = true;
 	rc = unvmf_for_each_thread(transport_group_create, ctx, transport_add_done);
 	if (rc) {
+		g_transport_adding = false;
 		g_tgt.num_transports--;
 		ops->destroy(transport);
 		free(ctx);

@@ -113,6 +113,15 @@ json_t *unvmf_rpc_trid_json(const struct unvmf_trid *trid);
 int unvmf_rpc_parse_hex(const char *s, uint8_t *out, size_t len);
 void unvmf_rpc_format_hex(const uint8_t *in, size_t len, char *out);
 
+/*
+ * SPDK parameters unvmf has no option for (rpc_spdk_compat.c): checks that
+ * method's such parameters in params (borrowed) and sets *out to the params
+ * without them (a new reference). Fails with a message naming the parameter
+ * when a value would need a feature unvmf does not have.
+ */
+int unvmf_rpc_compat_filter(const char *method, json_t *params, json_t **out, char *err,
+                            size_t errlen);
+
 /* ---- request framing on a byte stream ---- */
 enum unvmf_rpc_frame_result {
 	UNVMF_RPC_FRAME_NEED_MORE,   /* incomplete value; read more */
@@ -142,5 +151,6 @@ void unvmf_rpc_register_bdev_methods(void);
 void unvmf_rpc_register_nvmf_methods(void);
 void unvmf_rpc_register_nvmf_transport_methods(void);
 void unvmf_rpc_register_nvmf_stats_methods(void);
+void unvmf_rpc_register_compat_methods(void);
 /* Registers every method and fills g_tgt_app_hooks (see src/app/tgt_app.h). */
 void unvmf_control_plane_install(void);

@@ -13,7 +13,13 @@
 #include <stdio.h>
 #include <string.h>
 
-/* SPDK methods that configure things unvmf does not have; a saved SPDK config carries them. */
+/*
+ * SPDK methods of subsystems unvmf does not have (iobuf, sock, accel, vmd,
+ * scheduler, keyring) and bdev-layer tuning: a saved SPDK config carries
+ * them, and what they set only tunes SPDK's own implementation, so skipping
+ * them changes nothing a host sees. A method that would (a bdev type or a
+ * key user unvmf lacks) is not listed and fails as an unknown method.
+ */
 static const char *const g_ignored_methods[] = {
     "bdev_set_options",
     "bdev_wait_for_examine",
@@ -27,9 +33,9 @@ static const char *const g_ignored_methods[] = {
     "accel_set_options",
     "vmd_enable",
     "framework_set_scheduler",
-    "nvmf_set_config",
-    "nvmf_set_crdt",
     "keyring_file_add_key",
+    "keyring_linux_set_options",
+    "accel_assign_opc",
 };
 
 struct config_load {

@@ -127,6 +127,8 @@ void unvmf_rpc_request_orphan(struct unvmf_rpc_request *req)
 static void request_run(struct unvmf_rpc_request *req)
 {
 	const struct unvmf_rpc_method *m = unvmf_rpc_method_find(req->method);
+	json_t *filtered;
+	char err[512];
 
 	if (!m) {
 		unvmf_rpc_send_error(req, UNVMF_RPC_METHOD_NOT_FOUND, "Method not found: '%s'",
@@ -137,6 +139,12 @@ static void request_run(struct unvmf_rpc_request *req)
 		unvmf_rpc_send_error(req, UNVMF_RPC_INVALID_STATE, "the target is shutting down");
 		return;
 	}
+	if (unvmf_rpc_compat_filter(req->method, req->params, &filtered, err, sizeof(err))) {
+		unvmf_rpc_send_error(req, UNVMF_RPC_INVALID_PARAMS, "%s", err);
+		return;
+	}
+	json_decref(req->params);
+	req->params = filtered;
 	LOG_DEBUG("rpc: %s", req->method);
 	m->handler(req, req->params);
 }

@@ -31,7 +31,7 @@ struct transport_params {
 	bool no_srq;
 	uint32_t num_cqe;
 	int32_t acceptor_backlog;
-	uint8_t ack_timeout;
+	uint32_t ack_timeout;
 	uint8_t retry_count;
 	uint8_t rnr_retry_count;
 	uint32_t max_read_depth;
@@ -56,7 +56,7 @@ static const struct unvmf_rpc_param g_transport_spec[] = {
     TP(max_io_size, UNVMF_RPC_UINT, 512, 1u << 24),
     TP(io_unit_size, UNVMF_RPC_UINT, 512, 1u << 24),
     TP(num_shared_buffers, UNVMF_RPC_UINT, 1, 1u << 20),
-    TP(buf_cache_size, UNVMF_RPC_UINT, 0, 1u << 20),
+    TP(buf_cache_size, UNVMF_RPC_UINT, 0, 0), /* SPDK writes UINT32_MAX for "automatic" */
     TP(abort_timeout_sec, UNVMF_RPC_UINT, 0, 3600),
     TP(dif_insert_or_strip, UNVMF_RPC_BOOL, 0, 0),
     TP(zcopy, UNVMF_RPC_BOOL, 0, 0),
@@ -66,7 +66,7 @@ static const struct unvmf_rpc_param g_transport_spec[] = {
     TP(no_srq, UNVMF_RPC_BOOL, 0, 0),
     TP(num_cqe, UNVMF_RPC_UINT, 1, 1u << 22),
     TP(acceptor_backlog, UNVMF_RPC_INT, 0, 65535),
-    TP(ack_timeout, UNVMF_RPC_UINT, 0, 31),
+    TP(ack_timeout, UNVMF_RPC_UINT, 0, 0), /* TCP: ms; RDMA: 0..31 exponent */
     TP(retry_count, UNVMF_RPC_UINT, 0, 7),
     TP(rnr_retry_count, UNVMF_RPC_UINT, 0, 7),
     TP(max_read_depth, UNVMF_RPC_UINT, 1, 256),
@@ -77,7 +77,7 @@ static const struct unvmf_rpc_param g_transport_spec[] = {
 static const unsigned char g_transport_scope[] = {
     TP_GENERIC, TP_GENERIC, TP_GENERIC, TP_GENERIC, TP_GENERIC, TP_GENERIC, TP_GENERIC,
     TP_GENERIC, TP_GENERIC, TP_GENERIC, TP_GENERIC, TP_GENERIC, TP_GENERIC, TP_GENERIC,
-    TP_TCP,     TP_TCP,     TP_RDMA,    TP_RDMA,    TP_RDMA,    TP_RDMA,    TP_RDMA,
+    TP_TCP,     TP_TCP,     TP_RDMA,    TP_RDMA,    TP_RDMA,    TP_RDMA,    TP_GENERIC,
     TP_RDMA,    TP_RDMA,    TP_RDMA,    TP_RDMA,
 };
 _Static_assert(sizeof(g_transport_scope) == UNVMF_ARRAY_SIZE(g_transport_spec),
@@ -115,7 +115,9 @@ static void transport_apply(struct unvmf_transport_opts *opts, const struct tran
 	APPLY(max_io_size);
 	APPLY(io_unit_size);
 	APPLY(num_shared_buffers);
-	APPLY(buf_cache_size);
+	/* SPDK's UINT32_MAX means "let the transport choose": our default. */
+	if (has(present, "buf_cache_size") && p->buf_cache_size != UINT32_MAX)
+		opts->buf_cache_size = p->buf_cache_size;
 	APPLY(abort_timeout_sec);
 	APPLY_TO(tcp, c2h_success);
 	APPLY_TO(tcp, sock_priority);
@@ -123,7 +125,14 @@ static void transport_apply(struct unvmf_transport_opts *opts, const struct tran
 	APPLY_TO(rdma, no_srq);
 	APPLY_TO(rdma, num_cqe);
 	APPLY_TO(rdma, acceptor_backlog);
-	APPLY_TO(rdma, ack_timeout);
+	/*
+	 * Both transports take SPDK's ack_timeout. TCP: milliseconds. RDMA: the
+	 * IB exponent; 0 (SPDK's default, IB's "wait forever") keeps ours.
+	 */
+	if (has(present, "ack_timeout") && opts->trtype == NVMF_TRTYPE_TCP)
+		opts->tcp.ack_timeout_ms = p->ack_timeout;
+	if (has(present, "ack_timeout") && opts->trtype == NVMF_TRTYPE_RDMA && p->ack_timeout)
+		opts->rdma.ack_timeout = (uint8_t)p->ack_timeout;
 	APPLY_TO(rdma, retry_count);
 	APPLY_TO(rdma, rnr_retry_count);
 	APPLY_TO(rdma, max_read_depth);
@@ -171,6 +180,21 @@ static void rpc_nvmf_create_transport(struct unvmf_rpc_request *req, json_t *par
 			                     scope == TP_TCP ? "TCP" : "RDMA");
 			return;
 		}
+	}
+	if (has(present, "buf_cache_size") && p.buf_cache_size != UINT32_MAX &&
+	    p.buf_cache_size > (1u << 20)) {
+		unvmf_rpc_send_error(req, UNVMF_RPC_INVALID_PARAMS,
+		                     "invalid parameter 'buf_cache_size': %u is out of range [0, %u] "
+		                     "(or 4294967295 for the default)",
+		                     p.buf_cache_size, 1u << 20);
+		return;
+	}
+	if (has(present, "ack_timeout") &&
+	    (trtype == NVMF_TRTYPE_RDMA ? p.ack_timeout > 31 : p.ack_timeout > 3600000)) {
+		unvmf_rpc_send_error(req, UNVMF_RPC_INVALID_PARAMS,
+		                     "invalid parameter 'ack_timeout': %u is out of range [0, %u]",
+		                     p.ack_timeout, trtype == NVMF_TRTYPE_RDMA ? 31u : 3600000u);
+		return;
 	}
 	if (p.dif_insert_or_strip || p.zcopy) {
 		unvmf_rpc_send_error(req, -EOPNOTSUPP, "%s is not supported",
@@ -229,6 +253,7 @@ json_t *unvmf_rpc_transport_json(const struct unvmf_transport *t)
 	if (t->ops->trtype == NVMF_TRTYPE_TCP) {
 		json_object_set_new(j, "c2h_success", json_boolean(o->tcp.c2h_success));
 		json_object_set_new(j, "sock_priority", json_integer(o->tcp.sock_priority));
+		json_object_set_new(j, "ack_timeout", json_integer(o->tcp.ack_timeout_ms));
 	} else if (t->ops->trtype == NVMF_TRTYPE_RDMA) {
 		json_object_set_new(j, "max_srq_depth", json_integer(o->rdma.max_srq_depth));
 		json_object_set_new(j, "no_srq", json_boolean(o->rdma.no_srq));

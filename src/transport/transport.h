@@ -26,6 +26,7 @@ struct unvmf_transport_opts {
 	struct {
 		bool c2h_success;	/* skip CapsuleResp after a successful read */
 		uint32_t sock_priority;
+		uint32_t ack_timeout_ms;	/* TCP_USER_TIMEOUT; 0 = the kernel's */
 	} tcp;
 	struct {
 		uint32_t max_srq_depth;

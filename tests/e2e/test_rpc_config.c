@@ -290,11 +290,199 @@ static void test_bad_config_files(void **state)
 	    "%s: method nvmf_subsystem_add_listener: transport TCP does not exist");
 }
 
+static json_t *find_by(json_t *list, const char *key, const char *value)
+{
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(list, i, e)
+	{
+		if (json_is_string(json_object_get(e, key)) &&
+		    strcmp(json_string_value(json_object_get(e, key)), value) == 0)
+			return e;
+	}
+	fail_msg("no entry with %s = %s", key, value);
+	return NULL;
+}
+
+static json_t *load_spdk_fixture(void)
+{
+	const char *dir = getenv("UNVMF_TEST_FIXTURES");
+	char path[512];
+	json_t *root;
+
+	assert_non_null(dir);
+	snprintf(path, sizeof(path), "%s/spdk_save_config.json", dir);
+	root = json_load_file(path, 0, NULL);
+	assert_non_null(root);
+	return root;
+}
+
+/* The config entry of method in SPDK subsystem sub whose params.key is value (or the first). */
+static json_t *fixture_entry(json_t *root, const char *sub, const char *method, int nth)
+{
+	size_t i, j;
+	json_t *s, *e;
+
+	json_array_foreach(json_object_get(root, "subsystems"), i, s)
+	{
+		if (strcmp(json_string_value(json_object_get(s, "subsystem")), sub) != 0)
+			continue;
+		json_array_foreach(json_object_get(s, "config"), j, e)
+		{
+			if (strcmp(json_string_value(json_object_get(e, "method")), method) == 0 &&
+			    nth-- == 0)
+				return e;
+		}
+	}
+	fail_msg("fixture has no %s in %s", method, sub);
+	return NULL;
+}
+
+static bool log_contains(const struct tgt_proc *tp, const char *what)
+{
+	char buf[65536];
+	FILE *f = fopen(tp->log_path, "r");
+	size_t n;
+
+	if (!f)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return strstr(buf, what) != NULL;
+}
+
+/*
+ * A config in the shape SPDK's save_config writes (hand-written fixture,
+ * every SPDK section and default parameter) loads and gives the state it
+ * describes; the listeners' port is moved to a free one.
+ */
+static void test_spdk_saved_config(void **state)
+{
+	struct tgt_proc tp;
+	struct rpc_conn c;
+	char cfg[128];
+	const char *args[] = {"-c", cfg, "-r", NULL, NULL};
+	json_t *root = load_spdk_fixture(), *bdevs, *subs, *transports, *s, *b, *t;
+	int rc;
+
+	tgt_proc_prepare(&tp);
+	args[3] = tp.rpc_sock;
+	for (int i = 0; i < 2; i++) {
+		json_t *la = json_object_get(
+		    json_object_get(fixture_entry(root, "nvmf", "nvmf_subsystem_add_listener", i),
+		                    "params"),
+		    "listen_address");
+
+		json_object_set_new(la, "trsvcid", json_string(tp.port));
+	}
+	snprintf(cfg, sizeof(cfg), "/tmp/unvmf-rpc-spdk-%d.json", getpid());
+	assert_int_equal(json_dump_file(root, cfg, JSON_INDENT(2)), 0);
+	json_decref(root);
+	rc = tgt_proc_exec(&tp, args, true);
+	if (rc)
+		tgt_proc_dump_log(&tp);
+	assert_int_equal(rc, 0);
+	assert_int_equal(rpc_conn_open(&c, tp.rpc_sock), 0);
+
+	bdevs = call_ok(&c, "bdev_get_bdevs", NULL);
+	assert_int_equal(json_array_size(bdevs), 3);
+	b = find_by(bdevs, "name", "Malloc0");
+	assert_int_equal(json_integer_value(json_object_get(b, "num_blocks")), 131072);
+	assert_int_equal(json_integer_value(json_object_get(b, "block_size")), 512);
+	assert_string_equal(json_string_value(json_object_get(b, "uuid")),
+	                    "3f1c2a9e-6b4d-4e71-9a58-0c2d7e8b1f40");
+	b = find_by(bdevs, "name", "Malloc1");
+	assert_int_equal(json_integer_value(json_object_get(b, "block_size")), 4096);
+	b = find_by(bdevs, "name", "Null0");
+	assert_string_equal(json_string_value(json_object_get(b, "product_name")), "Null disk");
+	json_decref(bdevs);
+
+	subs = call_ok(&c, "nvmf_get_subsystems", NULL);
+	assert_int_equal(json_array_size(subs), 3); /* discovery + 2 */
+	s = find_by(subs, "nqn", NQN1);
+	assert_true(json_is_true(json_object_get(s, "allow_any_host")));
+	assert_string_equal(json_string_value(json_object_get(s, "serial_number")),
+	                    "SPDK00000000000001");
+	assert_int_equal(json_array_size(json_object_get(s, "namespaces")), 2);
+	assert_string_equal(json_string_value(json_object_get(
+	                        json_array_get(json_object_get(s, "namespaces"), 1), "bdev_name")),
+	                    "Null0");
+	assert_int_equal(json_array_size(json_object_get(s, "listen_addresses")), 1);
+	s = find_by(subs, "nqn", NQN2);
+	assert_false(json_is_true(json_object_get(s, "allow_any_host")));
+	assert_int_equal(json_integer_value(json_object_get(s, "max_namespaces")), 16);
+	assert_int_equal(json_array_size(json_object_get(s, "hosts")), 1);
+	assert_int_equal(json_array_size(json_object_get(s, "namespaces")), 1);
+	json_decref(subs);
+
+	transports = call_ok(&c, "nvmf_get_transports", NULL);
+	assert_int_equal(json_array_size(transports), 1);
+	t = json_array_get(transports, 0);
+	assert_int_equal(json_integer_value(json_object_get(t, "max_queue_depth")), 128);
+	assert_int_equal(json_integer_value(json_object_get(t, "num_shared_buffers")), 511);
+	/* SPDK's "automatic" buffer cache becomes ours, not a 4 G-entry cache. */
+	assert_true(json_integer_value(json_object_get(t, "buf_cache_size")) <= (1 << 20));
+	assert_int_equal(json_integer_value(json_object_get(t, "ack_timeout")), 0);
+	json_decref(transports);
+
+	/* Ignored parameters are named once in the log. */
+	assert_true(log_contains(&tp, "bdev_malloc_create: ignoring SPDK parameter 'optimal_io_boundary'"));
+	rpc_conn_close(&c);
+	assert_int_equal(tgt_proc_stop(&tp, 20), 0);
+	unlink(cfg);
+}
+
+/* The same fixture with one SPDK parameter set to something unvmf cannot honour. */
+static void expect_fixture_refused(const char *sub, const char *method, int nth,
+                                   const char *member, const char *key, json_t *value,
+                                   const char *want)
+{
+	json_t *root = load_spdk_fixture();
+	json_t *params = json_object_get(fixture_entry(root, sub, method, nth), "params");
+	char *text, fmt[512];
+
+	if (member)
+		params = json_object_get(params, member);
+	json_object_set_new(params, key, value);
+	text = json_dumps(root, 0);
+	snprintf(fmt, sizeof(fmt), "%%s: method %s: %s", method, want);
+	expect_bad_config(text, fmt);
+	free(text);
+	json_decref(root);
+}
+
+static void test_spdk_config_unsupported_values(void **state)
+{
+	expect_fixture_refused("bdev", "bdev_malloc_create", 0, NULL, "md_size", json_integer(8),
+	                       "invalid parameter 'md_size': 8 is not supported (metadata");
+	expect_fixture_refused("bdev", "bdev_null_create", 0, NULL, "dif_type", json_integer(1),
+	                       "invalid parameter 'dif_type'");
+	expect_fixture_refused("nvmf", "nvmf_set_crdt", 0, NULL, "crdt1", json_integer(100),
+	                       "invalid parameter 'crdt1'");
+	expect_fixture_refused("nvmf", "nvmf_set_config", 0, NULL, "discovery_filter",
+	                       json_string("transport"), "invalid parameter 'discovery_filter'");
+	expect_fixture_refused("nvmf", "nvmf_subsystem_add_host", 0, NULL, "psk",
+	                       json_string("key0"), "invalid parameter 'psk'");
+	expect_fixture_refused("nvmf", "nvmf_subsystem_add_ns", 0, "namespace", "ptpl_file",
+	                       json_string("/tmp/ptpl"), "invalid parameter 'namespace.ptpl_file'");
+	expect_fixture_refused("nvmf", "nvmf_subsystem_add_listener", 0, NULL, "secure_channel",
+	                       json_true(), "secure_channel (TLS) is not supported");
+	expect_fixture_refused("nvmf", "nvmf_create_transport", 0, NULL, "zcopy", json_true(),
+	                       "zcopy is not supported");
+	/* A parameter SPDK never had is still refused. */
+	expect_fixture_refused("bdev", "bdev_malloc_create", 0, NULL, "no_such_param",
+	                       json_integer(1), "unknown parameter 'no_such_param'");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_config_round_trip),
 	    cmocka_unit_test(test_bad_config_files),
+	    cmocka_unit_test(test_spdk_saved_config),
+	    cmocka_unit_test(test_spdk_config_unsupported_values),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -276,8 +276,19 @@ static void test_transport_methods(void **state)
 	FAILS("nvmf_create_transport", RPC_P("{s:s}", "trtype", "TCP"), -17, "already exists");
 	FAILS("nvmf_create_transport", NULL, -32602, "'trtype'");
 	FAILS("nvmf_create_transport", RPC_P("{s:s}", "trtype", "FOO"), -32602, "FOO");
-	FAILS("nvmf_create_transport", RPC_P("{s:s, s:i}", "trtype", "TCP", "ack_timeout", 3),
-	      -32602, "'ack_timeout': applies to RDMA only");
+	/* SPDK's ack_timeout is both transports' (TCP: ms, RDMA: the IB exponent). */
+	FAILS("nvmf_create_transport", RPC_P("{s:s, s:i}", "trtype", "RDMA", "ack_timeout", 32),
+	      -32602, "'ack_timeout': 32 is out of range [0, 31]");
+	FAILS("nvmf_create_transport",
+	      RPC_P("{s:s, s:i}", "trtype", "TCP", "ack_timeout", 3600001), -32602,
+	      "'ack_timeout': 3600001 is out of range");
+	FAILS("nvmf_create_transport",
+	      RPC_P("{s:s, s:i}", "trtype", "TCP", "buf_cache_size", (1 << 20) + 1), -32602,
+	      "'buf_cache_size'");
+	/* SPDK-only knobs: neutral values pass the checks, others are refused by name. */
+	FAILS("nvmf_create_transport",
+	      RPC_P("{s:s, s:i, s:b}", "trtype", "TCP", "data_wr_pool_size", 64, "zcopy", 0), -17,
+	      "already exists");
 	FAILS("nvmf_create_transport", RPC_P("{s:s, s:i}", "trtype", "RDMA", "sock_priority", 1),
 	      -32602, "'sock_priority': applies to TCP only");
 	FAILS("nvmf_create_transport", RPC_P("{s:s, s:i}", "trtype", "TCP", "max_queue_depth", 1),
@@ -399,7 +410,10 @@ static void test_subsystem_methods(void **state)
 	      -32602, "'host'");
 	FAILS("nvmf_subsystem_add_host",
 	      RPC_P("{s:s, s:s, s:s}", "nqn", NQN1, "host", HOST1, "psk", "x"), -32602,
-	      "unknown parameter 'psk'");
+	      "invalid parameter 'psk': TLS is not supported");
+	FAILS("nvmf_subsystem_add_host",
+	      RPC_P("{s:s, s:s, s:s}", "nqn", NQN1, "host", HOST1, "pskx", "x"), -32602,
+	      "unknown parameter 'pskx'");
 	OK_DROP("nvmf_subsystem_remove_host", RPC_P("{s:s, s:s}", "nqn", NQN1, "host", HOST2));
 	FAILS("nvmf_subsystem_remove_host", RPC_P("{s:s, s:s}", "nqn", NQN1, "host", HOST2), -2,
 	      "not in the allowed list");
@@ -538,7 +552,7 @@ static void test_controllers_qpairs_stats(void **state)
 	static uint8_t buf[8192];
 	struct unvmf_trid trid;
 	json_t *r, *c;
-	long long done_io = 0, written = 0;
+	long long done_io = 0, written = 0, lat_count = 0, tcp_done = 0;
 	size_t i;
 	json_t *g;
 
@@ -581,6 +595,9 @@ static void test_controllers_qpairs_stats(void **state)
 	{
 		done_io += json_integer_value(json_object_get(g, "completed_nvme_io"));
 		written += json_integer_value(json_object_get(g, "bytes_written"));
+		lat_count += json_integer_value(json_object_get(json_object_get(g, "latency"), "count"));
+		tcp_done += json_integer_value(json_object_get(
+		    json_array_get(json_object_get(g, "transports"), 0), "requests_completed"));
 		assert_string_equal(
 		    json_string_value(json_object_get(
 		        json_array_get(json_object_get(g, "transports"), 0), "trtype")),
@@ -589,6 +606,9 @@ static void test_controllers_qpairs_stats(void **state)
 	}
 	assert_true(done_io >= 16);
 	assert_true(written >= 16 * 8192);
+	/* Every I/O lands in the histogram and in its transport's completions (admin commands too). */
+	assert_true(lat_count >= done_io);
+	assert_true(tcp_done >= done_io);
 	json_decref(r);
 	FAILS("nvmf_get_stats", RPC_P("{s:i}", "x", 1), -32602, "'x'");
 

@@ -124,12 +124,61 @@ uint32_t tcp_conn_depth(const struct tcp_conn *conn)
 	return conn->num_reqs;
 }
 
-void tcp_conn_teardown(struct tcp_conn *conn, const char *reason)
+static const char *const g_end_names[TCP_END_NUM_REASONS] = {
+    [TCP_END_HOST_CLOSE] = "host_close",
+    [TCP_END_HOST_RESET] = "host_reset",
+    [TCP_END_SOCKET_ERROR] = "socket_error",
+    [TCP_END_H2C_TERM_REQ] = "h2c_term_req",
+    [TCP_END_PROTOCOL_ERROR] = "protocol_error",
+    [TCP_END_KEEP_ALIVE_TIMEOUT] = "keep_alive_timeout",
+    [TCP_END_HOST_REMOVED] = "host_removed",
+    [TCP_END_LISTENER_REMOVED] = "listener_removed",
+    [TCP_END_SUBSYSTEM_DELETED] = "subsystem_deleted",
+    [TCP_END_CONTROLLER_GONE] = "controller_gone",
+    [TCP_END_TARGET_SHUTDOWN] = "target_shutdown",
+    [TCP_END_FAULT_INJECTED] = "fault_injected",
+    [TCP_END_REQUESTED] = "requested",
+};
+
+const char *tcp_end_reason_name(enum tcp_end_reason why)
+{
+	return why < TCP_END_NUM_REASONS ? g_end_names[why] : "?";
+}
+
+/*
+ * The core names its reasons in text (src/nvmf: ctrlr.c, subsystem.c,
+ * tgt.c); a reason not listed here still counts, as "requested".
+ */
+enum tcp_end_reason tcp_end_reason_of_core(const char *reason)
+{
+	static const struct {
+		const char *text;
+		enum tcp_end_reason why;
+	} map[] = {
+	    {"keep-alive timeout", TCP_END_KEEP_ALIVE_TIMEOUT},
+	    {"host removed", TCP_END_HOST_REMOVED},
+	    {"listener removed", TCP_END_LISTENER_REMOVED},
+	    {"subsystem deleted", TCP_END_SUBSYSTEM_DELETED},
+	    {"admin queue disconnected", TCP_END_CONTROLLER_GONE},
+	    {"controller reset", TCP_END_CONTROLLER_GONE},
+	    {"target shutdown", TCP_END_TARGET_SHUTDOWN},
+	};
+
+	for (size_t i = 0; reason && i < UNVMF_ARRAY_SIZE(map); i++) {
+		if (strcmp(reason, map[i].text) == 0)
+			return map[i].why;
+	}
+	return TCP_END_REQUESTED;
+}
+
+void tcp_conn_teardown(struct tcp_conn *conn, enum tcp_end_reason why, const char *reason)
 {
 	bool clean;
 
 	if (conn->state == TCP_CONN_DRAINING)
 		return;
+	if (conn->group)
+		conn->group->stats.ended[why < TCP_END_NUM_REASONS ? why : TCP_END_REQUESTED]++;
 	LOG_INFO("qpair %lu (qid %u, peer %s:%s): closing: %s", (unsigned long)conn->qpair.id,
 	         conn->qpair.qid, conn->qpair.peer.traddr, conn->qpair.peer.trsvcid, reason);
 	conn->state = TCP_CONN_DRAINING;
@@ -173,7 +222,7 @@ void tcp_conn_terminate(struct tcp_conn *conn, uint16_t fes, uint32_t fei, const
 	conn->term_pdu.data_len = 0;
 	conn->term_pdu.ddgst_len = 0;
 	conn->term_wanted = true;
-	tcp_conn_teardown(conn, "protocol error");
+	tcp_conn_teardown(conn, TCP_END_PROTOCOL_ERROR, "protocol error");
 }
 
 /* Reads what the host already sent so close() ends with FIN, not RST, and the term request arrives.
@@ -227,8 +276,9 @@ void tcp_conn_qpair_disconnect(struct unvmf_qpair *qpair)
 {
 	struct tcp_conn *conn = tcp_conn_from_qpair(qpair);
 
-	tcp_conn_teardown(conn, qpair->disconnect_reason[0] ? qpair->disconnect_reason
-	                                                    : "disconnect requested");
+	tcp_conn_teardown(conn, tcp_end_reason_of_core(qpair->disconnect_reason),
+	                  qpair->disconnect_reason[0] ? qpair->disconnect_reason
+	                                              : "disconnect requested");
 	/* Never handed to a group (target shutting down): nothing can be in flight. */
 	if (!conn->group) {
 		bool freed = tcp_conn_try_free(conn);
@@ -256,13 +306,13 @@ int tcp_conn_inject_fault(struct unvmf_qpair *qpair, const char *kind)
 			setsockopt(conn->fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
 		LOG_WARN("qpair %lu (qid %u): fault injected: connection reset",
 			 (unsigned long)qpair->id, qpair->qid);
-		tcp_conn_teardown(conn, "fault injected: reset");
+		tcp_conn_teardown(conn, TCP_END_FAULT_INJECTED, "fault injected: reset");
 		return 0;
 	}
 	if (strcmp(kind, "close") == 0) {
 		LOG_WARN("qpair %lu (qid %u): fault injected: connection close",
 			 (unsigned long)qpair->id, qpair->qid);
-		tcp_conn_teardown(conn, "fault injected: close");
+		tcp_conn_teardown(conn, TCP_END_FAULT_INJECTED, "fault injected: close");
 		return 0;
 	}
 	return -EINVAL;

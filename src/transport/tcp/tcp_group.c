@@ -66,7 +66,7 @@ void tcp_group_destroy(struct unvmf_transport_poll_group *tgroup)
 	{
 		LOG_ERR("qpair %lu: still open when its poll group goes",
 		        (unsigned long)conn->qpair.id);
-		tcp_conn_teardown(conn, "poll group destroyed");
+		tcp_conn_teardown(conn, TCP_END_TARGET_SHUTDOWN, "poll group destroyed");
 		conn->drain_deadline_us = 0;
 		if (!tcp_conn_try_free(conn))
 			LOG_ERR("qpair %lu: the core still owns requests; leaking it",
@@ -122,22 +122,27 @@ int tcp_group_add(struct unvmf_transport_poll_group *tgroup, struct unvmf_qpair 
 	         qpair->peer.traddr, qpair->peer.trsvcid, tgroup->group ? tgroup->group->index : 0);
 	/* Arrived after shutdown disconnected this group's qpairs: it would never be asked. */
 	if (g_tgt.shutting_down) {
-		tcp_conn_teardown(conn, "target shutting down");
+		tcp_conn_teardown(conn, TCP_END_TARGET_SHUTDOWN, "target shutting down");
 		return 0;
 	}
 	rc = tcp_group_epoll_update(conn);
 	if (rc) {
 		LOG_ERR("qpair %lu: epoll: %s", (unsigned long)qpair->id, strerror(-rc));
-		tcp_conn_teardown(conn, "cannot poll the socket");
+		tcp_conn_teardown(conn, TCP_END_SOCKET_ERROR, "cannot poll the socket");
 	}
 	return 0;
+}
+
+static enum tcp_end_reason send_error_reason(int rc)
+{
+	return rc == -ECONNRESET || rc == -EPIPE ? TCP_END_HOST_RESET : TCP_END_SOCKET_ERROR;
 }
 
 static int group_service_events(struct tcp_group *group)
 {
 	struct epoll_event evs[GROUP_EVENTS_MAX];
 	int n = epoll_wait(group->epfd, evs, GROUP_EVENTS_MAX, 0);
-	int work = 0;
+	int work = 0, rc;
 
 	for (int i = 0; i < n; i++) {
 		struct tcp_conn *conn = evs[i].data.ptr;
@@ -149,8 +154,9 @@ static int group_service_events(struct tcp_group *group)
 			work |= tcp_conn_recv(conn);
 		if (conn->state != TCP_CONN_DRAINING && (evs[i].events & EPOLLOUT)) {
 			work = 1;
-			if (tcp_conn_flush(conn) < 0)
-				tcp_conn_teardown(conn, "send error");
+			rc = tcp_conn_flush(conn);
+			if (rc < 0)
+				tcp_conn_teardown(conn, send_error_reason(rc), "send error");
 		}
 	}
 	return work;
@@ -172,14 +178,15 @@ static int group_retry_pending(struct tcp_group *group)
 static int group_flush(struct tcp_group *group)
 {
 	struct tcp_conn *conn;
-	int work = 0;
+	int work = 0, rc;
 
 	while ((conn = TAILQ_FIRST(&group->send_list))) {
 		TAILQ_REMOVE(&group->send_list, conn, send_link);
 		conn->in_send_list = false;
 		work = 1;
-		if (tcp_conn_flush(conn) < 0)
-			tcp_conn_teardown(conn, "send error");
+		rc = tcp_conn_flush(conn);
+		if (rc < 0)
+			tcp_conn_teardown(conn, send_error_reason(rc), "send error");
 	}
 	return work;
 }
@@ -237,6 +244,7 @@ void tcp_group_dump_stats(struct unvmf_transport_poll_group *tgroup, void *json_
 	json_object_set_new(obj, "hdgst_errors", json_integer((json_int_t)s->hdgst_errors));
 	json_object_set_new(obj, "ddgst_errors", json_integer((json_int_t)s->ddgst_errors));
 	json_object_set_new(obj, "h2c_term_received", json_integer((json_int_t)s->term_received));
+	json_object_set_new(obj, "requests_completed", json_integer((json_int_t)s->reqs_completed));
 	json_object_set_new(obj, "pending_buffer_current",
 	                    json_integer((json_int_t)s->pending_buf_current));
 	json_object_set_new(obj, "pending_buffer_total",
@@ -248,4 +256,16 @@ void tcp_group_dump_stats(struct unvmf_transport_poll_group *tgroup, void *json_
 			                    json_integer((json_int_t)s->term_sent[i]));
 	}
 	json_object_set_new(obj, "c2h_term_sent", term);
+	term = json_object();
+	for (unsigned i = 0; i < UNVMF_ARRAY_SIZE(s->term_received_fes); i++) {
+		if (s->term_received_fes[i])
+			json_object_set_new(term, g_fes_names[i],
+			                    json_integer((json_int_t)s->term_received_fes[i]));
+	}
+	json_object_set_new(obj, "h2c_term_received_by_reason", term);
+	/* Every reason, zeros included: scripts can read a key without checking it exists. */
+	term = json_object();
+	for (unsigned i = 0; i < TCP_END_NUM_REASONS; i++)
+		json_object_set_new(term, tcp_end_reason_name(i), json_integer((json_int_t)s->ended[i]));
+	json_object_set_new(obj, "conns_ended", term);
 }

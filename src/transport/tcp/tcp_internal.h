@@ -187,6 +187,28 @@ struct tcp_conn {
 	TAILQ_ENTRY(tcp_conn) drain_link; /* group->draining */
 };
 
+/*
+ * Why a connection ended, counted once per connection on its group. The
+ * core's requests (keep-alive timeout, RPC removals, ...) arrive as the
+ * qpair's disconnect_reason and are sorted by tcp_end_reason_of_core().
+ */
+enum tcp_end_reason {
+	TCP_END_HOST_CLOSE,         /* orderly close (FIN) by the host */
+	TCP_END_HOST_RESET,         /* ECONNRESET / EPIPE: the peer or a middlebox reset it */
+	TCP_END_SOCKET_ERROR,       /* any other socket or epoll error */
+	TCP_END_H2C_TERM_REQ,       /* the host sent H2CTermReq */
+	TCP_END_PROTOCOL_ERROR,     /* we sent C2HTermReq (by FES in c2h_term_sent) */
+	TCP_END_KEEP_ALIVE_TIMEOUT, /* the controller's keep-alive timer fired */
+	TCP_END_HOST_REMOVED,       /* nvmf_subsystem_remove_host */
+	TCP_END_LISTENER_REMOVED,   /* nvmf_subsystem_remove_listener */
+	TCP_END_SUBSYSTEM_DELETED,  /* nvmf_delete_subsystem */
+	TCP_END_CONTROLLER_GONE,    /* its admin queue went, or a controller reset */
+	TCP_END_TARGET_SHUTDOWN,
+	TCP_END_FAULT_INJECTED,
+	TCP_END_REQUESTED, /* another disconnect the core asked for */
+	TCP_END_NUM_REASONS,
+};
+
 struct tcp_group_stats {
 	uint64_t conns_current;
 	uint64_t conns_total;
@@ -197,7 +219,10 @@ struct tcp_group_stats {
 	uint64_t hdgst_errors;
 	uint64_t ddgst_errors;
 	uint64_t term_sent[8];  /* C2HTermReq by FES (index 0: other) */
-	uint64_t term_received; /* H2CTermReq */
+	uint64_t term_received;             /* H2CTermReq */
+	uint64_t term_received_fes[8];      /* H2CTermReq by FES (index 0: other) */
+	uint64_t ended[TCP_END_NUM_REASONS]; /* connections ended, by reason */
+	uint64_t reqs_completed;            /* commands answered (response or C2H SUCCESS) */
 	uint64_t pending_buf_current;
 	uint64_t pending_buf_total;
 	uint64_t send_eagain;
@@ -242,7 +267,9 @@ int tcp_group_epoll_update(struct tcp_conn *conn);
 struct tcp_conn *tcp_conn_create(struct tcp_transport *tt, int fd,
                                  const struct unvmf_trid *listen_trid);
 /* Starts teardown (idempotent). The free happens later, from the group poll. */
-void tcp_conn_teardown(struct tcp_conn *conn, const char *reason);
+void tcp_conn_teardown(struct tcp_conn *conn, enum tcp_end_reason why, const char *reason);
+enum tcp_end_reason tcp_end_reason_of_core(const char *reason);
+const char *tcp_end_reason_name(enum tcp_end_reason why);
 /* Protocol error: C2HTermReq with fes/fei and the bad header, then teardown. */
 void tcp_conn_terminate(struct tcp_conn *conn, uint16_t fes, uint32_t fei, const void *bad_hdr,
                         uint32_t bad_len);

@@ -160,12 +160,14 @@ static void recv_h2c_term(struct tcp_conn *conn)
 	uint32_t fei;
 
 	memcpy(&fei, term->fei, sizeof(fei));
-	if (conn->group)
+	if (conn->group) {
 		conn->group->stats.term_received++;
+		conn->group->stats.term_received_fes[term->fes < 8 ? term->fes : 0]++;
+	}
 	LOG_WARN("qpair %lu (peer %s:%s): host sent H2CTermReq FES %u FEI %u",
 	         (unsigned long)conn->qpair.id, conn->qpair.peer.traddr, conn->qpair.peer.trsvcid,
 	         term->fes, fei);
-	tcp_conn_teardown(conn, "host terminated the connection");
+	tcp_conn_teardown(conn, TCP_END_H2C_TERM_REQ, "host terminated the connection");
 }
 
 static void recv_ch_done(struct tcp_conn *conn)
@@ -378,7 +380,7 @@ int tcp_conn_recv(struct tcp_conn *conn)
 			}
 		}
 		if (n == 0) {
-			tcp_conn_teardown(conn, "host closed the connection");
+			tcp_conn_teardown(conn, TCP_END_HOST_CLOSE, "host closed the connection");
 			return 1;
 		}
 		if (n < 0) {
@@ -386,7 +388,10 @@ int tcp_conn_recv(struct tcp_conn *conn)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				break;
-			tcp_conn_teardown(conn, "receive error");
+			tcp_conn_teardown(conn,
+			                  errno == ECONNRESET || errno == EPIPE ? TCP_END_HOST_RESET
+			                                                        : TCP_END_SOCKET_ERROR,
+			                  "receive error");
 			return 1;
 		}
 		work = 1;

@@ -336,6 +336,8 @@ void tcp_req_complete(struct unvmf_req *ureq)
 		return;
 	}
 	tcp_req_set_state(req, TCP_REQ_EXECUTED);
+	if (conn->group)
+		conn->group->stats.reqs_completed++;
 	if (ok && ureq->xfer == UNVMF_XFER_CONTROLLER_TO_HOST && ureq->length > 0) {
 		/*
 		 * C2HData SUCCESS stands in for the CapsuleResp only when the host
