@@ -453,10 +453,10 @@ static void admin_features(struct unvmf_req *req, bool set)
 		break;
 	case NVME_FEAT_VOLATILE_WRITE_CACHE:
 		/*
-		 * Identify says a volatile write cache is present (the backends
-		 * buffer writes: page cache, RAM), so WCE is changeable (SEL 3
+		 * Identify says a volatile write cache is present (the uring
+		 * backend writes to the page cache), so WCE is changeable (SEL 3
 		 * reports it so) and not saveable. WCE=0 is honoured: io.c
-		 * flushes every write before completing it.
+		 * flushes every write on such a backend before completing it.
 		 */
 		if (set)
 			atomic_store_explicit(&ctrlr->vwc_enabled, cdw11 & 1, memory_order_relaxed);

@@ -49,13 +49,15 @@ static void io_write_flushed(struct unvmf_bdev_io *bio, int status)
 
 /*
  * With the volatile write cache disabled (Set Features VWC, WCE=0) a write
- * completes only once it is durable (NVMe base 5.21.1.6): the data went to
- * the backend's cache, so flush it before answering. With WCE=1 (the
- * default) durability waits for the host's Flush, as on a drive.
+ * completes only once it is durable (NVMe base 5.21.1.6): on a backend with
+ * a cache FLUSH drains (uring: the page cache), flush before answering.
+ * Backends without one (RAM, null) are as durable as they get at once. With
+ * WCE=1 (the default) durability waits for the host's Flush, as on a drive.
  */
 static bool io_write_needs_flush(struct unvmf_req *req)
 {
-	return !atomic_load_explicit(&req->qpair->ctrlr->vwc_enabled, memory_order_relaxed);
+	return req->ns->bdev->volatile_cache &&
+	       !atomic_load_explicit(&req->qpair->ctrlr->vwc_enabled, memory_order_relaxed);
 }
 
 static void io_bdev_done(struct unvmf_bdev_io *bio, int status)

@@ -411,6 +411,78 @@ static void test_abort_io(void **state)
 	unvmf_host_disconnect(ctrlr);
 }
 
+/*
+ * Abort Command Limit: ACL is 3 (four Aborts at a time). Five Aborts of I/O
+ * commands in one TCP segment are parsed in one poll, before any of the
+ * first four has its answer back from the I/O queue's thread, so the fifth
+ * finds the limit reached.
+ */
+static void test_abort_limit(void **state)
+{
+	struct raw_connect c = {.qid = 0, .cntlid = 0xffff};
+	uint8_t b[5 * sizeof(struct nvme_tcp_cmd)];
+	struct nvmf_connect_rsp *rsp;
+	struct nvme_cqe cqe;
+	bool seen[5] = {false};
+	int afd = raw_open(), fd;
+
+	cqe = raw_connect(afd, &c);
+	assert_int_equal(cqe.status.raw & 0xfffe, 0);
+	rsp = (struct nvmf_connect_rsp *)&cqe;
+	c.cntlid = rsp->status_code_specific.success.cntlid;
+	{
+		struct nvme_sqe sqe;
+		struct nvmf_property_set_cmd *ps = (struct nvmf_property_set_cmd *)&sqe;
+		union nvme_cc_register cc = {.raw = 0};
+
+		cc.bits.en = 1;
+		cc.bits.iosqes = 6;
+		cc.bits.iocqes = 4;
+		memset(&sqe, 0, sizeof(sqe));
+		ps->opcode = NVME_OPC_FABRICS;
+		ps->cid = 0x30;
+		ps->fctype = NVMF_FCTYPE_PROPERTY_SET;
+		ps->ofst = NVME_REG_CC;
+		ps->value = cc.raw;
+		raw_capsule(afd, &sqe, NULL, 0);
+		cqe = raw_rsp(afd);
+		assert_int_equal(cqe.status.raw & 0xfffe, 0);
+	}
+	c.qid = 1;
+	fd = raw_open();
+	cqe = raw_connect(fd, &c);
+	assert_int_equal(cqe.status.raw & 0xfffe, 0);
+
+	memset(b, 0, sizeof(b));
+	for (int i = 0; i < 5; i++) {
+		struct nvme_tcp_cmd *cmd = (struct nvme_tcp_cmd *)(b + i * sizeof(*cmd));
+
+		cmd->common.pdu_type = NVME_TCP_PDU_TYPE_CAPSULE_CMD;
+		cmd->common.hlen = sizeof(*cmd);
+		cmd->common.plen = sizeof(*cmd);
+		cmd->ccsqe.opc = NVME_OPC_ABORT;
+		cmd->ccsqe.cid = (uint16_t)(0x40 + i);
+		cmd->ccsqe.cdw10 = 1 | ((uint32_t)(0x100 + i) << 16);
+	}
+	assert_int_equal(write(afd, b, sizeof(b)), (ssize_t)sizeof(b));
+	for (int i = 0; i < 5; i++) {
+		cqe = raw_rsp(afd);
+		assert_true(cqe.cid >= 0x40 && cqe.cid < 0x45);
+		assert_false(seen[cqe.cid - 0x40]);
+		seen[cqe.cid - 0x40] = true;
+		if (cqe.cid == 0x44) {
+			assert_status(&cqe, NVME_SCT_COMMAND_SPECIFIC,
+				      NVME_SC_ABORT_COMMAND_LIMIT_EXCEEDED);
+		} else {
+			/* Nothing of that cid on the queue: not aborted. */
+			assert_int_equal(cqe.status.raw & 0xfffe, 0);
+			assert_int_equal(cqe.cdw0 & 1, 1);
+		}
+	}
+	close(fd);
+	close(afd);
+}
+
 /* ---- logs ---- */
 
 static void test_error_log(void **state)
@@ -760,6 +832,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_abort_aer),
 		cmocka_unit_test(test_abort_io),
+		cmocka_unit_test(test_abort_limit),
 		cmocka_unit_test(test_error_log),
 		cmocka_unit_test(test_health_counters),
 		cmocka_unit_test(test_features),
