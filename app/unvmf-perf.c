@@ -77,6 +77,7 @@ struct perf_task {
 	void *buf;
 	struct iovec iov;
 	uint64_t lba;
+	uint32_t nblocks;	/* of this I/O: g_io_blocks, or up to g_sweep_blocks in a sweep */
 	bool is_read;
 	uint64_t submit_ns;
 	uint32_t gen;		/* write: the generation being written */
@@ -120,6 +121,13 @@ struct perf_worker {
 static const struct perf_args *g_args;
 static uint32_t g_block_size;
 static uint32_t g_io_blocks;
+/*
+ * Blocks per verify-sweep I/O: the run's I/O size, raised to PERF_SWEEP_BYTES
+ * (within the controller's MDTS) so that writing and reading back a region of
+ * small blocks takes a few large commands instead of many small ones.
+ */
+static uint32_t g_sweep_blocks;
+#define PERF_SWEEP_BYTES (128u * 1024)
 static uint64_t g_seed;
 static atomic_bool g_stop;
 static uint64_t g_deadline_ns;
@@ -361,6 +369,8 @@ static int task_submit(struct perf_task *t)
 	if (!task_pick(pq, &rel))
 		return -EBUSY;
 	t->lba = pq->region_start + rel;
+	t->nblocks = g_io_blocks;
+	t->iov.iov_len = (size_t)g_io_blocks * g_block_size;
 	t->is_read = (int)(rng_next(&w->rng) % 100) < g_args->read_pct;
 	if (g_args->verify) {
 		for (uint32_t i = 0; i < g_io_blocks; i++)
@@ -402,7 +412,7 @@ static void task_verify_read(struct perf_task *t)
 	struct perf_qpair *pq = t->pq;
 	uint64_t rel = t->lba - pq->region_start;
 
-	for (uint32_t i = 0; i < g_io_blocks; i++) {
+	for (uint32_t i = 0; i < t->nblocks; i++) {
 		uint32_t gen = pq->gens[rel + i];
 		struct unvmf_verify_result res;
 
@@ -553,20 +563,22 @@ static int sweep_submit(struct perf_task *t)
 	uint64_t rel = pq->sweep_next;
 	int rc;
 
-	if (atomic_load(&g_stop) || rel + g_io_blocks > pq->region_blocks)
+	if (atomic_load(&g_stop) || rel >= pq->region_blocks)
 		return 1;
-	pq->sweep_next += g_io_blocks;
+	t->nblocks = (uint32_t)UNVMF_MIN((uint64_t)g_sweep_blocks, pq->region_blocks - rel);
+	t->iov.iov_len = (size_t)t->nblocks * g_block_size;
+	pq->sweep_next += t->nblocks;
 	t->lba = pq->region_start + rel;
 	t->is_read = pq->sweep_read;
 	if (!t->is_read) {
 		t->gen = 1;
-		for (uint32_t i = 0; i < g_io_blocks; i++)
+		for (uint32_t i = 0; i < t->nblocks; i++)
 			unvmf_verify_fill((uint8_t *)t->buf + (size_t)i * g_block_size, g_block_size,
 					  t->lba + i, g_seed, t->gen);
-		rc = unvmf_host_write(pq->qpair, g_args->nsid, t->lba, g_io_blocks, &t->iov, 1,
+		rc = unvmf_host_write(pq->qpair, g_args->nsid, t->lba, t->nblocks, &t->iov, 1,
 				      sweep_complete, t);
 	} else {
-		rc = unvmf_host_read(pq->qpair, g_args->nsid, t->lba, g_io_blocks, &t->iov, 1,
+		rc = unvmf_host_read(pq->qpair, g_args->nsid, t->lba, t->nblocks, &t->iov, 1,
 				     sweep_complete, t);
 	}
 	if (rc)
@@ -595,7 +607,7 @@ static void sweep_complete(void *arg, const struct nvme_cqe *cqe)
 		task_verify_read(t);
 	}
 	if (!t->is_read) {
-		for (uint32_t i = 0; i < g_io_blocks; i++)
+		for (uint32_t i = 0; i < t->nblocks; i++)
 			pq->gens[rel + i] = ok ? t->gen : PERF_GEN_UNKNOWN;
 	}
 	if (ok && sweep_submit(t) < 0)
@@ -684,7 +696,9 @@ static int qpair_setup(struct perf_qpair *pq, struct perf_worker *w, uint64_t st
 	for (uint32_t i = 0; i < g_args->depth; i++) {
 		struct perf_task *t = &pq->tasks[i];
 
-		if (posix_memalign(&t->buf, 4096, g_args->io_size))
+		size_t len = UNVMF_MAX((size_t)g_args->io_size, (size_t)g_sweep_blocks * g_block_size);
+
+		if (posix_memalign(&t->buf, 4096, len))
 			return -ENOMEM;
 		if (getrandom(t->buf, UNVMF_MIN(g_args->io_size, 256u), 0) < 0)
 			memset(t->buf, 0xa5, g_args->io_size);
@@ -924,6 +938,13 @@ int main(int argc, char **argv)
 		goto out_disconnect;
 	}
 	g_io_blocks = args.io_size / g_block_size;
+	g_sweep_blocks = g_io_blocks;
+	if (args.verify) {
+		uint32_t mdts = unvmf_host_ctrlr_max_xfer(ctrlr);
+		uint32_t sweep = UNVMF_MIN(PERF_SWEEP_BYTES, mdts ? mdts : args.io_size);
+
+		g_sweep_blocks = UNVMF_MAX(g_io_blocks, sweep / g_block_size);
+	}
 	if (args.verify && g_block_size < UNVMF_VERIFY_MIN_BLOCK)
 		goto out_disconnect;
 	region = ns_blocks;
