@@ -57,6 +57,14 @@ void unvmf_rpc_execute(json_t *msg, unvmf_rpc_done_fn done, void *ctx);
 void unvmf_rpc_call(const char *method, json_t *params, unvmf_rpc_done_fn done, void *ctx);
 /* The owner went away (socket closed, server stopped): done will not be called. */
 void unvmf_rpc_request_orphan(struct unvmf_rpc_request *req);
+/*
+ * Start-up gate: init_state() says 0 while start-up runs, > 0 once it is
+ * done, < 0 when it failed or the target stops (unvmf_tgt_app_init_state).
+ * Without it (unit tests) nothing is gated.
+ */
+void unvmf_rpc_set_init_state(int (*init_state)(void));
+bool unvmf_rpc_starting(void);
+bool unvmf_rpc_method_allowed_at_startup(const char *name);
 /* A standalone error response (parse errors found before any request exists). */
 json_t *unvmf_rpc_error_response(json_t *id, int code, const char *message);
 
