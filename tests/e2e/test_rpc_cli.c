@@ -80,6 +80,7 @@ static void start_target(const char *config)
 static void test_cli_full_setup_io_save_restart(void **state)
 {
 	char empty[128], saved[128], a[512], out[65536], before_s[65536], before_b[65536];
+	char before_t[8192], before_r[8192];
 	char trid[256];
 	json_t *stats, *g;
 	long long done_io = 0;
@@ -146,6 +147,11 @@ static void test_cli_full_setup_io_save_restart(void **state)
 
 	assert_int_equal(sh(before_s, sizeof(before_s), RPC "nvmf_get_subsystems", RPC_ARGS), 0);
 	assert_int_equal(sh(before_b, sizeof(before_b), RPC "bdev_get_bdevs", RPC_ARGS), 0);
+	assert_int_equal(sh(before_t, sizeof(before_t), RPC "nvmf_get_transports", RPC_ARGS), 0);
+	assert_int_equal(
+	    sh(before_r, sizeof(before_r), RPC "nvmf_discovery_get_referrals", RPC_ARGS), 0);
+	assert_non_null(strstr(before_r, "127.0.0.5"));
+	assert_non_null(strstr(before_t, "\"max_queue_depth\": 64"));
 	assert_int_equal(sh(NULL, 0, RPC "save_config > %s", RPC_ARGS, saved), 0);
 	assert_int_equal(tgt_proc_stop(&g_tp, 20), 0);
 
@@ -155,6 +161,10 @@ static void test_cli_full_setup_io_save_restart(void **state)
 	assert_int_equal(sh(out, sizeof(out), RPC "bdev_get_bdevs", RPC_ARGS), 0);
 	/* Claims are part of the state: same namespaces, same claims. */
 	assert_string_equal(out, before_b);
+	assert_int_equal(sh(out, sizeof(out), RPC "nvmf_get_transports", RPC_ARGS), 0);
+	assert_string_equal(out, before_t);
+	assert_int_equal(sh(out, sizeof(out), RPC "nvmf_discovery_get_referrals", RPC_ARGS), 0);
+	assert_string_equal(out, before_r);
 	/* The restarted target serves I/O from the saved state. */
 	snprintf(trid, sizeof(trid), "trtype:TCP adrfam:IPv4 traddr:127.0.0.1 trsvcid:%s subnqn:%s",
 	         g_tp.port, NQN1);
