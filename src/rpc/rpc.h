@@ -16,7 +16,11 @@
 
 #include "transport/trid.h"
 
-/* JSON-RPC 2.0 error codes, plus SPDK's "not callable in this state". */
+/*
+ * JSON-RPC 2.0 error codes, plus SPDK's "not callable in this state" (-1).
+ * Domain errors are -errno; -EPERM would read as -1, so unvmf_rpc_send_error
+ * sends it as -EACCES and only unvmf_rpc_send_invalid_state sends -1.
+ */
 #define UNVMF_RPC_PARSE_ERROR -32700
 #define UNVMF_RPC_INVALID_REQUEST -32600
 #define UNVMF_RPC_METHOD_NOT_FOUND -32601
@@ -74,6 +78,9 @@ void unvmf_rpc_send_result(struct unvmf_rpc_request *req, json_t *result);
 void unvmf_rpc_send_bool(struct unvmf_rpc_request *req, bool value);
 void unvmf_rpc_send_error(struct unvmf_rpc_request *req, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The request cannot run in the target's current state (start-up, shutdown, disabled): -1. */
+void unvmf_rpc_send_invalid_state(struct unvmf_rpc_request *req, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 const char *unvmf_rpc_request_method(const struct unvmf_rpc_request *req);
 
 /* ---- parameter decoding ---- */

@@ -73,8 +73,7 @@ static int wait_init_poll(void *arg)
 	if (st > 0)
 		unvmf_rpc_send_bool(w->req, true);
 	else
-		unvmf_rpc_send_error(w->req, UNVMF_RPC_INVALID_STATE,
-		                     "start-up failed or the target is stopping");
+		unvmf_rpc_send_invalid_state(w->req, "start-up failed or the target is stopping");
 	unvmf_poller_unregister(&w->poller);
 	free(w);
 	return 1;
@@ -91,8 +90,7 @@ static void rpc_framework_wait_init(struct unvmf_rpc_request *req, json_t *param
 		return;
 	}
 	if (unvmf_tgt_app_init_state() < 0) {
-		unvmf_rpc_send_error(req, UNVMF_RPC_INVALID_STATE,
-		                     "start-up failed or the target is stopping");
+		unvmf_rpc_send_invalid_state(req, "start-up failed or the target is stopping");
 		return;
 	}
 	w = calloc(1, sizeof(*w));

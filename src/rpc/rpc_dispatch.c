@@ -149,7 +149,21 @@ void unvmf_rpc_send_error(struct unvmf_rpc_request *req, int code, const char *f
 	va_end(ap);
 	if (code == 0)
 		code = UNVMF_RPC_INTERNAL_ERROR;
+	/* -EPERM is -1, which clients read as "invalid state": keep the two apart. */
+	if (code == -EPERM)
+		code = -EACCES;
 	request_finish(req, NULL, code, message);
+}
+
+void unvmf_rpc_send_invalid_state(struct unvmf_rpc_request *req, const char *fmt, ...)
+{
+	char message[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	request_finish(req, NULL, UNVMF_RPC_INVALID_STATE, message);
 }
 
 void unvmf_rpc_request_orphan(struct unvmf_rpc_request *req)
@@ -169,7 +183,7 @@ static void request_run(struct unvmf_rpc_request *req)
 		return;
 	}
 	if (g_tgt.shutting_down) {
-		unvmf_rpc_send_error(req, UNVMF_RPC_INVALID_STATE, "the target is shutting down");
+		unvmf_rpc_send_invalid_state(req, "the target is shutting down");
 		return;
 	}
 	if (unvmf_rpc_compat_filter(req->method, req->params, &filtered, err, sizeof(err))) {
@@ -254,10 +268,10 @@ void unvmf_rpc_execute(json_t *msg, unvmf_rpc_done_fn done, void *ctx)
 	}
 	if (unvmf_rpc_starting() && unvmf_rpc_method_find(req->method) &&
 	    !unvmf_rpc_method_allowed_at_startup(req->method)) {
-		unvmf_rpc_send_error(req, UNVMF_RPC_INVALID_STATE,
-		                     "method %s may only be called after start-up completed "
-		                     "(framework_wait_init waits for it)",
-		                     req->method);
+		unvmf_rpc_send_invalid_state(req,
+		                             "method %s may only be called after start-up "
+		                             "completed (framework_wait_init waits for it)",
+		                             req->method);
 		return;
 	}
 	request_run(req);
