@@ -269,8 +269,8 @@ static json_t *value_parse(const char *s, enum arg_kind kind, const char *what)
 static bool param_is_string(const char *name)
 {
 	static const char *const strings[] = {
-	    "trsvcid", "serial_number", "model_number", "name",   "nqn",      "host",
-	    "uuid",    "nguid",         "eui64",        "bdev_name", "traddr", "adrfam",
+	    "trsvcid", "serial_number", "model_number", "name",      "nqn",      "host",
+	    "uuid",    "nguid",         "eui64",        "bdev_name", "traddr",   "adrfam",
 	    "trtype",  "hostnqn",       "subnqn",       "filename",  "tgt_name", "provider",
 	};
 	const char *last = strrchr(name, '.');
@@ -368,9 +368,9 @@ static json_t *params_build(const struct cli_method *m, int argc, char **argv)
 	}
 	for (size_t k = next_pos; k < npos; k++) {
 		/* --num_blocks stands in for rpc.py's size in MiB. */
-		bool given = params_has(params, pos[k]->path) ||
-		             (strcmp(pos[k]->path, "__size_mb") == 0 &&
-		              params_has(params, "num_blocks"));
+		bool given =
+		    params_has(params, pos[k]->path) ||
+		    (strcmp(pos[k]->path, "__size_mb") == 0 && params_has(params, "num_blocks"));
 
 		if (pos[k]->required && !given) {
 			fprintf(stderr, "unvmf-rpc: missing argument %s\nusage: unvmf-rpc %s %s\n",

@@ -74,7 +74,8 @@ static void start_target(const char *config)
 	if (rc)
 		tgt_proc_dump_log(&g_tp);
 	assert_int_equal(rc, 0);
-	/* The socket is up before the config ran: wait for start-up as an operator's script would. */
+	/* The socket is up before the config ran: wait for start-up as an operator's script would.
+	 */
 	rpc_ok("framework_wait_init");
 }
 

@@ -431,16 +431,16 @@ static void test_spdk_saved_config(void **state)
 	json_decref(transports);
 
 	/* Ignored parameters are named once in the log. */
-	assert_true(log_contains(&tp, "bdev_malloc_create: ignoring SPDK parameter 'optimal_io_boundary'"));
+	assert_true(
+	    log_contains(&tp, "bdev_malloc_create: ignoring SPDK parameter 'optimal_io_boundary'"));
 	rpc_conn_close(&c);
 	assert_int_equal(tgt_proc_stop(&tp, 20), 0);
 	unlink(cfg);
 }
 
 /* The same fixture with one SPDK parameter set to something unvmf cannot honour. */
-static void expect_fixture_refused(const char *sub, const char *method, int nth,
-                                   const char *member, const char *key, json_t *value,
-                                   const char *want)
+static void expect_fixture_refused(const char *sub, const char *method, int nth, const char *member,
+                                   const char *key, json_t *value, const char *want)
 {
 	json_t *root = load_spdk_fixture();
 	json_t *params = json_object_get(fixture_entry(root, sub, method, nth), "params");
@@ -517,8 +517,9 @@ static void test_wait_init_during_long_config(void **state)
 	assert_int_equal(tgt_proc_exec(&tp, args, false), 0);
 	assert_int_equal(rpc_conn_open(&c, tp.rpc_sock), 0);
 
-	resp = rpc_call(&c, "bdev_malloc_create",
-	                json_pack("{s:s, s:i, s:i}", "name", "Late", "num_blocks", 8, "block_size", 512));
+	resp = rpc_call(
+	    &c, "bdev_malloc_create",
+	    json_pack("{s:s, s:i, s:i}", "name", "Late", "num_blocks", 8, "block_size", 512));
 	assert_non_null(resp);
 	if (rpc_resp_code(resp) == 0)
 		fail_msg("bdev_malloc_create ran during start-up (or the config finished "
@@ -539,9 +540,9 @@ static void test_wait_init_during_long_config(void **state)
 	r = call_ok(&c, "bdev_get_bdevs", NULL);
 	assert_int_equal(json_array_size(r), LONG_CONFIG_BDEVS);
 	json_decref(r);
-	json_decref(call_ok(&c, "bdev_malloc_create",
-	                    json_pack("{s:s, s:i, s:i}", "name", "Late", "num_blocks", 8,
-	                              "block_size", 512)));
+	json_decref(call_ok(
+	    &c, "bdev_malloc_create",
+	    json_pack("{s:s, s:i, s:i}", "name", "Late", "num_blocks", 8, "block_size", 512)));
 	rpc_conn_close(&c);
 	assert_int_equal(tgt_proc_stop(&tp, 30), 0);
 	unlink(cfg);

@@ -46,11 +46,8 @@ static void t_park(struct unvmf_rpc_request *req, json_t *params)
 }
 
 static const struct unvmf_rpc_method g_test_methods[] = {
-    {"t_echo", t_echo},
-    {"t_fail", t_fail},
-    {"t_eperm", t_eperm},
-    {"t_state", t_state},
-    {"t_park", t_park},
+    {"t_echo", t_echo},   {"t_fail", t_fail}, {"t_eperm", t_eperm},
+    {"t_state", t_state}, {"t_park", t_park},
 };
 
 struct outcome {
