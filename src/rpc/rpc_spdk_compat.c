@@ -76,6 +76,12 @@ static const struct compat_param g_compat[] = {
     IGNORE("nvmf_create_transport", "min_kato", "unvmf uses the host's keep-alive timeout"),
 
     /* Subsystem features unvmf does not have. */
+    NEUTRAL("nvmf_create_subsystem", "max_discard_size_kib", "0",
+            "a discard size limit is not supported"),
+    NEUTRAL("nvmf_create_subsystem", "max_write_zeroes_size_kib", "0",
+            "a write-zeroes size limit is not supported"),
+    NEUTRAL("nvmf_create_subsystem", "passthrough", "false",
+            "controller passthrough is not supported"),
     NEUTRAL("nvmf_subsystem_add_ns", "namespace.ptpl_file", "null",
             "persistent reservations are not supported"),
     NEUTRAL("nvmf_subsystem_add_ns", "namespace.no_auto_visible", "false",

@@ -474,6 +474,10 @@ static void test_spdk_config_unsupported_values(void **state)
 	                       json_true(), "secure_channel (TLS) is not supported");
 	expect_fixture_refused("nvmf", "nvmf_create_transport", 0, NULL, "zcopy", json_true(),
 	                       "zcopy is not supported");
+	expect_fixture_refused("nvmf", "nvmf_create_subsystem", 0, NULL, "ana_reporting",
+	                       json_true(), "ana_reporting is not supported");
+	expect_fixture_refused("nvmf", "nvmf_create_subsystem", 1, NULL, "max_discard_size_kib",
+	                       json_integer(64), "invalid parameter 'max_discard_size_kib'");
 	/* A parameter SPDK never had is still refused. */
 	expect_fixture_refused("bdev", "bdev_malloc_create", 0, NULL, "no_such_param",
 	                       json_integer(1), "unknown parameter 'no_such_param'");
