@@ -3,7 +3,8 @@
  * manner of SPDK's rpc.py: the common methods take rpc.py's positional
  * arguments and short options; every method also takes --NAME VALUE for any
  * parameter (VALUE as JSON when it parses as JSON, else as a string; NAME may
- * be dotted, e.g. --listen_address.trtype TCP).
+ * be dotted, e.g. --listen_address.trtype TCP; known string parameters such as
+ * trsvcid or serial_number stay strings even when they look like numbers).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -215,6 +216,23 @@ static int params_set(json_t *params, const char *path, json_t *value)
 	return json_object_set_new(obj, key, value) ? -ENOMEM : 0;
 }
 
+/* True if params[path] (dotted) is set, e.g. by --NAME instead of the positional argument. */
+static bool params_has(json_t *params, const char *path)
+{
+	char buf[256];
+	char *dot, *key = buf;
+
+	if (strlen(path) >= sizeof(buf))
+		return false;
+	strcpy(buf, path);
+	while (params && (dot = strchr(key, '.')) != NULL) {
+		*dot = '\0';
+		params = json_object_get(params, key);
+		key = dot + 1;
+	}
+	return json_is_object(params) && json_object_get(params, key) != NULL;
+}
+
 static json_t *value_parse(const char *s, enum arg_kind kind, const char *what)
 {
 	char *end;
@@ -240,6 +258,42 @@ static json_t *value_parse(const char *s, enum arg_kind kind, const char *what)
 	default:
 		return NULL;
 	}
+}
+
+/*
+ * Parameters that are strings whatever they look like: a port, a serial
+ * number or a name may be all digits ("--listen_address.trsvcid 4420",
+ * "--serial_number 123"), and the server refuses a number there. Matched on
+ * the last component of a dotted name.
+ */
+static bool param_is_string(const char *name)
+{
+	static const char *const strings[] = {
+	    "trsvcid", "serial_number", "model_number", "name",      "nqn",      "host",
+	    "uuid",    "nguid",         "eui64",        "bdev_name", "traddr",   "adrfam",
+	    "trtype",  "hostnqn",       "subnqn",       "filename",  "tgt_name", "provider",
+	};
+	const char *last = strrchr(name, '.');
+
+	last = last ? last + 1 : name;
+	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
+		if (strcmp(strings[i], last) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* A string parameter's value: taken as is, or unquoted when given as a JSON string. */
+static json_t *string_value(const char *s)
+{
+	if (s[0] == '"') {
+		json_t *j = json_loads(s, JSON_DECODE_ANY, NULL);
+
+		if (json_is_string(j))
+			return j;
+		json_decref(j);
+	}
+	return json_string(s);
 }
 
 /* Builds params from the method's arguments; returns NULL (after a message) on a usage error. */
@@ -293,7 +347,10 @@ static json_t *params_build(const struct cli_method *m, int argc, char **argv)
 				if (*p == '-')
 					*p = '_';
 			}
-			params_set(params, name, value_parse(argv[++i], ARG_JSON, a));
+			i++;
+			params_set(params, name,
+			           param_is_string(name) ? string_value(argv[i])
+			                                 : value_parse(argv[i], ARG_JSON, a));
 		} else if (a[0] == '-' && a[1] && next_pos == npos) {
 			fprintf(stderr, "unvmf-rpc: unknown option %s\n", a);
 			goto err;
@@ -310,7 +367,12 @@ static json_t *params_build(const struct cli_method *m, int argc, char **argv)
 		}
 	}
 	for (size_t k = next_pos; k < npos; k++) {
-		if (pos[k]->required) {
+		/* --num_blocks stands in for rpc.py's size in MiB. */
+		bool given =
+		    params_has(params, pos[k]->path) ||
+		    (strcmp(pos[k]->path, "__size_mb") == 0 && params_has(params, "num_blocks"));
+
+		if (pos[k]->required && !given) {
 			fprintf(stderr, "unvmf-rpc: missing argument %s\nusage: unvmf-rpc %s %s\n",
 			        pos[k]->path[0] == '_' ? "TOTAL_SIZE_MB" : pos[k]->path, m->name,
 			        m->usage);

@@ -16,7 +16,11 @@
 
 #include "transport/trid.h"
 
-/* JSON-RPC 2.0 error codes, plus SPDK's "not callable in this state". */
+/*
+ * JSON-RPC 2.0 error codes, plus SPDK's "not callable in this state" (-1).
+ * Domain errors are -errno; -EPERM would read as -1, so unvmf_rpc_send_error
+ * sends it as -EACCES and only unvmf_rpc_send_invalid_state sends -1.
+ */
 #define UNVMF_RPC_PARSE_ERROR -32700
 #define UNVMF_RPC_INVALID_REQUEST -32600
 #define UNVMF_RPC_METHOD_NOT_FOUND -32601
@@ -57,6 +61,14 @@ void unvmf_rpc_execute(json_t *msg, unvmf_rpc_done_fn done, void *ctx);
 void unvmf_rpc_call(const char *method, json_t *params, unvmf_rpc_done_fn done, void *ctx);
 /* The owner went away (socket closed, server stopped): done will not be called. */
 void unvmf_rpc_request_orphan(struct unvmf_rpc_request *req);
+/*
+ * Start-up gate: init_state() says 0 while start-up runs, > 0 once it is
+ * done, < 0 when it failed or the target stops (unvmf_tgt_app_init_state).
+ * Without it (unit tests) nothing is gated.
+ */
+void unvmf_rpc_set_init_state(int (*init_state)(void));
+bool unvmf_rpc_starting(void);
+bool unvmf_rpc_method_allowed_at_startup(const char *name);
 /* A standalone error response (parse errors found before any request exists). */
 json_t *unvmf_rpc_error_response(json_t *id, int code, const char *message);
 
@@ -66,6 +78,9 @@ void unvmf_rpc_send_result(struct unvmf_rpc_request *req, json_t *result);
 void unvmf_rpc_send_bool(struct unvmf_rpc_request *req, bool value);
 void unvmf_rpc_send_error(struct unvmf_rpc_request *req, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The request cannot run in the target's current state (start-up, shutdown, disabled): -1. */
+void unvmf_rpc_send_invalid_state(struct unvmf_rpc_request *req, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 const char *unvmf_rpc_request_method(const struct unvmf_rpc_request *req);
 
 /* ---- parameter decoding ---- */

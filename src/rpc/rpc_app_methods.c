@@ -29,10 +29,13 @@ static void rpc_get_methods(struct unvmf_rpc_request *req, json_t *params)
 
 	if (unvmf_rpc_decode_or_reply(req, params, spec, UNVMF_ARRAY_SIZE(spec), &p, NULL))
 		return;
-	/* Every method is callable once the RPC server runs, so "current" changes nothing. */
+	/* "current": what can be called now; during start-up that is the startup set only. */
 	list = json_array();
-	for (size_t i = 0; list && (name = unvmf_rpc_method_name(i)) != NULL; i++)
+	for (size_t i = 0; list && (name = unvmf_rpc_method_name(i)) != NULL; i++) {
+		if (p.current && unvmf_rpc_starting() && !unvmf_rpc_method_allowed_at_startup(name))
+			continue;
 		json_array_append_new(list, json_string(name));
+	}
 	unvmf_rpc_send_result(req, list);
 }
 
@@ -50,13 +53,16 @@ static void rpc_get_version(struct unvmf_rpc_request *req, json_t *params)
 	                                     patch, "suffix", ""));
 }
 
-/* The RPC server starts only after start-up finished, so initialisation is always complete. */
+/*
+ * The RPC server starts before the config file is applied (so a failing
+ * start-up can be watched and a long one waited for): framework_wait_init
+ * answers once start-up finished, or with an error if it failed.
+ */
 struct wait_init {
 	struct unvmf_rpc_request *req;
 	struct unvmf_poller *poller;
 };
 
-/* The RPC server starts before the configuration is applied: answer once it is. */
 static int wait_init_poll(void *arg)
 {
 	struct wait_init *w = arg;
@@ -67,7 +73,7 @@ static int wait_init_poll(void *arg)
 	if (st > 0)
 		unvmf_rpc_send_bool(w->req, true);
 	else
-		unvmf_rpc_send_error(w->req, -1, "start-up failed or the target is stopping");
+		unvmf_rpc_send_invalid_state(w->req, "start-up failed or the target is stopping");
 	unvmf_poller_unregister(&w->poller);
 	free(w);
 	return 1;
@@ -84,7 +90,7 @@ static void rpc_framework_wait_init(struct unvmf_rpc_request *req, json_t *param
 		return;
 	}
 	if (unvmf_tgt_app_init_state() < 0) {
-		unvmf_rpc_send_error(req, -1, "start-up failed or the target is stopping");
+		unvmf_rpc_send_invalid_state(req, "start-up failed or the target is stopping");
 		return;
 	}
 	w = calloc(1, sizeof(*w));

@@ -6,6 +6,7 @@
  * first failure stops start-up with "FILE: method M: reason".
  */
 #include "rpc/rpc.h"
+#include "reactor/reactor.h"
 #include "util/common.h"
 #include "util/log.h"
 
@@ -37,6 +38,13 @@ static const char *const g_ignored_methods[] = {
     "keyring_linux_set_options",
     "accel_assign_opc",
 };
+
+/*
+ * Entries run back to back up to this many, then the loader yields to the
+ * reactor by a message to itself: a long config must not starve the RPC
+ * server (framework_wait_init, rpc_get_methods) or the signal poller.
+ */
+#define CONFIG_ENTRIES_PER_TURN 64
 
 struct config_load {
 	char path[512];
@@ -102,13 +110,25 @@ static void config_method_done(void *ctx, json_t *response, int code, const char
 		config_run(cl);
 }
 
+static void config_run_msg(void *arg)
+{
+	config_run(arg);
+}
+
 static void config_run(struct config_load *cl)
 {
+	unsigned turn = 0;
+
 	cl->looping = true;
 	while (!cl->waiting && cl->rc == 0 && cl->next < json_array_size(cl->entries)) {
 		json_t *entry = json_array_get(cl->entries, cl->next);
 		const char *method = json_string_value(json_object_get(entry, "method"));
 
+		if (turn++ == CONFIG_ENTRIES_PER_TURN &&
+		    unvmf_thread_send_msg(unvmf_thread_get(), config_run_msg, cl) == 0) {
+			cl->looping = false;
+			return;
+		}
 		cl->waiting = true;
 		unvmf_rpc_call(method, json_object_get(entry, "params"), config_method_done, cl);
 	}

@@ -26,6 +26,39 @@ struct unvmf_rpc_request {
 
 static const struct unvmf_rpc_method *g_methods[RPC_MAX_METHODS];
 static size_t g_num_methods;
+static int (*g_init_state)(void);
+
+/*
+ * What a client may call while start-up (the config file) is still running,
+ * as SPDK allows only its "startup" methods then: nothing that changes or
+ * reads half-built state, so a script's calls cannot interleave with the
+ * config's. The config loader's own calls (unvmf_rpc_call) are not gated.
+ */
+static const char *const g_startup_methods[] = {
+    "rpc_get_methods",
+    "unvmf_get_version",
+    "spdk_get_version",
+    "framework_wait_init",
+};
+
+void unvmf_rpc_set_init_state(int (*init_state)(void))
+{
+	g_init_state = init_state;
+}
+
+bool unvmf_rpc_starting(void)
+{
+	return g_init_state && g_init_state() == 0;
+}
+
+bool unvmf_rpc_method_allowed_at_startup(const char *name)
+{
+	for (size_t i = 0; i < UNVMF_ARRAY_SIZE(g_startup_methods); i++) {
+		if (strcmp(g_startup_methods[i], name) == 0)
+			return true;
+	}
+	return false;
+}
 
 void unvmf_rpc_methods_reset(void)
 {
@@ -116,7 +149,21 @@ void unvmf_rpc_send_error(struct unvmf_rpc_request *req, int code, const char *f
 	va_end(ap);
 	if (code == 0)
 		code = UNVMF_RPC_INTERNAL_ERROR;
+	/* -EPERM is -1, which clients read as "invalid state": keep the two apart. */
+	if (code == -EPERM)
+		code = -EACCES;
 	request_finish(req, NULL, code, message);
+}
+
+void unvmf_rpc_send_invalid_state(struct unvmf_rpc_request *req, const char *fmt, ...)
+{
+	char message[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	request_finish(req, NULL, UNVMF_RPC_INVALID_STATE, message);
 }
 
 void unvmf_rpc_request_orphan(struct unvmf_rpc_request *req)
@@ -136,7 +183,7 @@ static void request_run(struct unvmf_rpc_request *req)
 		return;
 	}
 	if (g_tgt.shutting_down) {
-		unvmf_rpc_send_error(req, UNVMF_RPC_INVALID_STATE, "the target is shutting down");
+		unvmf_rpc_send_invalid_state(req, "the target is shutting down");
 		return;
 	}
 	if (unvmf_rpc_compat_filter(req->method, req->params, &filtered, err, sizeof(err))) {
@@ -217,6 +264,14 @@ void unvmf_rpc_execute(json_t *msg, unvmf_rpc_done_fn done, void *ctx)
 	if (strlen(json_string_value(method)) >= sizeof(req->method)) {
 		unvmf_rpc_send_error(req, UNVMF_RPC_METHOD_NOT_FOUND, "Method not found: '%s...'",
 		                     req->method);
+		return;
+	}
+	if (unvmf_rpc_starting() && unvmf_rpc_method_find(req->method) &&
+	    !unvmf_rpc_method_allowed_at_startup(req->method)) {
+		unvmf_rpc_send_invalid_state(req,
+		                             "method %s may only be called after start-up "
+		                             "completed (framework_wait_init waits for it)",
+		                             req->method);
 		return;
 	}
 	request_run(req);

@@ -11,6 +11,7 @@ void unvmf_control_plane_install(void)
 	unvmf_rpc_register_nvmf_methods();
 	unvmf_rpc_register_nvmf_stats_methods();
 	unvmf_rpc_register_compat_methods();
+	unvmf_rpc_set_init_state(unvmf_tgt_app_init_state);
 	g_tgt_app_hooks.load_config = unvmf_rpc_config_load;
 	g_tgt_app_hooks.rpc_start = unvmf_rpc_server_start;
 	g_tgt_app_hooks.rpc_stop = unvmf_rpc_server_stop;

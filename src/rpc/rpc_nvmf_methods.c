@@ -117,6 +117,12 @@ static void rpc_nvmf_create_subsystem(struct unvmf_rpc_request *req, json_t *par
 		                     p.min_cntlid, p.max_cntlid);
 		return;
 	}
+	/* Stored but never shown to hosts (no ANA log, no ANA state), so not accepted. */
+	if (p.ana_reporting) {
+		unvmf_rpc_send_error(req, -EOPNOTSUPP,
+		                     "ana_reporting is not supported (unvmf has no ANA groups)");
+		return;
+	}
 	if (unvmf_subsystem_find(p.nqn)) {
 		unvmf_rpc_send_error(req, -EEXIST, "subsystem %s already exists", p.nqn);
 		return;

@@ -298,9 +298,8 @@ static void inject_fault(struct unvmf_rpc_request *req, json_t *params, enum nvm
 	if (unvmf_rpc_decode_or_reply(req, params, spec, UNVMF_ARRAY_SIZE(spec), &p, &present))
 		return;
 	if (!g_tgt.fault_injection) {
-		unvmf_rpc_send_error(req, -EPERM,
-		                     "fault injection is disabled; start unvmf-tgt with "
-		                     "--enable-fault-injection");
+		unvmf_rpc_send_invalid_state(req, "fault injection is disabled; start unvmf-tgt "
+		                                  "with --enable-fault-injection");
 		return;
 	}
 	t = unvmf_tgt_find_transport(trtype);

@@ -183,10 +183,11 @@ static void rpc_nvmf_create_transport(struct unvmf_rpc_request *req, json_t *par
 	}
 	if (has(present, "buf_cache_size") && p.buf_cache_size != UINT32_MAX &&
 	    p.buf_cache_size > (1u << 20)) {
-		unvmf_rpc_send_error(req, UNVMF_RPC_INVALID_PARAMS,
-		                     "invalid parameter 'buf_cache_size': %u is out of range [0, %u] "
-		                     "(or 4294967295 for the default)",
-		                     p.buf_cache_size, 1u << 20);
+		unvmf_rpc_send_error(
+		    req, UNVMF_RPC_INVALID_PARAMS,
+		    "invalid parameter 'buf_cache_size': %u is out of range [0, %u] "
+		    "(or 4294967295 for the default)",
+		    p.buf_cache_size, 1u << 20);
 		return;
 	}
 	if (has(present, "ack_timeout") &&

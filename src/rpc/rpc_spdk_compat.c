@@ -29,14 +29,20 @@ enum compat_kind {
 
 struct compat_param {
 	const char *method;
-	const char *name;    /* "obj.member" for a member of an object parameter */
+	const char *name; /* "obj.member" for a member of an object parameter */
 	enum compat_kind kind;
 	const char *neutral; /* JSON values separated by '|'; "null" = absent only */
 	const char *why;
 };
 
-#define NEUTRAL(m, n, v, w) {m, n, COMPAT_NEUTRAL, v, w}
-#define IGNORE(m, n, w) {m, n, COMPAT_IGNORE, NULL, w}
+#define NEUTRAL(m, n, v, w)                                                                        \
+	{                                                                                          \
+		m, n, COMPAT_NEUTRAL, v, w                                                         \
+	}
+#define IGNORE(m, n, w)                                                                            \
+	{                                                                                          \
+		m, n, COMPAT_IGNORE, NULL, w                                                       \
+	}
 
 static const struct compat_param g_compat[] = {
     /* bdev_malloc_create / bdev_null_create: unvmf bdevs have no metadata or PI. */
@@ -70,6 +76,12 @@ static const struct compat_param g_compat[] = {
     IGNORE("nvmf_create_transport", "min_kato", "unvmf uses the host's keep-alive timeout"),
 
     /* Subsystem features unvmf does not have. */
+    NEUTRAL("nvmf_create_subsystem", "max_discard_size_kib", "0",
+            "a discard size limit is not supported"),
+    NEUTRAL("nvmf_create_subsystem", "max_write_zeroes_size_kib", "0",
+            "a write-zeroes size limit is not supported"),
+    NEUTRAL("nvmf_create_subsystem", "passthrough", "false",
+            "controller passthrough is not supported"),
     NEUTRAL("nvmf_subsystem_add_ns", "namespace.ptpl_file", "null",
             "persistent reservations are not supported"),
     NEUTRAL("nvmf_subsystem_add_ns", "namespace.no_auto_visible", "false",
@@ -158,12 +170,13 @@ int unvmf_rpc_compat_filter(const char *method, json_t *params, json_t **out, ch
 		v = holder ? json_object_get(holder, member) : NULL;
 		if (!v)
 			continue;
-		if (c->kind == COMPAT_NEUTRAL && !json_is_null(v) && !value_is_neutral(v, c->neutral)) {
+		if (c->kind == COMPAT_NEUTRAL && !json_is_null(v) &&
+		    !value_is_neutral(v, c->neutral)) {
 			char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
 
 			if (strcmp(c->neutral, "null") == 0)
-				snprintf(err, errlen, "invalid parameter '%s': %s by unvmf", c->name,
-				         c->why);
+				snprintf(err, errlen, "invalid parameter '%s': %s by unvmf",
+				         c->name, c->why);
 			else
 				snprintf(err, errlen,
 				         "invalid parameter '%s': %s is not supported (%s); unvmf "
@@ -177,7 +190,8 @@ int unvmf_rpc_compat_filter(const char *method, json_t *params, json_t **out, ch
 		}
 		if (c->kind == COMPAT_IGNORE && !g_noticed[i]) {
 			g_noticed[i] = true;
-			LOG_NOTICE("%s: ignoring SPDK parameter '%s' (%s)", method, c->name, c->why);
+			LOG_NOTICE("%s: ignoring SPDK parameter '%s' (%s)", method, c->name,
+			           c->why);
 		}
 		if (!copy) {
 			copy = json_deep_copy(params);

@@ -20,6 +20,7 @@
 
 #define NQN1 "nqn.2016-06.io.spdk:cnode1"
 #define NQN2 "nqn.2016-06.io.spdk:cnode2"
+#define NQN3 "nqn.2016-06.io.spdk:cnode3"
 #define HOST1 "nqn.2014-08.org.nvmexpress:uuid:11111111-2222-3333-4444-555555555555"
 
 static struct tgt_proc g_tp;
@@ -73,11 +74,15 @@ static void start_target(const char *config)
 	if (rc)
 		tgt_proc_dump_log(&g_tp);
 	assert_int_equal(rc, 0);
+	/* The socket is up before the config ran: wait for start-up as an operator's script would.
+	 */
+	rpc_ok("framework_wait_init");
 }
 
 static void test_cli_full_setup_io_save_restart(void **state)
 {
 	char empty[128], saved[128], a[512], out[65536], before_s[65536], before_b[65536];
+	char before_t[8192], before_r[8192], port2[16];
 	char trid[256];
 	json_t *stats, *g;
 	long long done_io = 0;
@@ -114,6 +119,33 @@ static void test_cli_full_setup_io_save_restart(void **state)
 	/* Generic --param form, nested too. */
 	rpc_ok("nvmf_subsystem_allow_any_host " NQN2 " --allow-any-host true");
 	rpc_ok("nvmf_subsystem_allow_any_host " NQN2 " -d");
+	/* Digits stay strings where the parameter is a string (port, serial number, name). */
+	snprintf(port2, sizeof(port2), "%d", tgt_proc_free_port());
+	snprintf(a, sizeof(a),
+	         "nvmf_subsystem_add_listener --nqn " NQN2 " --listen_address.trtype TCP"
+	         " --listen_address.traddr 127.0.0.1 --listen_address.trsvcid %s",
+	         port2);
+	rpc_ok(a);
+	assert_int_equal(sh(out, sizeof(out), RPC "nvmf_get_subsystems --nqn " NQN2, RPC_ARGS), 0);
+	snprintf(a, sizeof(a), "\"trsvcid\": \"%s\"", port2);
+	assert_non_null(strstr(out, a));
+	snprintf(a, sizeof(a),
+	         "nvmf_subsystem_remove_listener --nqn " NQN2 " --listen_address.trtype tcp"
+	         " --listen_address.traddr 127.0.0.1 --listen_address.trsvcid %s",
+	         port2);
+	rpc_ok(a);
+	rpc_ok("nvmf_create_subsystem --nqn " NQN3 " --serial_number 123 --max_namespaces 4");
+	assert_int_equal(sh(out, sizeof(out), RPC "nvmf_get_subsystems --nqn " NQN3, RPC_ARGS), 0);
+	assert_non_null(strstr(out, "\"serial_number\": \"123\""));
+	assert_non_null(strstr(out, "\"max_namespaces\": 4"));
+	rpc_ok("bdev_null_create --name 42 --num_blocks 8 --block_size 512");
+	rpc_ok("nvmf_subsystem_add_ns --nqn " NQN3 " --namespace.bdev_name 42 --namespace.nsid 2");
+	assert_int_equal(sh(out, sizeof(out), RPC "nvmf_get_subsystems --nqn " NQN3, RPC_ARGS), 0);
+	assert_non_null(strstr(out, "\"bdev_name\": \"42\""));
+	/* A JSON-quoted value works too; a number where a number belongs is still one. */
+	rpc_ok("nvmf_subsystem_remove_ns --nqn '\"" NQN3 "\"' --nsid 2");
+	rpc_ok("nvmf_delete_subsystem " NQN3);
+	rpc_ok("bdev_null_delete --name 42");
 
 	/* I/O on both subsystems (the second only for its allowed host). */
 	snprintf(trid, sizeof(trid), "trtype:TCP adrfam:IPv4 traddr:127.0.0.1 trsvcid:%s subnqn:%s",
@@ -144,6 +176,11 @@ static void test_cli_full_setup_io_save_restart(void **state)
 
 	assert_int_equal(sh(before_s, sizeof(before_s), RPC "nvmf_get_subsystems", RPC_ARGS), 0);
 	assert_int_equal(sh(before_b, sizeof(before_b), RPC "bdev_get_bdevs", RPC_ARGS), 0);
+	assert_int_equal(sh(before_t, sizeof(before_t), RPC "nvmf_get_transports", RPC_ARGS), 0);
+	assert_int_equal(
+	    sh(before_r, sizeof(before_r), RPC "nvmf_discovery_get_referrals", RPC_ARGS), 0);
+	assert_non_null(strstr(before_r, "127.0.0.5"));
+	assert_non_null(strstr(before_t, "\"max_queue_depth\": 64"));
 	assert_int_equal(sh(NULL, 0, RPC "save_config > %s", RPC_ARGS, saved), 0);
 	assert_int_equal(tgt_proc_stop(&g_tp, 20), 0);
 
@@ -153,6 +190,10 @@ static void test_cli_full_setup_io_save_restart(void **state)
 	assert_int_equal(sh(out, sizeof(out), RPC "bdev_get_bdevs", RPC_ARGS), 0);
 	/* Claims are part of the state: same namespaces, same claims. */
 	assert_string_equal(out, before_b);
+	assert_int_equal(sh(out, sizeof(out), RPC "nvmf_get_transports", RPC_ARGS), 0);
+	assert_string_equal(out, before_t);
+	assert_int_equal(sh(out, sizeof(out), RPC "nvmf_discovery_get_referrals", RPC_ARGS), 0);
+	assert_string_equal(out, before_r);
 	/* The restarted target serves I/O from the saved state. */
 	snprintf(trid, sizeof(trid), "trtype:TCP adrfam:IPv4 traddr:127.0.0.1 trsvcid:%s subnqn:%s",
 	         g_tp.port, NQN1);

@@ -122,6 +122,7 @@ static void test_config_round_trip(void **state)
 		tgt_proc_dump_log(&tp);
 	assert_int_equal(rc, 0);
 	assert_int_equal(rpc_conn_open(&c, tp.rpc_sock), 0);
+	json_decref(call_ok(&c, "framework_wait_init", NULL));
 
 	/* Widen the state through RPC. */
 	json_decref(call_ok(
@@ -186,6 +187,7 @@ static void test_config_round_trip(void **state)
 		tgt_proc_dump_log(&tp);
 	assert_int_equal(rc, 0);
 	assert_int_equal(rpc_conn_open(&c, tp.rpc_sock), 0);
+	json_decref(call_ok(&c, "framework_wait_init", NULL));
 	snapshot_take(&c, &after);
 	snapshot_assert_equal(&before, &after);
 	/* And saving again gives the same file. */
@@ -385,6 +387,7 @@ static void test_spdk_saved_config(void **state)
 		tgt_proc_dump_log(&tp);
 	assert_int_equal(rc, 0);
 	assert_int_equal(rpc_conn_open(&c, tp.rpc_sock), 0);
+	json_decref(call_ok(&c, "framework_wait_init", NULL));
 
 	bdevs = call_ok(&c, "bdev_get_bdevs", NULL);
 	assert_int_equal(json_array_size(bdevs), 3);
@@ -428,16 +431,16 @@ static void test_spdk_saved_config(void **state)
 	json_decref(transports);
 
 	/* Ignored parameters are named once in the log. */
-	assert_true(log_contains(&tp, "bdev_malloc_create: ignoring SPDK parameter 'optimal_io_boundary'"));
+	assert_true(
+	    log_contains(&tp, "bdev_malloc_create: ignoring SPDK parameter 'optimal_io_boundary'"));
 	rpc_conn_close(&c);
 	assert_int_equal(tgt_proc_stop(&tp, 20), 0);
 	unlink(cfg);
 }
 
 /* The same fixture with one SPDK parameter set to something unvmf cannot honour. */
-static void expect_fixture_refused(const char *sub, const char *method, int nth,
-                                   const char *member, const char *key, json_t *value,
-                                   const char *want)
+static void expect_fixture_refused(const char *sub, const char *method, int nth, const char *member,
+                                   const char *key, json_t *value, const char *want)
 {
 	json_t *root = load_spdk_fixture();
 	json_t *params = json_object_get(fixture_entry(root, sub, method, nth), "params");
@@ -471,9 +474,82 @@ static void test_spdk_config_unsupported_values(void **state)
 	                       json_true(), "secure_channel (TLS) is not supported");
 	expect_fixture_refused("nvmf", "nvmf_create_transport", 0, NULL, "zcopy", json_true(),
 	                       "zcopy is not supported");
+	expect_fixture_refused("nvmf", "nvmf_create_subsystem", 0, NULL, "ana_reporting",
+	                       json_true(), "ana_reporting is not supported");
+	expect_fixture_refused("nvmf", "nvmf_create_subsystem", 1, NULL, "max_discard_size_kib",
+	                       json_integer(64), "invalid parameter 'max_discard_size_kib'");
 	/* A parameter SPDK never had is still refused. */
 	expect_fixture_refused("bdev", "bdev_malloc_create", 0, NULL, "no_such_param",
 	                       json_integer(1), "unknown parameter 'no_such_param'");
+}
+
+/*
+ * The RPC server runs while a long config loads: until start-up completes a
+ * client may only call the startup methods, framework_wait_init answers once
+ * the whole config is in effect, and then everything is callable.
+ */
+#define LONG_CONFIG_BDEVS 3000
+
+static void test_wait_init_during_long_config(void **state)
+{
+	struct tgt_proc tp;
+	struct rpc_conn c;
+	char cfg[128];
+	const char *args[] = {"-c", cfg, "-r", NULL, NULL};
+	json_t *root = json_object(), *sub = json_object(), *list = json_array(), *r, *resp;
+	bool found_create = false;
+	size_t i;
+	json_t *m;
+
+	for (int k = 0; k < LONG_CONFIG_BDEVS; k++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "N%d", k);
+		json_array_append_new(list, json_pack("{s:s, s:{s:s, s:i, s:i}}", "method",
+		                                      "bdev_null_create", "params", "name", name,
+		                                      "num_blocks", 1024, "block_size", 512));
+	}
+	json_object_set_new(sub, "subsystem", json_string("bdev"));
+	json_object_set_new(sub, "config", list);
+	json_object_set_new(root, "subsystems", json_pack("[o]", sub));
+	tgt_proc_prepare(&tp);
+	args[3] = tp.rpc_sock;
+	snprintf(cfg, sizeof(cfg), "/tmp/unvmf-rpc-long-%d.json", getpid());
+	assert_int_equal(json_dump_file(root, cfg, 0), 0);
+	json_decref(root);
+	/* Wait for the socket only: it exists before the config starts running. */
+	assert_int_equal(tgt_proc_exec(&tp, args, false), 0);
+	assert_int_equal(rpc_conn_open(&c, tp.rpc_sock), 0);
+
+	resp = rpc_call(
+	    &c, "bdev_malloc_create",
+	    json_pack("{s:s, s:i, s:i}", "name", "Late", "num_blocks", 8, "block_size", 512));
+	assert_non_null(resp);
+	if (rpc_resp_code(resp) == 0)
+		fail_msg("bdev_malloc_create ran during start-up (or the config finished "
+		         "before it: raise LONG_CONFIG_BDEVS)");
+	assert_int_equal(rpc_resp_code(resp), -1);
+	assert_non_null(strstr(rpc_resp_message(resp), "after start-up completed"));
+	json_decref(resp);
+	r = call_ok(&c, "rpc_get_methods", json_pack("{s:b}", "current", 1));
+	json_array_foreach(r, i, m) found_create |=
+	    strcmp(json_string_value(m), "bdev_malloc_create") == 0;
+	assert_false(found_create);
+	assert_true(json_array_size(r) >= 2);
+	json_decref(r);
+
+	r = call_ok(&c, "framework_wait_init", NULL);
+	assert_true(json_is_true(r));
+	json_decref(r);
+	r = call_ok(&c, "bdev_get_bdevs", NULL);
+	assert_int_equal(json_array_size(r), LONG_CONFIG_BDEVS);
+	json_decref(r);
+	json_decref(call_ok(
+	    &c, "bdev_malloc_create",
+	    json_pack("{s:s, s:i, s:i}", "name", "Late", "num_blocks", 8, "block_size", 512)));
+	rpc_conn_close(&c);
+	assert_int_equal(tgt_proc_stop(&tp, 30), 0);
+	unlink(cfg);
 }
 
 int main(void)
@@ -483,6 +559,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_config_files),
 	    cmocka_unit_test(test_spdk_saved_config),
 	    cmocka_unit_test(test_spdk_config_unsupported_values),
+	    cmocka_unit_test(test_wait_init_during_long_config),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

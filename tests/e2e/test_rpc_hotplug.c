@@ -24,6 +24,8 @@
 #define DEFAULT_NQN "nqn.2024-11.io.unvmf:default"
 #define NQN1 "nqn.2016-06.io.spdk:cnode1"
 #define HOST1 "nqn.2014-08.org.nvmexpress:uuid:11111111-2222-3333-4444-555555555555"
+#define HOST2 "nqn.2014-08.org.nvmexpress:uuid:22222222-2222-3333-4444-555555555555"
+#define NQN2 "nqn.2016-06.io.spdk:cnode2"
 
 static struct tgt_proc g_tp;
 static struct rpc_conn g_c;
@@ -273,12 +275,71 @@ static void test_remove_listener_host_subsystem_disconnects_only_affected(void *
 	unvmf_host_disconnect(keep_c);
 }
 
+static void listener(const char *method, const char *nqn, const char *port)
+{
+	ok(method, json_pack("{s:s, s:{s:s, s:s, s:s}}", "nqn", nqn, "listen_address", "trtype",
+	                     "TCP", "traddr", "127.0.0.1", "trsvcid", port));
+}
+
+/*
+ * The selection is by listener and by host, not by subsystem: on one
+ * subsystem with two listeners and two allowed hosts, removing one listener
+ * spares the qpairs that came through the other, and removing one host
+ * spares the other host's controller.
+ */
+static void test_removal_spares_same_subsystem_peers(void **state)
+{
+	struct unvmf_host_ctrlr *via2_c, *via3_c, *h1_c, *h2_c;
+	struct unvmf_host_qpair *via2_q, *via3_q, *h1_q, *h2_q;
+	static uint8_t buf[4096];
+	char port3[16];
+
+	snprintf(port3, sizeof(port3), "%d", tgt_proc_free_port());
+	ok("bdev_malloc_create",
+	   json_pack("{s:s, s:i, s:i}", "name", "S2", "num_blocks", 4096, "block_size", 512));
+	ok("nvmf_create_subsystem", json_pack("{s:s}", "nqn", NQN2));
+	ok("nvmf_subsystem_add_ns",
+	   json_pack("{s:s, s:{s:s}}", "nqn", NQN2, "namespace", "bdev_name", "S2"));
+	ok("nvmf_subsystem_add_host", json_pack("{s:s, s:s}", "nqn", NQN2, "host", HOST1));
+	ok("nvmf_subsystem_add_host", json_pack("{s:s, s:s}", "nqn", NQN2, "host", HOST2));
+	listener("nvmf_subsystem_add_listener", NQN2, g_port2);
+	listener("nvmf_subsystem_add_listener", NQN2, port3);
+
+	/* Same host, same subsystem, two listeners: only port2's qpairs go. */
+	connect_io(NQN2, g_port2, HOST1, &via2_c, &via2_q);
+	connect_io(NQN2, port3, HOST1, &via3_c, &via3_q);
+	listener("nvmf_subsystem_remove_listener", NQN2, g_port2);
+	assert_true(qpair_dropped(via2_q, 3000));
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(e2e_read(via3_q, 1, 0, 8, buf, sizeof(buf)), 0);
+	unvmf_host_qpair_destroy(via2_q);
+	unvmf_host_disconnect(via2_c);
+	unvmf_host_qpair_destroy(via3_q);
+	unvmf_host_disconnect(via3_c);
+
+	/* Same listener, same subsystem, two hosts: only HOST1's controller goes. */
+	connect_io(NQN2, port3, HOST1, &h1_c, &h1_q);
+	connect_io(NQN2, port3, HOST2, &h2_c, &h2_q);
+	ok("nvmf_subsystem_remove_host", json_pack("{s:s, s:s}", "nqn", NQN2, "host", HOST1));
+	assert_true(qpair_dropped(h1_q, 3000));
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(e2e_read(h2_q, 1, 0, 8, buf, sizeof(buf)), 0);
+	unvmf_host_qpair_destroy(h1_q);
+	unvmf_host_disconnect(h1_c);
+	unvmf_host_qpair_destroy(h2_q);
+	unvmf_host_disconnect(h2_c);
+
+	ok("nvmf_delete_subsystem", json_pack("{s:s}", "nqn", NQN2));
+	ok("bdev_malloc_delete", json_pack("{s:s}", "name", "S2"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_ns_hotplug_during_perf),
 	    cmocka_unit_test(test_ns_change_event),
 	    cmocka_unit_test(test_remove_listener_host_subsystem_disconnects_only_affected),
+	    cmocka_unit_test(test_removal_spares_same_subsystem_peers),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

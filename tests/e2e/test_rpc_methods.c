@@ -279,9 +279,8 @@ static void test_transport_methods(void **state)
 	/* SPDK's ack_timeout is both transports' (TCP: ms, RDMA: the IB exponent). */
 	FAILS("nvmf_create_transport", RPC_P("{s:s, s:i}", "trtype", "RDMA", "ack_timeout", 32),
 	      -32602, "'ack_timeout': 32 is out of range [0, 31]");
-	FAILS("nvmf_create_transport",
-	      RPC_P("{s:s, s:i}", "trtype", "TCP", "ack_timeout", 3600001), -32602,
-	      "'ack_timeout': 3600001 is out of range");
+	FAILS("nvmf_create_transport", RPC_P("{s:s, s:i}", "trtype", "TCP", "ack_timeout", 3600001),
+	      -32602, "'ack_timeout': 3600001 is out of range");
 	FAILS("nvmf_create_transport",
 	      RPC_P("{s:s, s:i}", "trtype", "TCP", "buf_cache_size", (1 << 20) + 1), -32602,
 	      "'buf_cache_size'");
@@ -595,7 +594,8 @@ static void test_controllers_qpairs_stats(void **state)
 	{
 		done_io += json_integer_value(json_object_get(g, "completed_nvme_io"));
 		written += json_integer_value(json_object_get(g, "bytes_written"));
-		lat_count += json_integer_value(json_object_get(json_object_get(g, "latency"), "count"));
+		lat_count +=
+		    json_integer_value(json_object_get(json_object_get(g, "latency"), "count"));
 		tcp_done += json_integer_value(json_object_get(
 		    json_array_get(json_object_get(g, "transports"), 0), "requests_completed"));
 		assert_string_equal(
@@ -606,7 +606,8 @@ static void test_controllers_qpairs_stats(void **state)
 	}
 	assert_true(done_io >= 16);
 	assert_true(written >= 16 * 8192);
-	/* Every I/O lands in the histogram and in its transport's completions (admin commands too). */
+	/* Every I/O lands in the histogram and in its transport's completions (admin commands too).
+	 */
 	assert_true(lat_count >= done_io);
 	assert_true(tcp_done >= done_io);
 	json_decref(r);

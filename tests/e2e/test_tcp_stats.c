@@ -72,7 +72,8 @@ static long long group_stat(const char *path)
 	json_array_foreach(json_object_get(json_object_get(resp, "result"), "poll_groups"), i, g)
 	{
 		if (strcmp(path, "latency.count") == 0)
-			sum += json_integer_value(json_object_get(json_object_get(g, "latency"), "count"));
+			sum += json_integer_value(
+			    json_object_get(json_object_get(g, "latency"), "count"));
 		else
 			sum += json_integer_value(json_object_get(g, path));
 	}
@@ -128,7 +129,8 @@ static void test_data_digest_error(void **state)
 	struct fault_proxy *proxy;
 	struct unvmf_host_ctrlr *ctrlr;
 	struct unvmf_host_qpair *qp;
-	long long ddgst0 = tcp_stat("ddgst_errors"), proto0 = tcp_stat("conns_ended.protocol_error");
+	long long ddgst0 = tcp_stat("ddgst_errors"),
+	          proto0 = tcp_stat("conns_ended.protocol_error");
 	int port, st;
 
 	/*

@@ -26,6 +26,19 @@ static void t_fail(struct unvmf_rpc_request *req, json_t *params)
 	unvmf_rpc_send_error(req, -EEXIST, "thing %d already exists", 7);
 }
 
+/* A domain error that happens to be -EPERM must not read as "invalid state" (-1). */
+static void t_eperm(struct unvmf_rpc_request *req, json_t *params)
+{
+	g_handler_calls++;
+	unvmf_rpc_send_error(req, -EPERM, "not permitted");
+}
+
+static void t_state(struct unvmf_rpc_request *req, json_t *params)
+{
+	g_handler_calls++;
+	unvmf_rpc_send_invalid_state(req, "not now");
+}
+
 static void t_park(struct unvmf_rpc_request *req, json_t *params)
 {
 	g_handler_calls++;
@@ -33,9 +46,8 @@ static void t_park(struct unvmf_rpc_request *req, json_t *params)
 }
 
 static const struct unvmf_rpc_method g_test_methods[] = {
-    {"t_echo", t_echo},
-    {"t_fail", t_fail},
-    {"t_park", t_park},
+    {"t_echo", t_echo},   {"t_fail", t_fail}, {"t_eperm", t_eperm},
+    {"t_state", t_state}, {"t_park", t_park},
 };
 
 struct outcome {
@@ -114,8 +126,12 @@ static void test_envelope_errors(void **state)
 	expect_error("{\"jsonrpc\":\"2.0\",\"method\":\"nope\",\"id\":7}", -32601, id7, "nope");
 	expect_error("{\"jsonrpc\":\"2.0\",\"method\":\"t_fail\",\"id\":7}", -EEXIST, id7,
 	             "thing 7 already exists");
-	/* None of the malformed ones reached a handler; only t_fail did. */
-	assert_int_equal(g_handler_calls, 1);
+	expect_error("{\"jsonrpc\":\"2.0\",\"method\":\"t_eperm\",\"id\":7}", -EACCES, id7,
+	             "not permitted");
+	expect_error("{\"jsonrpc\":\"2.0\",\"method\":\"t_state\",\"id\":7}",
+	             UNVMF_RPC_INVALID_STATE, id7, "not now");
+	/* None of the malformed ones reached a handler; only t_fail, t_eperm and t_state did. */
+	assert_int_equal(g_handler_calls, 3);
 	json_decref(id7);
 	json_decref(ids);
 }
@@ -200,7 +216,7 @@ static void test_registry(void **state)
 {
 	assert_int_equal(unvmf_rpc_register_methods(g_test_methods, 1), -EEXIST);
 	assert_string_equal(unvmf_rpc_method_name(0), "t_echo");
-	assert_null(unvmf_rpc_method_name(3));
+	assert_null(unvmf_rpc_method_name(UNVMF_ARRAY_SIZE(g_test_methods)));
 	/* The real table: every group registers without clashes, SPDK names present. */
 	unvmf_control_plane_install();
 	assert_non_null(unvmf_rpc_method_find("nvmf_subsystem_add_listener"));

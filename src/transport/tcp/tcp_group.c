@@ -266,6 +266,7 @@ void tcp_group_dump_stats(struct unvmf_transport_poll_group *tgroup, void *json_
 	/* Every reason, zeros included: scripts can read a key without checking it exists. */
 	term = json_object();
 	for (unsigned i = 0; i < TCP_END_NUM_REASONS; i++)
-		json_object_set_new(term, tcp_end_reason_name(i), json_integer((json_int_t)s->ended[i]));
+		json_object_set_new(term, tcp_end_reason_name(i),
+		                    json_integer((json_int_t)s->ended[i]));
 	json_object_set_new(obj, "conns_ended", term);
 }

@@ -218,11 +218,11 @@ struct tcp_group_stats {
 	uint64_t bytes_tx;
 	uint64_t hdgst_errors;
 	uint64_t ddgst_errors;
-	uint64_t term_sent[8];  /* C2HTermReq by FES (index 0: other) */
-	uint64_t term_received;             /* H2CTermReq */
-	uint64_t term_received_fes[8];      /* H2CTermReq by FES (index 0: other) */
+	uint64_t term_sent[8];               /* C2HTermReq by FES (index 0: other) */
+	uint64_t term_received;              /* H2CTermReq */
+	uint64_t term_received_fes[8];       /* H2CTermReq by FES (index 0: other) */
 	uint64_t ended[TCP_END_NUM_REASONS]; /* connections ended, by reason */
-	uint64_t reqs_completed;            /* commands answered (response or C2H SUCCESS) */
+	uint64_t reqs_completed;             /* commands answered (response or C2H SUCCESS) */
 	uint64_t pending_buf_current;
 	uint64_t pending_buf_total;
 	uint64_t send_eagain;

@@ -389,8 +389,9 @@ int tcp_conn_recv(struct tcp_conn *conn)
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				break;
 			tcp_conn_teardown(conn,
-			                  errno == ECONNRESET || errno == EPIPE ? TCP_END_HOST_RESET
-			                                                        : TCP_END_SOCKET_ERROR,
+			                  errno == ECONNRESET || errno == EPIPE
+			                      ? TCP_END_HOST_RESET
+			                      : TCP_END_SOCKET_ERROR,
 			                  "receive error");
 			return 1;
 		}

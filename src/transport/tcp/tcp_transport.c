@@ -213,7 +213,8 @@ static void tcp_sock_setup(struct tcp_transport *tt, int fd)
 
 		setsockopt(fd, SOL_SOCKET, SO_PRIORITY, &prio, sizeof(prio));
 	}
-	/* SPDK's ack_timeout: how long sent data may stay unacknowledged before the kernel gives up. */
+	/* SPDK's ack_timeout: how long sent data may stay unacknowledged before the kernel gives
+	 * up. */
 	if (tt->base.opts.tcp.ack_timeout_ms) {
 		unsigned ms = tt->base.opts.tcp.ack_timeout_ms;
 
