@@ -169,7 +169,7 @@ static void test_qp_error_need_buffer(void **state)
 	assert_true(step_until(g_ha.cntlid, 1, w, 1, 50));
 	assert_int_equal(rte_inject(target_qpair_id(g_ha.cntlid, 1), "qp_error"), 0);
 	st = wait_destroyed(1);
-	assert_true(rte_state_saw(st, "NEED_BUFFER", "QP_ERROR"));
+	assert_true(rte_state_saw(st, "NEED_BUFFER", "QP_ERR_BY_FLUSH"));
 	json_decref(st);
 	victim_gone();
 	bystanders_work();
@@ -191,7 +191,7 @@ static void test_qp_error_pending_read(void **state)
 	assert_true(step_until(g_ha.cntlid, 1, w, 2, 50));
 	assert_int_equal(rte_inject(target_qpair_id(g_ha.cntlid, 1), "qp_error"), 0);
 	st = wait_destroyed(1);
-	assert_true(rte_state_saw(st, "DATA_TRANSFER_TO_CONTROLLER_PENDING", "QP_ERROR"));
+	assert_true(rte_state_saw(st, "DATA_TRANSFER_TO_CONTROLLER_PENDING", "QP_ERR_BY_FLUSH"));
 	/* The READs in flight were flushed, and the request waited for them. */
 	assert_true(rte_state_saw(st, "TRANSFERRING_HOST_TO_CONTROLLER", "FLUSH"));
 	assert_true(rte_stat_sum(st, "req_cqe_flush_error") >= 1);
@@ -221,8 +221,8 @@ static void test_inject_qp_error_in_state(void **state)
 	for (uint16_t c = 0; c < 3; c++)
 		submit_rw(&g_va, c, true, c * 256u, RTE_MAX_IO, RTE_SGL_KEYED);
 	st = wait_destroyed(1);
-	assert_true(rte_state_saw(st, "TRANSFERRING_HOST_TO_CONTROLLER", "FLUSH") ||
-		    rte_state_saw(st, "TRANSFERRING_HOST_TO_CONTROLLER", "QP_ERROR"));
+	assert_true(rte_state_saw(st, "TRANSFERRING_HOST_TO_CONTROLLER", "QP_ERR_BY_INJECT"));
+	assert_int_equal(rte_stat_sum(st, "faults_fired"), 1);
 	json_decref(st);
 	victim_gone();
 	bystanders_work();
@@ -243,7 +243,7 @@ static void test_qp_error_executing(void **state)
 	assert_true(step_until(g_ha.cntlid, 0, w, 1, 50));
 	assert_int_equal(rte_inject(target_qpair_id(g_ha.cntlid, 0), "qp_error"), 0);
 	st = wait_destroyed(1);
-	assert_true(rte_state_saw(st, "EXECUTING", "QP_ERROR"));
+	assert_true(rte_state_saw(st, "EXECUTING", "QP_ERR_BY_FLUSH"));
 	assert_true(rte_state_saw(st, "EXECUTING", "EXEC_DONE"));
 	json_decref(st);
 	rte_qp_close(&g_aa);
@@ -292,8 +292,8 @@ static void test_qp_error_pending_send(void **state)
 	assert_true(step_until(g_ha.cntlid, 1, w, 2, 50));
 	assert_int_equal(rte_inject(target_qpair_id(g_ha.cntlid, 1), "qp_error"), 0);
 	st = wait_destroyed(1);
-	assert_true(rte_state_saw(st, "DATA_TRANSFER_TO_HOST_PENDING", "QP_ERROR"));
-	assert_true(rte_state_saw(st, "READY_TO_COMPLETE", "QP_ERROR"));
+	assert_true(rte_state_saw(st, "DATA_TRANSFER_TO_HOST_PENDING", "QP_ERR_BY_FLUSH"));
+	assert_true(rte_state_saw(st, "READY_TO_COMPLETE", "QP_ERR_BY_FLUSH"));
 	assert_true(rte_state_saw(st, "COMPLETING", "FLUSH"));
 	json_decref(st);
 	victim_gone();
@@ -339,7 +339,9 @@ static void seed_3463(uint64_t seed, enum rdma_sim_fault_kind kind)
 	}
 	/* READ 4 of the batch was flushed behind the failed one. */
 	assert_true(rte_stat_sum(st, "req_cqe_flush_error") >= 1);
-	assert_true(rte_state_saw(st, "DATA_TRANSFER_TO_CONTROLLER_PENDING", "QP_ERROR"));
+	assert_true(rte_state_saw(st, "DATA_TRANSFER_TO_CONTROLLER_PENDING",
+	                          kind == RDMA_SIM_FAULT_FAIL_WR ? "QP_ERR_BY_WC_ERROR"
+	                                                         : "QP_ERR_BY_FLUSH"));
 	json_decref(st);
 	victim_gone();
 	bystanders_work();

@@ -433,8 +433,14 @@ const struct rdma_provider *rdma_provider_get(const char *name);
  *    (REJECTED status 28 with private data), disconnect (DISCONNECTED on both,
  *    TIMEWAIT_EXIT timewait_steps later), passive COMM_EST when a SEND
  *    arrives before its ESTABLISHED.
- * Not modelled: RDMA READ depth limits (max_rd_atomic is recorded, not
- * enforced), inline data, immediate data, atomics, MWs / fast-reg, SQD,
+ *  - RDMA READ depth: a QP executes a READ only while fewer than
+ *    max_rd_atomic of its READs await their response (executed, completion
+ *    not landed yet); further READs wait in order, as on a real HCA.
+ *  - Async QP events on demand (rdma_sim_inject_async): QP_FATAL stops the
+ *    QP (nothing executes or answers, no completion) until its owner moves it
+ *    to ERR, which then flushes everything; QP_REQ_ERR / QP_ACCESS_ERR move it
+ *    to ERR at once.
+ * Not modelled: inline data, immediate data, atomics, MWs / fast-reg, SQD,
  * CM timeouts other than those above, multiple devices per node, ports,
  * partial packets (a WR executes atomically in one step).
  */
@@ -493,14 +499,16 @@ enum rdma_sim_fault_kind {
 	RDMA_SIM_FAULT_QP_ERR_BEFORE,	/* QP to ERR just before the matching WR executes */
 	RDMA_SIM_FAULT_QP_ERR_AFTER,	/* ... just after it completed successfully */
 	RDMA_SIM_FAULT_FAIL_WR,		/* the matching WR completes with status; QP to ERR */
+	RDMA_SIM_FAULT_POST_FAIL,	/* post_send refuses the matching send WR with -ENOMEM */
 };
 
 struct rdma_sim_fault {
 	enum rdma_sim_fault_kind kind;
 	uint32_t qp_num;		/* 0: any QP */
 	/*
-	 * SEND..RDMA_READ match send WRs when they execute, RECV matches
-	 * receives when a SEND consumes them, ANY matches both.
+	 * SEND..RDMA_READ match send WRs when they execute (POST_FAIL: when
+	 * they are posted), RECV matches receives when a SEND consumes them,
+	 * ANY matches both.
 	 */
 	enum rdma_prov_wr_opcode opcode;
 	uint32_t nth;			/* 1-based count of matches since armed; 0 = use wr_match */
@@ -513,6 +521,12 @@ int rdma_sim_fault_add(struct rdma_sim_fabric *fabric, const struct rdma_sim_fau
 /* Whether the fault fired yet (-ENOENT for an unknown id). */
 int rdma_sim_fault_fired(const struct rdma_sim_fabric *fabric, int fault_id);
 
+/*
+ * Raises an async event on qp as a real HCA would: QP_FATAL (the QP stops
+ * until moved to ERR), QP_REQ_ERR or QP_ACCESS_ERR (the QP goes to ERR now).
+ * -EINVAL for other types, -EALREADY when the QP is in ERR already.
+ */
+int rdma_sim_inject_async(struct rdma_prov_qp *qp, enum rdma_prov_async_event_type type);
 /* DISCONNECTED to this id now (peer unaware), or to both sides. */
 int rdma_sim_inject_disconnect(struct rdma_prov_id *id, bool both);
 /* The node stops (false) or resumes (true) answering and executing anything. */
