@@ -89,13 +89,15 @@ void sim_schedule_generate(uint64_t seed, uint32_t steps, uint32_t hosts, struct
 		case SIM_FAULT_FAIL_WR: {
 			/* Seeds walk the opcode x status matrix, so a campaign fills every cell. */
 			uint32_t cells = SIM_MATRIX_OPS * (RDMA_PROV_WC_STATUS_COUNT - 1);
-			uint32_t cell = (uint32_t)((seed * 7 + i * 31) % cells);
+			uint32_t cell = (uint32_t)((seed * 53 + i * 11) % cells);
 
 			f->opcode = g_sim_matrix_ops[cell / (RDMA_PROV_WC_STATUS_COUNT - 1)];
 			f->status = (uint8_t)(1 + cell % (RDMA_PROV_WC_STATUS_COUNT - 1));
 			/* Invalidating responses and a qpair's READs are rarer than its SENDs. */
-			if (f->opcode != RDMA_PROV_WR_SEND && f->opcode != RDMA_PROV_WR_RECV)
+			if (f->opcode != RDMA_PROV_WR_SEND && f->opcode != RDMA_PROV_WR_RECV) {
 				f->nth = sim_range(&r, 1, 6);
+				f->qp = (uint8_t)sim_range(&r, 1, SIM_MAX_IOQ);	/* data moves on I/O queues */
+			}
 			break;
 		}
 		case SIM_FAULT_POST_FAIL:

@@ -38,6 +38,7 @@
 #include "transport/rdma/provider.h"
 
 static char g_self[512];
+static bool g_quiet;	/* the shrinker: do not show every failing attempt's log */
 static char g_replay[4096];	/* written before each seed: the handler only writes it */
 
 static void replay_format(uint64_t seed, const struct sim_schedule *s, char *buf, size_t len)
@@ -156,7 +157,7 @@ static int run_forked(uint64_t seed, const struct sim_schedule *s, struct sim_st
 			close(out);
 		return 0;
 	}
-	text = out >= 0 ? output_take(out, true) : NULL;
+	text = out >= 0 ? output_take(out, !g_quiet) : NULL;
 	if (out >= 0)
 		close(out);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 1) {
@@ -308,7 +309,7 @@ static int report_write(const char *path, const struct sim_stats *t, double secs
 		t->faults_fired);
 	fprintf(f, "\n## target fail_wr faults fired, by opcode x status (statuses 1..%u)\n",
 		RDMA_PROV_WC_STATUS_COUNT - 1);
-	for (unsigned o = RDMA_PROV_WR_SEND; o <= RDMA_PROV_WR_ANY; o++) {
+	for (unsigned o = RDMA_PROV_WR_SEND; o <= RDMA_PROV_WR_RECV; o++) {
 		unsigned statuses = 0;
 
 		fprintf(f, "  %-14s", rdma_prov_wr_opcode_name(o));
@@ -316,8 +317,7 @@ static int report_write(const char *path, const struct sim_stats *t, double secs
 			fprintf(f, " %4" PRIu64, t->fail_wr_fired[o][k]);
 			statuses += t->fail_wr_fired[o][k] > 0;
 		}
-		fprintf(f, "   (%u of %u statuses)%s\n", statuses, RDMA_PROV_WC_STATUS_COUNT - 1,
-			o == RDMA_PROV_WR_ANY ? " (a match mode: whichever WR comes next)" : "");
+		fprintf(f, "   (%u of %u statuses)\n", statuses, RDMA_PROV_WC_STATUS_COUNT - 1);
 	}
 	fprintf(f, "cells of the SEND..RECV rows never fired: %u\n", matrix_unfilled(t, NULL));
 	fprintf(f, "\n## error completions seen by hosts, by status\n");
@@ -352,29 +352,36 @@ static int report_write(const char *path, const struct sim_stats *t, double secs
 	return 0;
 }
 
-static int shrink(uint64_t seed, struct sim_schedule *s)
+/* Drops faults while the seed still fails (the way re says, when given). */
+static int shrink(uint64_t seed, struct sim_schedule *s, const regex_t *re)
 {
 	struct sim_stats *slot = mmap(NULL, sizeof(*slot) + SIM_WHY_LEN, PROT_READ | PROT_WRITE,
 				      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	char why[SIM_WHY_LEN];
 
-	if (run_forked(seed, s, slot, why, sizeof(why)) != 1) {
-		fprintf(stderr, "shrink: seed %" PRIu64 " does not fail\n", seed);
+	g_quiet = true;
+	if (run_forked(seed, s, slot, why, sizeof(why)) != 1 ||
+	    (re && regexec(re, why, 0, NULL, 0))) {
+		fprintf(stderr, "shrink: seed %" PRIu64 " does not fail%s\n", seed,
+			re ? " that way" : "");
 		return 1;
 	}
+	printf("shrink: seed %" PRIu64 " fails: %s\n", seed, why);
 	for (uint32_t i = 0; i < s->num;) {
 		struct sim_schedule t = *s;
 
 		memmove(&t.faults[i], &t.faults[i + 1], (t.num - i - 1) * sizeof(t.faults[0]));
 		t.num--;
 		memset(slot, 0, sizeof(*slot) + SIM_WHY_LEN);
-		if (run_forked(seed, &t, slot, why, sizeof(why)) == 1)
+		if (run_forked(seed, &t, slot, why, sizeof(why)) == 1 &&
+		    (!re || !regexec(re, why, 0, NULL, 0)))
 			*s = t;
 		else
 			i++;
 	}
 	replay_format(seed, s, g_replay, sizeof(g_replay));
 	printf("minimal %s", g_replay);
+	munmap(slot, sizeof(*slot) + SIM_WHY_LEN);
 	return 0;
 }
 
@@ -443,8 +450,14 @@ int main(int argc, char **argv)
 			fprintf(stderr, "bad --faults\n");
 			return 2;
 		}
-		if (do_shrink)
-			return shrink(seed, &sched);
+		if (do_shrink) {
+			int rc = shrink(seed, &sched, expect_re_set ? &expect_re : NULL);
+
+			if (expect_re_set)
+				regfree(&expect_re);
+			fflush(stdout);
+			return rc;
+		}
 		replay_format(seed, &sched, g_replay, sizeof(g_replay));
 		signal(SIGABRT, on_fatal);
 		signal(SIGSEGV, on_fatal);
@@ -456,6 +469,11 @@ int main(int argc, char **argv)
 		       st.ios);
 		if (res.failed)
 			fputs(g_replay, stdout);
+		for (unsigned s = 0; verbose && s < RDMA_REQ_NUM_STATES; s++)
+			for (unsigned e = 0; e < RDMA_EV_NUM_EVENTS; e++)
+				if (st.coverage[s] & (1ull << e))
+					printf("reached: %s %s\n", rdma_req_state_name(s),
+					       rdma_req_event_name(e));
 		return res.failed ? 1 : 0;
 	}
 	if (!nseeds && time_limit <= 0)

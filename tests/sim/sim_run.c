@@ -183,6 +183,20 @@ static bool fault_apply(struct sim_world *w, struct sim_host *hosts, uint32_t nu
 		*slow_until = w->step + 300;
 		return true;
 	case SIM_FAULT_ERR_IN_STATE:
+		/*
+		 * Make the aimed-at wait happen: a slow bdev keeps requests in
+		 * EXECUTING, slow completions fill send queues (PENDING_SEND).
+		 */
+		if (f->arg == RDMA_REQ_EXECUTING || f->arg == RDMA_REQ_EXECUTED) {
+			t->bdev->inject_delay_us = 20000;
+			*slow_until = w->step + 300;
+		}
+		if (f->arg == RDMA_REQ_DATA_TRANSFER_TO_HOST_PENDING ||
+		    f->arg == RDMA_REQ_READY_TO_COMPLETE) {
+			rdma_sim_fabric_set_delays(w->fabric, 1, 12);
+			h->read_pct = 90;
+			h->big_pct = 80;
+		}
 		return true;
 	case SIM_FAULT_ASYNC:
 		rq = target_qpair_of(hqp);
@@ -233,7 +247,9 @@ static void err_cause_apply(struct sim_world *w, struct rdma_qpair *rq, enum sim
 		sf.kind = RDMA_SIM_FAULT_FAIL_WR;
 		sf.status = status == RDMA_PROV_WC_WR_FLUSH_ERR ? RDMA_PROV_WC_RETRY_EXC_ERR
 								: (enum rdma_prov_wc_status)status;
-		rdma_sim_fault_add(w->fabric, &sf);
+		/* A WR in flight fails now; with none, the next one the QP executes. */
+		if (rdma_sim_fail_inflight(rq->qp, sf.status) != 0)
+			rdma_sim_fault_add(w->fabric, &sf);
 		break;
 	case SIM_ERR_POST:
 		sf.kind = RDMA_SIM_FAULT_POST_FAIL;
@@ -280,6 +296,10 @@ static void state_faults_poll(struct sim_world *w, struct sim_fault **armed, uin
 			if (rq->state != RDMA_QPAIR_ACTIVE || !rq->set.reqs ||
 			    rq->set.state_count[st] == 0)
 				continue;
+			if (w->verbose)
+				fprintf(stderr, "sim: step %lu: qpair %lu has a request in %s: cause %u\n",
+					(unsigned long)w->step, (unsigned long)rq->qpair.id,
+					rdma_req_state_name(st), f->nth % SIM_ERR_NUM_CAUSES);
 			err_cause_apply(w, rq, (enum sim_err_cause)(f->nth % SIM_ERR_NUM_CAUSES),
 					f->status);
 			armed[i] = armed[--*num];

@@ -527,6 +527,13 @@ int rdma_sim_fault_fired(const struct rdma_sim_fabric *fabric, int fault_id);
  * -EINVAL for other types, -EALREADY when the QP is in ERR already.
  */
 int rdma_sim_inject_async(struct rdma_prov_qp *qp, enum rdma_prov_async_event_type type);
+/*
+ * The oldest send WR of qp whose completion has not landed yet completes with
+ * status instead (as when its ACK never came back: RC is in order, so the
+ * ones after it flush) and the QP goes to ERR; its completion lands at the
+ * next step. -ENOENT when no send WR of qp is in flight.
+ */
+int rdma_sim_fail_inflight(struct rdma_prov_qp *qp, enum rdma_prov_wc_status status);
 /* DISCONNECTED to this id now (peer unaware), or to both sides. */
 int rdma_sim_inject_disconnect(struct rdma_prov_id *id, bool both);
 /* The node stops (false) or resumes (true) answering and executing anything. */

@@ -72,6 +72,35 @@ static void wq_complete(struct rdma_prov_qp *qp, struct sim_wq *wq, enum rdma_pr
 	wq->last_ready = s->ready;
 }
 
+int rdma_sim_fail_inflight(struct rdma_prov_qp *qp, enum rdma_prov_wc_status status)
+{
+	SIM_LOCKED();
+	struct sim_wq *wq = &qp->sq;
+	uint64_t i;
+
+	if (status == RDMA_PROV_WC_SUCCESS || status >= RDMA_PROV_WC_STATUS_COUNT)
+		return -EINVAL;
+	for (i = wq->deliver; i < wq->exec; i++)
+		if (wq_slot(wq, i)->state == SIM_SLOT_DONE)
+			break;
+	if (i == wq->exec)
+		return -ENOENT;
+	for (uint64_t j = i; j < wq->exec; j++) {
+		struct sim_slot *s = wq_slot(wq, j);
+
+		if (s->state != SIM_SLOT_DONE)
+			continue;
+		s->wc.status = j == i ? status : RDMA_PROV_WC_WR_FLUSH_ERR;
+		s->wc.opcode = RDMA_PROV_WC_UNKNOWN;
+		s->wc.byte_len = 0;
+		s->wc.flags = 0;
+		s->ready = qp->fabric->now;
+	}
+	wq->last_ready = qp->fabric->now;
+	sim_qp_set_err(qp);
+	return 0;
+}
+
 static void wq_flush(struct rdma_prov_qp *qp, struct sim_wq *wq)
 {
 	while (wq->exec < wq->tail)
