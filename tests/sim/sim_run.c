@@ -288,7 +288,7 @@ static void state_faults_poll(struct sim_world *w, struct sim_fault **armed, uin
 			char kind[64];
 
 			snprintf(kind, sizeof(kind), "qp_error_in_state:%s", rdma_req_state_name(st));
-			if (rdma_transport_arm_trap(rt, kind, 0, -1, NULL, 0) != -EBUSY)
+			if (rdma_transport_arm_trap(rt, kind, 0, -1, -1, NULL, 0) != -EBUSY)
 				armed[i--] = armed[--*num];
 			continue;
 		}

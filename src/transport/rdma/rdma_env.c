@@ -245,6 +245,7 @@ static void env_trapped(void *ctx, struct rdma_req *req)
 	/* Pairs with the release in rdma_transport_arm_trap: the filter is published. */
 	atomic_thread_fence(memory_order_acquire);
 	if ((trap->qpair_id && trap->qpair_id != rq->qpair.id) ||
+	    (trap->qid >= 0 && trap->qid != rq->qid) ||
 	    (trap->cntlid >= 0 && (!rq->qpair.ctrlr || rq->qpair.ctrlr->cntlid != trap->cntlid)))
 		return;
 	/* One shot across every poll group: whoever disarms it fires it. */

@@ -102,6 +102,7 @@ struct rdma_fault_trap {
 	_Atomic int state; /* enum rdma_req_state, or -1 when disarmed */
 	uint64_t qpair_id; /* 0 = any */
 	int32_t cntlid;    /* -1 = any */
+	int32_t qid;       /* -1 = any */
 };
 
 struct rdma_transport {
@@ -291,7 +292,11 @@ int rdma_qpair_inject_fault(struct unvmf_qpair *qpair, const char *kind);
  * (err says why), -EBUSY when a trap is armed already.
  */
 int rdma_transport_arm_trap(struct rdma_transport *rt, const char *kind, uint64_t qpair_id,
-                            int32_t cntlid, char *err, size_t err_len);
+                            int32_t cntlid, int32_t qid, char *err, size_t err_len);
+/* transport op inject_fault_arm: -EOPNOTSUPP for faults that are not transport-level. */
+int rdma_transport_inject_fault_arm(struct unvmf_transport *transport, const char *kind,
+                                    uint64_t qpair_id, int32_t cntlid, int32_t qid, char *err,
+                                    size_t err_len);
 int rdma_qpair_abort_request(struct unvmf_qpair *qpair, uint16_t cid);
 
 /* rdma_env.c */

@@ -370,12 +370,22 @@ int rdma_qpair_inject_fault(struct unvmf_qpair *qpair, const char *kind)
 	}
 	/* This very qpair, from now on: the transport's trap with its id as the filter. */
 	if (strncmp(kind, "qp_error_in_state:", 18) == 0)
-		return rdma_transport_arm_trap(rq->rt, kind, qpair->id, -1, NULL, 0);
+		return rdma_transport_arm_trap(rq->rt, kind, qpair->id, -1, -1, NULL, 0);
 	return -EINVAL;
 }
 
+int rdma_transport_inject_fault_arm(struct unvmf_transport *transport, const char *kind,
+                                    uint64_t qpair_id, int32_t cntlid, int32_t qid, char *err,
+                                    size_t err_len)
+{
+	if (strncmp(kind, "qp_error_in_state:", 18) != 0)
+		return -EOPNOTSUPP;
+	return rdma_transport_arm_trap(UNVMF_CONTAINER_OF(transport, struct rdma_transport, base),
+	                               kind, qpair_id, cntlid, qid, err, err_len);
+}
+
 int rdma_transport_arm_trap(struct rdma_transport *rt, const char *kind, uint64_t qpair_id,
-                            int32_t cntlid, char *err, size_t err_len)
+                            int32_t cntlid, int32_t qid, char *err, size_t err_len)
 {
 	static const char prefix[] = "qp_error_in_state:";
 	int want = -1, none = -1;
@@ -405,12 +415,13 @@ int rdma_transport_arm_trap(struct rdma_transport *rt, const char *kind, uint64_
 	}
 	rt->trap.qpair_id = qpair_id;
 	rt->trap.cntlid = cntlid;
+	rt->trap.qid = qid;
 	if (!atomic_compare_exchange_strong_explicit(&rt->trap.state, &none, want,
 	                                             memory_order_release, memory_order_relaxed))
 		return -EBUSY;
-	LOG_WARN("RDMA: fault armed: the next request to reach %s on qpair %lu (cntlid %d; 0/-1 = "
-	         "any) fails its qpair",
-	         rdma_req_state_name(want), (unsigned long)qpair_id, cntlid);
+	LOG_WARN("RDMA: fault armed: the next request to reach %s on qpair %lu, cntlid %d, qid %d "
+	         "(0 / -1 = any) fails its qpair",
+	         rdma_req_state_name(want), (unsigned long)qpair_id, cntlid, qid);
 	return 0;
 }
 

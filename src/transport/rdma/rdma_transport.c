@@ -389,4 +389,5 @@ const struct unvmf_transport_ops unvmf_rdma_transport_ops = {
     .poll_group_dump_stats = rdma_group_dump_stats,
     .cdata_init = rdma_cdata_init,
     .inject_fault = rdma_qpair_inject_fault,
+    .inject_fault_arm = rdma_transport_inject_fault_arm,
 };
