@@ -404,6 +404,9 @@ int sim_run_seed(uint64_t seed, const struct sim_schedule *sched, struct sim_sta
 	t.opts.rdma.num_cqe = 4096;
 	t.opts.rdma.max_read_depth = sim_range(&rng, 1, 16);
 	t.opts.rdma.retry_count = (uint8_t)sim_range(&rng, 1, 7);
+	t.opts.rdma.rnr_retry_count = (uint8_t)sim_range(&rng, 1, 7);
+	/* 4.096 us x 2^8..2^14: 1 to 68 steps of 1 ms per transport retry. */
+	t.opts.rdma.ack_timeout = (uint8_t)sim_range(&rng, 8, 14);
 	t.opts.rdma.provider = "sim";
 	if (!sched) {
 		sim_schedule_generate(seed, steps, num_hosts, &gen);
@@ -412,6 +415,7 @@ int sim_run_seed(uint64_t seed, const struct sim_schedule *sched, struct sim_sta
 
 	rdma_sim_fabric_opts_init(&fo);
 	fo.seed = seed;
+	fo.step_us = SIM_STEP_US;
 	fo.exec_delay_max = sim_range(&rng, 0, 3);
 	fo.cqe_delay_max = sim_range(&rng, 0, 1) ? sim_range(&rng, 0, 3) : sim_range(&rng, 4, 12);
 	if (rdma_sim_fabric_create(&fo, &w.fabric) || rdma_sim_node_create(w.fabric, "sim:tgt", &tnode)) {

@@ -418,7 +418,8 @@ const struct rdma_provider *rdma_provider_get(const char *name);
  *    receive completion carries WITH_INV + the rkey. Unknown rkey: sender
  *    REM_INV_REQ_ERR, receiver QP_REQ_ERR (async), both to ERR.
  *  - A peer that does not answer (node vanished, QP in ERR/RESET/destroyed,
- *    not yet RTR): the requester retries every timeout_steps; after
+ *    not yet RTR): the requester retries every ack timeout (see step_us;
+ *    else timeout_steps); after
  *    retry_cnt retries the WR completes RETRY_EXC_ERR (retry_cnt 7 =
  *    forever, as on Soft-RoCE). A QP that goes to ERR does not tell its
  *    peer; the peer errors only when it next sends (or never, with 7).
@@ -454,6 +455,12 @@ struct rdma_sim_fabric_opts {
 	uint32_t cm_delay_max;
 	uint32_t rnr_delay;		/* steps between RNR retries (>= 1) */
 	uint32_t timeout_steps;		/* steps per transport retry (>= 1) */
+	/*
+	 * Virtual microseconds one step stands for. When set, a QP with an ack
+	 * timeout t > 0 waits 4.096 us x 2^t per transport retry (IB's local ACK
+	 * timeout), rounded up to whole steps; 0, or t == 0, = timeout_steps.
+	 */
+	uint32_t step_us;
 	uint32_t timewait_steps;
 	uint32_t connect_timeout_steps;	/* UNREACHABLE / CONNECT_ERROR after this */
 };

@@ -528,6 +528,18 @@ static int exec_rdma(struct rdma_prov_qp *qp, struct sim_slot *s, struct rdma_pr
 	return RDMA_PROV_WC_SUCCESS;
 }
 
+/* Steps a transport retry waits: the QP's ack timeout, or the fabric's fixed period. */
+static uint64_t retry_period(const struct rdma_prov_qp *qp)
+{
+	const struct rdma_sim_fabric *f = qp->fabric;
+	uint64_t ns;
+
+	if (f->opts.step_us == 0 || qp->timeout == 0)
+		return f->opts.timeout_steps;
+	ns = 4096ull << UNVMF_MIN(qp->timeout, 31);
+	return UNVMF_MAX(1, UNVMF_DIV_ROUND_UP(ns, (uint64_t)f->opts.step_us * 1000));
+}
+
 static int exec_retry(struct rdma_prov_qp *qp, struct sim_slot *s, bool rnr)
 {
 	struct rdma_sim_fabric *f = qp->fabric;
@@ -548,7 +560,7 @@ static int exec_retry(struct rdma_prov_qp *qp, struct sim_slot *s, bool rnr)
 		return 1;
 	}
 	s->retries++;
-	s->ready = f->now + f->opts.timeout_steps;
+	s->ready = f->now + retry_period(qp);
 	return 0;
 }
 
