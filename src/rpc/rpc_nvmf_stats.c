@@ -313,6 +313,23 @@ static void inject_fault(struct unvmf_rpc_request *req, json_t *params, enum nvm
 		                     unvmf_trtype_str(trtype));
 		return;
 	}
+	/* Transport-level faults (the next qpair to reach a state) need no qpair now. */
+	if (t->ops->inject_fault_arm) {
+		char err[192] = "";
+
+		rc = t->ops->inject_fault_arm(t, p.fault, (present & INJECT_QPAIR_ID) ? p.qpair_id : 0,
+		                              (present & INJECT_CNTLID) ? p.cntlid : -1,
+		                              (present & INJECT_QID) ? p.qid : -1, err, sizeof(err));
+		if (rc != -EOPNOTSUPP) {
+			if (rc)
+				unvmf_rpc_send_error(req, rc == -EINVAL ? UNVMF_RPC_INVALID_PARAMS : rc,
+				                     "%s", err);
+			else
+				unvmf_rpc_send_result(req, json_pack("{s:b, s:s}", "armed", 1, "fault",
+				                                     p.fault));
+			return;
+		}
+	}
 	w = calloc(1, sizeof(*w));
 	if (!w) {
 		unvmf_rpc_send_error(req, UNVMF_RPC_INTERNAL_ERROR, "out of memory");

@@ -71,6 +71,15 @@ struct unvmf_transport_ops {
 	void (*cdata_init)(struct unvmf_transport *transport, struct nvme_id_ctrl *cdata);
 	/* Runtime fault injection (--enable-fault-injection). */
 	int (*inject_fault)(struct unvmf_qpair *qpair, const char *kind);
+	/*
+	 * Optional, reactor 0: arms a one-shot fault on the transport for the next
+	 * qpair that matches (qpair_id 0, cntlid / qid -1 = any), e.g. "the next
+	 * request to reach a state". 0, -EINVAL (err names the parameter), -EBUSY;
+	 * -EOPNOTSUPP when kind is not a transport-level fault.
+	 */
+	int (*inject_fault_arm)(struct unvmf_transport *transport, const char *kind,
+				uint64_t qpair_id, int32_t cntlid, int32_t qid, char *err,
+				size_t err_len);
 };
 
 struct unvmf_transport {

@@ -28,6 +28,7 @@
 
 #include "nvmf/nvmf.h"
 #include "reactor/reactor.h"
+#include "rpc/rpc.h"
 #include "transport/rdma/provider.h"
 #include "transport/transport.h"
 #include "util/log.h"
@@ -42,6 +43,13 @@
 #define RTE_CAPSULE_BYTES (64u + 4096u)
 
 void unvmf_transports_register_all(void);
+
+/*
+ * When set before rte_start: the target also serves JSON-RPC (the stats and
+ * fault-injection methods) on this UNIX socket, with fault injection enabled,
+ * as unvmf-tgt --enable-fault-injection would.
+ */
+static const char *g_rte_rpc_path;
 
 struct rte {
 	struct rdma_sim_fabric *fabric;
@@ -110,6 +118,12 @@ static void rte_start_msg(void *arg)
 	struct unvmf_tgt_opts topts = {0};
 	int rc = unvmf_tgt_init(&topts);
 
+	if (!rc && g_rte_rpc_path) {
+		g_tgt.fault_injection = true;
+		unvmf_rpc_register_nvmf_stats_methods(); /* -EEXIST after the first bench: fine */
+		unlink(g_rte_rpc_path);
+		rc = unvmf_rpc_server_start(g_rte_rpc_path);
+	}
 	if (!rc)
 		rc = unvmf_tgt_create_poll_groups(rte_groups_done, e);
 	if (rc) {
@@ -173,6 +187,8 @@ static void rte_shutdown_done(void *arg)
 
 static void rte_stop_msg(void *arg)
 {
+	if (g_rte_rpc_path)
+		unvmf_rpc_server_stop();
 	unvmf_tgt_shutdown(rte_shutdown_done, arg);
 }
 

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "rdma_test_env.h"
+#include "test_rpc_client.h"
 
 static struct rte g_e;
 static struct rte_host g_ha, g_hb; /* victim controller's host, bystander's */
@@ -169,7 +170,7 @@ static void test_qp_error_need_buffer(void **state)
 	assert_true(step_until(g_ha.cntlid, 1, w, 1, 50));
 	assert_int_equal(rte_inject(target_qpair_id(g_ha.cntlid, 1), "qp_error"), 0);
 	st = wait_destroyed(1);
-	assert_true(rte_state_saw(st, "NEED_BUFFER", "QP_ERROR"));
+	assert_true(rte_state_saw(st, "NEED_BUFFER", "QP_ERR_BY_FLUSH"));
 	json_decref(st);
 	victim_gone();
 	bystanders_work();
@@ -191,7 +192,7 @@ static void test_qp_error_pending_read(void **state)
 	assert_true(step_until(g_ha.cntlid, 1, w, 2, 50));
 	assert_int_equal(rte_inject(target_qpair_id(g_ha.cntlid, 1), "qp_error"), 0);
 	st = wait_destroyed(1);
-	assert_true(rte_state_saw(st, "DATA_TRANSFER_TO_CONTROLLER_PENDING", "QP_ERROR"));
+	assert_true(rte_state_saw(st, "DATA_TRANSFER_TO_CONTROLLER_PENDING", "QP_ERR_BY_FLUSH"));
 	/* The READs in flight were flushed, and the request waited for them. */
 	assert_true(rte_state_saw(st, "TRANSFERRING_HOST_TO_CONTROLLER", "FLUSH"));
 	assert_true(rte_stat_sum(st, "req_cqe_flush_error") >= 1);
@@ -221,8 +222,8 @@ static void test_inject_qp_error_in_state(void **state)
 	for (uint16_t c = 0; c < 3; c++)
 		submit_rw(&g_va, c, true, c * 256u, RTE_MAX_IO, RTE_SGL_KEYED);
 	st = wait_destroyed(1);
-	assert_true(rte_state_saw(st, "TRANSFERRING_HOST_TO_CONTROLLER", "FLUSH") ||
-		    rte_state_saw(st, "TRANSFERRING_HOST_TO_CONTROLLER", "QP_ERROR"));
+	assert_true(rte_state_saw(st, "TRANSFERRING_HOST_TO_CONTROLLER", "QP_ERR_BY_INJECT"));
+	assert_int_equal(rte_stat_sum(st, "faults_fired"), 1);
 	json_decref(st);
 	victim_gone();
 	bystanders_work();
@@ -243,7 +244,7 @@ static void test_qp_error_executing(void **state)
 	assert_true(step_until(g_ha.cntlid, 0, w, 1, 50));
 	assert_int_equal(rte_inject(target_qpair_id(g_ha.cntlid, 0), "qp_error"), 0);
 	st = wait_destroyed(1);
-	assert_true(rte_state_saw(st, "EXECUTING", "QP_ERROR"));
+	assert_true(rte_state_saw(st, "EXECUTING", "QP_ERR_BY_FLUSH"));
 	assert_true(rte_state_saw(st, "EXECUTING", "EXEC_DONE"));
 	json_decref(st);
 	rte_qp_close(&g_aa);
@@ -292,8 +293,8 @@ static void test_qp_error_pending_send(void **state)
 	assert_true(step_until(g_ha.cntlid, 1, w, 2, 50));
 	assert_int_equal(rte_inject(target_qpair_id(g_ha.cntlid, 1), "qp_error"), 0);
 	st = wait_destroyed(1);
-	assert_true(rte_state_saw(st, "DATA_TRANSFER_TO_HOST_PENDING", "QP_ERROR"));
-	assert_true(rte_state_saw(st, "READY_TO_COMPLETE", "QP_ERROR"));
+	assert_true(rte_state_saw(st, "DATA_TRANSFER_TO_HOST_PENDING", "QP_ERR_BY_FLUSH"));
+	assert_true(rte_state_saw(st, "READY_TO_COMPLETE", "QP_ERR_BY_FLUSH"));
 	assert_true(rte_state_saw(st, "COMPLETING", "FLUSH"));
 	json_decref(st);
 	victim_gone();
@@ -339,7 +340,9 @@ static void seed_3463(uint64_t seed, enum rdma_sim_fault_kind kind)
 	}
 	/* READ 4 of the batch was flushed behind the failed one. */
 	assert_true(rte_stat_sum(st, "req_cqe_flush_error") >= 1);
-	assert_true(rte_state_saw(st, "DATA_TRANSFER_TO_CONTROLLER_PENDING", "QP_ERROR"));
+	assert_true(rte_state_saw(st, "DATA_TRANSFER_TO_CONTROLLER_PENDING",
+	                          kind == RDMA_SIM_FAULT_FAIL_WR ? "QP_ERR_BY_WC_ERROR"
+	                                                         : "QP_ERR_BY_FLUSH"));
 	json_decref(st);
 	victim_gone();
 	bystanders_work();
@@ -372,6 +375,127 @@ static void test_cm_disconnect_in_flight(void **state)
 	victim_gone();
 	bystanders_work();
 	bench_stop();
+}
+
+/*
+ * A QP-fatal async event on the victim's target QP with a write fetching its
+ * data: the QP stops dead (no completion), so only the event can tell the
+ * transport; the qpair drains (it moves the QP to ERR, reaps the flushes) and
+ * is destroyed, its requests recording QP_ERR_BY_ASYNC, while the bystander
+ * qpair on the same poll group, SRQ and CQ keeps working.
+ */
+static void test_async_qp_fatal(void **state)
+{
+	struct unvmf_transport_opts o;
+	const struct want w[] = {{"TRANSFERRING_HOST_TO_CONTROLLER", 1}};
+	struct rdma_prov_qp *tqp;
+	json_t *st;
+
+	bench_opts(&o);
+	bench_start(&o, 1, 21);
+	submit_rw(&g_va, 0, true, 0, RTE_MAX_IO, RTE_SGL_KEYED);
+	submit_rw(&g_va, 1, true, 512, RTE_MAX_IO, RTE_SGL_KEYED);
+	assert_true(step_until(g_ha.cntlid, 1, w, 1, 50));
+	tqp = rdma_sim_qp_by_num(g_e.fabric, rte_target_qpn(&g_va));
+	assert_non_null(tqp);
+	assert_int_equal(rdma_sim_inject_async(tqp, RDMA_PROV_ASYNC_QP_FATAL), 0);
+	assert_int_equal(rdma_sim_inject_async(tqp, RDMA_PROV_ASYNC_QP_FATAL), -EALREADY);
+	st = wait_destroyed(1);
+	assert_true(rte_state_saw(st, "TRANSFERRING_HOST_TO_CONTROLLER", "QP_ERR_BY_ASYNC"));
+	assert_true(rte_state_saw(st, "DATA_TRANSFER_TO_CONTROLLER_PENDING", "QP_ERR_BY_ASYNC"));
+	/* Nothing failed on the wire: the flushes came only after the transport moved it to ERR. */
+	assert_int_equal(rte_stat_sum(st, "req_cqe_error"), 0);
+	assert_int_equal(rte_stat_sum(st, "qpairs_current"), 3);
+	json_decref(st);
+	victim_gone();
+	bystanders_work();
+	bench_stop();
+}
+
+static json_t *rpc_inject(struct rpc_conn *c, json_t *params)
+{
+	json_t *resp = rpc_call(c, "nvmf_rdma_inject_fault", params);
+
+	assert_non_null(resp);
+	return resp;
+}
+
+/*
+ * nvmf_rdma_inject_fault over JSON-RPC, "the next qpair to reach a request
+ * state": armed for a qpair that does not exist yet (the victim controller's
+ * qid 2), on READY_TO_EXECUTE, a state a request only passes through within
+ * one poll. The victim's qid 1 and the other controller keep working; the
+ * first command on the new qid 2 fails it at the transition, the fault
+ * disarms, stats count it. FREE and unknown states are refused with an error
+ * naming the parameter; a second arm while one is pending is refused.
+ */
+static void test_rpc_trap_next_qpair(void **state)
+{
+	char path[108];
+	struct unvmf_transport_opts o;
+	struct rpc_conn c;
+	struct rte_qp q2;
+	struct nvme_sqe sqe;
+	struct nvme_cqe cqe;
+	json_t *resp, *st;
+
+	snprintf(path, sizeof(path), "/tmp/unvmf-rdma-faults-%d.sock", (int)getpid());
+	g_rte_rpc_path = path;
+	bench_opts(&o);
+	bench_start(&o, 4, 31);
+	assert_int_equal(rpc_conn_open(&c, path), 0);
+
+	resp = rpc_inject(&c, RPC_P("{s:s}", "fault", "qp_error_in_state:FREE"));
+	assert_int_equal(rpc_resp_code(resp), UNVMF_RPC_INVALID_PARAMS);
+	assert_non_null(strstr(rpc_resp_message(resp), "'fault'"));
+	json_decref(resp);
+	resp = rpc_inject(&c, RPC_P("{s:s}", "fault", "qp_error_in_state:NOPE"));
+	assert_int_equal(rpc_resp_code(resp), UNVMF_RPC_INVALID_PARAMS);
+	json_decref(resp);
+
+	resp = rpc_inject(&c, RPC_P("{s:s, s:i, s:i}", "fault", "qp_error_in_state:READY_TO_EXECUTE",
+	                            "cntlid", g_ha.cntlid, "qid", 2));
+	assert_int_equal(rpc_resp_code(resp), 0);
+	assert_true(json_is_true(json_object_get(json_object_get(resp, "result"), "armed")));
+	json_decref(resp);
+	resp = rpc_inject(&c, RPC_P("{s:s}", "fault", "qp_error_in_state:EXECUTING"));
+	assert_int_equal(rpc_resp_code(resp), -EBUSY);
+	json_decref(resp);
+
+	/* Not the chosen qpairs: they pass READY_TO_EXECUTE untouched. */
+	bystanders_work();
+	rte_rw_sqe(&sqe, false, 0, 8);
+	assert_int_equal(rte_qp_exec(&g_va, &sqe, rte_slot_data(&g_va, 0), 4096, false,
+	                             RTE_SGL_KEYED, &cqe),
+	                 0);
+	st = rte_stats();
+	assert_int_equal(rte_stat_sum(st, "faults_fired"), 0);
+	json_decref(st);
+
+	/* The next qpair that matches: it connects now. */
+	assert_int_equal(rte_io_connect(&g_ha, &q2, 2, 16, 4), 0);
+	rte_rw_sqe(&sqe, false, 0, 8);
+	assert_int_equal(rte_qp_submit(&q2, 0, &sqe, 4096, false, RTE_SGL_KEYED), 0);
+	st = wait_destroyed(1);
+	assert_int_equal(rte_stat_sum(st, "faults_fired"), 1);
+	assert_true(rte_state_saw(st, "READY_TO_EXECUTE", "QP_ERR_BY_INJECT"));
+	assert_int_equal(rte_stat_sum(st, "qpairs_current"), 4);
+	json_decref(st);
+	rte_qp_close(&q2);
+
+	/* One shot: disarmed, so a new arm is taken; the victim's qid 1 still works. */
+	assert_int_equal(rte_qp_exec(&g_va, &sqe, rte_slot_data(&g_va, 0), 4096, false,
+	                             RTE_SGL_KEYED, &cqe),
+	                 0);
+	resp = rpc_inject(&c, RPC_P("{s:s, s:i}", "fault", "qp_error_in_state:COMPLETING",
+	                            "qpair_id", 999999));
+	assert_int_equal(rpc_resp_code(resp), 0);
+	json_decref(resp);
+	rpc_conn_close(&c);
+	bystanders_work();
+	bench_stop();
+	g_rte_rpc_path = NULL;
+	unlink(path);
 }
 
 static uint64_t rnd(uint64_t *s)
@@ -516,6 +640,8 @@ int main(void)
 	    cmocka_unit_test(test_rdma_seed_3463),
 	    cmocka_unit_test(test_cm_disconnect_in_flight),
 	    cmocka_unit_test(test_inject_qp_error_in_state),
+	    cmocka_unit_test(test_async_qp_fatal),
+	    cmocka_unit_test(test_rpc_trap_next_qpair),
 	    cmocka_unit_test(test_random_faults),
 	    cmocka_unit_test(test_random_faults_no_srq),
 	};

@@ -32,13 +32,33 @@ enum sim_fault_kind {
 	SIM_FAULT_BDEV_FAIL,		/* the next arg bdev I/Os fail */
 	SIM_FAULT_BDEV_SLOW,		/* bdev completions take at least arg us, for a while */
 	/*
-	 * From `at` on, the first target qpair with a request in state arg is
-	 * put in error (nth odd: QP to ERR only, even: disconnect), through the
-	 * transport's fault-injection entry point.
+	 * From `at` on, the first target qpair with a request waiting in state
+	 * arg is put in error with the cause nth % SIM_ERR_NUM_CAUSES (enum
+	 * sim_err_cause). For the states a request passes through within one
+	 * poll (NEW, READY_TO_EXECUTE, EXECUTED, COMPLETED) the transport's own
+	 * trap is armed instead: it fires at the transition itself.
 	 */
 	SIM_FAULT_ERR_IN_STATE,
+	SIM_FAULT_ASYNC,		/* QP_FATAL on the target's QP */
+	SIM_FAULT_POST_FAIL,		/* the target's nth post_send of opcode is refused */
 	SIM_FAULT_NUM_KINDS,
 };
+
+/* How SIM_FAULT_ERR_IN_STATE puts the qpair in error: one per QP_ERR_BY_* cause. */
+enum sim_err_cause {
+	SIM_ERR_QP_TO_ERR,	/* QP to ERR under the transport: QP_ERR_BY_FLUSH */
+	SIM_ERR_INJECT,		/* nvmf_rdma_inject_fault "disconnect": QP_ERR_BY_INJECT */
+	SIM_ERR_CM,		/* CM DISCONNECTED on the target's id: QP_ERR_BY_CM */
+	SIM_ERR_ASYNC,		/* QP_FATAL: QP_ERR_BY_ASYNC */
+	SIM_ERR_CORE,		/* the core disconnects it: QP_ERR_BY_CORE */
+	SIM_ERR_WC,		/* the QP's next WR fails: QP_ERR_BY_WC_ERROR */
+	SIM_ERR_POST,		/* its next post_send is refused: QP_ERR_BY_LOCAL */
+	SIM_ERR_NUM_CAUSES,
+};
+
+/* The target WR opcodes of the fail_wr matrix (RDMA_PROV_WR_ANY is a match mode, not an opcode). */
+#define SIM_MATRIX_OPS 5
+extern const uint8_t g_sim_matrix_ops[SIM_MATRIX_OPS];
 
 struct sim_fault {
 	enum sim_fault_kind kind;
@@ -72,9 +92,11 @@ struct sim_stats {
 	uint64_t failures;
 };
 
+#define SIM_WHY_LEN 512
+
 struct sim_result {
 	bool failed;
-	char why[256];
+	char why[SIM_WHY_LEN];
 };
 
 /* sim_faults.c */

@@ -23,6 +23,8 @@ static const char *const g_kind_names[SIM_FAULT_NUM_KINDS] = {
 	[SIM_FAULT_BDEV_FAIL] = "bdev_fail",
 	[SIM_FAULT_BDEV_SLOW] = "bdev_slow",
 	[SIM_FAULT_ERR_IN_STATE] = "err_in_state",
+	[SIM_FAULT_ASYNC] = "async_qp_fatal",
+	[SIM_FAULT_POST_FAIL] = "post_fail",
 };
 
 const char *sim_fault_kind_name(enum sim_fault_kind kind)
@@ -40,8 +42,13 @@ static enum sim_fault_kind kind_parse(const char *name)
 
 /* Opcodes the target's QP executes or consumes. */
 static const uint8_t g_target_ops[] = {
-	RDMA_PROV_WR_SEND, RDMA_PROV_WR_RDMA_WRITE, RDMA_PROV_WR_RDMA_READ, RDMA_PROV_WR_RECV,
-	RDMA_PROV_WR_ANY,
+	RDMA_PROV_WR_SEND, RDMA_PROV_WR_SEND_WITH_INV, RDMA_PROV_WR_RDMA_WRITE,
+	RDMA_PROV_WR_RDMA_READ, RDMA_PROV_WR_RECV, RDMA_PROV_WR_ANY,
+};
+
+const uint8_t g_sim_matrix_ops[SIM_MATRIX_OPS] = {
+	RDMA_PROV_WR_SEND, RDMA_PROV_WR_SEND_WITH_INV, RDMA_PROV_WR_RDMA_WRITE,
+	RDMA_PROV_WR_RDMA_READ, RDMA_PROV_WR_RECV,
 };
 
 static int sim_fault_cmp(const void *a, const void *b)
@@ -59,12 +66,13 @@ void sim_schedule_generate(uint64_t seed, uint32_t steps, uint32_t hosts, struct
 	memset(s, 0, sizeof(*s));
 	/* Weighted: the seed's failure (QP to ERR / WC errors on data WRs) most often. */
 	static const enum sim_fault_kind weights[] = {
-		SIM_FAULT_QP_ERR_BEFORE, SIM_FAULT_QP_ERR_BEFORE, SIM_FAULT_QP_ERR_AFTER,
-		SIM_FAULT_QP_ERR_AFTER,  SIM_FAULT_FAIL_WR,	 SIM_FAULT_FAIL_WR,
-		SIM_FAULT_FAIL_WR,	 SIM_FAULT_HOST_FAIL_WR, SIM_FAULT_DISCONNECT,
-		SIM_FAULT_DISCONNECT_BOTH, SIM_FAULT_NODE_CUT,	 SIM_FAULT_KEEPALIVE_STOP,
-		SIM_FAULT_BDEV_FAIL,	 SIM_FAULT_BDEV_SLOW,	 SIM_FAULT_ERR_IN_STATE,
-		SIM_FAULT_ERR_IN_STATE,
+		SIM_FAULT_QP_ERR_BEFORE,   SIM_FAULT_QP_ERR_BEFORE, SIM_FAULT_QP_ERR_AFTER,
+		SIM_FAULT_QP_ERR_AFTER,	   SIM_FAULT_FAIL_WR,	    SIM_FAULT_FAIL_WR,
+		SIM_FAULT_FAIL_WR,	   SIM_FAULT_FAIL_WR,	    SIM_FAULT_HOST_FAIL_WR,
+		SIM_FAULT_DISCONNECT,	   SIM_FAULT_DISCONNECT_BOTH, SIM_FAULT_NODE_CUT,
+		SIM_FAULT_KEEPALIVE_STOP,  SIM_FAULT_BDEV_FAIL,	    SIM_FAULT_BDEV_SLOW,
+		SIM_FAULT_ERR_IN_STATE,	   SIM_FAULT_ERR_IN_STATE,  SIM_FAULT_ERR_IN_STATE,
+		SIM_FAULT_ERR_IN_STATE,	   SIM_FAULT_ASYNC,	    SIM_FAULT_POST_FAIL,
 	};
 
 	for (uint32_t i = 0; i < n; i++) {
@@ -75,11 +83,26 @@ void sim_schedule_generate(uint64_t seed, uint32_t steps, uint32_t hosts, struct
 		f->host = (uint8_t)sim_range(&r, 0, hosts - 1);
 		f->qp = (uint8_t)sim_range(&r, 0, SIM_MAX_IOQ);
 		f->opcode = g_target_ops[sim_range(&r, 0, sizeof(g_target_ops) - 1)];
-		do
-			f->status = (uint8_t)sim_range(&r, 1, RDMA_PROV_WC_STATUS_COUNT - 1);
-		while (f->status == RDMA_PROV_WC_WR_FLUSH_ERR && sim_range(&r, 0, 3));
+		f->status = (uint8_t)sim_range(&r, 1, RDMA_PROV_WC_STATUS_COUNT - 1);
 		f->nth = sim_range(&r, 1, 24);
 		switch (f->kind) {
+		case SIM_FAULT_FAIL_WR: {
+			/* Seeds walk the opcode x status matrix, so a campaign fills every cell. */
+			uint32_t cells = SIM_MATRIX_OPS * (RDMA_PROV_WC_STATUS_COUNT - 1);
+			uint32_t cell = (uint32_t)((seed * 53 + i * 11) % cells);
+
+			f->opcode = g_sim_matrix_ops[cell / (RDMA_PROV_WC_STATUS_COUNT - 1)];
+			f->status = (uint8_t)(1 + cell % (RDMA_PROV_WC_STATUS_COUNT - 1));
+			/* Invalidating responses and a qpair's READs are rarer than its SENDs. */
+			if (f->opcode != RDMA_PROV_WR_SEND && f->opcode != RDMA_PROV_WR_RECV) {
+				f->nth = sim_range(&r, 1, 6);
+				f->qp = (uint8_t)sim_range(&r, 1, SIM_MAX_IOQ);	/* data moves on I/O queues */
+			}
+			break;
+		}
+		case SIM_FAULT_POST_FAIL:
+			f->nth = sim_range(&r, 1, 12);
+			break;
 		case SIM_FAULT_HOST_FAIL_WR:
 			f->opcode = sim_range(&r, 0, 1) ? RDMA_PROV_WR_SEND : RDMA_PROV_WR_RECV;
 			break;
@@ -93,11 +116,24 @@ void sim_schedule_generate(uint64_t seed, uint32_t steps, uint32_t hosts, struct
 			f->arg = sim_range(&r, 1, 40) * 1000;
 			break;
 		case SIM_FAULT_ERR_IN_STATE:
-			/* Half of them aim at the send-queue waits, which random faults rarely hit. */
-			f->arg = sim_range(&r, 0, 1) ? sim_range(&r, RDMA_REQ_NEED_BUFFER,
-								  RDMA_REQ_COMPLETING)
-						     : sim_range(&r, RDMA_REQ_DATA_TRANSFER_TO_HOST_PENDING,
-								 RDMA_REQ_READY_TO_COMPLETE);
+			/*
+			 * Mostly the waiting states, a third of them the send-queue waits
+			 * that random faults rarely hit; now and then a state a request
+			 * only passes through (the transport's trap).
+			 */
+			switch (sim_range(&r, 0, 5)) {
+			case 0:
+			case 1:
+				f->arg = sim_range(&r, RDMA_REQ_DATA_TRANSFER_TO_HOST_PENDING,
+						   RDMA_REQ_READY_TO_COMPLETE);
+				break;
+			case 2:
+				f->arg = sim_range(&r, RDMA_REQ_NEW, RDMA_REQ_COMPLETED);
+				break;
+			default:
+				f->arg = sim_range(&r, RDMA_REQ_NEED_BUFFER, RDMA_REQ_COMPLETING);
+				break;
+			}
 			break;
 		default:
 			break;

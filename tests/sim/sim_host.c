@@ -134,10 +134,18 @@ static void qp_post_recv(struct sim_qp *q, uint32_t i)
 	q->h->prov->qp_post_recv(q->qp, &wr, &bad);
 }
 
+static void slot_inv_release(struct sim_qp *q, struct sim_slot *s)
+{
+	if (s->inv_mr)
+		q->h->prov->mr_dereg(s->inv_mr);
+	s->inv_mr = NULL;
+}
+
 static void slot_abandon(struct sim_qp *q, struct sim_slot *s)
 {
 	struct sim_ns *ns = &q->h->w->ns;
 
+	slot_inv_release(q, s);
 	if (s->kind == SIM_CMD_WRITE)
 		ns_fence(ns, s->lba, s->nblocks);
 	if (s->kind == SIM_CMD_WRITE || s->kind == SIM_CMD_READ)
@@ -253,7 +261,7 @@ static int slot_find(struct sim_qp *q)
 	return -1;
 }
 
-enum sim_sgl { SIM_SGL_KEYED, SIM_SGL_MULTI, SIM_SGL_ICD };
+enum sim_sgl { SIM_SGL_KEYED, SIM_SGL_KEYED_INV, SIM_SGL_MULTI, SIM_SGL_ICD };
 
 static int qp_submit(struct sim_qp *q, uint16_t cid, const struct nvme_sqe *sqe, uint32_t len,
 		     enum sim_sgl mode)
@@ -298,8 +306,23 @@ static int qp_submit(struct sim_qp *q, uint16_t cid, const struct nvme_sqe *sqe,
 		cmd->dptr.sgl1.unkeyed.length = n * 16;
 		clen += n * 16;
 	} else {
+		if (mode == SIM_SGL_KEYED_INV) {
+			int rc = p->mr_reg(q->h->pd, buf, len,
+					   RDMA_PROV_ACCESS_LOCAL_WRITE | RDMA_PROV_ACCESS_REMOTE_READ |
+					       RDMA_PROV_ACCESS_REMOTE_WRITE,
+					   &q->slots[cid].inv_mr);
+
+			if (rc) {
+				q->slots[cid].inv_mr = NULL;
+				mode = SIM_SGL_KEYED;
+			} else {
+				rkey = p->mr_rkey(q->slots[cid].inv_mr);
+			}
+		}
 		cmd->dptr.sgl1.keyed.type = NVME_SGL_TYPE_KEYED_DATA_BLOCK;
-		cmd->dptr.sgl1.keyed.subtype = NVME_SGL_SUBTYPE_ADDRESS;
+		cmd->dptr.sgl1.keyed.subtype = mode == SIM_SGL_KEYED_INV
+						       ? NVME_SGL_SUBTYPE_INVALIDATE_KEY
+						       : NVME_SGL_SUBTYPE_ADDRESS;
 		cmd->dptr.sgl1.keyed.address = (uint64_t)(uintptr_t)buf;
 		cmd->dptr.sgl1.keyed.length = len;
 		cmd->dptr.sgl1.keyed.key = rkey;
@@ -399,8 +422,8 @@ static void host_admin_ready(struct sim_host *h)
 	}
 }
 
-/* A response arrived for slot cid of q. */
-static void qp_response(struct sim_qp *q, const struct nvme_cqe *cqe)
+/* A response arrived for slot cid of q (wc: its receive completion). */
+static void qp_response(struct sim_qp *q, const struct nvme_cqe *cqe, const struct rdma_prov_wc *wc)
 {
 	struct sim_host *h = q->h;
 	struct sim_world *w = h->w;
@@ -412,6 +435,19 @@ static void qp_response(struct sim_qp *q, const struct nvme_cqe *cqe)
 		return;
 	}
 	s = &q->slots[cqe->cid];
+	/* Invalidate Key: the target must answer with SEND_WITH_INV of exactly this rkey. */
+	if (s->inv_mr) {
+		uint32_t rkey = h->prov->mr_rkey(s->inv_mr);
+
+		if (!(wc->flags & RDMA_PROV_WC_FLAG_WITH_INV) || wc->invalidated_rkey != rkey) {
+			if (!w->ns.corruptions++)
+				snprintf(w->ns.corruption, sizeof(w->ns.corruption),
+					 "cid %u: response to an Invalidate-Key command did not "
+					 "invalidate rkey 0x%x (flags 0x%x rkey 0x%x)",
+					 cqe->cid, rkey, wc->flags, wc->invalidated_rkey);
+		}
+		slot_inv_release(q, s);
+	}
 	s->busy = false;
 	q->inflight--;
 	switch (s->kind) {
@@ -492,7 +528,7 @@ static void qp_poll(struct sim_qp *q)
 		r = (uint32_t)wc[i].wr_id;
 		memcpy(&cqe, q->rsps + (size_t)r * 16, sizeof(cqe));
 		qp_post_recv(q, r);
-		qp_response(q, &cqe);
+		qp_response(q, &cqe, &wc[i]);
 		if (h->state == SIM_H_DOWN)
 			return;
 	}
@@ -577,6 +613,8 @@ static void host_submit_io(struct sim_host *h, struct sim_qp *q)
 	}
 	if (mode == SIM_SGL_KEYED && sim_range(&h->rng, 0, 4) == 0)
 		mode = SIM_SGL_MULTI;
+	else if (mode == SIM_SGL_KEYED && sim_range(&h->rng, 0, 3) == 0)
+		mode = SIM_SGL_KEYED_INV;
 	qp_submit(q, (uint16_t)cid, &sqe, n * 512, mode);
 }
 

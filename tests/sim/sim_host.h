@@ -56,6 +56,8 @@ struct sim_slot {
 	enum sim_cmd_kind kind;
 	uint32_t lba, nblocks, tag;
 	uint64_t issued;
+	/* Invalidate-Key SGL: an MR of its own that the response must invalidate. */
+	struct rdma_prov_mr *inv_mr;
 };
 
 struct sim_qp {

@@ -6,13 +6,17 @@
  *   unvmf-sim --time SECONDS            seeds until time is up
  *   --jobs J  children at once   --report FILE  the campaign report
  *   --shrink  with --seed: drop faults while it still fails, print the minimal line
- *   --expect-failure  exit 0 only if some seed failed (the negative control)
+ *   --expect-failure=REGEX  exit 0 only if some seed failed with a reason matching
+ *                 REGEX (the negative control; stops at the first such seed)
+ *   --require-coverage  fail unless every possible (state, event) pair was reached
+ *                 and every fail_wr opcode x status cell fired
  *
  * A failing seed prints one line that replays it; a run that dies on an
  * assertion or a signal prints it too (from the child's signal handler,
  * with write(2), and again from the parent that saw the child die).
  */
 #include <errno.h>
+#include <regex.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -34,6 +38,7 @@
 #include "transport/rdma/provider.h"
 
 static char g_self[512];
+static bool g_quiet;	/* the shrinker: do not show every failing attempt's log */
 static char g_replay[4096];	/* written before each seed: the handler only writes it */
 
 static void replay_format(uint64_t seed, const struct sim_schedule *s, char *buf, size_t len)
@@ -63,17 +68,66 @@ static void schedule_of(uint64_t seed, struct sim_schedule *s)
 	sim_schedule_generate(seed, steps, hosts, s);
 }
 
+/*
+ * What a dead child printed that says why: the invariant's own message (the
+ * last ERROR line before "invariant violated") and the assertion, or the
+ * sanitizer's report line. Appended to why.
+ */
+static void why_from_output(const char *out, char *why, size_t why_len)
+{
+	const char *inv = strstr(out, "unvmf: invariant violated:"), *err = NULL, *line;
+	size_t len = strlen(why);
+
+	if (inv) {
+		for (line = out; line && line < inv; line = strchr(line, '\n'), line = line ? line + 1 : NULL)
+			if (!strncmp(line, "[", 1) && strstr(line, "] ERROR ") &&
+			    strstr(line, "] ERROR ") < strchr(line, '\n'))
+				err = strstr(line, "] ERROR ") + 8;
+		if (err)
+			len += (size_t)snprintf(why + len, len < why_len ? why_len - len : 0, ": %.*s",
+						(int)(strchr(err, '\n') - err), err);
+		if (len < why_len)
+			snprintf(why + len, why_len - len, ": %.*s", (int)strcspn(inv + 7, "\n"),
+				 inv + 7);
+		return;
+	}
+	if ((line = strstr(out, "ERROR: AddressSanitizer")) || (line = strstr(out, "runtime error:")))
+		snprintf(why + len, len < why_len ? why_len - len : 0, ": %.*s",
+			 (int)strcspn(line, "\n"), line);
+}
+
+/* Reads what the child wrote to fd; shows the tail on our stderr. Caller frees. */
+static char *output_take(int fd, bool show)
+{
+	off_t end = lseek(fd, 0, SEEK_END);
+	size_t n = end > 0 ? (size_t)end : 0, tail = n > 16384 ? n - 16384 : 0;
+	char *buf = calloc(1, n + 1);
+
+	if (!buf || (n && pread(fd, buf, n, 0) != (ssize_t)n)) {
+		free(buf);
+		return NULL;
+	}
+	if (show && n && write(2, buf + tail, n - tail) < 0)
+		n = 0;
+	return buf;
+}
+
 /* Runs one seed in a child; 0 = passed, 1 = failed (why filled). */
 static int run_forked(uint64_t seed, const struct sim_schedule *s, struct sim_stats *slot,
 		      char *why, size_t why_len)
 {
-	int status;
+	int status, out = memfd_create("unvmf-sim-seed", MFD_CLOEXEC);
 	pid_t pid = fork();
+	char *text;
 
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
 		struct sim_result res;
+
+		/* Its log goes to the parent, which shows it only if the seed fails. */
+		if (out >= 0)
+			dup2(out, 2);
 
 		replay_format(seed, s, g_replay, sizeof(g_replay));
 		signal(SIGABRT, on_fatal);
@@ -89,14 +143,23 @@ static int run_forked(uint64_t seed, const struct sim_schedule *s, struct sim_st
 		}
 		if (res.failed) {
 			slot->failures++;
-			snprintf((char *)(slot + 1), 256, "%s", res.why);
+			snprintf((char *)(slot + 1), SIM_WHY_LEN, "%s", res.why);
 		}
 		_exit(res.failed ? 1 : 0);
 	}
-	if (waitpid(pid, &status, 0) < 0)
+	if (waitpid(pid, &status, 0) < 0) {
+		if (out >= 0)
+			close(out);
 		return -errno;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		if (out >= 0)
+			close(out);
 		return 0;
+	}
+	text = out >= 0 ? output_take(out, !g_quiet) : NULL;
+	if (out >= 0)
+		close(out);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 1) {
 		snprintf(why, why_len, "%s", (char *)(slot + 1));
 	} else {
@@ -107,7 +170,10 @@ static int run_forked(uint64_t seed, const struct sim_schedule *s, struct sim_st
 		else
 			snprintf(why, why_len, "exit status %d (assertion / sanitizer)",
 				 WEXITSTATUS(status));
+		if (text)
+			why_from_output(text, why, why_len);
 	}
+	free(text);
 	return 1;
 }
 
@@ -131,10 +197,26 @@ static void stats_merge(struct sim_stats *to, const struct sim_stats *from)
 		to->coverage[s] |= from->coverage[s];
 }
 
-/* Pairs no path can produce, and why. */
+static bool state_waits(unsigned s)
+{
+	return s == RDMA_REQ_NEED_BUFFER || s == RDMA_REQ_DATA_TRANSFER_TO_CONTROLLER_PENDING ||
+	       s == RDMA_REQ_TRANSFERRING_HOST_TO_CONTROLLER || s == RDMA_REQ_EXECUTING ||
+	       s == RDMA_REQ_DATA_TRANSFER_TO_HOST_PENDING || s == RDMA_REQ_READY_TO_COMPLETE ||
+	       s == RDMA_REQ_COMPLETING;
+}
+
+/* Pairs no path can produce, and why (docs/RDMA-STATE-MACHINE.md, "Coverage"). */
 static const char *impossible(unsigned s, unsigned e)
 {
+	if (s == RDMA_REQ_FREE)
+		return "a FREE request holds nothing, waits for nothing and the drain skips it";
 	switch (e) {
+	case RDMA_EV_PROCESS:
+		if (rdma_state_queue[s] != RDMA_QUEUE_PENDING_BUFFER &&
+		    rdma_state_queue[s] != RDMA_QUEUE_PENDING_READ &&
+		    rdma_state_queue[s] != RDMA_QUEUE_PENDING_SEND)
+			return "the poll retries only the heads of the pending queues";
+		return NULL;
 	case RDMA_EV_READ_DONE:
 		if (s != RDMA_REQ_TRANSFERRING_HOST_TO_CONTROLLER)
 			return "READs are outstanding only in TRANSFERRING_HOST_TO_CONTROLLER";
@@ -148,24 +230,78 @@ static const char *impossible(unsigned s, unsigned e)
 	case RDMA_EV_FLUSH:
 		if (s != RDMA_REQ_TRANSFERRING_HOST_TO_CONTROLLER && s != RDMA_REQ_COMPLETING)
 			return "a request holds WRs only in TRANSFERRING_HOST_TO_CONTROLLER and "
-			       "COMPLETING (rdma_req_set_check invariant 3)";
+			       "COMPLETING (invariant 3)";
 		return NULL;
 	case RDMA_EV_EXEC_DONE:
 		if (s != RDMA_REQ_EXECUTING)
 			return "the core completes only requests it executes (EXECUTING)";
 		return NULL;
-	case RDMA_EV_QP_ERROR:
-		if (s == RDMA_REQ_FREE)
-			return "drain skips FREE requests (nothing to do)";
-		if (s == RDMA_REQ_NEW || s == RDMA_REQ_READY_TO_EXECUTE || s == RDMA_REQ_EXECUTED ||
-		    s == RDMA_REQ_COMPLETED)
-			return "transient: process() leaves this state before it returns, so no "
-			       "event finds a request here";
-		return NULL;
-	case RDMA_EV_PROCESS:
-		return "not recorded by rdma_req.c (no rdma_req_record(PROCESS) call)";
+	default:
+		break;
 	}
-	return NULL;
+	/* QP_ERR_BY_*: every waiting state meets every cause. */
+	if (state_waits(s))
+		return NULL;
+	/* A bdev completion during the drain moves EXECUTING to EXECUTED, which then meets it. */
+	if (s == RDMA_REQ_EXECUTED)
+		return NULL;
+	if (e == RDMA_EV_QP_ERR_BY_INJECT)
+		return NULL;	/* the operator's trap fires at the transition into any state */
+	if (s == RDMA_REQ_COMPLETED)
+		return "COMPLETED never consults the error (it releases and frees either way); "
+		       "only the operator's trap at the transition records it";
+	return "process() leaves this state before it returns and errors are entered between "
+	       "steps; only the operator's trap fires at the transition itself";
+}
+
+/* Cells of the fail_wr matrix a campaign must fill (row: g_sim_matrix_ops). */
+static unsigned matrix_unfilled(const struct sim_stats *t, FILE *f)
+{
+	unsigned unfilled = 0;
+
+	for (unsigned r = 0; r < SIM_MATRIX_OPS; r++)
+		for (unsigned k = 1; k < RDMA_PROV_WC_STATUS_COUNT; k++)
+			if (!t->fail_wr_fired[g_sim_matrix_ops[r]][k]) {
+				unfilled++;
+				if (f)
+					fprintf(f, "  fail_wr %s x %s never fired\n",
+						rdma_prov_wr_opcode_name(g_sim_matrix_ops[r]),
+						rdma_prov_wc_status_name(k));
+			}
+	return unfilled;
+}
+
+/* Pairs reached that the table calls impossible: the table (or the code) is wrong. */
+static unsigned pairs_contradicted(const struct sim_stats *t, FILE *f)
+{
+	unsigned n = 0;
+
+	for (unsigned s = 0; s < RDMA_REQ_NUM_STATES; s++)
+		for (unsigned e = 0; e < RDMA_EV_NUM_EVENTS; e++)
+			if (impossible(s, e) && (t->coverage[s] & (1ull << e))) {
+				n++;
+				if (f)
+					fprintf(f, "  (%s, %s) reached but listed impossible: %s\n",
+						rdma_req_state_name(s), rdma_req_event_name(e),
+						impossible(s, e));
+			}
+	return n;
+}
+
+/* Possible pairs not reached; listed on f when given. */
+static unsigned pairs_unreached(const struct sim_stats *t, FILE *f)
+{
+	unsigned n = 0;
+
+	for (unsigned s = 0; s < RDMA_REQ_NUM_STATES; s++)
+		for (unsigned e = 0; e < RDMA_EV_NUM_EVENTS; e++)
+			if (!impossible(s, e) && !(t->coverage[s] & (1ull << e))) {
+				n++;
+				if (f)
+					fprintf(f, "  (%s, %s) not reached\n", rdma_req_state_name(s),
+						rdma_req_event_name(e));
+			}
+	return n;
 }
 
 static int report_write(const char *path, const struct sim_stats *t, double secs,
@@ -190,18 +326,17 @@ static int report_write(const char *path, const struct sim_stats *t, double secs
 		t->faults_fired);
 	fprintf(f, "\n## target fail_wr faults fired, by opcode x status (statuses 1..%u)\n",
 		RDMA_PROV_WC_STATUS_COUNT - 1);
-	for (unsigned o = RDMA_PROV_WR_SEND; o <= RDMA_PROV_WR_ANY; o++) {
+	for (unsigned o = RDMA_PROV_WR_SEND; o <= RDMA_PROV_WR_RECV; o++) {
 		unsigned statuses = 0;
 
-		if (o == RDMA_PROV_WR_SEND_WITH_INV)
-			continue;
-		fprintf(f, "  %-12s", rdma_prov_wr_opcode_name(o));
+		fprintf(f, "  %-14s", rdma_prov_wr_opcode_name(o));
 		for (unsigned k = 1; k < RDMA_PROV_WC_STATUS_COUNT; k++) {
 			fprintf(f, " %4" PRIu64, t->fail_wr_fired[o][k]);
 			statuses += t->fail_wr_fired[o][k] > 0;
 		}
 		fprintf(f, "   (%u of %u statuses)\n", statuses, RDMA_PROV_WC_STATUS_COUNT - 1);
 	}
+	fprintf(f, "cells of the SEND..RECV rows never fired: %u\n", matrix_unfilled(t, NULL));
 	fprintf(f, "\n## error completions seen by hosts, by status\n");
 	for (unsigned k = 1; k < RDMA_PROV_WC_STATUS_COUNT; k++)
 		if (t->wc_error_status[k])
@@ -217,44 +352,59 @@ static int report_write(const char *path, const struct sim_stats *t, double secs
 		}
 	fprintf(f, "\n## (state, event) coverage: %u of %u pairs reached; %u possible by design\n",
 		covered, total, possible);
+	fprintf(f, "pairs covered/possible/total: %u/%u/%u\n", covered, possible, total);
 	for (unsigned s = 0; s < RDMA_REQ_NUM_STATES; s++)
 		for (unsigned e = 0; e < RDMA_EV_NUM_EVENTS; e++) {
 			bool hit = t->coverage[s] & (1ull << e);
 			const char *why = impossible(s, e);
 
-			fprintf(f, "  %-36s %-10s %s%s%s\n", rdma_req_state_name(s),
+			fprintf(f, "  %-36s %-18s %s%s%s\n", rdma_req_state_name(s),
 				rdma_req_event_name(e),
-				hit ? "REACHED" : why ? "impossible" : "NOT REACHED",
+				hit && why ? "REACHED, LISTED IMPOSSIBLE"
+				: hit	   ? "REACHED"
+				: why	   ? "impossible"
+					   : "NOT REACHED",
 				!hit && why ? ": " : "", !hit && why ? why : "");
 		}
+	fprintf(f, "\n## possible pairs not reached: %u\n", pairs_unreached(t, NULL));
+	pairs_unreached(t, f);
+	fprintf(f, "## pairs reached that are listed impossible: %u\n", pairs_contradicted(t, NULL));
+	pairs_contradicted(t, f);
 	fprintf(f, "\n## failures (one replay line each)\n%s", failures[0] ? failures : "none\n");
 	fclose(f);
 	return 0;
 }
 
-static int shrink(uint64_t seed, struct sim_schedule *s)
+/* Drops faults while the seed still fails (the way re says, when given). */
+static int shrink(uint64_t seed, struct sim_schedule *s, const regex_t *re)
 {
-	struct sim_stats *slot = mmap(NULL, sizeof(*slot) + 256, PROT_READ | PROT_WRITE,
+	struct sim_stats *slot = mmap(NULL, sizeof(*slot) + SIM_WHY_LEN, PROT_READ | PROT_WRITE,
 				      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	char why[256];
+	char why[SIM_WHY_LEN];
 
-	if (run_forked(seed, s, slot, why, sizeof(why)) != 1) {
-		fprintf(stderr, "shrink: seed %" PRIu64 " does not fail\n", seed);
+	g_quiet = true;
+	if (run_forked(seed, s, slot, why, sizeof(why)) != 1 ||
+	    (re && regexec(re, why, 0, NULL, 0))) {
+		fprintf(stderr, "shrink: seed %" PRIu64 " does not fail%s\n", seed,
+			re ? " that way" : "");
 		return 1;
 	}
+	printf("shrink: seed %" PRIu64 " fails: %s\n", seed, why);
 	for (uint32_t i = 0; i < s->num;) {
 		struct sim_schedule t = *s;
 
 		memmove(&t.faults[i], &t.faults[i + 1], (t.num - i - 1) * sizeof(t.faults[0]));
 		t.num--;
-		memset(slot, 0, sizeof(*slot) + 256);
-		if (run_forked(seed, &t, slot, why, sizeof(why)) == 1)
+		memset(slot, 0, sizeof(*slot) + SIM_WHY_LEN);
+		if (run_forked(seed, &t, slot, why, sizeof(why)) == 1 &&
+		    (!re || !regexec(re, why, 0, NULL, 0)))
 			*s = t;
 		else
 			i++;
 	}
 	replay_format(seed, s, g_replay, sizeof(g_replay));
 	printf("minimal %s", g_replay);
+	munmap(slot, sizeof(*slot) + SIM_WHY_LEN);
 	return 0;
 }
 
@@ -268,10 +418,12 @@ int main(int argc, char **argv)
 	struct sim_schedule sched;
 	struct timespec t0, t1;
 	struct sim_stats total = {0}, *slots;
-	size_t slot_size = sizeof(struct sim_stats) + 256;
+	size_t slot_size = sizeof(struct sim_stats) + SIM_WHY_LEN;
 	size_t fail_len = 0, fail_cap = 1 << 16;
 	char *fail_text;
-	uint64_t next, running = 0, failures = 0;
+	uint64_t next, running = 0, failures = 0, matched = 0;
+	bool require_coverage = false, expect_re_set = false;
+	regex_t expect_re;
 	pid_t *pids;
 	uint64_t *pid_seed;
 
@@ -295,14 +447,21 @@ int main(int argc, char **argv)
 			jobs = (unsigned)strtoul(v, NULL, 0), i++;
 		} else if (!strcmp(a, "--shrink")) {
 			do_shrink = true;
-		} else if (!strcmp(a, "--expect-failure")) {
+		} else if (!strncmp(a, "--expect-failure=", 17)) {
 			expect_failure = true;
+			if (regcomp(&expect_re, a + 17, REG_EXTENDED | REG_NOSUB)) {
+				fprintf(stderr, "bad regular expression %s\n", a + 17);
+				return 2;
+			}
+			expect_re_set = true;
+		} else if (!strcmp(a, "--require-coverage")) {
+			require_coverage = true;
 		} else if (!strcmp(a, "-v")) {
 			verbose = true;
 		} else {
 			fprintf(stderr, "usage: %s --seed S [--faults F] [--shrink] [-v] | --first S "
 					"--seeds N | --time SECONDS [--jobs J] [--report FILE] "
-					"[--expect-failure]\n", argv[0]);
+					"[--expect-failure=REGEX] [--require-coverage]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -314,8 +473,14 @@ int main(int argc, char **argv)
 			fprintf(stderr, "bad --faults\n");
 			return 2;
 		}
-		if (do_shrink)
-			return shrink(seed, &sched);
+		if (do_shrink) {
+			int rc = shrink(seed, &sched, expect_re_set ? &expect_re : NULL);
+
+			if (expect_re_set)
+				regfree(&expect_re);
+			fflush(stdout);
+			return rc;
+		}
 		replay_format(seed, &sched, g_replay, sizeof(g_replay));
 		signal(SIGABRT, on_fatal);
 		signal(SIGSEGV, on_fatal);
@@ -327,6 +492,11 @@ int main(int argc, char **argv)
 		       st.ios);
 		if (res.failed)
 			fputs(g_replay, stdout);
+		for (unsigned s = 0; verbose && s < RDMA_REQ_NUM_STATES; s++)
+			for (unsigned e = 0; e < RDMA_EV_NUM_EVENTS; e++)
+				if (st.coverage[s] & (1ull << e))
+					printf("reached: %s %s\n", rdma_req_state_name(s),
+					       rdma_req_event_name(e));
 		return res.failed ? 1 : 0;
 	}
 	if (!nseeds && time_limit <= 0)
@@ -351,7 +521,7 @@ int main(int argc, char **argv)
 		el = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 		more = nseeds ? next < first + nseeds : el < time_limit;
 		/* The negative control only needs one failure. */
-		if (expect_failure && failures)
+		if (expect_failure && matched)
 			more = false;
 		for (unsigned j = 0; more && j < jobs; j++) {
 			struct sim_stats *slot = (struct sim_stats *)((char *)slots + slot_size * j);
@@ -362,14 +532,14 @@ int main(int argc, char **argv)
 			schedule_of(next, &sched);
 			pid = fork();
 			if (pid == 0) {
-				char why[256];
+				char why[SIM_WHY_LEN];
 				int rc;
 
 				/* A grandchild runs the seed: a crash there is reported here. */
 				rc = run_forked(next, &sched, slot, why, sizeof(why));
 				if (rc == 1) {
 					replay_format(next, &sched, g_replay, sizeof(g_replay));
-					snprintf((char *)(slot + 1), 256, "%s", why);
+					snprintf((char *)(slot + 1), SIM_WHY_LEN, "%s", why);
 				}
 				_exit(rc == 1 ? 1 : 0);
 			}
@@ -393,6 +563,9 @@ int main(int argc, char **argv)
 					char line[4096];
 
 					failures++;
+					if (expect_re_set &&
+					    !regexec(&expect_re, (char *)(slot + 1), 0, NULL, 0))
+						matched++;
 					schedule_of(pid_seed[j], &sched);
 					replay_format(pid_seed[j], &sched, line, sizeof(line));
 					printf("seed %" PRIu64 " FAILED: %s\n%s", pid_seed[j],
@@ -427,7 +600,23 @@ int main(int argc, char **argv)
 	free(fail_text);
 	free(pids);
 	free(pid_seed);
-	if (expect_failure)
-		return failures ? 0 : 1;
+	if (expect_failure) {
+		regfree(&expect_re);
+		if (!matched)
+			fprintf(stderr, "unvmf-sim: no seed failed the way --expect-failure says\n");
+		return matched ? 0 : 1;
+	}
+	if (require_coverage) {
+		unsigned pairs = pairs_unreached(&total, stderr);
+		unsigned cells = matrix_unfilled(&total, stderr);
+		unsigned wrong = pairs_contradicted(&total, stderr);
+
+		if (pairs || cells || wrong) {
+			fprintf(stderr, "unvmf-sim: --require-coverage: %u possible pairs not reached, "
+					"%u fail_wr cells never fired, %u impossible pairs reached\n",
+				pairs, cells, wrong);
+			return 1;
+		}
+	}
 	return failures ? 1 : 0;
 }

@@ -183,15 +183,91 @@ static bool fault_apply(struct sim_world *w, struct sim_host *hosts, uint32_t nu
 		*slow_until = w->step + 300;
 		return true;
 	case SIM_FAULT_ERR_IN_STATE:
+		/*
+		 * Make the aimed-at wait happen: a slow bdev keeps requests in
+		 * EXECUTING, slow completions fill send queues (PENDING_SEND).
+		 */
+		if (f->arg == RDMA_REQ_EXECUTING || f->arg == RDMA_REQ_EXECUTED) {
+			t->bdev->inject_delay_us = 20000;
+			*slow_until = w->step + 300;
+		}
+		if (f->arg == RDMA_REQ_DATA_TRANSFER_TO_HOST_PENDING ||
+		    f->arg == RDMA_REQ_READY_TO_COMPLETE) {
+			rdma_sim_fabric_set_delays(w->fabric, 1, 12);
+			h->read_pct = 90;
+			h->big_pct = 80;
+		}
 		return true;
+	case SIM_FAULT_ASYNC:
+		rq = target_qpair_of(hqp);
+		if (!rq || !rq->qp || h->cut)
+			return false;
+		return rdma_sim_inject_async(rq->qp, RDMA_PROV_ASYNC_QP_FATAL) == 0;
+	case SIM_FAULT_POST_FAIL:
+		rq = target_qpair_of(hqp);
+		if (!rq || !rq->qp || h->cut)
+			return false;
+		sf.kind = RDMA_SIM_FAULT_POST_FAIL;
+		sf.qp_num = p->qp_num(rq->qp);
+		sf.opcode = f->opcode == RDMA_PROV_WR_RECV ? RDMA_PROV_WR_ANY
+							   : (enum rdma_prov_wr_opcode)f->opcode;
+		sf.nth = f->nth ? f->nth : 1;
+		*sim_fault_id = rdma_sim_fault_add(w->fabric, &sf);
+		return *sim_fault_id > 0;
 	case SIM_FAULT_NUM_KINDS:
 		break;
 	}
 	return false;
 }
 
+/* Puts rq in error now with one of the causes the transport tells apart. */
+static void err_cause_apply(struct sim_world *w, struct rdma_qpair *rq, enum sim_err_cause cause,
+			    uint8_t status)
+{
+	const struct rdma_provider *p = rdma_provider_get("sim");
+	struct rdma_sim_fault sf = {.qp_num = p->qp_num(rq->qp), .opcode = RDMA_PROV_WR_ANY, .nth = 1};
+
+	switch (cause) {
+	case SIM_ERR_QP_TO_ERR:
+		rdma_qpair_inject_fault(&rq->qpair, "qp_error");
+		break;
+	case SIM_ERR_INJECT:
+		rdma_qpair_inject_fault(&rq->qpair, "disconnect");
+		break;
+	case SIM_ERR_CM:
+		rdma_sim_inject_disconnect(rq->id, false);
+		break;
+	case SIM_ERR_ASYNC:
+		rdma_sim_inject_async(rq->qp, RDMA_PROV_ASYNC_QP_FATAL);
+		break;
+	case SIM_ERR_CORE:
+		unvmf_qpair_disconnect(&rq->qpair, "sim: the core disconnects it");
+		break;
+	case SIM_ERR_WC:
+		sf.kind = RDMA_SIM_FAULT_FAIL_WR;
+		sf.status = status == RDMA_PROV_WC_WR_FLUSH_ERR ? RDMA_PROV_WC_RETRY_EXC_ERR
+								: (enum rdma_prov_wc_status)status;
+		/* A WR in flight fails now; with none, the next one the QP executes. */
+		if (rdma_sim_fail_inflight(rq->qp, sf.status) != 0)
+			rdma_sim_fault_add(w->fabric, &sf);
+		break;
+	case SIM_ERR_POST:
+		sf.kind = RDMA_SIM_FAULT_POST_FAIL;
+		rdma_sim_fault_add(w->fabric, &sf);
+		break;
+	case SIM_ERR_NUM_CAUSES:
+		break;
+	}
+}
+
+static bool state_is_transient(uint32_t st)
+{
+	return st == RDMA_REQ_NEW || st == RDMA_REQ_READY_TO_EXECUTE || st == RDMA_REQ_EXECUTED ||
+	       st == RDMA_REQ_COMPLETED;
+}
+
 /* Armed SIM_FAULT_ERR_IN_STATE faults: fires the first one whose state some qpair has now. */
-static void state_faults_poll(struct sim_fault **armed, uint32_t *num)
+static void state_faults_poll(struct sim_world *w, struct sim_fault **armed, uint32_t *num)
 {
 	struct rdma_transport *rt;
 	struct rdma_qpair *rq;
@@ -201,12 +277,31 @@ static void state_faults_poll(struct sim_fault **armed, uint32_t *num)
 	rt = UNVMF_CONTAINER_OF(g_tgt.transports[0], struct rdma_transport, base);
 	for (uint32_t i = 0; i < *num; i++) {
 		const struct sim_fault *f = armed[i];
+		uint32_t st = f->arg % RDMA_REQ_NUM_STATES;
 
+		if (st == RDMA_REQ_FREE) {
+			armed[i--] = armed[--*num];
+			continue;
+		}
+		/* A state left within one step: the transport's trap fires at the transition. */
+		if (state_is_transient(st)) {
+			char kind[64];
+
+			snprintf(kind, sizeof(kind), "qp_error_in_state:%s", rdma_req_state_name(st));
+			if (rdma_transport_arm_trap(rt, kind, 0, -1, -1, NULL, 0) != -EBUSY)
+				armed[i--] = armed[--*num];
+			continue;
+		}
 		TAILQ_FOREACH(rq, &rt->conns, conn_link) {
 			if (rq->state != RDMA_QPAIR_ACTIVE || !rq->set.reqs ||
-			    rq->set.state_count[f->arg % RDMA_REQ_NUM_STATES] == 0)
+			    rq->set.state_count[st] == 0)
 				continue;
-			rdma_qpair_inject_fault(&rq->qpair, f->nth % 2 ? "qp_error" : "disconnect");
+			if (w->verbose)
+				fprintf(stderr, "sim: step %lu: qpair %lu has a request in %s: cause %u\n",
+					(unsigned long)w->step, (unsigned long)rq->qpair.id,
+					rdma_req_state_name(st), f->nth % SIM_ERR_NUM_CAUSES);
+			err_cause_apply(w, rq, (enum sim_err_cause)(f->nth % SIM_ERR_NUM_CAUSES),
+					f->status);
 			armed[i] = armed[--*num];
 			return;
 		}
@@ -258,11 +353,7 @@ int sim_run_seed(uint64_t seed, const struct sim_schedule *sched, struct sim_sta
 {
 	static const uint32_t io_sizes[] = {16384, 32768, 65536, 131072};
 	static const uint32_t units[] = {4096, 8192, 16384, 32768};
-	/*
-	 * One reactor: bdev.c keeps its per-thread channel list in _Thread_local
-	 * storage, which all reactors share in manual mode (one OS thread), so a
-	 * second group would take the first one's channel.
-	 */
+	/* Two reactors, two poll groups: qpairs of one host land on both. */
 	struct unvmf_reactor_opts ropts = {.cpumask = 0x3};
 	struct rdma_sim_fabric_opts fo;
 	struct sim_target t = {0};
@@ -313,6 +404,9 @@ int sim_run_seed(uint64_t seed, const struct sim_schedule *sched, struct sim_sta
 	t.opts.rdma.num_cqe = 4096;
 	t.opts.rdma.max_read_depth = sim_range(&rng, 1, 16);
 	t.opts.rdma.retry_count = (uint8_t)sim_range(&rng, 1, 7);
+	t.opts.rdma.rnr_retry_count = (uint8_t)sim_range(&rng, 1, 7);
+	/* 4.096 us x 2^8..2^14: 1 to 68 steps of 1 ms per transport retry. */
+	t.opts.rdma.ack_timeout = (uint8_t)sim_range(&rng, 8, 14);
 	t.opts.rdma.provider = "sim";
 	if (!sched) {
 		sim_schedule_generate(seed, steps, num_hosts, &gen);
@@ -321,6 +415,7 @@ int sim_run_seed(uint64_t seed, const struct sim_schedule *sched, struct sim_sta
 
 	rdma_sim_fabric_opts_init(&fo);
 	fo.seed = seed;
+	fo.step_us = SIM_STEP_US;
 	fo.exec_delay_max = sim_range(&rng, 0, 3);
 	fo.cqe_delay_max = sim_range(&rng, 0, 1) ? sim_range(&rng, 0, 3) : sim_range(&rng, 4, 12);
 	if (rdma_sim_fabric_create(&fo, &w.fabric) || rdma_sim_node_create(w.fabric, "sim:tgt", &tnode)) {
@@ -372,7 +467,7 @@ int sim_run_seed(uint64_t seed, const struct sim_schedule *sched, struct sim_sta
 			if (f->kind == SIM_FAULT_ERR_IN_STATE)
 				armed[num_armed++] = (struct sim_fault *)f;
 		}
-		state_faults_poll(armed, &num_armed);
+		state_faults_poll(&w, armed, &num_armed);
 		if (slow_until && w.step >= slow_until) {
 			t.bdev->inject_delay_us = 0;
 			slow_until = 0;
@@ -394,6 +489,10 @@ int sim_run_seed(uint64_t seed, const struct sim_schedule *sched, struct sim_sta
 
 	/* End phase: faults off, everyone back, then everything acknowledged must read back. */
 	w.quiesce = true;
+	if (g_tgt.num_transports)
+		atomic_store(&UNVMF_CONTAINER_OF(g_tgt.transports[0], struct rdma_transport, base)
+				      ->trap.state,
+			     -1);
 	t.bdev->inject_delay_us = 0;
 	t.bdev->inject_fail_count = 0;
 	for (deadline = w.step + 20000; !hosts_ready_idle(hosts, num_hosts) && w.step < deadline;) {

@@ -28,6 +28,8 @@ struct fake {
 	bool error;
 	int executed;
 	int recv_released;
+	int trapped;
+	_Atomic int trap;
 	uint64_t coverage[RDMA_REQ_NUM_STATES];
 	enum unvmf_xfer next_xfer;
 };
@@ -103,9 +105,23 @@ static bool f_in_error(void *ctx)
 	return ((struct fake *)ctx)->error;
 }
 
-static void f_fail(void *ctx, const char *why)
+static void f_fail(void *ctx, enum rdma_req_event cause, const char *why)
 {
-	((struct fake *)ctx)->error = true;
+	struct fake *f = ctx;
+
+	/* As rdma_qpair_set_error: the first cause wins. */
+	if (!f->error)
+		f->set.err_event = cause;
+	f->error = true;
+}
+
+static void f_trapped(void *ctx, struct rdma_req *req)
+{
+	struct fake *f = ctx;
+
+	f->trapped++;
+	atomic_store(f->set.trap, -1);
+	f_fail(ctx, RDMA_EV_QP_ERR_BY_INJECT, "trap");
 }
 
 static struct fake *fake_new(uint32_t nreqs)
@@ -125,6 +141,7 @@ static struct fake *fake_new(uint32_t nreqs)
 		.release_recv = f_release_recv,
 		.in_error = f_in_error,
 		.fail = f_fail,
+		.trapped = f_trapped,
 	};
 	f->bufs_free = 4;
 	f->credits = 1;
@@ -358,6 +375,7 @@ static void test_qp_error_in_every_state(void **state)
 		other = start(f, UNVMF_XFER_CONTROLLER_TO_HOST);
 
 		f->error = true;
+		f->set.err_event = RDMA_EV_QP_ERR_BY_CORE;
 		rdma_req_set_drain(&f->set);
 		CHECK(f);
 		flush_all(f);
@@ -368,7 +386,7 @@ static void test_qp_error_in_every_state(void **state)
 		CHECK(f);
 		assert_true(rdma_req_set_drained(&f->set));
 		assert_int_equal(f->bufs_free, bufs_before);
-		assert_true(f->coverage[states[i]] & (1ull << RDMA_EV_QP_ERROR));
+		assert_true(f->coverage[states[i]] & (1ull << RDMA_EV_QP_ERR_BY_CORE));
 		fake_free(f);
 	}
 }
@@ -418,6 +436,84 @@ static void test_seed_batched_write_qp_error(void **state)
 	fake_free(f);
 }
 
+/*
+ * The drain event names the cause: a READ failing with retry exceeded puts a
+ * neighbour waiting for buffers through QP_ERR_BY_WC_ERROR; a flush arriving
+ * first (the QP went to ERR underneath) gives QP_ERR_BY_FLUSH.
+ */
+static void test_drain_records_cause(void **state)
+{
+	for (int flush_first = 0; flush_first < 2; flush_first++) {
+		struct fake *f = fake_new(8);
+		struct rdma_req *a, *b;
+		enum rdma_req_event want = flush_first ? RDMA_EV_QP_ERR_BY_FLUSH
+						       : RDMA_EV_QP_ERR_BY_WC_ERROR;
+
+		f->bufs_free = 1;
+		a = start(f, UNVMF_XFER_HOST_TO_CONTROLLER);
+		b = start(f, UNVMF_XFER_CONTROLLER_TO_HOST);
+		assert_int_equal(b->state, RDMA_REQ_NEED_BUFFER);
+		complete(f, a, RDMA_WR_READ, flush_first ? FLUSH : RETRY_EXC);
+		assert_int_equal(f->set.err_event, want);
+		assert_true(f->coverage[RDMA_REQ_TRANSFERRING_HOST_TO_CONTROLLER] &
+			    (1ull << (flush_first ? RDMA_EV_FLUSH : RDMA_EV_WC_ERROR)));
+		rdma_req_set_drain(&f->set);
+		CHECK(f);
+		assert_true(f->coverage[RDMA_REQ_NEED_BUFFER] & (1ull << want));
+		assert_false(f->coverage[RDMA_REQ_NEED_BUFFER] & (1ull << RDMA_EV_QP_ERR_BY_CORE));
+		assert_true(rdma_req_set_drained(&f->set));
+		fake_free(f);
+	}
+}
+
+/* The poll's retry of a pending head is recorded as PROCESS in the state it waits in. */
+static void test_pending_retry_recorded(void **state)
+{
+	struct fake *f = fake_new(4);
+	struct rdma_req *a;
+
+	f->bufs_free = 0;
+	a = start(f, UNVMF_XFER_CONTROLLER_TO_HOST);
+	assert_int_equal(a->state, RDMA_REQ_NEED_BUFFER);
+	assert_false(f->coverage[RDMA_REQ_NEED_BUFFER] & (1ull << RDMA_EV_PROCESS));
+	assert_int_equal(rdma_req_set_process_pending(&f->set), 0);
+	assert_true(f->coverage[RDMA_REQ_NEED_BUFFER] & (1ull << RDMA_EV_PROCESS));
+	f->bufs_free = 1;
+	assert_int_equal(rdma_req_set_process_pending(&f->set), 1);
+	assert_int_equal(a->state, RDMA_REQ_EXECUTING);
+	rdma_req_exec_done(a);
+	complete(f, a, RDMA_WR_WRITE, 0);
+	complete(f, a, RDMA_WR_SEND, 0);
+	fake_free(f);
+}
+
+/*
+ * The operator's trap fires at the transition itself: a request passing
+ * through READY_TO_EXECUTE fails its qpair there and is never executed; a
+ * disarmed trap (-1) never fires.
+ */
+static void test_trap_at_transition(void **state)
+{
+	struct fake *f = fake_new(4);
+	struct rdma_req *a;
+
+	atomic_init(&f->trap, -1);
+	f->set.trap = &f->trap;
+	a = start(f, UNVMF_XFER_NONE);
+	assert_int_equal(f->trapped, 0);
+	rdma_req_exec_done(a);
+	complete(f, a, RDMA_WR_SEND, 0);
+	atomic_store(&f->trap, RDMA_REQ_READY_TO_EXECUTE);
+	a = start(f, UNVMF_XFER_NONE);
+	assert_int_equal(f->trapped, 1);
+	assert_int_equal(f->executed, 1);
+	assert_int_equal(a->state, RDMA_REQ_FREE);
+	assert_int_equal(f->set.err_event, RDMA_EV_QP_ERR_BY_INJECT);
+	assert_true(f->coverage[RDMA_REQ_READY_TO_EXECUTE] & (1ull << RDMA_EV_QP_ERR_BY_INJECT));
+	assert_int_equal(atomic_load(&f->trap), -1);
+	fake_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -428,6 +524,9 @@ int main(void)
 		cmocka_unit_test(test_qp_error_in_every_state),
 		cmocka_unit_test(test_wc_error_then_flush),
 		cmocka_unit_test(test_seed_batched_write_qp_error),
+		cmocka_unit_test(test_drain_records_cause),
+		cmocka_unit_test(test_pending_retry_recorded),
+		cmocka_unit_test(test_trap_at_transition),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

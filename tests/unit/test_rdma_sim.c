@@ -47,6 +47,8 @@ struct pair_opts {
 	uint8_t h_retry, h_rnr;		/* host QP (from the connect param) */
 	uint32_t exec_delay, cqe_delay;
 	uint32_t max_send_wr;
+	uint8_t t_timeout;		/* target QP ack timeout (IB exponent) */
+	uint32_t step_us;
 };
 
 static void pair_opts_init(struct pair_opts *o)
@@ -119,7 +121,8 @@ static void qp_init_fill(struct side *s, struct rdma_prov_qp_init *qi, const str
 		.pd = s->pd, .send_cq = s->cq, .recv_cq = s->cq, .srq = s->srq,
 		.max_send_wr = o->max_send_wr, .max_recv_wr = 16, .max_send_sge = 2,
 		.max_recv_sge = 2, .retry_cnt = target ? o->t_retry : 0,
-		.rnr_retry = target ? o->t_rnr : 0, .user_ctx = s,
+		.rnr_retry = target ? o->t_rnr : 0, .timeout = target ? o->t_timeout : 0,
+		.user_ctx = s,
 	};
 }
 
@@ -138,6 +141,7 @@ static void pair_setup(struct pair *x, const struct pair_opts *o)
 	fo.seed = o->seed;
 	fo.exec_delay_max = o->exec_delay;
 	fo.cqe_delay_max = o->cqe_delay;
+	fo.step_us = o->step_us;
 	assert_int_equal(rdma_sim_fabric_create(&fo, &x->f), 0);
 	assert_int_equal(rdma_sim_node_create(x->f, "sim:1", &x->tn), 0);
 	assert_int_equal(rdma_sim_node_create(x->f, "sim:2", &x->hn), 0);
@@ -1009,6 +1013,27 @@ static void test_fault_node_vanish(void **state)
 	assert_int_equal(P->cq_poll(x.h.cq, wc, 4), 0);
 	rdma_sim_node_set_alive(x.hn, true);
 	pair_teardown(&x);
+
+	/*
+	 * With step_us, the period is the QP's ack timeout: 4.096 us x 2^14 =
+	 * 67.1 ms = 68 steps of 1 ms; retry_cnt 2 gives up after 3 periods.
+	 */
+	o.t_retry = 2;
+	o.t_timeout = 14;
+	o.step_us = 1000;
+	pair_setup(&x, &o);
+	post_recv(&x.h, 1, 0, 64);
+	rdma_sim_node_set_alive(x.hn, false);
+	post_send(&x.t, RDMA_PROV_WR_SEND, 7, 0, 8, true, 0, 0);
+	start = rdma_sim_fabric_now(x.f);
+	poll_n(x.f, x.t.cq, wc, 1);
+	took = rdma_sim_fabric_now(x.f) - start;
+	assert_int_equal(wc[0].status, RDMA_PROV_WC_RETRY_EXC_ERR);
+	assert_true(took >= 3 * 68 && took <= 3 * 68 + 2);
+	rdma_sim_node_set_alive(x.hn, true);
+	pair_teardown(&x);
+	o.t_timeout = 0;
+	o.step_us = 0;
 
 	/* retry_cnt 7 (Soft-RoCE: forever): held by the NIC until the node comes back. */
 	o.t_retry = 7;

@@ -418,7 +418,8 @@ const struct rdma_provider *rdma_provider_get(const char *name);
  *    receive completion carries WITH_INV + the rkey. Unknown rkey: sender
  *    REM_INV_REQ_ERR, receiver QP_REQ_ERR (async), both to ERR.
  *  - A peer that does not answer (node vanished, QP in ERR/RESET/destroyed,
- *    not yet RTR): the requester retries every timeout_steps; after
+ *    not yet RTR): the requester retries every ack timeout (see step_us;
+ *    else timeout_steps); after
  *    retry_cnt retries the WR completes RETRY_EXC_ERR (retry_cnt 7 =
  *    forever, as on Soft-RoCE). A QP that goes to ERR does not tell its
  *    peer; the peer errors only when it next sends (or never, with 7).
@@ -433,8 +434,14 @@ const struct rdma_provider *rdma_provider_get(const char *name);
  *    (REJECTED status 28 with private data), disconnect (DISCONNECTED on both,
  *    TIMEWAIT_EXIT timewait_steps later), passive COMM_EST when a SEND
  *    arrives before its ESTABLISHED.
- * Not modelled: RDMA READ depth limits (max_rd_atomic is recorded, not
- * enforced), inline data, immediate data, atomics, MWs / fast-reg, SQD,
+ *  - RDMA READ depth: a QP executes a READ only while fewer than
+ *    max_rd_atomic of its READs await their response (executed, completion
+ *    not landed yet); further READs wait in order, as on a real HCA.
+ *  - Async QP events on demand (rdma_sim_inject_async): QP_FATAL stops the
+ *    QP (nothing executes or answers, no completion) until its owner moves it
+ *    to ERR, which then flushes everything; QP_REQ_ERR / QP_ACCESS_ERR move it
+ *    to ERR at once.
+ * Not modelled: inline data, immediate data, atomics, MWs / fast-reg, SQD,
  * CM timeouts other than those above, multiple devices per node, ports,
  * partial packets (a WR executes atomically in one step).
  */
@@ -448,6 +455,12 @@ struct rdma_sim_fabric_opts {
 	uint32_t cm_delay_max;
 	uint32_t rnr_delay;		/* steps between RNR retries (>= 1) */
 	uint32_t timeout_steps;		/* steps per transport retry (>= 1) */
+	/*
+	 * Virtual microseconds one step stands for. When set, a QP with an ack
+	 * timeout t > 0 waits 4.096 us x 2^t per transport retry (IB's local ACK
+	 * timeout), rounded up to whole steps; 0, or t == 0, = timeout_steps.
+	 */
+	uint32_t step_us;
 	uint32_t timewait_steps;
 	uint32_t connect_timeout_steps;	/* UNREACHABLE / CONNECT_ERROR after this */
 };
@@ -493,14 +506,16 @@ enum rdma_sim_fault_kind {
 	RDMA_SIM_FAULT_QP_ERR_BEFORE,	/* QP to ERR just before the matching WR executes */
 	RDMA_SIM_FAULT_QP_ERR_AFTER,	/* ... just after it completed successfully */
 	RDMA_SIM_FAULT_FAIL_WR,		/* the matching WR completes with status; QP to ERR */
+	RDMA_SIM_FAULT_POST_FAIL,	/* post_send refuses the matching send WR with -ENOMEM */
 };
 
 struct rdma_sim_fault {
 	enum rdma_sim_fault_kind kind;
 	uint32_t qp_num;		/* 0: any QP */
 	/*
-	 * SEND..RDMA_READ match send WRs when they execute, RECV matches
-	 * receives when a SEND consumes them, ANY matches both.
+	 * SEND..RDMA_READ match send WRs when they execute (POST_FAIL: when
+	 * they are posted), RECV matches receives when a SEND consumes them,
+	 * ANY matches both.
 	 */
 	enum rdma_prov_wr_opcode opcode;
 	uint32_t nth;			/* 1-based count of matches since armed; 0 = use wr_match */
@@ -513,6 +528,19 @@ int rdma_sim_fault_add(struct rdma_sim_fabric *fabric, const struct rdma_sim_fau
 /* Whether the fault fired yet (-ENOENT for an unknown id). */
 int rdma_sim_fault_fired(const struct rdma_sim_fabric *fabric, int fault_id);
 
+/*
+ * Raises an async event on qp as a real HCA would: QP_FATAL (the QP stops
+ * until moved to ERR), QP_REQ_ERR or QP_ACCESS_ERR (the QP goes to ERR now).
+ * -EINVAL for other types, -EALREADY when the QP is in ERR already.
+ */
+int rdma_sim_inject_async(struct rdma_prov_qp *qp, enum rdma_prov_async_event_type type);
+/*
+ * The oldest send WR of qp whose completion has not landed yet completes with
+ * status instead (as when its ACK never came back: RC is in order, so the
+ * ones after it flush) and the QP goes to ERR; its completion lands at the
+ * next step. -ENOENT when no send WR of qp is in flight.
+ */
+int rdma_sim_fail_inflight(struct rdma_prov_qp *qp, enum rdma_prov_wc_status status);
 /* DISCONNECTED to this id now (peer unaware), or to both sides. */
 int rdma_sim_inject_disconnect(struct rdma_prov_id *id, bool both);
 /* The node stops (false) or resumes (true) answering and executing anything. */

@@ -348,14 +348,15 @@ static bool fault_opcode_matches(enum rdma_prov_wr_opcode want, enum rdma_prov_w
 
 /* Every armed fault that matches counts the WR; the first one due fires. */
 struct sim_fault *sim_fault_match(struct rdma_sim_fabric *f, struct rdma_prov_qp *qp,
-				  enum rdma_prov_wr_opcode opcode, uint64_t wr_id)
+				  enum rdma_prov_wr_opcode opcode, uint64_t wr_id, bool at_post)
 {
 	struct sim_fault *sf, *hit = NULL;
 
 	TAILQ_FOREACH(sf, &f->faults, link) {
 		bool due;
 
-		if (sf->fired || (sf->f.qp_num != 0 && sf->f.qp_num != qp->qpn) ||
+		if (sf->fired || (sf->f.kind == RDMA_SIM_FAULT_POST_FAIL) != at_post ||
+		    (sf->f.qp_num != 0 && sf->f.qp_num != qp->qpn) ||
 		    !fault_opcode_matches(sf->f.opcode, opcode))
 			continue;
 		if (sf->f.nth != 0)
@@ -368,6 +369,24 @@ struct sim_fault *sim_fault_match(struct rdma_sim_fabric *f, struct rdma_prov_qp
 		}
 	}
 	return hit;
+}
+
+int rdma_sim_inject_async(struct rdma_prov_qp *qp, enum rdma_prov_async_event_type type)
+{
+	SIM_LOCKED();
+
+	if (type != RDMA_PROV_ASYNC_QP_FATAL && type != RDMA_PROV_ASYNC_QP_REQ_ERR &&
+	    type != RDMA_PROV_ASYNC_QP_ACCESS_ERR)
+		return -EINVAL;
+	if (qp->state == RDMA_PROV_QPS_ERR || qp->fatal)
+		return -EALREADY;
+	if (type == RDMA_PROV_ASYNC_QP_FATAL)
+		qp->fatal = true;
+	else
+		sim_qp_set_err(qp);
+	sim_async_push(qp->pd->dev, &(struct rdma_prov_async_event){
+					    .type = type, .qp = qp, .qp_ctx = qp->user_ctx});
+	return 0;
 }
 
 /* --- node faults --- */

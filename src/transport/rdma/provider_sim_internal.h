@@ -180,6 +180,7 @@ struct rdma_prov_qp {
 	uint32_t qpn;
 	enum rdma_prov_qp_state state;
 	bool attached;			/* active side: RDMA CM owns the state changes */
+	bool fatal;			/* QP_FATAL raised: stopped until moved to ERR */
 	bool comm_est_sent;
 	struct sim_wq sq, rq;
 	uint32_t max_send_sge, max_recv_sge;
@@ -243,8 +244,9 @@ uint32_t sim_rand_upto(struct rdma_sim_fabric *f, uint32_t max);	/* [0, max] */
 void sim_efd_signal(int efd);
 void sim_efd_drain(int efd);
 struct rdma_sim_node *sim_node_find(struct rdma_sim_fabric *f, const char *addr);
+/* at_post: POST_FAIL faults (at post_send) rather than the others (at execution). */
 struct sim_fault *sim_fault_match(struct rdma_sim_fabric *f, struct rdma_prov_qp *qp,
-				  enum rdma_prov_wr_opcode opcode, uint64_t wr_id);
+				  enum rdma_prov_wr_opcode opcode, uint64_t wr_id, bool at_post);
 void sim_async_push(struct rdma_prov_device *dev, const struct rdma_prov_async_event *ev);
 
 /* provider_sim_cm.c */

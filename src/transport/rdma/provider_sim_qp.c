@@ -72,6 +72,35 @@ static void wq_complete(struct rdma_prov_qp *qp, struct sim_wq *wq, enum rdma_pr
 	wq->last_ready = s->ready;
 }
 
+int rdma_sim_fail_inflight(struct rdma_prov_qp *qp, enum rdma_prov_wc_status status)
+{
+	SIM_LOCKED();
+	struct sim_wq *wq = &qp->sq;
+	uint64_t i;
+
+	if (status == RDMA_PROV_WC_SUCCESS || status >= RDMA_PROV_WC_STATUS_COUNT)
+		return -EINVAL;
+	for (i = wq->deliver; i < wq->exec; i++)
+		if (wq_slot(wq, i)->state == SIM_SLOT_DONE)
+			break;
+	if (i == wq->exec)
+		return -ENOENT;
+	for (uint64_t j = i; j < wq->exec; j++) {
+		struct sim_slot *s = wq_slot(wq, j);
+
+		if (s->state != SIM_SLOT_DONE)
+			continue;
+		s->wc.status = j == i ? status : RDMA_PROV_WC_WR_FLUSH_ERR;
+		s->wc.opcode = RDMA_PROV_WC_UNKNOWN;
+		s->wc.byte_len = 0;
+		s->wc.flags = 0;
+		s->ready = qp->fabric->now;
+	}
+	wq->last_ready = qp->fabric->now;
+	sim_qp_set_err(qp);
+	return 0;
+}
+
 static void wq_flush(struct rdma_prov_qp *qp, struct sim_wq *wq)
 {
 	while (wq->exec < wq->tail)
@@ -230,6 +259,8 @@ int sim_qp_post_send(struct rdma_prov_qp *qp, struct rdma_prov_send_wr *wr,
 			rc = -EINVAL;
 		else if (wq->tail - wq->head == wq->cap)
 			rc = -ENOMEM;
+		else if (sim_fault_match(f, qp, wr->opcode, wr->wr_id, true) != NULL)
+			rc = -ENOMEM;	/* as a provider out of WQE memory would say */
 		if (rc) {
 			*bad_wr = wr;
 			return rc;
@@ -375,7 +406,7 @@ static bool peer_answers(const struct rdma_prov_qp *qp, const struct rdma_prov_q
 	if (peer == NULL)
 		return false;
 	them = peer->pd->dev->node;
-	return me->alive && them->alive && !them->device_failed &&
+	return me->alive && them->alive && !them->device_failed && !peer->fatal &&
 	       (peer->state == RDMA_PROV_QPS_RTR || peer->state == RDMA_PROV_QPS_RTS);
 }
 
@@ -424,7 +455,7 @@ static int exec_send(struct rdma_prov_qp *qp, struct sim_slot *s, struct rdma_pr
 	if (r == NULL)
 		return SIM_EXEC_RNR;
 	if (!r->fault_checked) {
-		struct sim_fault *sf = sim_fault_match(f, peer, RDMA_PROV_WR_RECV, r->wr_id);
+		struct sim_fault *sf = sim_fault_match(f, peer, RDMA_PROV_WR_RECV, r->wr_id, false);
 
 		r->fault_checked = true;
 		if (sf != NULL && sf->f.kind == RDMA_SIM_FAULT_QP_ERR_BEFORE) {
@@ -497,6 +528,18 @@ static int exec_rdma(struct rdma_prov_qp *qp, struct sim_slot *s, struct rdma_pr
 	return RDMA_PROV_WC_SUCCESS;
 }
 
+/* Steps a transport retry waits: the QP's ack timeout, or the fabric's fixed period. */
+static uint64_t retry_period(const struct rdma_prov_qp *qp)
+{
+	const struct rdma_sim_fabric *f = qp->fabric;
+	uint64_t ns;
+
+	if (f->opts.step_us == 0 || qp->timeout == 0)
+		return f->opts.timeout_steps;
+	ns = 4096ull << UNVMF_MIN(qp->timeout, 31);
+	return UNVMF_MAX(1, UNVMF_DIV_ROUND_UP(ns, (uint64_t)f->opts.step_us * 1000));
+}
+
 static int exec_retry(struct rdma_prov_qp *qp, struct sim_slot *s, bool rnr)
 {
 	struct rdma_sim_fabric *f = qp->fabric;
@@ -517,8 +560,22 @@ static int exec_retry(struct rdma_prov_qp *qp, struct sim_slot *s, bool rnr)
 		return 1;
 	}
 	s->retries++;
-	s->ready = f->now + f->opts.timeout_steps;
+	s->ready = f->now + retry_period(qp);
 	return 0;
+}
+
+/* READs of qp awaiting their response: executed, completion not landed yet. */
+static uint32_t reads_unanswered(const struct rdma_prov_qp *qp)
+{
+	uint32_t n = 0;
+
+	for (uint64_t i = qp->sq.deliver; i < qp->sq.exec; i++) {
+		const struct sim_slot *s = &qp->sq.slots[i % qp->sq.cap];
+
+		n += s->opcode == RDMA_PROV_WR_RDMA_READ && s->state == SIM_SLOT_DONE &&
+		     s->wc.status == RDMA_PROV_WC_SUCCESS;
+	}
+	return n;
 }
 
 /* Tries the oldest posted send WR: 1 if it completed (any status), 0 if it waits. */
@@ -533,6 +590,9 @@ static int exec_head(struct rdma_prov_qp *qp)
 
 	if (s->ready > f->now)
 		return 0;
+	/* The negotiated READ depth: a further READ waits for a response, in order. */
+	if (read && qp->max_rd_atomic && reads_unanswered(qp) >= qp->max_rd_atomic)
+		return 0;
 	/* The NIC reads (or, for READ, validates) local memory before anything goes out. */
 	if (!sges_ok(qp->pd, sg, s->num_sge, read)) {
 		wq_complete(qp, &qp->sq, RDMA_PROV_WC_LOC_PROT_ERR, 0, 0, 0);
@@ -540,7 +600,7 @@ static int exec_head(struct rdma_prov_qp *qp)
 		return 1;
 	}
 	if (!s->fault_checked) {
-		struct sim_fault *sf = sim_fault_match(f, qp, s->opcode, s->wr_id);
+		struct sim_fault *sf = sim_fault_match(f, qp, s->opcode, s->wr_id, false);
 
 		s->fault_checked = true;
 		if (sf != NULL) {
@@ -557,6 +617,8 @@ static int exec_head(struct rdma_prov_qp *qp)
 			case RDMA_SIM_FAULT_QP_ERR_AFTER:
 				s->fault_after = true;
 				break;
+			case RDMA_SIM_FAULT_POST_FAIL:
+				break;	/* matched at post only */
 			}
 		}
 	}
@@ -581,7 +643,8 @@ int sim_qp_step_exec(struct rdma_prov_qp *qp)
 {
 	int work = 0;
 
-	while (qp->state == RDMA_PROV_QPS_RTS && qp->sq.exec < qp->sq.tail && exec_head(qp))
+	while (qp->state == RDMA_PROV_QPS_RTS && !qp->fatal && qp->sq.exec < qp->sq.tail &&
+	       exec_head(qp))
 		work++;
 	return work;
 }
@@ -623,6 +686,6 @@ int sim_qp_step_deliver(struct rdma_prov_qp *qp)
 
 bool sim_qp_busy(const struct rdma_prov_qp *qp)
 {
-	return (qp->state == RDMA_PROV_QPS_RTS && qp->sq.exec < qp->sq.tail) ||
+	return (qp->state == RDMA_PROV_QPS_RTS && !qp->fatal && qp->sq.exec < qp->sq.tail) ||
 	       qp->sq.deliver < qp->sq.exec || qp->rq.deliver < qp->rq.exec;
 }

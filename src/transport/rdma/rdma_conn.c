@@ -118,6 +118,44 @@ void rdma_conn_handle_request(struct rdma_transport *rt, const struct rdma_prov_
 	unvmf_tgt_new_qpair(&rq->qpair);
 }
 
+/* An event for a qpair, by (group, qpair id): the group finds nothing if it is gone. */
+struct group_event_msg {
+	unsigned slot;
+	uint64_t qpair_id;
+	bool last_wqe;
+	enum rdma_req_event cause;
+	char why[48];
+};
+
+static void group_event_on_group(void *arg)
+{
+	struct group_event_msg *m = arg;
+	struct unvmf_poll_group *group = unvmf_poll_group_current();
+
+	if (group && group->tgroups[m->slot])
+		rdma_qpair_group_event(rdma_group_from(group->tgroups[m->slot]), m->qpair_id,
+		                       m->last_wqe, m->cause, m->why);
+	free(m);
+}
+
+static void group_event_send(struct rdma_transport *rt, struct rdma_qpair *rq, bool last_wqe,
+                             enum rdma_req_event cause, const char *why)
+{
+	struct group_event_msg *m = calloc(1, sizeof(*m));
+
+	if (!m) {
+		LOG_ERR("qpair %lu: no memory to forward %s", (unsigned long)rq->qpair.id, why);
+		return;
+	}
+	m->slot = rt->base.slot;
+	m->qpair_id = rq->qpair.id;
+	m->last_wqe = last_wqe;
+	m->cause = cause;
+	unvmf_strlcpy(m->why, why, sizeof(m->why));
+	if (unvmf_thread_send_msg(rq->qpair.group->thread, group_event_on_group, m) != 0)
+		free(m);
+}
+
 void rdma_conn_handle_event(struct rdma_transport *rt, const struct rdma_prov_cm_event *ev)
 {
 	struct rdma_qpair *rq;
@@ -141,9 +179,8 @@ void rdma_conn_handle_event(struct rdma_transport *rt, const struct rdma_prov_cm
 		char why[48];
 
 		snprintf(why, sizeof(why), "CM %s", rdma_prov_cm_event_name(ev->type));
-		/* By id: the group finds nothing if the qpair is already gone. */
 		if (rq->qpair.group)
-			unvmf_qpair_disconnect_async(rq->qpair.group, rq->qpair.id, why);
+			group_event_send(rt, rq, false, RDMA_EV_QP_ERR_BY_CM, why);
 		break;
 	}
 	default:
@@ -151,43 +188,16 @@ void rdma_conn_handle_event(struct rdma_transport *rt, const struct rdma_prov_cm
 	}
 }
 
-struct last_wqe_msg {
-	unsigned slot;
-	uint64_t qpair_id;
-};
-
-static void last_wqe_on_group(void *arg)
-{
-	struct last_wqe_msg *m = arg;
-	struct unvmf_poll_group *group = unvmf_poll_group_current();
-
-	if (group && group->tgroups[m->slot])
-		rdma_qpair_last_wqe(rdma_group_from(group->tgroups[m->slot]), m->qpair_id);
-	free(m);
-}
-
 void rdma_conn_handle_async(struct rdma_transport *rt, const struct rdma_prov_async_event *ev)
 {
 	struct rdma_qpair *rq = ev->qp_ctx;
 
 	switch (ev->type) {
-	case RDMA_PROV_ASYNC_QP_LAST_WQE_REACHED: {
-		struct last_wqe_msg *m;
-
+	case RDMA_PROV_ASYNC_QP_LAST_WQE_REACHED:
 		if (!rq || !rq->qpair.group)
 			return;
-		m = calloc(1, sizeof(*m));
-		if (!m) {
-			LOG_ERR("qpair %lu: no memory to forward LAST_WQE_REACHED",
-			        (unsigned long)rq->qpair.id);
-			return;
-		}
-		m->slot = rt->base.slot;
-		m->qpair_id = rq->qpair.id;
-		if (unvmf_thread_send_msg(rq->qpair.group->thread, last_wqe_on_group, m) != 0)
-			free(m);
+		group_event_send(rt, rq, true, RDMA_EV_QP_ERR_BY_FLUSH, "LAST_WQE_REACHED");
 		return;
-	}
 	case RDMA_PROV_ASYNC_QP_FATAL:
 	case RDMA_PROV_ASYNC_QP_REQ_ERR:
 	case RDMA_PROV_ASYNC_QP_ACCESS_ERR:
@@ -195,8 +205,8 @@ void rdma_conn_handle_async(struct rdma_transport *rt, const struct rdma_prov_as
 			return;
 		LOG_ERR("qpair %lu: async event %s", (unsigned long)rq->qpair.id,
 		        rdma_prov_async_event_name(ev->type));
-		unvmf_qpair_disconnect_async(rq->qpair.group, rq->qpair.id,
-		                             rdma_prov_async_event_name(ev->type));
+		group_event_send(rt, rq, false, RDMA_EV_QP_ERR_BY_ASYNC,
+		                 rdma_prov_async_event_name(ev->type));
 		return;
 	case RDMA_PROV_ASYNC_COMM_EST:
 		return;

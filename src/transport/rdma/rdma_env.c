@@ -11,6 +11,7 @@
 #include "util/log.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 static struct rdma_req_ext *ext_of(struct rdma_qpair *rq, struct rdma_req *req)
@@ -150,7 +151,7 @@ static int env_post_reads(void *ctx, struct rdma_req *req, uint32_t n)
 	rq->group->stats.reads_posted += posted;
 	if (rc && posted > 0) {
 		/* The ones before the failure are the NIC's: the request waits for them. */
-		rdma_qpair_set_error(rq, "posting RDMA READs failed");
+		rdma_qpair_set_error(rq, RDMA_EV_QP_ERR_BY_LOCAL, "posting RDMA READs failed");
 	}
 	return posted > 0 ? (int)posted : (rc ? rc : -EIO);
 }
@@ -206,7 +207,7 @@ static int env_post_response(void *ctx, struct rdma_req *req)
 	 * find counts to decrement; the state machine then waits in COMPLETING.
 	 */
 	req->wr_outstanding[RDMA_WR_WRITE] += posted;
-	rdma_qpair_set_error(rq, "posting the response failed");
+	rdma_qpair_set_error(rq, RDMA_EV_QP_ERR_BY_LOCAL, "posting the response failed");
 	return rc ? rc : -EIO;
 }
 
@@ -227,9 +228,36 @@ static bool env_in_error(void *ctx)
 	return rq->state != RDMA_QPAIR_ACTIVE;
 }
 
-static void env_fail(void *ctx, const char *why)
+static void env_fail(void *ctx, enum rdma_req_event cause, const char *why)
 {
-	rdma_qpair_set_error(ctx, why);
+	rdma_qpair_set_error(ctx, cause, why);
+}
+
+static void env_trapped(void *ctx, struct rdma_req *req)
+{
+	struct rdma_qpair *rq = ctx;
+	struct rdma_fault_trap *trap = &rq->rt->trap;
+	int want = (int)req->state;
+	char why[64];
+
+	if (rq->state != RDMA_QPAIR_ACTIVE)
+		return;
+	/* Pairs with the release in rdma_transport_arm_trap: the filter is published. */
+	atomic_thread_fence(memory_order_acquire);
+	if ((trap->qpair_id && trap->qpair_id != rq->qpair.id) ||
+	    (trap->qid >= 0 && trap->qid != rq->qid) ||
+	    (trap->cntlid >= 0 && (!rq->qpair.ctrlr || rq->qpair.ctrlr->cntlid != trap->cntlid)))
+		return;
+	/* One shot across every poll group: whoever disarms it fires it. */
+	if (!atomic_compare_exchange_strong(&trap->state, &want, -1))
+		return;
+	rq->group->stats.faults_fired++;
+	snprintf(why, sizeof(why), "fault injection: a request reached %s",
+	         rdma_req_state_name(req->state));
+	LOG_WARN("qpair %lu: %s (request %u cid %u)", (unsigned long)rq->qpair.id, why, req->index,
+	         req->core.cmd.cid);
+	rdma_qpair_set_error(rq, RDMA_EV_QP_ERR_BY_INJECT, why);
+	rdma_req_record(req, RDMA_EV_QP_ERR_BY_INJECT);
 }
 
 void rdma_env_init(struct rdma_qpair *rq)
@@ -247,6 +275,7 @@ void rdma_env_init(struct rdma_qpair *rq)
 	    .release_recv = env_release_recv,
 	    .in_error = env_in_error,
 	    .fail = env_fail,
+	    .trapped = env_trapped,
 	};
 }
 
@@ -280,7 +309,7 @@ void rdma_env_recv_release(struct rdma_qpair *rq, struct rdma_recv *recv)
 	prov = rq->rt->prov;
 	rc = prov->qp_post_recv(rq->qp, &recv->wr, &bad);
 	if (rc) {
-		rdma_qpair_set_error(rq, "reposting a receive failed");
+		rdma_qpair_set_error(rq, RDMA_EV_QP_ERR_BY_LOCAL, "reposting a receive failed");
 		return;
 	}
 	recv->posted = true;

@@ -92,6 +92,19 @@ struct rdma_listener {
 
 struct rdma_qpair;
 
+/*
+ * The operator's one-shot trap (nvmf_rdma_inject_fault "qp_error_in_state:"):
+ * the first request of a matching qpair, on any poll group, that moves into
+ * state fails its qpair; whoever swaps state back to -1 fires it. Reactor 0
+ * writes the filter before it publishes state (release).
+ */
+struct rdma_fault_trap {
+	_Atomic int state; /* enum rdma_req_state, or -1 when disarmed */
+	uint64_t qpair_id; /* 0 = any */
+	int32_t cntlid;    /* -1 = any */
+	int32_t qid;       /* -1 = any */
+};
+
 struct rdma_transport {
 	struct unvmf_transport base;
 	const struct rdma_provider *prov;
@@ -105,6 +118,7 @@ struct rdma_transport {
 	TAILQ_HEAD(, rdma_listener) listeners;
 	TAILQ_HEAD(, rdma_qpair) conns; /* reactor 0: every rdma_qpair not yet freed */
 	uint32_t capsule_size;          /* receive buffer: command + in-capsule data */
+	struct rdma_fault_trap trap;
 	uint64_t connects;              /* CONNECT_REQUESTs seen */
 	uint64_t rejects;
 };
@@ -155,6 +169,7 @@ struct rdma_group_stats {
 	uint64_t reads_posted;
 	uint64_t writes_posted;
 	uint64_t recv_no_free_request; /* receives that waited for a request */
+	uint64_t faults_fired;         /* operator traps that fired on this group */
 	uint64_t qpairs_destroyed;
 };
 
@@ -178,9 +193,6 @@ enum rdma_qpair_state {
 };
 
 struct rdma_qpair {
-	/* Operator fault injection: move the QP to ERR once a request sits in this state. */
-	bool fault_armed;
-	enum rdma_req_state fault_state;
 	struct unvmf_qpair qpair;
 	struct rdma_transport *rt;
 	/* Reactor 0 (CM side). */
@@ -266,12 +278,25 @@ int rdma_transport_poll_async(struct rdma_transport *rt);
 /* rdma_qpair.c (group thread) */
 int rdma_qpair_start(struct rdma_group *rg, struct rdma_qpair *rq);
 /* Puts the qpair in error (idempotent): QP to ERR; the drain runs from the group poll. */
-void rdma_qpair_set_error(struct rdma_qpair *rq, const char *why);
+void rdma_qpair_set_error(struct rdma_qpair *rq, enum rdma_req_event cause, const char *why);
+/* Group thread: an event reactor 0 forwarded for the qpair with this id (it may be gone). */
+void rdma_qpair_group_event(struct rdma_group *rg, uint64_t qpair_id, bool last_wqe,
+                            enum rdma_req_event cause, const char *why);
 /* Drain step from the group poll; true when the qpair was destroyed (rq is gone). */
 bool rdma_qpair_progress_error(struct rdma_qpair *rq);
 void rdma_qpair_disconnect(struct unvmf_qpair *qpair);
-void rdma_qpair_last_wqe(struct rdma_group *rg, uint64_t qpair_id);
 int rdma_qpair_inject_fault(struct unvmf_qpair *qpair, const char *kind);
+/*
+ * Reactor 0: arms the transport's trap from "qp_error_in_state:STATE" for the
+ * qpair with qpair_id (0 = any) of controller cntlid (-1 = any). 0, -EINVAL
+ * (err says why), -EBUSY when a trap is armed already.
+ */
+int rdma_transport_arm_trap(struct rdma_transport *rt, const char *kind, uint64_t qpair_id,
+                            int32_t cntlid, int32_t qid, char *err, size_t err_len);
+/* transport op inject_fault_arm: -EOPNOTSUPP for faults that are not transport-level. */
+int rdma_transport_inject_fault_arm(struct unvmf_transport *transport, const char *kind,
+                                    uint64_t qpair_id, int32_t cntlid, int32_t qid, char *err,
+                                    size_t err_len);
 int rdma_qpair_abort_request(struct unvmf_qpair *qpair, uint16_t cid);
 
 /* rdma_env.c */

@@ -236,7 +236,10 @@ static void wc_recv(struct rdma_group *rg, const struct rdma_prov_wc *wc, struct
 	if (wc->status != RDMA_PROV_WC_SUCCESS) {
 		if (wc->status != RDMA_PROV_WC_WR_FLUSH_ERR)
 			wc_log(rq, wc, RDMA_WRID_RECV, NULL);
-		rdma_qpair_set_error(rq, "receive completed in error");
+		rdma_qpair_set_error(rq,
+		                     wc->status == RDMA_PROV_WC_WR_FLUSH_ERR ? RDMA_EV_QP_ERR_BY_FLUSH
+		                                                             : RDMA_EV_QP_ERR_BY_WC_ERROR,
+		                     "receive completed in error");
 		rdma_env_recv_release(rq, recv);
 		return;
 	}
@@ -326,15 +329,6 @@ int rdma_group_poll(struct unvmf_transport_poll_group *tgroup)
 			if (rq->incoming_len)
 				rdma_env_bind_incoming(rq);
 			work += rdma_req_set_process_pending(&rq->set);
-			if (unvmf_unlikely(rq->fault_armed) &&
-			    rq->set.state_count[rq->fault_state] > 0) {
-				rq->fault_armed = false;
-				LOG_WARN("qpair %lu: injected fault fires: QP to ERR with a request in %s",
-					 (unsigned long)rq->qpair.id,
-					 rdma_req_state_name(rq->fault_state));
-				rg->rt->prov->qp_modify_err(rq->qp);
-				work++;
-			}
 			/* Buffers may come back to the pool from other groups: keep looking. */
 			if (rq->set.queues[RDMA_QUEUE_PENDING_BUFFER].len)
 				work++;
@@ -350,21 +344,53 @@ int rdma_group_poll(struct unvmf_transport_poll_group *tgroup)
 	return work;
 }
 
+/*
+ * On sim, the NIC's own list of the WRs it holds for this QP: every send WR
+ * must name a request of this qpair that is not FREE or COMPLETED, and each
+ * request's per-kind counts must be exactly what the NIC holds for it.
+ */
 static int check_sim_outstanding(struct rdma_qpair *rq, uint32_t sends)
 {
-	struct rdma_sim_wr_info info[512];
+	static const enum rdma_wr_kind kind_of[RDMA_WRID_NUM_TYPES] = {
+	    [RDMA_WRID_SEND] = RDMA_WR_SEND,
+	    [RDMA_WRID_READ] = RDMA_WR_READ,
+	    [RDMA_WRID_WRITE] = RDMA_WR_WRITE,
+	};
+	static __thread struct rdma_sim_wr_info info[2048];
+	static __thread uint32_t held[1024][RDMA_WR_NUM_KINDS];
 	uint32_t nsend = 0, nrecv = 0;
 	int total = rdma_sim_qp_outstanding(rq->qp, info, (int)UNVMF_ARRAY_SIZE(info));
 
-	if (total < 0 || total > (int)UNVMF_ARRAY_SIZE(info))
+	if (total < 0 || total > (int)UNVMF_ARRAY_SIZE(info) || rq->num_reqs > 1024)
 		return 0;
+	memset(held, 0, rq->num_reqs * sizeof(held[0]));
 	for (int i = 0; i < total; i++) {
+		enum rdma_wrid_type type = (enum rdma_wrid_type)(info[i].wr_id & RDMA_WRID_TYPE_MASK);
+		const struct rdma_req_ext *ext;
+		const struct rdma_req *req;
+
 		if (info[i].where == RDMA_SIM_WR_UNSIGNALED_DONE)
 			continue;
-		if (info[i].opcode == RDMA_PROV_WR_RECV)
+		if (info[i].opcode == RDMA_PROV_WR_RECV) {
 			nrecv++;
-		else
-			nsend++;
+			continue;
+		}
+		nsend++;
+		ext = (const struct rdma_req_ext *)(uintptr_t)(info[i].wr_id & ~RDMA_WRID_TYPE_MASK);
+		if (type == RDMA_WRID_RECV || type >= RDMA_WRID_NUM_TYPES || ext < rq->ext ||
+		    ext >= rq->ext + rq->num_reqs) {
+			LOG_ERR("qpair %lu: the NIC holds send WR 0x%lx that names no request of it",
+			        (unsigned long)rq->qpair.id, (unsigned long)info[i].wr_id);
+			return -EFAULT;
+		}
+		req = ext->req;
+		if (req->state == RDMA_REQ_FREE || req->state == RDMA_REQ_COMPLETED) {
+			LOG_ERR("qpair %lu: the NIC holds a %s WR of request %u, which is %s",
+			        (unsigned long)rq->qpair.id, rdma_wrid_type_name(type), req->index,
+			        rdma_req_state_name(req->state));
+			return -EFAULT;
+		}
+		held[req->index][kind_of[type]]++;
 	}
 	/* SRQ receives it consumed are the group's, counted once their completion is reaped. */
 	if (nsend != sends || (!rq->gdev->srq && nrecv != rq->recvs_posted)) {
@@ -373,6 +399,15 @@ static int check_sim_outstanding(struct rdma_qpair *rq, uint32_t sends)
 		        (unsigned long)rq->qpair.id, nsend, nrecv, sends, rq->recvs_posted);
 		return -EFAULT;
 	}
+	for (uint32_t i = 0; i < rq->num_reqs; i++)
+		for (unsigned k = 0; k < RDMA_WR_NUM_KINDS; k++)
+			if (held[i][k] != rq->set.reqs[i].wr_outstanding[k]) {
+				LOG_ERR("qpair %lu: request %u counts %u WRs of kind %u, the NIC "
+				        "holds %u",
+				        (unsigned long)rq->qpair.id, i,
+				        rq->set.reqs[i].wr_outstanding[k], k, held[i][k]);
+				return -EFAULT;
+			}
 	return 0;
 }
 
@@ -396,6 +431,12 @@ int rdma_group_check(struct rdma_group *rg)
 				wrs += req->wr_outstanding[k];
 			reads += req->wr_outstanding[RDMA_WR_READ];
 			bufs += req->num_bufs;
+		}
+		/* The host granted read_depth: more READs in flight would overrun its responder. */
+		if (rq->reads_inflight > rq->read_depth) {
+			LOG_ERR("qpair %lu: %u RDMA READs in flight, the read depth is %u",
+			        (unsigned long)rq->qpair.id, rq->reads_inflight, rq->read_depth);
+			return -EFAULT;
 		}
 		if (wrs != rq->sq_used || reads != rq->reads_inflight) {
 			LOG_ERR(

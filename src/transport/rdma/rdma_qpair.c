@@ -17,6 +17,7 @@
 #include "util/log.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 static uint32_t qpair_cq_need(const struct rdma_qpair *rq, const struct rdma_gdev *gd)
@@ -57,6 +58,7 @@ static int qpair_alloc(struct rdma_qpair *rq)
 	if (rc)
 		return rc;
 	rq->set.coverage = rq->coverage;
+	rq->set.trap = &rq->rt->trap.state;
 	rq->ext = calloc(rq->num_reqs, sizeof(*rq->ext));
 	rq->rsps = calloc(rq->num_reqs, sizeof(*rq->rsps));
 	if (!rq->ext || !rq->rsps)
@@ -193,7 +195,7 @@ int rdma_qpair_start(struct rdma_group *rg, struct rdma_qpair *rq)
 	if (!rq->gdev->srq) {
 		rc = qpair_post_recvs(rq);
 		if (rc) {
-			rdma_qpair_set_error(rq, "cannot post receives");
+			rdma_qpair_set_error(rq, RDMA_EV_QP_ERR_BY_LOCAL, "cannot post receives");
 			rdma_conn_reject(rq->rt, rq->id, NVMF_RDMA_CM_NO_RESOURCES);
 			return 0;
 		}
@@ -201,7 +203,7 @@ int rdma_qpair_start(struct rdma_group *rg, struct rdma_qpair *rq)
 	rc = qpair_accept(rq);
 	if (rc) {
 		LOG_ERR("qpair %lu: accept failed: %s", (unsigned long)rq->qpair.id, strerror(-rc));
-		rdma_qpair_set_error(rq, "accept failed");
+		rdma_qpair_set_error(rq, RDMA_EV_QP_ERR_BY_LOCAL, "accept failed");
 		return 0;
 	}
 	LOG_INFO("qpair %lu: RDMA qid %u accepted on poll group %u: %u requests, read depth %u, "
@@ -220,7 +222,7 @@ err_reject:
 	return rc;
 }
 
-void rdma_qpair_set_error(struct rdma_qpair *rq, const char *why)
+void rdma_qpair_set_error(struct rdma_qpair *rq, enum rdma_req_event cause, const char *why)
 {
 	const struct rdma_provider *prov = rq->rt->prov;
 	int rc;
@@ -228,6 +230,8 @@ void rdma_qpair_set_error(struct rdma_qpair *rq, const char *why)
 	if (rq->state != RDMA_QPAIR_ACTIVE)
 		return;
 	rq->state = RDMA_QPAIR_ERROR;
+	/* The first cause wins: what the drain records for every waiting request. */
+	rq->set.err_event = cause;
 	rq->error_us = unvmf_now_us();
 	unvmf_strlcpy(rq->error_reason, why, sizeof(rq->error_reason));
 	if (!rq->qpair.disconnect_reason[0])
@@ -324,11 +328,13 @@ void rdma_qpair_disconnect(struct unvmf_qpair *qpair)
 		rdma_conn_free(rq);
 		return;
 	}
-	rdma_qpair_set_error(rq, qpair->disconnect_reason[0] ? qpair->disconnect_reason
-	                                                     : "disconnect requested");
+	rdma_qpair_set_error(rq, RDMA_EV_QP_ERR_BY_CORE,
+	                     qpair->disconnect_reason[0] ? qpair->disconnect_reason
+	                                                 : "disconnect requested");
 }
 
-void rdma_qpair_last_wqe(struct rdma_group *rg, uint64_t qpair_id)
+void rdma_qpair_group_event(struct rdma_group *rg, uint64_t qpair_id, bool last_wqe,
+                            enum rdma_req_event cause, const char *why)
 {
 	struct rdma_qpair *rq;
 
@@ -336,9 +342,13 @@ void rdma_qpair_last_wqe(struct rdma_group *rg, uint64_t qpair_id)
 	{
 		if (rq->qpair.id != qpair_id)
 			continue;
-		rq->last_wqe = true;
-		/* An idle QP the fabric put in ERR has no WR to flush: this is the only sign. */
-		rdma_qpair_set_error(rq, "QP in error (last WQE reached)");
+		if (last_wqe) {
+			rq->last_wqe = true;
+			/* An idle QP the fabric put in ERR has no WR to flush: this is the only sign. */
+			rdma_qpair_set_error(rq, RDMA_EV_QP_ERR_BY_FLUSH, "QP in error (last WQE reached)");
+			return;
+		}
+		rdma_qpair_set_error(rq, cause, why);
 		return;
 	}
 }
@@ -355,26 +365,64 @@ int rdma_qpair_inject_fault(struct unvmf_qpair *qpair, const char *kind)
 		return rq->rt->prov->qp_modify_err(rq->qp);
 	}
 	if (strcmp(kind, "disconnect") == 0) {
-		rdma_qpair_set_error(rq, "fault injection: disconnect");
+		rdma_qpair_set_error(rq, RDMA_EV_QP_ERR_BY_INJECT, "fault injection: disconnect");
 		return 0;
 	}
-	/*
-	 * "qp_error_in_state:STATE": arm the qpair; the poll group moves its QP
-	 * to ERR the first time one of its requests is seen waiting in STATE
-	 * (the seed's "QP error during data transfer", on demand).
-	 */
-	if (strncmp(kind, "qp_error_in_state:", 18) == 0) {
-		for (int st = 0; st < RDMA_REQ_NUM_STATES; st++) {
-			if (strcmp(kind + 18, rdma_req_state_name((enum rdma_req_state)st)) == 0) {
-				rq->fault_state = (enum rdma_req_state)st;
-				rq->fault_armed = true;
-				LOG_WARN("qpair %lu: fault armed: QP to ERR when a request is in %s",
-					 (unsigned long)qpair->id, kind + 18);
-				return 0;
-			}
-		}
-	}
+	/* This very qpair, from now on: the transport's trap with its id as the filter. */
+	if (strncmp(kind, "qp_error_in_state:", 18) == 0)
+		return rdma_transport_arm_trap(rq->rt, kind, qpair->id, -1, -1, NULL, 0);
 	return -EINVAL;
+}
+
+int rdma_transport_inject_fault_arm(struct unvmf_transport *transport, const char *kind,
+                                    uint64_t qpair_id, int32_t cntlid, int32_t qid, char *err,
+                                    size_t err_len)
+{
+	if (strncmp(kind, "qp_error_in_state:", 18) != 0)
+		return -EOPNOTSUPP;
+	return rdma_transport_arm_trap(UNVMF_CONTAINER_OF(transport, struct rdma_transport, base),
+	                               kind, qpair_id, cntlid, qid, err, err_len);
+}
+
+int rdma_transport_arm_trap(struct rdma_transport *rt, const char *kind, uint64_t qpair_id,
+                            int32_t cntlid, int32_t qid, char *err, size_t err_len)
+{
+	static const char prefix[] = "qp_error_in_state:";
+	int want = -1, none = -1;
+
+	if (strncmp(kind, prefix, sizeof(prefix) - 1) != 0) {
+		if (err)
+			snprintf(err, err_len, "parameter 'fault': unknown fault '%s'", kind);
+		return -EINVAL;
+	}
+	for (int st = 0; st < RDMA_REQ_NUM_STATES; st++)
+		if (strcmp(kind + sizeof(prefix) - 1, rdma_req_state_name(st)) == 0)
+			want = st;
+	/* A request that moves into FREE has let go of everything: nothing left to fail. */
+	if (want < 0 || want == RDMA_REQ_FREE) {
+		if (err)
+			snprintf(err, err_len,
+			         "parameter 'fault': '%s' is not a request state a request can fail "
+			         "in (NEW ... COMPLETED, not FREE)",
+			         kind + sizeof(prefix) - 1);
+		return -EINVAL;
+	}
+	if (atomic_load(&rt->trap.state) != -1) {
+		if (err)
+			snprintf(err, err_len, "parameter 'fault': a qp_error_in_state trap is already "
+			                       "armed and has not fired yet");
+		return -EBUSY;
+	}
+	rt->trap.qpair_id = qpair_id;
+	rt->trap.cntlid = cntlid;
+	rt->trap.qid = qid;
+	if (!atomic_compare_exchange_strong_explicit(&rt->trap.state, &none, want,
+	                                             memory_order_release, memory_order_relaxed))
+		return -EBUSY;
+	LOG_WARN("RDMA: fault armed: the next request to reach %s on qpair %lu, cntlid %d, qid %d "
+	         "(0 / -1 = any) fails its qpair",
+	         rdma_req_state_name(want), (unsigned long)qpair_id, cntlid, qid);
+	return 0;
 }
 
 int rdma_qpair_abort_request(struct unvmf_qpair *qpair, uint16_t cid)

@@ -31,8 +31,10 @@ static const char *const g_state_names[RDMA_REQ_NUM_STATES] = {
 };
 
 static const char *const g_event_names[RDMA_EV_NUM_EVENTS] = {
-	"PROCESS", "READ_DONE", "WRITE_DONE", "SEND_DONE", "WC_ERROR", "FLUSH", "QP_ERROR",
-	"EXEC_DONE",
+	"PROCESS",	     "READ_DONE",	"WRITE_DONE",	    "SEND_DONE",
+	"WC_ERROR",	     "FLUSH",		"EXEC_DONE",	    "QP_ERR_BY_WC_ERROR",
+	"QP_ERR_BY_FLUSH",   "QP_ERR_BY_CM",	"QP_ERR_BY_ASYNC",  "QP_ERR_BY_INJECT",
+	"QP_ERR_BY_CORE",    "QP_ERR_BY_LOCAL",
 };
 
 static const char *const g_queue_names[RDMA_QUEUE_NUM] = {
@@ -62,6 +64,7 @@ int rdma_req_set_init(struct rdma_req_set *set, uint32_t num_reqs, const struct 
 		return -ENOMEM;
 	set->num_reqs = num_reqs;
 	set->env = env;
+	set->err_event = RDMA_EV_QP_ERR_BY_LOCAL;
 	for (unsigned q = 0; q < RDMA_QUEUE_NUM; q++)
 		TAILQ_INIT(&set->queues[q].head);
 	for (uint32_t i = 0; i < num_reqs; i++) {
@@ -135,6 +138,18 @@ void rdma_req_move(struct rdma_req *req, enum rdma_req_state state)
 	set->state_count[state]++;
 	if (state == RDMA_REQ_FREE)
 		req->generation++;
+	/* At the transition itself, so that states left within one step can be aimed at too. */
+	if (unvmf_unlikely(set->trap != NULL) &&
+	    atomic_load_explicit(set->trap, memory_order_relaxed) == (int)state)
+		set->env->trapped(set->env->ctx, req);
+}
+
+/* Whether the qpair is in error; if so, req records the cause in its current state. */
+static bool req_meets_error(struct rdma_req *req, bool err)
+{
+	if (err)
+		rdma_req_record(req, req->set->err_event);
+	return err;
 }
 
 static uint32_t req_wrs(const struct rdma_req *req)
@@ -174,9 +189,25 @@ static bool req_step(struct rdma_req *req)
 {
 	const struct rdma_req_env *env = req->set->env;
 	void *ctx = env->ctx;
-	bool err = env->in_error(ctx);
+	bool err;
 	int rc;
 
+	/* The states whose step never consults the error: drain records them. */
+	switch (req->state) {
+	case RDMA_REQ_FREE:
+	case RDMA_REQ_EXECUTING:
+	case RDMA_REQ_COMPLETING:
+	case RDMA_REQ_COMPLETED:
+		err = false;
+		break;
+	case RDMA_REQ_TRANSFERRING_HOST_TO_CONTROLLER:
+		err = req->wr_outstanding[RDMA_WR_READ] == 0 &&
+		      req_meets_error(req, env->in_error(ctx));
+		break;
+	default:
+		err = req_meets_error(req, env->in_error(ctx));
+		break;
+	}
 	switch (req->state) {
 	case RDMA_REQ_FREE:
 		return false;
@@ -190,7 +221,7 @@ static bool req_step(struct rdma_req *req)
 			/* Rejected with a status already in core.rsp. */
 			rdma_req_move(req, RDMA_REQ_READY_TO_COMPLETE);
 		} else if (rc < 0) {
-			env->fail(ctx, "unparsable capsule");
+			env->fail(ctx, RDMA_EV_QP_ERR_BY_LOCAL, "unparsable capsule");
 			rdma_req_move(req, RDMA_REQ_COMPLETED);
 		} else if (req->core.xfer == UNVMF_XFER_NONE || req->in_capsule) {
 			rdma_req_move(req, RDMA_REQ_READY_TO_EXECUTE);
@@ -236,7 +267,7 @@ static bool req_step(struct rdma_req *req)
 		UNVMF_ASSERT(n > 0);
 		rc = env->post_reads(ctx, req, n);
 		if (rc <= 0) {
-			env->fail(ctx, "posting RDMA READs failed");
+			env->fail(ctx, RDMA_EV_QP_ERR_BY_LOCAL, "posting RDMA READs failed");
 			return true;
 		}
 		req->reads_posted += (uint32_t)rc;
@@ -288,7 +319,7 @@ static bool req_step(struct rdma_req *req)
 		if (rc == -EAGAIN)
 			return false;
 		if (rc < 0) {
-			env->fail(ctx, "posting the response failed");
+			env->fail(ctx, RDMA_EV_QP_ERR_BY_LOCAL, "posting the response failed");
 			/* Part of the chain may be the NIC's (env counted it): wait for it. */
 			if (req_wrs(req) > 0)
 				rdma_req_move(req, RDMA_REQ_COMPLETING);
@@ -342,9 +373,13 @@ void rdma_req_wr_done(struct rdma_req *req, enum rdma_wr_kind kind, int wc_statu
 		rdma_req_record(req, done_event[kind]);
 	} else {
 		/* 5 = IBV_WC_WR_FLUSH_ERR: the QP is already in error. */
-		rdma_req_record(req, wc_status == 5 ? RDMA_EV_FLUSH : RDMA_EV_WC_ERROR);
+		bool flush = wc_status == 5;
+
+		rdma_req_record(req, flush ? RDMA_EV_FLUSH : RDMA_EV_WC_ERROR);
 		if (!env->in_error(env->ctx))
-			env->fail(env->ctx, "work completion error");
+			env->fail(env->ctx,
+				  flush ? RDMA_EV_QP_ERR_BY_FLUSH : RDMA_EV_QP_ERR_BY_WC_ERROR,
+				  flush ? "QP in error (flushed completion)" : "work completion error");
 	}
 	rdma_req_process(req);
 }
@@ -377,6 +412,7 @@ int rdma_req_set_process_pending(struct rdma_req_set *set)
 				break;
 			gen = head->generation;
 			before = head->state;
+			rdma_req_record(head, RDMA_EV_PROCESS);
 			rdma_req_process(head);
 			if (head->state == before && head->generation == gen)
 				break;
@@ -393,7 +429,7 @@ void rdma_req_set_drain(struct rdma_req_set *set)
 
 		if (req->state == RDMA_REQ_FREE)
 			continue;
-		rdma_req_record(req, RDMA_EV_QP_ERROR);
+		rdma_req_record(req, set->err_event);
 		rdma_req_process(req);
 	}
 }

@@ -7,6 +7,7 @@
  *
  * Owner: the qpair's poll-group thread. Nothing here locks.
  */
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/queue.h>
@@ -90,6 +91,32 @@ struct rdma_req {
 	uint64_t generation;
 };
 
+/*
+ * Events a request reacts to, also the (state, event) coverage of the
+ * simulator. The QP_ERR_BY_* events name the cause of the qpair's error; a
+ * request records it in the state it is in when it meets the error (the drain
+ * visits every waiting request; a request whose own step runs first records it
+ * there).
+ */
+enum rdma_req_event {
+	RDMA_EV_PROCESS,		/* the poll retried it at the head of its pending queue */
+	RDMA_EV_READ_DONE,
+	RDMA_EV_WRITE_DONE,
+	RDMA_EV_SEND_DONE,
+	RDMA_EV_WC_ERROR,		/* one of its WRs completed in error */
+	RDMA_EV_FLUSH,			/* one of its WRs was flushed */
+	RDMA_EV_EXEC_DONE,
+	RDMA_EV_QP_ERR_BY_WC_ERROR,	/* some WR of the qpair completed in error */
+	RDMA_EV_QP_ERR_BY_FLUSH,	/* the QP was found in ERR: a flush or LAST_WQE_REACHED came first */
+	RDMA_EV_QP_ERR_BY_CM,		/* CM DISCONNECTED / DEVICE_REMOVAL / ... */
+	RDMA_EV_QP_ERR_BY_ASYNC,	/* QP_FATAL / QP_REQ_ERR / QP_ACCESS_ERR */
+	RDMA_EV_QP_ERR_BY_INJECT,	/* operator fault injection (nvmf_rdma_inject_fault) */
+	RDMA_EV_QP_ERR_BY_CORE,		/* the core disconnected it (keep-alive, RPC, admin queue, shutdown) */
+	RDMA_EV_QP_ERR_BY_LOCAL,	/* the transport itself: a post failed, a bad capsule, accept */
+	RDMA_EV_NUM_EVENTS,
+};
+#define RDMA_EV_QP_ERR_FIRST RDMA_EV_QP_ERR_BY_WC_ERROR
+
 /* Services the state machine needs from its qpair; all return 0 or negative errno. */
 struct rdma_req_env {
 	void *ctx;
@@ -112,8 +139,13 @@ struct rdma_req_env {
 	void (*release_recv)(void *ctx, struct rdma_req *req);
 	/* The qpair is in error: drain instead of progressing. */
 	bool (*in_error)(void *ctx);
-	/* Puts the qpair in error (a post failed). */
-	void (*fail)(void *ctx, const char *why);
+	/* Puts the qpair in error; cause is one of the RDMA_EV_QP_ERR_BY_* events. */
+	void (*fail)(void *ctx, enum rdma_req_event cause, const char *why);
+	/*
+	 * A request just moved into the state *set->trap names (operator fault
+	 * injection, checked at the transition itself). May put the qpair in error.
+	 */
+	void (*trapped)(void *ctx, struct rdma_req *req);
 };
 
 /* Every request of one qpair, and its queues. */
@@ -125,20 +157,12 @@ struct rdma_req_set {
 	const struct rdma_req_env *env;
 	/* (state, event) pairs seen, for the coverage report of the simulator. */
 	uint64_t *coverage;
+	/* Why the qpair is in error (a QP_ERR_BY_* event), set by env->fail's owner. */
+	enum rdma_req_event err_event;
+	/* Armed state of the operator's fault trap (-1 = none), shared by the transport; may be NULL. */
+	_Atomic int *trap;
 };
 
-/* Events a request reacts to, also used for coverage. */
-enum rdma_req_event {
-	RDMA_EV_PROCESS,		/* a poll found it worth another look */
-	RDMA_EV_READ_DONE,
-	RDMA_EV_WRITE_DONE,
-	RDMA_EV_SEND_DONE,
-	RDMA_EV_WC_ERROR,		/* one of its WRs completed in error */
-	RDMA_EV_FLUSH,			/* one of its WRs was flushed */
-	RDMA_EV_QP_ERROR,		/* the qpair entered error while it was in this state */
-	RDMA_EV_EXEC_DONE,
-	RDMA_EV_NUM_EVENTS,
-};
 
 extern const enum rdma_queue_kind rdma_state_queue[RDMA_REQ_NUM_STATES];
 /*

@@ -222,6 +222,7 @@ static int rdma_create(const struct unvmf_transport_opts *opts, struct unvmf_tra
 	rt->base.opts = *opts;
 	TAILQ_INIT(&rt->listeners);
 	TAILQ_INIT(&rt->conns);
+	atomic_init(&rt->trap.state, -1);
 	rt->capsule_size = RDMA_CAPSULE_CMD_SIZE + opts->in_capsule_data_size;
 	rt->prov = rdma_provider_get(opts->rdma.provider ? opts->rdma.provider : "verbs");
 	if (!rt->prov) {
@@ -388,4 +389,5 @@ const struct unvmf_transport_ops unvmf_rdma_transport_ops = {
     .poll_group_dump_stats = rdma_group_dump_stats,
     .cdata_init = rdma_cdata_init,
     .inject_fault = rdma_qpair_inject_fault,
+    .inject_fault_arm = rdma_transport_inject_fault_arm,
 };
