@@ -1,0 +1,67 @@
+# Runtime fault injection against a live kernel-host qpair over nvme-rdma: unvmf-tgt runs with
+# --enable-fault-injection; while fio verify runs, nvmf_rdma_inject_fault forces the host's I/O
+# qpair to error three times -- armed to fire with a request in TRANSFERRING_HOST_TO_CONTROLLER
+# (RDMA READs of a host write posted: the seed's case), then "qp_error" (QP to ERR now), then
+# "disconnect" (error plus a CM disconnect).  Each time the target must tear that qpair down and
+# stay up, the host must recover and reconnect (a new I/O qpair), and fio verify must end with
+# no error.  The target grants a READ depth of 2 with 8 KiB io units so that writes sit in
+# TRANSFERRING_HOST_TO_CONTROLLER long enough to be caught.
+SC_NEEDS=rdma
+SC_TIMEOUT=300
+SC_QUICK_TIMEOUT=300
+FIO_RUNTIME=100
+FAULTS="qp_error_in_state:TRANSFERRING_HOST_TO_CONTROLLER qp_error disconnect"
+TRANSPORT_OPTS='"max_read_depth": 2, "io_unit_size": 8192'
+
+sc_target() {
+	local fault q id n=0 recovered=0 t0 destroyed
+	tgt_config_write RDMA "$TRANSPORT_OPTS" "$RIG/A/tgt.json"
+	tgt_start -c "$RIG/A/tgt.json" --enable-fault-injection || return 1
+	flag_wait io-running 120 "$RIG/B/exit" || { fail "I/O never started"; tgt_finish 60; return 1; }
+	id=0
+	for fault in $FAULTS; do
+		# The host's current I/O qpair, busy (a request anywhere past NEW).
+		q=$(tgt_wait_io_qpair_in TRANSFERRING_HOST_TO_CONTROLLER 30 "$id") ||
+			{ fail "no busy I/O qpair before injecting $fault"; break; }
+		id=$(echo "$q" | jq .id)
+		t0=$(now)
+		fault_inject rdma "$fault" --qpair-id "$id" || continue
+		n=$((n + 1))
+		# Torn down: the qpair is destroyed; recovered: a newer I/O qpair carries I/O again.
+		if ! tgt_wait_gone "$id" 30; then
+			fail "qpair $id ($fault) not destroyed within 30 s"
+			continue
+		fi
+		say "qpair $id destroyed after $fault ($(elapsed "$t0" "$(now)") s)"
+		if tgt_wait_io_qpair_in TRANSFERRING_HOST_TO_CONTROLLER 40 $((id + 1)) >/dev/null; then
+			recovered=$((recovered + 1))
+			figure "recovered_${fault%%:*}_s" "$(elapsed "$t0" "$(now)")"
+		else
+			fail "no new busy I/O qpair within 40 s after $fault"
+		fi
+		id=$((id + 1))
+	done
+	figure injected "$n"
+	figure recovered "$recovered"
+	check "the armed fault fired in TRANSFERRING_HOST_TO_CONTROLLER" \
+		grep -q 'injected fault fires: QP to ERR with a request in TRANSFERRING_HOST_TO_CONTROLLER' "$TGT_LOG"
+	flag_set faults-done
+	tgt_finish 200 || return 1
+	check "every injected fault tore its qpair down and the host came back" \
+		test "$recovered" -eq 3
+	figure tgt_qpairs_destroyed "$(tgt_log_count 'qpair [0-9]+: destroyed')"
+	figure tgt_ctrl_created "$(tgt_log_count 'controller [0-9]+ created')"
+}
+
+sc_host() {
+	host_prepare rdma || return 1
+	host_connect rdma --keep-alive-tmo=5 --reconnect-delay=1 --ctrl-loss-tmo=600 || return 1
+	(sleep 3; flag_set io-running) &
+	fio_verify faults "$FIO_RUNTIME" --numjobs=2 --iodepth=4 --rwmixread=30 \
+		--bssplit=4k/30:128k/40:1m/30
+	figure reconnects "$(dmesg | grep -c 'Successfully reconnected')"
+	figure fio_max_lat_s "$(fio_max_latency "$RIG/B/fio-faults.txt")"
+	dmesg | grep -E 'nvme|rxe' >"$RIG/B/dmesg-nvme.txt"
+	check "host reconnected after each fault" test "$(dmesg | grep -c 'Successfully reconnected')" -ge 3
+	host_disconnect
+}
