@@ -497,36 +497,44 @@ target_check_retry_exceeded() {
 
 # ---- stats sampling, cuts from inside guest A, fault injection ---------------------------------
 
-# The kernel host's I/O qpairs (qid >= 1) from a live nvmf_get_stats, one JSON object a line.
-tgt_io_qpairs() {
-	tgt_rpc nvmf_get_stats 2>/dev/null | jq -c '.poll_groups[].transports[]
-		| select(.trtype == "RDMA") | .qpairs[] | select(.qid >= 1)' 2>/dev/null
-}
-
-# tgt_wait_io_qpair_in STATE SECONDS [MIN_ID]: waits until an ACTIVE I/O qpair (id >= MIN_ID) has a
-# request in STATE; prints that qpair's requests_by_state.  1 on timeout.
+# tgt_wait_io_qpair_in STATE SECONDS [MIN_ID] [MIN_COUNT]: waits until an ACTIVE I/O qpair
+# (qid >= 1, id >= MIN_ID) has at least MIN_COUNT (default 1) requests in STATE; prints that
+# qpair's id and requests_by_state.  1 on timeout.  One RPC and one jq per sample, so that a cut
+# can follow the sample closely.
 tgt_wait_io_qpair_in() {
 	local deadline=$((SECONDS + $2)) q
 	while [ $SECONDS -lt $deadline ]; do
-		q=$(tgt_io_qpairs | jq -c --arg st "$1" --argjson min "${3:-0}" \
-			'select(.state == "ACTIVE" and .id >= $min and (.requests_by_state[$st] // 0) > 0)
-			 | {id, requests_by_state}' | head -1)
+		q=$(tgt_rpc nvmf_get_stats 2>/dev/null | jq -c --arg st "$1" --argjson min "${3:-0}" \
+			--argjson n "${4:-1}" '.poll_groups[].transports[] | select(.trtype == "RDMA")
+			| .qpairs[] | select(.qid >= 1 and .state == "ACTIVE" and .id >= $min
+			                     and (.requests_by_state[$st] // 0) >= $n)
+			| {id, requests_by_state}' 2>/dev/null | head -1)
 		[ -n "$q" ] && { echo "$q"; return 0; }
 		sleep 0.05
 	done
 	return 1
 }
 
-# A cut made by guest A itself (tc on eth0: every frame in and out dropped), so it can be timed
-# to what the target is doing at that instant.  Like set_link off, a silent black hole: no carrier
-# change, rxe0 stays ACTIVE.
-guest_cut() {
-	tc qdisc add dev eth0 clsact &&
-		tc filter add dev eth0 ingress matchall action drop &&
-		tc filter add dev eth0 egress matchall action drop
+# A cut made by guest A itself, so it can be timed to what the target is doing at that instant:
+# every frame in and out of eth0 dropped, a silent black hole like set_link off (no carrier
+# change, rxe0 stays ACTIVE).  Egress is dropped by netem (loss 100%), which reports the frame as
+# sent: a qdisc or filter drop returns NET_XMIT_DROP, and rdma_rxe then re-sends the packet
+# forever instead of waiting for the ACK, so its retry count never runs out (a first run with a
+# clsact egress drop never saw RETRY_EXC_ERR).  Ingress: a clsact matchall drop.
+# The qdiscs are set up once (netem at 0% loss, an empty clsact) so that a cut or a restore is
+# one tc process.
+guest_cut_prepare() {
+	modprobe -a sch_netem sch_ingress cls_matchall act_gact &&
+		tc qdisc add dev eth0 root netem loss 0% && tc qdisc add dev eth0 clsact
 }
-guest_restore() { tc qdisc del dev eth0 clsact; }
-guest_cut_prepare() { modprobe -a sch_ingress cls_matchall act_gact; }
+guest_cut() {
+	printf '%s\n' 'qdisc change dev eth0 root netem loss 100%' \
+		'filter add dev eth0 ingress pref 1 matchall action drop' | tc -batch -
+}
+guest_restore() {
+	printf '%s\n' 'filter del dev eth0 ingress pref 1' \
+		'qdisc change dev eth0 root netem loss 0%' | tc -batch -
+}
 
 # stats_state_events STATE: the events requests in STATE have seen (comma separated), from the
 # saved nvmf_get_stats reply.

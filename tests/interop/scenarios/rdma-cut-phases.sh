@@ -10,16 +10,16 @@
 # the drain events (QP_ERROR, WC_ERROR or FLUSH) in each of the four phases, the target (built with
 # ASan in build/bin) stays up with no sanitizer report, fio verify ends with no error.
 SC_NEEDS=rdma
-SC_TIMEOUT=360
-SC_QUICK_TIMEOUT=360
-FIO_RUNTIME=190
+SC_TIMEOUT=400
+SC_QUICK_TIMEOUT=400
+FIO_RUNTIME=230
 CUT_FOR=10
 ROUNDS=2
 PHASES="DATA_TRANSFER_TO_CONTROLLER_PENDING TRANSFERRING_HOST_TO_CONTROLLER EXECUTING COMPLETING"
 TRANSPORT_OPTS='"max_read_depth": 2, "io_unit_size": 8192, "retry_count": 2, "ack_timeout": 16'
 
 sc_target() {
-	local t_end cuts=0 retry_cuts=0 min_id=0 round phase q n0 id ev ph short
+	local wait_s n t_end cuts=0 retry_cuts=0 min_id=0 round phase q n0 id ev ph short
 	guest_cut_prepare || { fail "tc modules (sch_ingress cls_matchall act_gact)"; return 1; }
 	tgt_start_config RDMA "$TRANSPORT_OPTS" || return 1
 	flag_wait io-running 120 "$RIG/B/exit" || { fail "I/O never started"; tgt_finish 60; return 1; }
@@ -28,8 +28,14 @@ sc_target() {
 		for phase in $PHASES; do
 			[ $SECONDS -lt $t_end ] || break 2
 			# The host reconnects after each cut: wait for its new I/O qpair to be busy.
-			if ! q=$(tgt_wait_io_qpair_in "$phase" 25 "$min_id"); then
-				say "no request seen in $phase within 25 s: no cut aimed at it"
+			# EXECUTING on a RAM bdev lasts microseconds (a sample rarely sees it): look
+			# briefly.  COMPLETING: wait for two responses in flight, so that one is still
+			# unacknowledged when the cut lands ~0.1 s after the sample.
+			wait_s=25 n=1
+			[ "$phase" = EXECUTING ] && wait_s=4
+			[ "$phase" = COMPLETING ] && n=2
+			if ! q=$(tgt_wait_io_qpair_in "$phase" "$wait_s" "$min_id" "$n"); then
+				say "no request seen in $phase within $wait_s s: no cut aimed at it"
 				echo "$round $phase missed" >>"$RIG/A/cuts.txt"
 				continue
 			fi
@@ -72,8 +78,8 @@ sc_host() {
 	host_connect rdma --keep-alive-tmo=5 --reconnect-delay=1 --ctrl-loss-tmo=600 || return 1
 	host_state_watch_start
 	(sleep 3; flag_set io-running) &
-	# Write-heavy, large blocks: nearly every write needs several READ batches.
-	fio_verify cuts "$FIO_RUNTIME" --numjobs=2 --iodepth=4 --rwmixread=30 \
+	# Large blocks: every write needs several READ batches, every read a long chain of WRITEs.
+	fio_verify cuts "$FIO_RUNTIME" --numjobs=2 --iodepth=4 --rwmixread=50 \
 		--bssplit=128k/40:512k/30:1m/30
 	host_state_watch_stop
 	figure reconnects "$(dmesg | grep -c 'Successfully reconnected')"
