@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "unvmf/host.h"
-#include "transport/trid.h"
+#include "proto/trid.h"
 #include "util/common.h"
 #include "util/log.h"
 

@@ -33,7 +33,7 @@
 #include "unvmf/host.h"
 #include "host/latency_hist.h"
 #include "host/verify.h"
-#include "transport/trid.h"
+#include "proto/trid.h"
 #include "util/common.h"
 #include "util/log.h"
 

@@ -2,7 +2,7 @@
 #include "bdev/bdev.h"
 #include "nvmf/nvmf.h"
 #include "reactor/reactor.h"
-#include "transport/transport.h"
+#include "nvmf/transport.h"
 #include "util/log.h"
 
 #include <errno.h>

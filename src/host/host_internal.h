@@ -11,7 +11,7 @@
 #include <sys/uio.h>
 
 #include "unvmf/host.h"
-#include "transport/trid.h"
+#include "proto/trid.h"
 
 /*
  * A request slot. Owned by its qpair; FREE slots sit on the free stack,

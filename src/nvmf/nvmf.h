@@ -26,7 +26,7 @@
 #include "unvmf/nvmf_spec.h"
 #include "bdev/bdev.h"
 #include "util/common.h"
-#include "transport/trid.h"
+#include "proto/trid.h"
 
 #define UNVMF_MAX_IOV 32
 #define UNVMF_MAX_NAMESPACES 1024

@@ -4,7 +4,7 @@
  */
 #include "nvmf/nvmf.h"
 #include "reactor/reactor.h"
-#include "transport/transport.h"
+#include "nvmf/transport.h"
 #include "util/log.h"
 
 #include <string.h>

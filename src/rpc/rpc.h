@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "transport/trid.h"
+#include "proto/trid.h"
 
 /*
  * JSON-RPC 2.0 error codes, plus SPDK's "not callable in this state" (-1).

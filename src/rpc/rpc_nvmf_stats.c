@@ -8,7 +8,7 @@
 #include "rpc/rpc.h"
 #include "nvmf/nvmf.h"
 #include "reactor/reactor.h"
-#include "transport/transport.h"
+#include "nvmf/transport.h"
 #include "util/common.h"
 
 #include <errno.h>

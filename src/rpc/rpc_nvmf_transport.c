@@ -1,7 +1,7 @@
 /* nvmf_create_transport and nvmf_get_transports. */
 #include "rpc/rpc.h"
 #include "nvmf/nvmf.h"
-#include "transport/transport.h"
+#include "nvmf/transport.h"
 #include "util/common.h"
 
 #include <errno.h>

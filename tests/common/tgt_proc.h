@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "transport/trid.h"
+#include "proto/trid.h"
 
 struct tgt_proc {
 	pid_t pid;

@@ -29,8 +29,8 @@
 #include "nvmf/nvmf.h"
 #include "reactor/reactor.h"
 #include "rpc/rpc.h"
-#include "transport/rdma/provider.h"
-#include "transport/transport.h"
+#include "rdma_provider/provider.h"
+#include "nvmf/transport.h"
 #include "util/log.h"
 
 #define RTE_SUBNQN UNVMF_DEFAULT_SUBSYS_NQN

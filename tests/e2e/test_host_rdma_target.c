@@ -17,7 +17,7 @@
 #include <sched.h>
 
 #include "rdma_test_env.h"
-#include "host/rdma_conn.h"
+#include "host/rdma/host_rdma_conn.h"
 #include "unvmf/host.h"
 
 #define MAX_POLLS 2000000

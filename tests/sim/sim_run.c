@@ -17,7 +17,7 @@
 #include "sim.h"
 #include "sim_host.h"
 #include "transport/rdma/rdma_internal.h"
-#include "transport/transport.h"
+#include "nvmf/transport.h"
 #include "util/log.h"
 
 #define SIM_STEP_US 1000u

@@ -22,9 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "host/rdma_conn.h"
-#include "transport/rdma/provider.h"
-#include "transport/trid.h"
+#include "host/rdma/host_rdma_conn.h"
+#include "rdma_provider/provider.h"
+#include "proto/trid.h"
 #include "unvmf/host.h"
 
 #define PEER_ADDR "sim:1"

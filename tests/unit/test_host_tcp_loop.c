@@ -23,7 +23,7 @@
 
 #include "unvmf/host.h"
 #include "unvmf/nvme_tcp_spec.h"
-#include "transport/trid.h"
+#include "proto/trid.h"
 #include "util/crc32c.h"
 
 #define FAKE_DISK_SIZE (1u << 20)

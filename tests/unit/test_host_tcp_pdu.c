@@ -1,4 +1,4 @@
-/* Host-side NVMe/TCP PDU building and checking (src/host/tcp_pdu.c). */
+/* Host-side NVMe/TCP PDU building and checking (src/host/tcp/host_tcp_pdu.c). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "host/tcp_pdu.h"
+#include "host/tcp/host_tcp_pdu.h"
 #include "util/crc32c.h"
 
 static const struct host_tcp_params g_plain = {.cpda_align = 4};

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "transport/rdma/provider.h"
+#include "rdma_provider/provider.h"
 
 #define BUF_SIZE 4096
 #define MAX_STEPS 2000

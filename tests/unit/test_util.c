@@ -8,7 +8,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "transport/trid.h"
+#include "proto/trid.h"
 #include "util/buf_pool.h"
 #include "util/common.h"
 #include "util/crc32c.h"

@@ -29,9 +29,9 @@
 #include <sys/queue.h>
 
 #include "nvmf/nvmf.h"
-#include "transport/rdma/provider.h"
+#include "rdma_provider/provider.h"
 #include "transport/rdma/rdma_req.h"
-#include "transport/transport.h"
+#include "nvmf/transport.h"
 #include "util/buf_pool.h"
 
 #define RDMA_MAX_DEVICES 4

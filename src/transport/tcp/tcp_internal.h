@@ -21,7 +21,7 @@
 
 #include "nvmf/nvmf.h"
 #include "transport/tcp/tcp_pdu.h"
-#include "transport/transport.h"
+#include "nvmf/transport.h"
 #include "util/buf_pool.h"
 
 #define TCP_RECV_BUF_SIZE (64u * 1024)

@@ -1,5 +1,5 @@
 /* NVMe/TCP host connection lifecycle: socket, ICReq/ICResp, poll, wait, failure, destroy. */
-#include "host/tcp_conn.h"
+#include "host/tcp/host_tcp_conn.h"
 #include "util/common.h"
 #include "util/log.h"
 

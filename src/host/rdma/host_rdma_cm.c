@@ -1,6 +1,6 @@
 /* NVMe/RDMA host connection lifecycle: provider, CM connect with private data, poll, wait,
  * teardown. */
-#include "host/rdma_conn.h"
+#include "host/rdma/host_rdma_conn.h"
 #include "util/common.h"
 #include "util/log.h"
 

@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <pthread.h>
 
-#include "transport/rdma/provider_sim_internal.h"
+#include "rdma_provider/provider_sim_internal.h"
 
 int sim_ctx_open(void *arg, struct rdma_prov_ctx **out)
 {

@@ -1,5 +1,5 @@
 /* NVMe/TCP host sender: batches the queued PDUs of many requests into one sendmsg. */
-#include "host/tcp_conn.h"
+#include "host/tcp/host_tcp_conn.h"
 #include "util/common.h"
 
 #include <errno.h>

@@ -1,5 +1,5 @@
 /* NVMe/RDMA host: registrations of caller data buffers, cached by address range or per I/O. */
-#include "host/rdma_conn.h"
+#include "host/rdma/host_rdma_conn.h"
 #include "util/common.h"
 #include "util/log.h"
 

@@ -2,7 +2,7 @@
  * The list of compiled-in transports. Referencing each ops table here is what
  * links them in from the static library.
  */
-#include "transport/transport.h"
+#include "nvmf/transport.h"
 
 #include <string.h>
 

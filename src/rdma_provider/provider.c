@@ -1,7 +1,7 @@
 /* Provider registry and the name tables shared by both providers and by logs. */
 #include <string.h>
 
-#include "transport/rdma/provider.h"
+#include "rdma_provider/provider.h"
 #include "util/common.h"
 
 /* Defined in provider_verbs.c and provider_sim.c. */

@@ -1,4 +1,4 @@
-#include "host/tcp_pdu.h"
+#include "host/tcp/host_tcp_pdu.h"
 #include "util/common.h"
 #include "util/crc32c.h"
 

@@ -1,5 +1,5 @@
 /* NVMe/TCP host request state machine and submission. */
-#include "host/tcp_conn.h"
+#include "host/tcp/host_tcp_conn.h"
 #include "util/common.h"
 #include "util/crc32c.h"
 #include "util/log.h"

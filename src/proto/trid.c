@@ -1,4 +1,4 @@
-#include "transport/trid.h"
+#include "proto/trid.h"
 #include "util/common.h"
 
 #include <ctype.h>

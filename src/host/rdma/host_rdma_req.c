@@ -1,5 +1,5 @@
 /* NVMe/RDMA host requests: capsule and SGL layout, submit, completion dispatch, drain. */
-#include "host/rdma_conn.h"
+#include "host/rdma/host_rdma_conn.h"
 #include "util/common.h"
 #include "util/log.h"
 

@@ -6,7 +6,7 @@
  */
 #include <sys/queue.h>
 
-#include "transport/rdma/provider.h"
+#include "rdma_provider/provider.h"
 #include "util/common.h"
 
 #define SIM_ADDR_MAX 56

@@ -1,7 +1,7 @@
 #pragma once
 /*
  * NVMe/RDMA host connection: one RDMA CM id, PD, CQ and RC QP per qpair, all
- * from the qpair's own provider context (src/transport/rdma/provider.h), so
+ * from the qpair's own provider context (src/rdma_provider/provider.h), so
  * the qpair's owning thread is the only one touching them. Files:
  *   rdma_cm.c   provider choice, resolve/connect with the NVMe-oF private
  *               data, wait, teardown (the transport ops table lives here)
@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #include "host/host_internal.h"
-#include "transport/rdma/provider.h"
+#include "rdma_provider/provider.h"
 
 /* Largest in-capsule data we lay out per slot, whatever IOCCSZ allows. */
 #define RDMA_HOST_ICD_MAX 8192u

@@ -3,7 +3,7 @@
  * into the request's buffers for large C2HData payloads), parses PDUs and
  * dispatches them to the request state machine.
  */
-#include "host/tcp_conn.h"
+#include "host/tcp/host_tcp_conn.h"
 #include "util/common.h"
 #include "util/crc32c.h"
 #include "util/log.h"

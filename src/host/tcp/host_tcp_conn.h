@@ -11,7 +11,7 @@
 #include <sys/uio.h>
 
 #include "host/host_internal.h"
-#include "host/tcp_pdu.h"
+#include "host/tcp/host_tcp_pdu.h"
 
 /*
  * Per-request transport state. Membership of conn->send_queue follows the

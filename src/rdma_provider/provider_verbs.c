@@ -13,7 +13,7 @@
 #include <rdma/rdma_cma.h>
 #include <string.h>
 
-#include "transport/rdma/provider.h"
+#include "rdma_provider/provider.h"
 #include "util/common.h"
 #include "util/log.h"
 
