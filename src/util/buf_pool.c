@@ -6,7 +6,7 @@
 #include <sys/mman.h>
 
 int unvmf_buf_pool_init(struct unvmf_buf_pool *pool, uint32_t num_buffers, size_t buf_size,
-			size_t align)
+                        size_t align)
 {
 	size_t stride = UNVMF_ALIGN_UP(buf_size, align);
 	size_t total = stride * num_buffers;
@@ -80,8 +80,7 @@ static void pool_give(struct unvmf_buf_pool *pool, void **bufs, uint32_t n)
 	pthread_mutex_unlock(&pool->lock);
 }
 
-int unvmf_buf_cache_init(struct unvmf_buf_cache *cache, struct unvmf_buf_pool *pool,
-			 uint32_t size)
+int unvmf_buf_cache_init(struct unvmf_buf_cache *cache, struct unvmf_buf_pool *pool, uint32_t size)
 {
 	memset(cache, 0, sizeof(*cache));
 	cache->pool = pool;
@@ -149,4 +148,24 @@ void unvmf_buf_cache_put(struct unvmf_buf_cache *cache, void **bufs, uint32_t n)
 		else
 			pool_give(cache->pool, &bufs[i], 1);
 	}
+}
+
+int unvmf_buf_cache_carve(struct unvmf_buf_cache *cache, uint32_t length, uint32_t unit,
+                          void **bufs, struct iovec *iov, uint32_t max_iov)
+{
+	uint32_t n, left = length;
+
+	if (unit == 0)
+		return -EINVAL;
+	n = UNVMF_DIV_ROUND_UP(length, unit);
+	if (n > max_iov)
+		return -EINVAL;
+	if (unvmf_buf_cache_get(cache, bufs, n) != 0)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++) {
+		iov[i].iov_base = bufs[i];
+		iov[i].iov_len = UNVMF_MIN(left, unit);
+		left -= (uint32_t)iov[i].iov_len;
+	}
+	return (int)n;
 }

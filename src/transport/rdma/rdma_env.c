@@ -57,21 +57,14 @@ static int env_get_buffers(void *ctx, struct rdma_req *req)
 {
 	struct rdma_qpair *rq = ctx;
 	struct rdma_req_ext *ext = ext_of(rq, req);
-	uint32_t unit = rq->rt->base.opts.io_unit_size;
-	uint32_t n = UNVMF_DIV_ROUND_UP(req->core.length, unit);
-	uint32_t left = req->core.length;
+	int n = unvmf_buf_cache_carve(&rq->group->cache, req->core.length,
+	                              rq->rt->base.opts.io_unit_size, req->bufs, req->core.iov,
+	                              UNVMF_MAX_IOV);
 
-	if (n > UNVMF_MAX_IOV)
-		return -EINVAL;
-	if (unvmf_buf_cache_get(&rq->group->cache, req->bufs, n) != 0)
-		return -EAGAIN;
-	req->num_bufs = n;
-	for (uint32_t i = 0; i < n; i++) {
-		req->core.iov[i].iov_base = req->bufs[i];
-		req->core.iov[i].iov_len = UNVMF_MIN(left, unit);
-		left -= (uint32_t)req->core.iov[i].iov_len;
-	}
-	req->core.iovcnt = (int)n;
+	if (n < 0)
+		return n == -ENOMEM ? -EAGAIN : n;
+	req->num_bufs = (uint32_t)n;
+	req->core.iovcnt = n;
 	ext->num_segs = rdma_capsule_plan(req, ext->segs, RDMA_MAX_SEGS);
 	req->reads_total = req->core.xfer == UNVMF_XFER_HOST_TO_CONTROLLER ? ext->num_segs : 0;
 	req->reads_posted = 0;

@@ -159,20 +159,16 @@ static void req_fail(struct tcp_req *req, uint8_t sct, uint8_t sc)
 static int req_buffers_get(struct tcp_req *req)
 {
 	struct tcp_conn *conn = req->conn;
-	uint32_t unit = conn->tt->base.opts.io_unit_size;
-	uint32_t n = UNVMF_DIV_ROUND_UP(req->core.length, unit);
-	uint32_t left = req->core.length;
+	int n = unvmf_buf_cache_carve(&conn->group->cache, req->core.length,
+	                              conn->tt->base.opts.io_unit_size, req->bufs, req->core.iov,
+	                              UNVMF_MAX_IOV);
 
-	UNVMF_ASSERT(n <= UNVMF_MAX_IOV);
-	if (unvmf_buf_cache_get(&conn->group->cache, req->bufs, n) != 0)
+	/* The transport's options check keeps max_io_size within UNVMF_MAX_IOV units. */
+	UNVMF_ASSERT(n != -EINVAL);
+	if (n < 0)
 		return -ENOMEM;
-	req->num_bufs = n;
-	for (uint32_t i = 0; i < n; i++) {
-		req->core.iov[i].iov_base = req->bufs[i];
-		req->core.iov[i].iov_len = UNVMF_MIN(left, unit);
-		left -= (uint32_t)req->core.iov[i].iov_len;
-	}
-	req->core.iovcnt = (int)n;
+	req->num_bufs = (uint32_t)n;
+	req->core.iovcnt = n;
 	return 0;
 }
 
