@@ -603,33 +603,11 @@ static void connect_both(struct peer *p, struct unvmf_host_ctrlr **ctrlr,
 
 /* --- tests --- */
 
-static void test_private_data_helpers(void **state)
+static void test_reject_event_status(void **state)
 {
-	struct nvmf_rdma_request_private_data req;
-	struct rdma_prov_conn_param cp = {0};
 	struct rdma_prov_cm_event ev = {0};
-	struct nvmf_rdma_accept_private_data acc = {.recfmt = 0, .crqsize = 77};
 	struct nvmf_rdma_reject_private_data rej = {.recfmt = 0,
 	                                            .sts = NVMF_RDMA_CM_INVALID_HRQSIZE};
-	uint16_t crq = 1;
-
-	rdma_host_req_pdata_build(&req, 3, 128, 0x12);
-	assert_int_equal(req.recfmt, 0);
-	assert_int_equal(req.qid, 3);
-	assert_int_equal(req.hrqsize, 128);
-	assert_int_equal(req.hsqsize, 127);
-	assert_int_equal(req.cntlid, 0x12);
-
-	/* A REP without NVMe/RDMA private data: no crqsize, not an error. */
-	assert_int_equal(rdma_host_accept_parse(&cp, &crq), 0);
-	assert_int_equal(crq, 0);
-	memcpy(cp.private_data, &acc, sizeof(acc));
-	cp.private_data_len = 196;
-	assert_int_equal(rdma_host_accept_parse(&cp, &crq), 0);
-	assert_int_equal(crq, 77);
-	acc.recfmt = 1;
-	memcpy(cp.private_data, &acc, sizeof(acc));
-	assert_int_equal(rdma_host_accept_parse(&cp, &crq), -EPROTO);
 
 	ev.type = RDMA_PROV_CM_EVENT_REJECTED;
 	ev.status = 28;
@@ -1084,7 +1062,7 @@ static int setup(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_private_data_helpers),
+	    cmocka_unit_test(test_reject_event_status),
 	    cmocka_unit_test(test_connect_private_data_and_identify),
 	    cmocka_unit_test(test_io_sgl_kinds),
 	    cmocka_unit_test(test_many_outstanding_reordered),

@@ -1,6 +1,7 @@
 /* NVMe/RDMA host connection lifecycle: provider, CM connect with private data, poll, wait,
  * teardown. */
 #include "host/rdma/host_rdma_conn.h"
+#include "proto/nvme_rdma_cm.h"
 #include "util/common.h"
 #include "util/log.h"
 
@@ -19,61 +20,15 @@
 
 const char *unvmf_host_rdma_cm_status_str(uint16_t sts)
 {
-	switch (sts) {
-	case NVMF_RDMA_CM_INVALID_LENGTH:
-		return "Invalid Private Data Length";
-	case NVMF_RDMA_CM_INVALID_RECFMT:
-		return "Invalid RECFMT";
-	case NVMF_RDMA_CM_INVALID_QID:
-		return "Invalid QID";
-	case NVMF_RDMA_CM_INVALID_HSQSIZE:
-		return "Invalid HSQSIZE";
-	case NVMF_RDMA_CM_INVALID_HRQSIZE:
-		return "Invalid HRQSIZE";
-	case NVMF_RDMA_CM_NO_RESOURCES:
-		return "No Resources";
-	case NVMF_RDMA_CM_INVALID_IRD:
-		return "Invalid IRD";
-	case NVMF_RDMA_CM_INVALID_ORD:
-		return "Invalid ORD";
-	default:
-		return "Unknown NVMe/RDMA CM Status";
-	}
-}
-
-void rdma_host_req_pdata_build(struct nvmf_rdma_request_private_data *pd, uint16_t qid,
-                               uint16_t qsize, uint16_t cntlid)
-{
-	memset(pd, 0, sizeof(*pd));
-	pd->recfmt = 0;
-	pd->qid = qid;
-	pd->hrqsize = qsize;
-	pd->hsqsize = (uint16_t)(qsize - 1);
-	pd->cntlid = cntlid;
-}
-
-int rdma_host_accept_parse(const struct rdma_prov_conn_param *param, uint16_t *crqsize)
-{
-	struct nvmf_rdma_accept_private_data acc;
-
-	*crqsize = 0;
-	if (param->private_data_len < sizeof(acc))
-		return 0;
-	memcpy(&acc, param->private_data, sizeof(acc));
-	if (acc.recfmt != 0)
-		return -EPROTO;
-	*crqsize = acc.crqsize;
-	return 0;
+	return nvme_rdma_cm_status_str(sts);
 }
 
 uint16_t rdma_host_reject_sts(const struct rdma_prov_cm_event *ev)
 {
-	struct nvmf_rdma_reject_private_data rej;
-
-	if (ev->status != RDMA_CM_REJ_CONSUMER_DEFINED || ev->param.private_data_len < sizeof(rej))
+	/* Only a consumer reject carries the controller's NVMe/RDMA private data. */
+	if (ev->status != RDMA_CM_REJ_CONSUMER_DEFINED)
 		return 0;
-	memcpy(&rej, ev->param.private_data, sizeof(rej));
-	return rej.recfmt == 0 ? rej.sts : 0;
+	return nvme_rdma_cm_reject_parse(ev->param.private_data, ev->param.private_data_len);
 }
 
 static const struct rdma_provider *rdma_provider_choose(const struct unvmf_host_opts *opts)
@@ -257,8 +212,8 @@ static int rdma_cm_establish(struct unvmf_host_qpair *qp, struct rdma_conn *c, u
 	rc = c->prov->device_query(c->dev, &attr);
 	if (rc)
 		return rc;
-	rdma_host_req_pdata_build(&req, qp->qid, qp->qsize,
-	                          qp->qid == 0 ? RDMA_HOST_ADMIN_CNTLID : qp->ctrlr->cntlid);
+	nvme_rdma_cm_req_build(&req, qp->qid, qp->qsize, (uint16_t)(qp->qsize - 1),
+	                       qp->qid == 0 ? RDMA_HOST_ADMIN_CNTLID : qp->ctrlr->cntlid);
 	memcpy(cp.private_data, &req, sizeof(req));
 	cp.private_data_len = sizeof(req);
 	cp.responder_resources = (uint8_t)UNVMF_MIN(attr.max_qp_rd_atom, 255u);
@@ -274,7 +229,8 @@ static int rdma_cm_establish(struct unvmf_host_qpair *qp, struct rdma_conn *c, u
 	switch (ev.type) {
 	case RDMA_PROV_CM_EVENT_ESTABLISHED:
 		c->established = true;
-		rc = rdma_host_accept_parse(&ev.param, &c->crqsize);
+		rc = nvme_rdma_cm_accept_parse(ev.param.private_data, ev.param.private_data_len,
+		                               &c->crqsize);
 		if (rc) {
 			LOG_ERR("qpair %u: accept private data has an unknown RECFMT", qp->qid);
 			return rc;

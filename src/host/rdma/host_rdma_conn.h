@@ -182,10 +182,5 @@ void rdma_conn_drain(struct unvmf_host_qpair *qp);
 /* Send WRs and receives the NIC still holds. */
 uint32_t rdma_conn_wrs_held(const struct rdma_conn *c);
 
-/* rdma_cm.c: the NVMe/RDMA CM private data. */
-void rdma_host_req_pdata_build(struct nvmf_rdma_request_private_data *pd, uint16_t qid,
-                               uint16_t qsize, uint16_t cntlid);
-/* crqsize of an accept (0 when the REP carried no NVMe/RDMA private data). */
-int rdma_host_accept_parse(const struct rdma_prov_conn_param *param, uint16_t *crqsize);
-/* NVMe/RDMA reject status of a REJECTED event; 0 when it carried none. */
+/* rdma_cm.c: NVMe/RDMA reject status of a REJECTED event; 0 when it carried none. */
 uint16_t rdma_host_reject_sts(const struct rdma_prov_cm_event *ev);

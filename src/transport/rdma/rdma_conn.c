@@ -6,8 +6,9 @@
  * Thread: reactor 0, except rdma_conn_release (the group's thread) and
  * rdma_conn_reject (whoever owns the id at that moment).
  */
-#include "transport/rdma/rdma_internal.h"
+#include "proto/nvme_rdma_cm.h"
 #include "reactor/reactor.h"
+#include "transport/rdma/rdma_internal.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -16,9 +17,11 @@
 
 void rdma_conn_reject(struct rdma_transport *rt, struct rdma_prov_id *id, uint16_t sts)
 {
-	struct nvmf_rdma_reject_private_data rej = {.recfmt = 0, .sts = sts};
-	int rc = rt->prov->cm_reject(id, &rej, sizeof(rej));
+	struct nvmf_rdma_reject_private_data rej;
+	int rc;
 
+	nvme_rdma_cm_reject_build(&rej, sts);
+	rc = rt->prov->cm_reject(id, &rej, sizeof(rej));
 	rt->rejects++;
 	if (rc)
 		LOG_WARN("RDMA: reject (status %u) failed: %s", sts, strerror(-rc));
@@ -52,19 +55,12 @@ void rdma_conn_handle_request(struct rdma_transport *rt, const struct rdma_prov_
 	struct rdma_device *dev;
 	struct rdma_qpair *rq;
 	uint32_t max_depth, num_reqs, read_depth;
+	uint16_t sts;
 
 	rt->connects++;
-	if (ev->param.private_data_len < sizeof(pd)) {
-		reject_and_destroy(rt, ev->id, NVMF_RDMA_CM_INVALID_LENGTH, "short private data");
-		return;
-	}
-	memcpy(&pd, ev->param.private_data, sizeof(pd));
-	if (pd.recfmt != 0) {
-		reject_and_destroy(rt, ev->id, NVMF_RDMA_CM_INVALID_RECFMT, "unknown recfmt");
-		return;
-	}
-	if (pd.hrqsize == 0) {
-		reject_and_destroy(rt, ev->id, NVMF_RDMA_CM_INVALID_HRQSIZE, "hrqsize 0");
+	sts = nvme_rdma_cm_req_parse(ev->param.private_data, ev->param.private_data_len, &pd);
+	if (sts) {
+		reject_and_destroy(rt, ev->id, sts, nvme_rdma_cm_status_str(sts));
 		return;
 	}
 	max_depth = pd.qid == 0 ? o->max_aq_depth : o->max_queue_depth;

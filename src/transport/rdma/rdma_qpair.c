@@ -13,6 +13,7 @@
  * reached a group runs on reactor 0).
  */
 #include "transport/rdma/rdma_internal.h"
+#include "proto/nvme_rdma_cm.h"
 #include "reactor/reactor.h"
 #include "util/log.h"
 
@@ -118,8 +119,9 @@ static int qpair_accept(struct rdma_qpair *rq)
 {
 	const struct unvmf_transport_opts *o = &rq->rt->base.opts;
 	struct rdma_prov_conn_param param = {0};
-	struct nvmf_rdma_accept_private_data pd = {.recfmt = 0, .crqsize = (uint16_t)rq->num_reqs};
+	struct nvmf_rdma_accept_private_data pd;
 
+	nvme_rdma_cm_accept_build(&pd, (uint16_t)rq->num_reqs);
 	memcpy(param.private_data, &pd, sizeof(pd));
 	param.private_data_len = sizeof(pd);
 	/* The host never READs from us; we READ up to read_depth at a time. */
