@@ -251,11 +251,11 @@ static void run_host_failure(int kind, uint32_t nth)
 	connect_ctrlr(&ctrlr, false);
 	assert_int_equal(unvmf_host_qpair_create(ctrlr, 0, &q, &err), 0);
 	if (kind == 1) {
-		struct rdma_sim_fault f = {
-		    .kind = RDMA_SIM_FAULT_QP_ERR_AFTER,
-		    .opcode = RDMA_PROV_WR_RECV,
-		    .nth = nth,
-		    .qp_num = rdma_provider_get("sim")->qp_num(((struct rdma_conn *)q->tctx)->qp)};
+		struct rdma_sim_fault f = {.kind = RDMA_SIM_FAULT_QP_ERR_AFTER,
+		                           .opcode = RDMA_PROV_WR_RECV,
+		                           .nth = nth,
+		                           .qp_num = rdma_provider_get("sim")->qp_num(
+		                               ((struct host_rdma_conn *)q->tctx)->qp)};
 
 		assert_true(rdma_sim_fault_add(g_e.fabric, &f) > 0);
 	}
@@ -273,7 +273,7 @@ static void run_host_failure(int kind, uint32_t nth)
 	}
 	if (kind == 0)
 		assert_int_equal(
-		    rdma_sim_inject_disconnect(((struct rdma_conn *)q->tctx)->id, true), 0);
+		    rdma_sim_inject_disconnect(((struct host_rdma_conn *)q->tctx)->id, true), 0);
 	rc = 0;
 	for (int i = 0; i < MAX_POLLS && rc >= 0 && w.done < submitted; i++)
 		rc = unvmf_host_qpair_poll(q, 0);

@@ -613,9 +613,9 @@ static void test_reject_event_status(void **state)
 	ev.status = 28;
 	memcpy(ev.param.private_data, &rej, sizeof(rej));
 	ev.param.private_data_len = 148;
-	assert_int_equal(rdma_host_reject_sts(&ev), NVMF_RDMA_CM_INVALID_HRQSIZE);
+	assert_int_equal(host_rdma_reject_sts(&ev), NVMF_RDMA_CM_INVALID_HRQSIZE);
 	ev.status = 8; /* no listener: no NVMe/RDMA status */
-	assert_int_equal(rdma_host_reject_sts(&ev), 0);
+	assert_int_equal(host_rdma_reject_sts(&ev), 0);
 	assert_string_equal(unvmf_host_rdma_cm_status_str(NVMF_RDMA_CM_INVALID_HSQSIZE),
 	                    "Invalid HSQSIZE");
 	assert_string_equal(unvmf_host_rdma_cm_status_str(0x99), "Unknown NVMe/RDMA CM Status");
@@ -804,13 +804,13 @@ static void test_mr_cache_keeps_registrations(void **state)
 	/* One registration, kept and reused by all five reads. */
 	rdma_sim_fabric_counts(p->f, &now);
 	assert_int_equal(now.mrs, base.mrs + 1);
-	assert_int_equal(((struct rdma_conn *)q->tctx)->mrc.regs, 1);
-	assert_int_equal(((struct rdma_conn *)q->tctx)->mrc.hits, 4);
+	assert_int_equal(((struct host_rdma_conn *)q->tctx)->mrc.regs, 1);
+	assert_int_equal(((struct host_rdma_conn *)q->tctx)->mrc.hits, 4);
 	/* A sub-range of a cached buffer is found too. */
 	iov = (struct iovec){buf + 4096, 4096};
 	assert_int_equal(unvmf_host_read(q, 1, 32, 8, &iov, 1, io_done, &w), 0);
 	assert_int_equal(wait_n(q, &w, 6), 0);
-	assert_int_equal(((struct rdma_conn *)q->tctx)->mrc.regs, 1);
+	assert_int_equal(((struct host_rdma_conn *)q->tctx)->mrc.regs, 1);
 	assert_memory_equal(buf + 4096, p->disk + 32 * PEER_BLOCK, 4096);
 	unvmf_host_qpair_destroy(q);
 	unvmf_host_disconnect(ctrlr);
@@ -921,7 +921,8 @@ static void run_failure(struct fail_case *fc, uint64_t seed)
 		                           .opcode = RDMA_PROV_WR_SEND,
 		                           .nth = 4,
 		                           .status = RDMA_PROV_WC_RETRY_EXC_ERR,
-		                           .qp_num = P->qp_num(((struct rdma_conn *)q->tctx)->qp)};
+		                           .qp_num =
+		                               P->qp_num(((struct host_rdma_conn *)q->tctx)->qp)};
 
 		fault_id = rdma_sim_fault_add(p->f, &f);
 		assert_true(fault_id > 0);
@@ -942,7 +943,7 @@ static void run_failure(struct fail_case *fc, uint64_t seed)
 			    0);
 	}
 	if (fc->kind == 2) {
-		struct rdma_conn *c = q->tctx;
+		struct host_rdma_conn *c = q->tctx;
 
 		for (int i = 0; i < 2000 && p->seen.held < 8; i++)
 			assert_true(unvmf_host_qpair_poll(q, 0) >= 0);
@@ -967,7 +968,7 @@ static void run_failure(struct fail_case *fc, uint64_t seed)
 	assert_int_equal(unvmf_host_qpair_poll(q, 0), -ECONNRESET);
 	assert_int_equal(unvmf_host_read(q, 1, 0, 16, &iov[0], 1, io_done, &w), -ENXIO);
 	{
-		struct rdma_conn *c = q->tctx;
+		struct host_rdma_conn *c = q->tctx;
 
 		/*
 		 * A peer-side error reaches us as flushes; our own failed SEND may still
@@ -1033,7 +1034,7 @@ static void test_fail_qp_err_midstream(void **state)
 		int rc = 0, submitted = 0;
 
 		connect_both(p, &ctrlr, &q, false);
-		f.qp_num = P->qp_num(((struct rdma_conn *)q->tctx)->qp);
+		f.qp_num = P->qp_num(((struct host_rdma_conn *)q->tctx)->qp);
 		assert_true(rdma_sim_fault_add(p->f, &f) > 0);
 		for (int i = 0; i < MAX_POLLS && rc >= 0; i++) {
 			for (int k = 0; k < 4 && submitted - w.done < 4; k++) {

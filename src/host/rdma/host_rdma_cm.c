@@ -10,28 +10,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RDMA_HOST_RETRY_COUNT 7
-#define RDMA_HOST_RNR_RETRY_COUNT 7
-#define RDMA_HOST_ADMIN_CNTLID 0xffff
-#define RDMA_HOST_CM_CHECK_NS 1000000ull
-#define RDMA_HOST_MR_CACHE_MIN 16u
+#define HOST_RDMA_RETRY_COUNT 7
+#define HOST_RDMA_RNR_RETRY_COUNT 7
+#define HOST_RDMA_ADMIN_CNTLID 0xffff
+#define HOST_RDMA_CM_CHECK_NS 1000000ull
+#define HOST_RDMA_MR_CACHE_MIN 16u
 /* IB CM reject reason of a consumer (NVMe/RDMA) reject, which carries our private data. */
-#define RDMA_CM_REJ_CONSUMER_DEFINED 28
+#define HOST_RDMA_CM_REJ_CONSUMER_DEFINED 28
 
 const char *unvmf_host_rdma_cm_status_str(uint16_t sts)
 {
 	return nvme_rdma_cm_status_str(sts);
 }
 
-uint16_t rdma_host_reject_sts(const struct rdma_prov_cm_event *ev)
+uint16_t host_rdma_reject_sts(const struct rdma_prov_cm_event *ev)
 {
 	/* Only a consumer reject carries the controller's NVMe/RDMA private data. */
-	if (ev->status != RDMA_CM_REJ_CONSUMER_DEFINED)
+	if (ev->status != HOST_RDMA_CM_REJ_CONSUMER_DEFINED)
 		return 0;
 	return nvme_rdma_cm_reject_parse(ev->param.private_data, ev->param.private_data_len);
 }
 
-static const struct rdma_provider *rdma_provider_choose(const struct unvmf_host_opts *opts)
+static const struct rdma_provider *host_rdma_provider_choose(const struct unvmf_host_opts *opts)
 {
 	const char *name =
 	    opts->rdma_provider[0] ? opts->rdma_provider : getenv("UNVMF_RDMA_PROVIDER");
@@ -39,8 +39,8 @@ static const struct rdma_provider *rdma_provider_choose(const struct unvmf_host_
 	return rdma_provider_get(name && name[0] ? name : "verbs");
 }
 
-static void rdma_error_set(struct unvmf_host_error *err, enum unvmf_host_connect_stage stage,
-                           int rc)
+static void host_rdma_error_set(struct unvmf_host_error *err, enum unvmf_host_connect_stage stage,
+                                int rc)
 {
 	if (!err)
 		return;
@@ -49,7 +49,7 @@ static void rdma_error_set(struct unvmf_host_error *err, enum unvmf_host_connect
 }
 
 /* Lets the fabric move: the caller's progress hook (sim), else sleep on fd up to timeout_ms. */
-static void rdma_conn_block(struct rdma_conn *c, int fd, int timeout_ms)
+static void host_rdma_conn_block(struct host_rdma_conn *c, int fd, int timeout_ms)
 {
 	struct pollfd pfd = {.fd = fd, .events = POLLIN};
 
@@ -61,8 +61,8 @@ static void rdma_conn_block(struct rdma_conn *c, int fd, int timeout_ms)
 		poll(&pfd, 1, timeout_ms);
 }
 
-static int rdma_cm_wait_event(struct rdma_conn *c, uint64_t deadline_ns,
-                              struct rdma_prov_cm_event *ev)
+static int host_rdma_cm_wait_event(struct host_rdma_conn *c, uint64_t deadline_ns,
+                                   struct rdma_prov_cm_event *ev)
 {
 	for (;;) {
 		uint64_t now;
@@ -73,40 +73,40 @@ static int rdma_cm_wait_event(struct rdma_conn *c, uint64_t deadline_ns,
 		now = host_now_ns();
 		if (now >= deadline_ns)
 			return -ETIMEDOUT;
-		rdma_conn_block(c, c->prov->channel_fd(c->ch),
-		                (int)UNVMF_MIN((deadline_ns - now) / 1000000ull + 1, 100));
+		host_rdma_conn_block(c, c->prov->channel_fd(c->ch),
+		                     (int)UNVMF_MIN((deadline_ns - now) / 1000000ull + 1, 100));
 	}
 }
 
 /* Polls the CQ into the completion handlers until the NIC holds nothing of ours, or deadline. */
-static void rdma_conn_reap(struct unvmf_host_qpair *qp, uint64_t deadline_ns)
+static void host_rdma_conn_reap(struct unvmf_host_qpair *qp, uint64_t deadline_ns)
 {
-	struct rdma_conn *c = rdma_conn_of(qp);
-	struct rdma_prov_wc wc[RDMA_HOST_WC_BATCH];
+	struct host_rdma_conn *c = host_rdma_conn_of(qp);
+	struct rdma_prov_wc wc[HOST_RDMA_WC_BATCH];
 
 	if (c->stash_n) {
-		rdma_wc_process(qp, c->stash, c->stash_n);
+		host_rdma_wc_process(qp, c->stash, c->stash_n);
 		c->stash_n = 0;
 	}
-	while (c->cq && rdma_conn_wrs_held(c) > 0) {
-		int n = c->prov->cq_poll(c->cq, wc, RDMA_HOST_WC_BATCH);
+	while (c->cq && host_rdma_conn_wrs_held(c) > 0) {
+		int n = c->prov->cq_poll(c->cq, wc, HOST_RDMA_WC_BATCH);
 
 		if (n > 0) {
-			rdma_wc_process(qp, wc, n);
+			host_rdma_wc_process(qp, wc, n);
 			continue;
 		}
 		if (host_now_ns() >= deadline_ns) {
 			LOG_WARN("qpair %u: %u work requests not flushed after %u ms; destroying "
 			         "the QP anyway",
-			         qp->qid, rdma_conn_wrs_held(c), RDMA_HOST_TEARDOWN_MS);
+			         qp->qid, host_rdma_conn_wrs_held(c), HOST_RDMA_TEARDOWN_MS);
 			return;
 		}
-		rdma_conn_block(c, c->prov->cq_fd(c->cq), 1);
+		host_rdma_conn_block(c, c->prov->cq_fd(c->cq), 1);
 	}
 }
 
 /* Frees everything; the QP must be in ERR and reaped (or never have held WRs). */
-static void rdma_conn_free(struct rdma_conn *c)
+static void host_rdma_conn_free(struct host_rdma_conn *c)
 {
 	const struct rdma_provider *p = c->prov;
 
@@ -115,7 +115,7 @@ static void rdma_conn_free(struct rdma_conn *c)
 	if (c->id)
 		p->id_destroy(c->id);
 	if (c->pd)
-		rdma_mr_cache_fini(&c->mrc);
+		host_rdma_mr_cache_fini(&c->mrc);
 	if (c->capsule_mr)
 		p->mr_dereg(c->capsule_mr);
 	if (c->rsp_mr)
@@ -135,7 +135,7 @@ static void rdma_conn_free(struct rdma_conn *c)
 }
 
 /* PD, CQ, QP, capsules and responses on the resolved id; every receive posted. */
-static int rdma_conn_resources(struct unvmf_host_qpair *qp, struct rdma_conn *c)
+static int host_rdma_conn_resources(struct unvmf_host_qpair *qp, struct host_rdma_conn *c)
 {
 	const struct rdma_provider *p = c->prov;
 	struct rdma_prov_device_attr attr;
@@ -152,8 +152,8 @@ static int rdma_conn_resources(struct unvmf_host_qpair *qp, struct rdma_conn *c)
 	rc = p->pd_alloc(c->dev, &c->pd);
 	if (rc)
 		return rc;
-	rc = rdma_mr_cache_init(&c->mrc, p, c->pd, qp->ctrlr->opts.rdma_mr_cache,
-	                        UNVMF_MAX(2u * c->nslots, RDMA_HOST_MR_CACHE_MIN));
+	rc = host_rdma_mr_cache_init(&c->mrc, p, c->pd, qp->ctrlr->opts.rdma_mr_cache,
+	                             UNVMF_MAX(2u * c->nslots, HOST_RDMA_MR_CACHE_MIN));
 	if (rc)
 		return rc;
 	rc = p->cq_create(c->dev, (uint32_t)c->nslots + c->nrecvs + 1, true, &c->cq);
@@ -190,7 +190,7 @@ static int rdma_conn_resources(struct unvmf_host_qpair *qp, struct rdma_conn *c)
 	if (rc)
 		return rc;
 	for (uint32_t i = 0; i < c->nrecvs; i++) {
-		rc = rdma_recv_post(c, i);
+		rc = host_rdma_recv_post(c, i);
 		if (rc)
 			return rc;
 	}
@@ -198,8 +198,8 @@ static int rdma_conn_resources(struct unvmf_host_qpair *qp, struct rdma_conn *c)
 }
 
 /* Sends the REQ with our private data and waits for the controller's answer. */
-static int rdma_cm_establish(struct unvmf_host_qpair *qp, struct rdma_conn *c, uint64_t deadline,
-                             struct unvmf_host_error *err)
+static int host_rdma_cm_establish(struct unvmf_host_qpair *qp, struct host_rdma_conn *c,
+                                  uint64_t deadline, struct unvmf_host_error *err)
 {
 	const struct unvmf_host_opts *o = &qp->ctrlr->opts;
 	struct nvmf_rdma_request_private_data req;
@@ -213,17 +213,17 @@ static int rdma_cm_establish(struct unvmf_host_qpair *qp, struct rdma_conn *c, u
 	if (rc)
 		return rc;
 	nvme_rdma_cm_req_build(&req, qp->qid, qp->qsize, (uint16_t)(qp->qsize - 1),
-	                       qp->qid == 0 ? RDMA_HOST_ADMIN_CNTLID : qp->ctrlr->cntlid);
+	                       qp->qid == 0 ? HOST_RDMA_ADMIN_CNTLID : qp->ctrlr->cntlid);
 	memcpy(cp.private_data, &req, sizeof(req));
 	cp.private_data_len = sizeof(req);
 	cp.responder_resources = (uint8_t)UNVMF_MIN(attr.max_qp_rd_atom, 255u);
 	cp.initiator_depth = 0;
-	cp.retry_count = o->rdma_retry_count ? o->rdma_retry_count : RDMA_HOST_RETRY_COUNT;
-	cp.rnr_retry_count = RDMA_HOST_RNR_RETRY_COUNT;
+	cp.retry_count = o->rdma_retry_count ? o->rdma_retry_count : HOST_RDMA_RETRY_COUNT;
+	cp.rnr_retry_count = HOST_RDMA_RNR_RETRY_COUNT;
 	rc = c->prov->cm_connect(c->id, &cp);
 	if (rc)
 		return rc;
-	rc = rdma_cm_wait_event(c, deadline, &ev);
+	rc = host_rdma_cm_wait_event(c, deadline, &ev);
 	if (rc)
 		return rc;
 	switch (ev.type) {
@@ -237,7 +237,7 @@ static int rdma_cm_establish(struct unvmf_host_qpair *qp, struct rdma_conn *c, u
 		}
 		return 0;
 	case RDMA_PROV_CM_EVENT_REJECTED:
-		sts = rdma_host_reject_sts(&ev);
+		sts = host_rdma_reject_sts(&ev);
 		if (err)
 			err->rdma_reject_sts = sts;
 		if (sts)
@@ -255,14 +255,14 @@ static int rdma_cm_establish(struct unvmf_host_qpair *qp, struct rdma_conn *c, u
 	}
 }
 
-static int rdma_connect(struct unvmf_host_qpair *qp, const struct unvmf_trid *trid,
-                        uint32_t timeout_ms, struct unvmf_host_error *err)
+static int host_rdma_connect(struct unvmf_host_qpair *qp, const struct unvmf_trid *trid,
+                             uint32_t timeout_ms, struct unvmf_host_error *err)
 {
 	const struct unvmf_host_opts *o = &qp->ctrlr->opts;
 	uint64_t deadline = host_now_ns() + (uint64_t)timeout_ms * 1000000ull;
 	enum unvmf_host_connect_stage stage = UNVMF_HOST_STAGE_SOCKET;
 	struct rdma_prov_cm_event ev;
-	struct rdma_conn *c;
+	struct host_rdma_conn *c;
 	char *end = NULL;
 	unsigned long port;
 	int rc;
@@ -273,7 +273,7 @@ static int rdma_connect(struct unvmf_host_qpair *qp, const struct unvmf_trid *tr
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	c->prov = rdma_provider_choose(o);
+	c->prov = host_rdma_provider_choose(o);
 	if (!c->prov) {
 		LOG_ERR("qpair %u: unknown RDMA provider", qp->qid);
 		free(c);
@@ -289,14 +289,14 @@ static int rdma_connect(struct unvmf_host_qpair *qp, const struct unvmf_trid *tr
 	c->nslots = qp->nreqs;
 	c->nrecvs = qp->qsize;
 	/* In-capsule data (and descriptor lists) only on I/O queues, as IOCCSZ speaks of those. */
-	c->icd_max = qp->qid ? UNVMF_MIN(qp->in_capsule_max, RDMA_HOST_ICD_MAX) : 0;
+	c->icd_max = qp->qid ? UNVMF_MIN(qp->in_capsule_max, HOST_RDMA_ICD_MAX) : 0;
 	c->capsule_size = UNVMF_ALIGN_UP((uint32_t)sizeof(struct nvme_sqe) + c->icd_max, 64u);
 	c->hreqs = calloc(c->nslots, sizeof(*c->hreqs));
 	if (!c->hreqs) {
 		free(c);
 		return -ENOMEM;
 	}
-	c->state_count[RDMA_HREQ_FREE] = c->nslots;
+	c->state_count[HOST_RDMA_HREQ_FREE] = c->nslots;
 	/* tctx is set now so that the completion handlers find the connection during teardown. */
 	qp->tctx = c;
 
@@ -307,7 +307,7 @@ static int rdma_connect(struct unvmf_host_qpair *qp, const struct unvmf_trid *tr
 		rc = c->prov->cm_resolve(c->ch, NULL, trid->traddr, (uint16_t)port, (int)timeout_ms,
 		                         qp, &c->id);
 	if (!rc)
-		rc = rdma_cm_wait_event(c, deadline, &ev);
+		rc = host_rdma_cm_wait_event(c, deadline, &ev);
 	if (!rc && ev.type != RDMA_PROV_CM_EVENT_ROUTE_RESOLVED) {
 		LOG_ERR("qpair %u: resolving %s port %lu: %s", qp->qid, trid->traddr, port,
 		        rdma_prov_cm_event_name(ev.type));
@@ -315,16 +315,16 @@ static int rdma_connect(struct unvmf_host_qpair *qp, const struct unvmf_trid *tr
 	}
 	if (rc)
 		goto err_free;
-	rc = rdma_conn_resources(qp, c);
+	rc = host_rdma_conn_resources(qp, c);
 	if (rc) {
 		LOG_ERR("qpair %u: RDMA resources: %s", qp->qid, strerror(-rc));
 		goto err_free;
 	}
 	stage = UNVMF_HOST_STAGE_RDMA_CM;
-	rc = rdma_cm_establish(qp, c, deadline, err);
+	rc = host_rdma_cm_establish(qp, c, deadline, err);
 	if (rc)
 		goto err_free;
-	c->state = RDMA_CONN_LIVE;
+	c->state = HOST_RDMA_CONN_LIVE;
 	if (c->crqsize && c->crqsize < qp->nreqs) {
 		LOG_INFO("qpair %u: controller receive queue holds %u: limiting depth to it",
 		         qp->qid, c->crqsize);
@@ -333,19 +333,19 @@ static int rdma_connect(struct unvmf_host_qpair *qp, const struct unvmf_trid *tr
 	return 0;
 
 err_free:
-	rdma_error_set(err, stage, rc);
+	host_rdma_error_set(err, stage, rc);
 	if (rc == -ETIMEDOUT)
 		LOG_ERR("qpair %u: RDMA connect to %s port %lu timed out", qp->qid, trid->traddr,
 		        port);
-	rdma_conn_drain(qp);
-	rdma_conn_reap(qp, host_now_ns() + RDMA_HOST_TEARDOWN_MS * 1000000ull);
-	rdma_conn_free(c);
+	host_rdma_conn_drain(qp);
+	host_rdma_conn_reap(qp, host_now_ns() + HOST_RDMA_TEARDOWN_MS * 1000000ull);
+	host_rdma_conn_free(c);
 	qp->tctx = NULL;
 	return rc;
 }
 
 /* CM events on a live connection: anything but the disconnect of a drained one is fatal. */
-static int rdma_cm_check(struct unvmf_host_qpair *qp, struct rdma_conn *c)
+static int host_rdma_cm_check(struct unvmf_host_qpair *qp, struct host_rdma_conn *c)
 {
 	struct rdma_prov_cm_event ev;
 
@@ -364,44 +364,44 @@ static int rdma_cm_check(struct unvmf_host_qpair *qp, struct rdma_conn *c)
 	return 0;
 }
 
-static int rdma_poll(struct unvmf_host_qpair *qp)
+static int host_rdma_poll(struct unvmf_host_qpair *qp)
 {
-	struct rdma_conn *c = rdma_conn_of(qp);
-	struct rdma_prov_wc wc[RDMA_HOST_WC_BATCH];
+	struct host_rdma_conn *c = host_rdma_conn_of(qp);
+	struct rdma_prov_wc wc[HOST_RDMA_WC_BATCH];
 	uint64_t now;
 	int n, rc = 0;
 
-	if (c->state != RDMA_CONN_LIVE)
+	if (c->state != HOST_RDMA_CONN_LIVE)
 		return -ECONNRESET;
 	if (c->progress)
 		c->progress(c->progress_arg);
 	if (c->stash_n) {
 		n = c->stash_n;
 		c->stash_n = 0;
-		rc = rdma_wc_process(qp, c->stash, n);
+		rc = host_rdma_wc_process(qp, c->stash, n);
 	}
 	while (rc == 0 && (!qp->poll_max || qp->poll_completions < qp->poll_max)) {
-		n = c->prov->cq_poll(c->cq, wc, RDMA_HOST_WC_BATCH);
+		n = c->prov->cq_poll(c->cq, wc, HOST_RDMA_WC_BATCH);
 		if (n <= 0) {
 			rc = n;
 			break;
 		}
-		rc = rdma_wc_process(qp, wc, n);
+		rc = host_rdma_wc_process(qp, wc, n);
 	}
 	if (rc)
 		return rc;
 	/* The CM channel is checked at most once a millisecond (a syscall on verbs). */
 	now = host_now_ns();
-	if (now - c->last_cm_check_ns >= RDMA_HOST_CM_CHECK_NS) {
+	if (now - c->last_cm_check_ns >= HOST_RDMA_CM_CHECK_NS) {
 		c->last_cm_check_ns = now;
-		return rdma_cm_check(qp, c);
+		return host_rdma_cm_check(qp, c);
 	}
 	return 0;
 }
 
-static void rdma_wait(struct unvmf_host_qpair *qp, int timeout_ms)
+static void host_rdma_wait(struct unvmf_host_qpair *qp, int timeout_ms)
 {
-	struct rdma_conn *c = rdma_conn_of(qp);
+	struct host_rdma_conn *c = host_rdma_conn_of(qp);
 	struct pollfd pfd[2];
 	int n;
 
@@ -409,11 +409,11 @@ static void rdma_wait(struct unvmf_host_qpair *qp, int timeout_ms)
 		c->progress(c->progress_arg);
 		return;
 	}
-	if (c->stash_n || c->state != RDMA_CONN_LIVE)
+	if (c->stash_n || c->state != HOST_RDMA_CONN_LIVE)
 		return;
 	/* Completions that landed before the arm would raise no event: take them now. */
 	if (c->prov->cq_arm(c->cq) == 0) {
-		n = c->prov->cq_poll(c->cq, c->stash, RDMA_HOST_WC_BATCH);
+		n = c->prov->cq_poll(c->cq, c->stash, HOST_RDMA_WC_BATCH);
 		if (n > 0) {
 			c->stash_n = n;
 			return;
@@ -424,31 +424,31 @@ static void rdma_wait(struct unvmf_host_qpair *qp, int timeout_ms)
 	poll(pfd, 2, timeout_ms);
 }
 
-static void rdma_shutdown(struct unvmf_host_qpair *qp)
+static void host_rdma_shutdown(struct unvmf_host_qpair *qp)
 {
-	rdma_conn_drain(qp);
+	host_rdma_conn_drain(qp);
 }
 
-static void rdma_destroy(struct unvmf_host_qpair *qp)
+static void host_rdma_destroy(struct unvmf_host_qpair *qp)
 {
-	struct rdma_conn *c = rdma_conn_of(qp);
+	struct host_rdma_conn *c = host_rdma_conn_of(qp);
 
 	if (c->established) {
 		c->prov->cm_disconnect(c->id);
 		c->established = false;
 	}
-	rdma_conn_drain(qp);
-	rdma_conn_reap(qp, host_now_ns() + RDMA_HOST_TEARDOWN_MS * 1000000ull);
-	rdma_conn_free(c);
+	host_rdma_conn_drain(qp);
+	host_rdma_conn_reap(qp, host_now_ns() + HOST_RDMA_TEARDOWN_MS * 1000000ull);
+	host_rdma_conn_free(c);
 }
 
 const struct host_transport_ops g_host_rdma_ops = {
     .name = "RDMA",
     .trtype = NVMF_TRTYPE_RDMA,
-    .connect = rdma_connect,
-    .submit = rdma_req_submit,
-    .poll = rdma_poll,
-    .shutdown = rdma_shutdown,
-    .wait = rdma_wait,
-    .destroy = rdma_destroy,
+    .connect = host_rdma_connect,
+    .submit = host_rdma_req_submit,
+    .poll = host_rdma_poll,
+    .shutdown = host_rdma_shutdown,
+    .wait = host_rdma_wait,
+    .destroy = host_rdma_destroy,
 };

@@ -7,12 +7,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#define RDMA_MR_ACCESS                                                                             \
+#define HOST_RDMA_MR_ACCESS                                                                        \
 	(RDMA_PROV_ACCESS_LOCAL_WRITE | RDMA_PROV_ACCESS_REMOTE_READ |                             \
 	 RDMA_PROV_ACCESS_REMOTE_WRITE)
 
-int rdma_mr_cache_init(struct rdma_mr_cache *mc, const struct rdma_provider *prov,
-                       struct rdma_prov_pd *pd, bool enabled, uint32_t cap)
+int host_rdma_mr_cache_init(struct host_rdma_mr_cache *mc, const struct rdma_provider *prov,
+                            struct rdma_prov_pd *pd, bool enabled, uint32_t cap)
 {
 	memset(mc, 0, sizeof(*mc));
 	mc->prov = prov;
@@ -27,7 +27,7 @@ int rdma_mr_cache_init(struct rdma_mr_cache *mc, const struct rdma_provider *pro
 	return 0;
 }
 
-void rdma_mr_cache_fini(struct rdma_mr_cache *mc)
+void host_rdma_mr_cache_fini(struct host_rdma_mr_cache *mc)
 {
 	for (uint32_t i = 0; i < mc->n; i++) {
 		UNVMF_ASSERT(mc->entries[i].refs == 0);
@@ -39,9 +39,10 @@ void rdma_mr_cache_fini(struct rdma_mr_cache *mc)
 	mc->n = 0;
 }
 
-static int mr_register(struct rdma_mr_cache *mc, void *addr, size_t len, struct rdma_prov_mr **out)
+static int mr_register(struct host_rdma_mr_cache *mc, void *addr, size_t len,
+                       struct rdma_prov_mr **out)
 {
-	int rc = mc->prov->mr_reg(mc->pd, addr, len, RDMA_MR_ACCESS, out);
+	int rc = mc->prov->mr_reg(mc->pd, addr, len, HOST_RDMA_MR_ACCESS, out);
 
 	if (rc)
 		LOG_ERR("rdma host: registering %zu bytes at %p failed: %s", len, addr,
@@ -52,7 +53,7 @@ static int mr_register(struct rdma_mr_cache *mc, void *addr, size_t len, struct 
 }
 
 /* The slot a new entry goes to: a free one, else the least recently used unheld one, else -1. */
-static int32_t mr_cache_victim(struct rdma_mr_cache *mc)
+static int32_t mr_cache_victim(struct host_rdma_mr_cache *mc)
 {
 	int32_t victim = -1;
 
@@ -71,11 +72,12 @@ static int32_t mr_cache_victim(struct rdma_mr_cache *mc)
 	return victim;
 }
 
-int rdma_mr_get(struct rdma_mr_cache *mc, void *addr, size_t len, struct rdma_mr_ref *ref)
+int host_rdma_mr_get(struct host_rdma_mr_cache *mc, void *addr, size_t len,
+                     struct host_rdma_mr_ref *ref)
 {
 	uintptr_t start = (uintptr_t)addr, end = start + len;
 	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-	struct rdma_mr_cache_entry *e;
+	struct host_rdma_mr_cache_entry *e;
 	int32_t idx;
 	int rc;
 
@@ -115,7 +117,7 @@ int rdma_mr_get(struct rdma_mr_cache *mc, void *addr, size_t len, struct rdma_mr
 	return 0;
 }
 
-void rdma_mr_put(struct rdma_mr_cache *mc, struct rdma_mr_ref *ref)
+void host_rdma_mr_put(struct host_rdma_mr_cache *mc, struct host_rdma_mr_ref *ref)
 {
 	if (!ref->mr)
 		return;

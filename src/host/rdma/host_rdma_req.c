@@ -6,7 +6,8 @@
 #include <errno.h>
 #include <string.h>
 
-void rdma_hreq_set_state(struct rdma_conn *c, struct rdma_hreq *hr, enum rdma_hreq_state state)
+void host_rdma_hreq_set_state(struct host_rdma_conn *c, struct host_rdma_hreq *hr,
+                              enum host_rdma_hreq_state state)
 {
 	UNVMF_ASSERT(c->state_count[hr->state] > 0);
 	c->state_count[hr->state]--;
@@ -14,18 +15,19 @@ void rdma_hreq_set_state(struct rdma_conn *c, struct rdma_hreq *hr, enum rdma_hr
 	hr->state = state;
 }
 
-uint32_t rdma_conn_wrs_held(const struct rdma_conn *c)
+uint32_t host_rdma_conn_wrs_held(const struct host_rdma_conn *c)
 {
-	return c->state_count[RDMA_HREQ_AWAIT_BOTH] + c->state_count[RDMA_HREQ_AWAIT_SEND] +
-	       c->state_count[RDMA_HREQ_SEND_FLUSHING] + c->recvs_posted;
+	return c->state_count[HOST_RDMA_HREQ_AWAIT_BOTH] +
+	       c->state_count[HOST_RDMA_HREQ_AWAIT_SEND] +
+	       c->state_count[HOST_RDMA_HREQ_SEND_FLUSHING] + c->recvs_posted;
 }
 
-static uint8_t *rdma_capsule(struct rdma_conn *c, uint16_t cid)
+static uint8_t *host_rdma_capsule(struct host_rdma_conn *c, uint16_t cid)
 {
 	return c->capsules + (size_t)cid * c->capsule_size;
 }
 
-int rdma_recv_post(struct rdma_conn *c, uint32_t idx)
+int host_rdma_recv_post(struct host_rdma_conn *c, uint32_t idx)
 {
 	struct rdma_prov_sge sge = {
 	    .addr = (uint64_t)(uintptr_t)&c->rsps[idx],
@@ -33,7 +35,7 @@ int rdma_recv_post(struct rdma_conn *c, uint32_t idx)
 	    .lkey = c->prov->mr_lkey(c->rsp_mr),
 	};
 	struct rdma_prov_recv_wr wr = {
-	    .wr_id = rdma_wrid(RDMA_WRID_RECV, idx), .sg_list = &sge, .num_sge = 1};
+	    .wr_id = host_rdma_wrid(HOST_RDMA_WRID_RECV, idx), .sg_list = &sge, .num_sge = 1};
 	struct rdma_prov_recv_wr *bad = NULL;
 	int rc = c->prov->qp_post_recv(c->qp, &wr, &bad);
 
@@ -42,10 +44,10 @@ int rdma_recv_post(struct rdma_conn *c, uint32_t idx)
 	return rc;
 }
 
-static void rdma_hreq_release_mrs(struct rdma_conn *c, struct rdma_hreq *hr)
+static void host_rdma_hreq_release_mrs(struct host_rdma_conn *c, struct host_rdma_hreq *hr)
 {
 	for (uint8_t i = 0; i < hr->nmrs; i++)
-		rdma_mr_put(&c->mrc, &hr->mrs[i]);
+		host_rdma_mr_put(&c->mrc, &hr->mrs[i]);
 	hr->nmrs = 0;
 }
 
@@ -69,7 +71,8 @@ static void sgl_offset(struct nvme_sgl_desc *d, enum nvme_sgl_type type, uint32_
 }
 
 /* Copies write data behind the SQE; returns the capsule length. */
-static uint32_t rdma_layout_in_capsule(struct rdma_conn *c, struct host_req *req, uint8_t *cap)
+static uint32_t host_rdma_layout_in_capsule(struct host_rdma_conn *c, struct host_req *req,
+                                            uint8_t *cap)
 {
 	uint8_t *p = cap + sizeof(struct nvme_sqe);
 
@@ -86,8 +89,8 @@ static uint32_t rdma_layout_in_capsule(struct rdma_conn *c, struct host_req *req
  * the 24-bit length) into SGL1 or, for several, behind the SQE. Returns the
  * capsule length or a negative errno (registrations released).
  */
-static int rdma_layout_keyed(struct rdma_conn *c, struct host_req *req, struct rdma_hreq *hr,
-                             uint8_t *cap)
+static int host_rdma_layout_keyed(struct host_rdma_conn *c, struct host_req *req,
+                                  struct host_rdma_hreq *hr, uint8_t *cap)
 {
 	struct nvme_sgl_desc *list = (struct nvme_sgl_desc *)(cap + sizeof(struct nvme_sqe));
 	uint32_t max_list = c->icd_max / sizeof(struct nvme_sgl_desc);
@@ -102,13 +105,13 @@ static int rdma_layout_keyed(struct rdma_conn *c, struct host_req *req, struct r
 
 		if (left == 0)
 			continue;
-		rc = rdma_mr_get(&c->mrc, req->iov[i].iov_base, left, &hr->mrs[hr->nmrs]);
+		rc = host_rdma_mr_get(&c->mrc, req->iov[i].iov_base, left, &hr->mrs[hr->nmrs]);
 		if (rc)
 			goto err_release;
 		rkey = c->prov->mr_rkey(hr->mrs[hr->nmrs].mr);
 		hr->nmrs++;
 		while (left > 0) {
-			uint32_t len = (uint32_t)UNVMF_MIN(left, (size_t)RDMA_HOST_KEYED_LEN_MAX);
+			uint32_t len = (uint32_t)UNVMF_MIN(left, (size_t)HOST_RDMA_KEYED_LEN_MAX);
 
 			/* The first descriptor waits in `one` until we know whether a list is
 			 * needed. */
@@ -141,32 +144,32 @@ err_release:
 		LOG_ERR("qpair: %d iovecs need more keyed SGL descriptors than the %u bytes "
 		        "of in-capsule space hold",
 		        req->iovcnt, c->icd_max);
-	rdma_hreq_release_mrs(c, hr);
+	host_rdma_hreq_release_mrs(c, hr);
 	return rc;
 }
 
-int rdma_req_submit(struct unvmf_host_qpair *qp, struct host_req *req)
+int host_rdma_req_submit(struct unvmf_host_qpair *qp, struct host_req *req)
 {
-	struct rdma_conn *c = rdma_conn_of(qp);
+	struct host_rdma_conn *c = host_rdma_conn_of(qp);
 	uint16_t cid = req->sqe.cid;
-	struct rdma_hreq *hr = &c->hreqs[cid];
-	uint8_t *cap = rdma_capsule(c, cid);
+	struct host_rdma_hreq *hr = &c->hreqs[cid];
+	uint8_t *cap = host_rdma_capsule(c, cid);
 	struct rdma_prov_sge sge;
 	struct rdma_prov_send_wr wr, *bad = NULL;
 	int len, rc;
 
-	if (c->state != RDMA_CONN_LIVE)
+	if (c->state != HOST_RDMA_CONN_LIVE)
 		return -ENXIO;
 	/* A slot is handed out again only after its SEND completion was polled. */
-	UNVMF_ASSERT(hr->state == RDMA_HREQ_FREE && hr->nmrs == 0);
+	UNVMF_ASSERT(hr->state == HOST_RDMA_HREQ_FREE && hr->nmrs == 0);
 	req->sqe.psdt = NVME_PSDT_SGL_MPTR_CONTIG;
 	if (req->len == 0) {
 		sgl_keyed(&req->sqe.dptr.sgl1, 0, 0, 0);
 		len = (int)sizeof(struct nvme_sqe);
 	} else if (req->dir == UNVMF_HOST_DIR_TO_CTRLR && req->len <= c->icd_max) {
-		len = (int)rdma_layout_in_capsule(c, req, cap);
+		len = (int)host_rdma_layout_in_capsule(c, req, cap);
 	} else {
-		len = rdma_layout_keyed(c, req, hr, cap);
+		len = host_rdma_layout_keyed(c, req, hr, cap);
 		if (len < 0)
 			return len;
 	}
@@ -175,7 +178,7 @@ int rdma_req_submit(struct unvmf_host_qpair *qp, struct host_req *req)
 	sge = (struct rdma_prov_sge){.addr = (uint64_t)(uintptr_t)cap,
 	                             .length = (uint32_t)len,
 	                             .lkey = c->prov->mr_lkey(c->capsule_mr)};
-	wr = (struct rdma_prov_send_wr){.wr_id = rdma_wrid(RDMA_WRID_SEND, cid),
+	wr = (struct rdma_prov_send_wr){.wr_id = host_rdma_wrid(HOST_RDMA_WRID_SEND, cid),
 	                                .opcode = RDMA_PROV_WR_SEND,
 	                                .sg_list = &sge,
 	                                .num_sge = 1,
@@ -183,28 +186,28 @@ int rdma_req_submit(struct unvmf_host_qpair *qp, struct host_req *req)
 	rc = c->prov->qp_post_send(c->qp, &wr, &bad);
 	if (rc) {
 		LOG_ERR("qpair %u: posting capsule cid %u failed: %s", qp->qid, cid, strerror(-rc));
-		rdma_hreq_release_mrs(c, hr);
+		host_rdma_hreq_release_mrs(c, hr);
 		return rc;
 	}
-	rdma_hreq_set_state(c, hr, RDMA_HREQ_AWAIT_BOTH);
+	host_rdma_hreq_set_state(c, hr, HOST_RDMA_HREQ_AWAIT_BOTH);
 	return 0;
 }
 
-static void rdma_hreq_finish(struct unvmf_host_qpair *qp, struct rdma_hreq *hr,
-                             const struct nvme_cqe *cqe)
+static void host_rdma_hreq_finish(struct unvmf_host_qpair *qp, struct host_rdma_hreq *hr,
+                                  const struct nvme_cqe *cqe)
 {
-	struct rdma_conn *c = rdma_conn_of(qp);
+	struct host_rdma_conn *c = host_rdma_conn_of(qp);
 	uint16_t cid = (uint16_t)(hr - c->hreqs);
 
-	rdma_hreq_set_state(c, hr, RDMA_HREQ_FREE);
+	host_rdma_hreq_set_state(c, hr, HOST_RDMA_HREQ_FREE);
 	host_qpair_complete(qp, &qp->reqs[cid], cqe);
 }
 
-static int rdma_send_done(struct unvmf_host_qpair *qp, const struct rdma_prov_wc *wc)
+static int host_rdma_send_done(struct unvmf_host_qpair *qp, const struct rdma_prov_wc *wc)
 {
-	struct rdma_conn *c = rdma_conn_of(qp);
+	struct host_rdma_conn *c = host_rdma_conn_of(qp);
 	uint32_t cid = (uint32_t)wc->wr_id;
-	struct rdma_hreq *hr;
+	struct host_rdma_hreq *hr;
 
 	if (cid >= c->nslots) {
 		LOG_ERR("qpair %u: SEND completion for unknown slot %u", qp->qid, cid);
@@ -212,18 +215,18 @@ static int rdma_send_done(struct unvmf_host_qpair *qp, const struct rdma_prov_wc
 	}
 	hr = &c->hreqs[cid];
 	switch (hr->state) {
-	case RDMA_HREQ_AWAIT_BOTH:
-		rdma_hreq_set_state(c, hr, RDMA_HREQ_AWAIT_RESPONSE);
+	case HOST_RDMA_HREQ_AWAIT_BOTH:
+		host_rdma_hreq_set_state(c, hr, HOST_RDMA_HREQ_AWAIT_RESPONSE);
 		break;
-	case RDMA_HREQ_AWAIT_SEND:
-		rdma_hreq_finish(qp, hr, &hr->early_cqe);
+	case HOST_RDMA_HREQ_AWAIT_SEND:
+		host_rdma_hreq_finish(qp, hr, &hr->early_cqe);
 		break;
-	case RDMA_HREQ_SEND_FLUSHING:
-		rdma_hreq_set_state(c, hr, RDMA_HREQ_FREE);
+	case HOST_RDMA_HREQ_SEND_FLUSHING:
+		host_rdma_hreq_set_state(c, hr, HOST_RDMA_HREQ_FREE);
 		break;
-	case RDMA_HREQ_FREE:
-	case RDMA_HREQ_AWAIT_RESPONSE:
-	case RDMA_HREQ_NUM_STATES:
+	case HOST_RDMA_HREQ_FREE:
+	case HOST_RDMA_HREQ_AWAIT_RESPONSE:
+	case HOST_RDMA_HREQ_NUM_STATES:
 		/* Every SEND we post is signaled once: a second completion is a provider bug. */
 		UNVMF_ASSERT(0);
 		return -EPROTO;
@@ -231,11 +234,11 @@ static int rdma_send_done(struct unvmf_host_qpair *qp, const struct rdma_prov_wc
 	return 0;
 }
 
-static int rdma_recv_done(struct unvmf_host_qpair *qp, const struct rdma_prov_wc *wc)
+static int host_rdma_recv_done(struct unvmf_host_qpair *qp, const struct rdma_prov_wc *wc)
 {
-	struct rdma_conn *c = rdma_conn_of(qp);
+	struct host_rdma_conn *c = host_rdma_conn_of(qp);
 	uint32_t idx = (uint32_t)wc->wr_id;
-	struct rdma_hreq *hr;
+	struct host_rdma_hreq *hr;
 	struct nvme_cqe cqe;
 	int rc;
 
@@ -246,47 +249,47 @@ static int rdma_recv_done(struct unvmf_host_qpair *qp, const struct rdma_prov_wc
 		return -EPROTO;
 	}
 	if (wc->flags & RDMA_PROV_WC_FLAG_WITH_INV) {
-		/* We never offer an rkey for invalidation (rdma_conn.h). */
+		/* We never offer an rkey for invalidation (host_rdma_conn.h). */
 		LOG_ERR("qpair %u: controller invalidated rkey 0x%x we did not offer", qp->qid,
 		        wc->invalidated_rkey);
 		return -EPROTO;
 	}
 	cqe = c->rsps[idx];
-	if (c->state == RDMA_CONN_LIVE) {
-		rc = rdma_recv_post(c, idx);
+	if (c->state == HOST_RDMA_CONN_LIVE) {
+		rc = host_rdma_recv_post(c, idx);
 		if (rc) {
 			LOG_ERR("qpair %u: reposting receive %u failed: %s", qp->qid, idx,
 			        strerror(-rc));
 			return rc;
 		}
 	}
-	if (cqe.cid >= c->nslots || (c->hreqs[cqe.cid].state != RDMA_HREQ_AWAIT_BOTH &&
-	                             c->hreqs[cqe.cid].state != RDMA_HREQ_AWAIT_RESPONSE)) {
+	if (cqe.cid >= c->nslots || (c->hreqs[cqe.cid].state != HOST_RDMA_HREQ_AWAIT_BOTH &&
+	                             c->hreqs[cqe.cid].state != HOST_RDMA_HREQ_AWAIT_RESPONSE)) {
 		LOG_ERR("qpair %u: response for cid %u that is not outstanding", qp->qid, cqe.cid);
 		return -EPROTO;
 	}
 	hr = &c->hreqs[cqe.cid];
 	/* The controller answers after its last RDMA access to our buffers. */
-	rdma_hreq_release_mrs(c, hr);
-	if (hr->state == RDMA_HREQ_AWAIT_BOTH) {
+	host_rdma_hreq_release_mrs(c, hr);
+	if (hr->state == HOST_RDMA_HREQ_AWAIT_BOTH) {
 		hr->early_cqe = cqe;
-		rdma_hreq_set_state(c, hr, RDMA_HREQ_AWAIT_SEND);
+		host_rdma_hreq_set_state(c, hr, HOST_RDMA_HREQ_AWAIT_SEND);
 		return 0;
 	}
-	rdma_hreq_finish(qp, hr, &cqe);
+	host_rdma_hreq_finish(qp, hr, &cqe);
 	return 0;
 }
 
-int rdma_wc_process(struct unvmf_host_qpair *qp, const struct rdma_prov_wc *wc, int n)
+int host_rdma_wc_process(struct unvmf_host_qpair *qp, const struct rdma_prov_wc *wc, int n)
 {
-	struct rdma_conn *c = rdma_conn_of(qp);
+	struct host_rdma_conn *c = host_rdma_conn_of(qp);
 	int ret = 0;
 
 	for (int i = 0; i < n; i++) {
 		uint64_t kind = wc[i].wr_id >> 32;
 		int rc = 0;
 
-		if (kind == RDMA_WRID_RECV) {
+		if (kind == HOST_RDMA_WRID_RECV) {
 			UNVMF_ASSERT(c->recvs_posted > 0);
 			c->recvs_posted--;
 		}
@@ -301,39 +304,40 @@ int rdma_wc_process(struct unvmf_host_qpair *qp, const struct rdma_prov_wc *wc, 
 			 * queue), so the first of each is logged; our own teardown's
 			 * flushes are not news.
 			 */
-			if (!*logged && (!flush || c->state == RDMA_CONN_LIVE)) {
+			if (!*logged && (!flush || c->state == HOST_RDMA_CONN_LIVE)) {
 				LOG_ERR("qpair %u: work completion error %s (vendor 0x%x) on %s "
 				        "wr 0x%llx",
 				        qp->qid, rdma_prov_wc_status_name(wc[i].status),
-				        wc[i].vendor_err, kind == RDMA_WRID_RECV ? "RECV" : "SEND",
+				        wc[i].vendor_err,
+				        kind == HOST_RDMA_WRID_RECV ? "RECV" : "SEND",
 				        (unsigned long long)wc[i].wr_id);
 				*logged = true;
 			}
-			if (kind == RDMA_WRID_SEND)
-				rc = rdma_send_done(qp, &wc[i]);
+			if (kind == HOST_RDMA_WRID_SEND)
+				rc = host_rdma_send_done(qp, &wc[i]);
 			if (ret == 0)
 				ret = -ECONNRESET;
 			if (rc && ret == 0)
 				ret = rc;
 			continue;
 		}
-		if (kind == RDMA_WRID_SEND)
-			rc = rdma_send_done(qp, &wc[i]);
-		else if (c->state == RDMA_CONN_LIVE && ret == 0)
-			rc = rdma_recv_done(qp, &wc[i]);
+		if (kind == HOST_RDMA_WRID_SEND)
+			rc = host_rdma_send_done(qp, &wc[i]);
+		else if (c->state == HOST_RDMA_CONN_LIVE && ret == 0)
+			rc = host_rdma_recv_done(qp, &wc[i]);
 		if (rc && ret == 0)
 			ret = rc;
 	}
 	return ret;
 }
 
-void rdma_conn_drain(struct unvmf_host_qpair *qp)
+void host_rdma_conn_drain(struct unvmf_host_qpair *qp)
 {
-	struct rdma_conn *c = rdma_conn_of(qp);
+	struct host_rdma_conn *c = host_rdma_conn_of(qp);
 
-	if (c->state == RDMA_CONN_DRAINING)
+	if (c->state == HOST_RDMA_CONN_DRAINING)
 		return;
-	c->state = RDMA_CONN_DRAINING;
+	c->state = HOST_RDMA_CONN_DRAINING;
 	if (c->qp) {
 		int rc = c->prov->qp_modify_err(c->qp);
 
@@ -342,20 +346,20 @@ void rdma_conn_drain(struct unvmf_host_qpair *qp)
 	}
 	/* With the QP in ERR the controller can no longer touch our buffers. */
 	for (uint16_t i = 0; i < c->nslots; i++) {
-		struct rdma_hreq *hr = &c->hreqs[i];
+		struct host_rdma_hreq *hr = &c->hreqs[i];
 
-		rdma_hreq_release_mrs(c, hr);
+		host_rdma_hreq_release_mrs(c, hr);
 		switch (hr->state) {
-		case RDMA_HREQ_AWAIT_RESPONSE:
-			rdma_hreq_set_state(c, hr, RDMA_HREQ_FREE);
+		case HOST_RDMA_HREQ_AWAIT_RESPONSE:
+			host_rdma_hreq_set_state(c, hr, HOST_RDMA_HREQ_FREE);
 			break;
-		case RDMA_HREQ_AWAIT_BOTH:
-		case RDMA_HREQ_AWAIT_SEND:
-			rdma_hreq_set_state(c, hr, RDMA_HREQ_SEND_FLUSHING);
+		case HOST_RDMA_HREQ_AWAIT_BOTH:
+		case HOST_RDMA_HREQ_AWAIT_SEND:
+			host_rdma_hreq_set_state(c, hr, HOST_RDMA_HREQ_SEND_FLUSHING);
 			break;
-		case RDMA_HREQ_FREE:
-		case RDMA_HREQ_SEND_FLUSHING:
-		case RDMA_HREQ_NUM_STATES:
+		case HOST_RDMA_HREQ_FREE:
+		case HOST_RDMA_HREQ_SEND_FLUSHING:
+		case HOST_RDMA_HREQ_NUM_STATES:
 			break;
 		}
 	}
