@@ -20,11 +20,37 @@
 #define OK ST(NVME_SCT_GENERIC, NVME_SC_SUCCESS)
 #define INVALID_PARAM ST(NVME_SCT_COMMAND_SPECIFIC, NVMF_SC_INVALID_PARAM)
 
+#define NSPARE 16
+
 struct fixture {
+	struct nvmf_loop_qpair spare[NSPARE];
+	unsigned nspare;
 	struct nvmf_loop loop;
 	struct nvmf_loop_qpair admin;
 	uint16_t cntlid;
 };
+
+/*
+ * Queues a test opens beyond the fixture's own live in the fixture, so that
+ * a failed assertion (which leaves the test function) cannot leave the core
+ * holding a queue on a stack that is gone; teardown closes what is open.
+ */
+static struct nvmf_loop_qpair *spare(struct fixture *f)
+{
+	assert_true(f->nspare < NSPARE);
+	return &f->spare[f->nspare++];
+}
+
+static int spares_close(struct fixture *f)
+{
+	int rc = 0;
+
+	for (unsigned i = 0; i < f->nspare; i++) {
+		if (f->spare[i].added && !f->spare[i].finished)
+			rc = nvmf_loop_qpair_close(&f->spare[i]) || rc;
+	}
+	return rc;
+}
 
 static int setup(void **state)
 {
@@ -45,13 +71,14 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
+	int spare_rc = spares_close(f);
 	int rc = 0;
 
 	if (f->admin.added)
 		rc = nvmf_loop_qpair_close(&f->admin);
 	rc = nvmf_loop_stop(&f->loop) || rc;
 	free(f);
-	return rc ? -1 : 0;
+	return rc || spare_rc ? -1 : 0;
 }
 
 /* Connect on a fresh queue; the whole completion in *cqe. */
@@ -91,17 +118,17 @@ static void expect_refused(struct fixture *f, const struct nvmf_connect_cmd *cmd
                            const struct nvmf_connect_data *data, uint32_t len, int status,
                            int in_data, uint16_t offset)
 {
-	struct nvmf_loop_qpair lq;
+	struct nvmf_loop_qpair *lq = spare(f);
 	struct nvme_cqe cqe;
 
-	assert_int_equal(connect_raw(f, &lq, cmd, data, len, &cqe), status);
+	assert_int_equal(connect_raw(f, lq, cmd, data, len, &cqe), status);
 	if (in_data >= 0)
 		assert_invalid_param(&cqe, in_data, offset);
 	/* A refused Connect leaves the queue unconnected and creates no controller. */
-	assert_int_equal(lq.qpair.state, UNVMF_QPAIR_UNCONNECTED);
-	assert_null(lq.qpair.ctrlr);
+	assert_int_equal(lq->qpair.state, UNVMF_QPAIR_UNCONNECTED);
+	assert_null(lq->qpair.ctrlr);
 	assert_true(TAILQ_EMPTY(&f->loop.subsys->ctrlrs));
-	assert_int_equal(nvmf_loop_qpair_close(&lq), 0);
+	assert_int_equal(nvmf_loop_qpair_close(lq), 0);
 }
 
 static void test_connect_admin_refusals(void **state)
@@ -154,7 +181,7 @@ static void test_connect_admin_refusals(void **state)
 static void test_connect_admin_creates_controller(void **state)
 {
 	struct fixture *f = *state;
-	struct nvmf_loop_qpair second;
+	struct nvmf_loop_qpair *second = spare(f);
 	struct unvmf_ctrlr *ctrlr;
 	uint16_t cntlid2 = 0;
 
@@ -178,12 +205,12 @@ static void test_connect_admin_creates_controller(void **state)
 	    nvmf_loop_connect(&f->admin, 0, 31, NVMF_LOOP_SUBNQN, NVMF_LOOP_HOSTNQN, 0xffff, NULL),
 	    ST(NVME_SCT_GENERIC, NVME_SC_COMMAND_SEQUENCE_ERROR));
 	/* Another admin queue makes another controller, the next cntlid. */
-	assert_int_equal(nvmf_loop_qpair_open(&f->loop, &second), 0);
-	assert_int_equal(nvmf_loop_connect(&second, 0, 31, NVMF_LOOP_SUBNQN, NVMF_LOOP_HOSTNQN,
-	                                   0xfffe, &cntlid2),
-	                 OK);
+	assert_int_equal(nvmf_loop_qpair_open(&f->loop, second), 0);
+	assert_int_equal(
+	    nvmf_loop_connect(second, 0, 31, NVMF_LOOP_SUBNQN, NVMF_LOOP_HOSTNQN, 0xfffe, &cntlid2),
+	    OK);
 	assert_int_equal(cntlid2, 2);
-	assert_int_equal(nvmf_loop_qpair_close(&second), 0);
+	assert_int_equal(nvmf_loop_qpair_close(second), 0);
 }
 
 static int prop_get(struct nvmf_loop_qpair *lq, uint32_t ofst, uint8_t size, uint64_t *value)
@@ -207,14 +234,14 @@ static void test_properties(void **state)
 	struct fixture *f = *state;
 	union nvme_cap_register cap;
 	union nvme_csts_register csts;
-	struct nvmf_loop_qpair raw;
+	struct nvmf_loop_qpair *raw = spare(f);
 	uint64_t v = 0;
 
 	/* Before Connect there is no controller to ask. */
-	assert_int_equal(nvmf_loop_qpair_open(&f->loop, &raw), 0);
-	assert_int_equal(prop_get(&raw, NVME_REG_VS, 0, &v),
+	assert_int_equal(nvmf_loop_qpair_open(&f->loop, raw), 0);
+	assert_int_equal(prop_get(raw, NVME_REG_VS, 0, &v),
 	                 ST(NVME_SCT_GENERIC, NVME_SC_COMMAND_SEQUENCE_ERROR));
-	assert_int_equal(nvmf_loop_qpair_close(&raw), 0);
+	assert_int_equal(nvmf_loop_qpair_close(raw), 0);
 
 	assert_int_equal(nvmf_loop_ctrlr_open(&f->loop, &f->admin, &f->cntlid), 0);
 	assert_int_equal(prop_get(&f->admin, NVME_REG_CAP, 1, &v), OK);
@@ -262,7 +289,8 @@ static void test_connect_io_queue(void **state)
 	struct fixture *f = *state;
 	struct nvmf_connect_data data;
 	struct nvmf_connect_cmd cmd;
-	struct nvmf_loop_qpair io, io2;
+	struct nvmf_loop_qpair *io = spare(f);
+	struct nvmf_loop_qpair *io2 = spare(f);
 	struct nvme_cqe cqe;
 
 	/* Admin queue connected, controller not enabled yet. */
@@ -271,57 +299,57 @@ static void test_connect_io_queue(void **state)
 	                                   0xffff, &f->cntlid),
 	                 OK);
 	connect_init(&cmd, &data, 1, f->cntlid);
-	assert_int_equal(connect_raw(f, &io, &cmd, &data, sizeof(data), &cqe),
+	assert_int_equal(connect_raw(f, io, &cmd, &data, sizeof(data), &cqe),
 	                 ST(NVME_SCT_GENERIC, NVME_SC_COMMAND_SEQUENCE_ERROR));
-	assert_int_equal(nvmf_loop_qpair_close(&io), 0);
+	assert_int_equal(nvmf_loop_qpair_close(io), 0);
 	assert_int_equal(nvmf_loop_set_cc(&f->admin, 1u | (6u << 16) | (4u << 20)), OK);
 
 	/* A controller that does not exist. */
 	connect_init(&cmd, &data, 1, f->cntlid + 1);
-	assert_int_equal(connect_raw(f, &io, &cmd, &data, sizeof(data), &cqe), INVALID_PARAM);
+	assert_int_equal(connect_raw(f, io, &cmd, &data, sizeof(data), &cqe), INVALID_PARAM);
 	assert_invalid_param(&cqe, true, offsetof(struct nvmf_connect_data, cntlid));
-	assert_int_equal(nvmf_loop_qpair_close(&io), 0);
+	assert_int_equal(nvmf_loop_qpair_close(io), 0);
 	/* The right cntlid from another host. */
 	connect_init(&cmd, &data, 1, f->cntlid);
 	strcpy(data.hostnqn,
 	       "nqn.2014-08.org.nvmexpress:uuid:99999999-1111-2222-3333-444444444444");
-	assert_int_equal(connect_raw(f, &io, &cmd, &data, sizeof(data), &cqe), INVALID_PARAM);
+	assert_int_equal(connect_raw(f, io, &cmd, &data, sizeof(data), &cqe), INVALID_PARAM);
 	assert_invalid_param(&cqe, true, offsetof(struct nvmf_connect_data, cntlid));
-	assert_int_equal(nvmf_loop_qpair_close(&io), 0);
+	assert_int_equal(nvmf_loop_qpair_close(io), 0);
 	/* Beyond the 4 I/O queues. */
 	connect_init(&cmd, &data, 5, f->cntlid);
-	assert_int_equal(connect_raw(f, &io, &cmd, &data, sizeof(data), &cqe), INVALID_PARAM);
+	assert_int_equal(connect_raw(f, io, &cmd, &data, sizeof(data), &cqe), INVALID_PARAM);
 	assert_invalid_param(&cqe, false, offsetof(struct nvmf_connect_cmd, qid));
-	assert_int_equal(nvmf_loop_qpair_close(&io), 0);
+	assert_int_equal(nvmf_loop_qpair_close(io), 0);
 	/* Deeper than max_queue_depth (128). */
 	connect_init(&cmd, &data, 1, f->cntlid);
 	cmd.sqsize = 128;
-	assert_int_equal(connect_raw(f, &io, &cmd, &data, sizeof(data), &cqe), INVALID_PARAM);
+	assert_int_equal(connect_raw(f, io, &cmd, &data, sizeof(data), &cqe), INVALID_PARAM);
 	assert_invalid_param(&cqe, false, offsetof(struct nvmf_connect_cmd, sqsize));
-	assert_int_equal(nvmf_loop_qpair_close(&io), 0);
+	assert_int_equal(nvmf_loop_qpair_close(io), 0);
 
-	assert_int_equal(nvmf_loop_io_open(&f->loop, &io, 4, f->cntlid), OK);
-	assert_int_equal(io.qpair.qid, 4);
-	assert_int_equal(io.qpair.sq_size, 64);
-	assert_ptr_equal(io.qpair.ctrlr, f->admin.qpair.ctrlr);
+	assert_int_equal(nvmf_loop_io_open(&f->loop, io, 4, f->cntlid), OK);
+	assert_int_equal(io->qpair.qid, 4);
+	assert_int_equal(io->qpair.sq_size, 64);
+	assert_ptr_equal(io->qpair.ctrlr, f->admin.qpair.ctrlr);
 	assert_int_equal(f->admin.qpair.ctrlr->refs, 2);
 	/* The same qid twice. */
 	connect_init(&cmd, &data, 4, f->cntlid);
-	assert_int_equal(connect_raw(f, &io2, &cmd, &data, sizeof(data), &cqe), INVALID_PARAM);
+	assert_int_equal(connect_raw(f, io2, &cmd, &data, sizeof(data), &cqe), INVALID_PARAM);
 	assert_invalid_param(&cqe, false, offsetof(struct nvmf_connect_cmd, qid));
-	assert_int_equal(nvmf_loop_qpair_close(&io2), 0);
+	assert_int_equal(nvmf_loop_qpair_close(io2), 0);
 	/* Property Get is an admin queue command. */
 	{
 		uint64_t v;
 
-		assert_int_equal(prop_get(&io, NVME_REG_VS, 0, &v),
+		assert_int_equal(prop_get(io, NVME_REG_VS, 0, &v),
 		                 ST(NVME_SCT_GENERIC, NVME_SC_INVALID_FIELD));
 	}
 	/* Closing the I/O queue frees its qid. */
-	assert_int_equal(nvmf_loop_qpair_close(&io), 0);
+	assert_int_equal(nvmf_loop_qpair_close(io), 0);
 	assert_int_equal(f->admin.qpair.ctrlr->refs, 1);
-	assert_int_equal(nvmf_loop_io_open(&f->loop, &io, 4, f->cntlid), OK);
-	assert_int_equal(nvmf_loop_qpair_close(&io), 0);
+	assert_int_equal(nvmf_loop_io_open(&f->loop, io, 4, f->cntlid), OK);
+	assert_int_equal(nvmf_loop_qpair_close(io), 0);
 }
 
 static void test_number_of_queues_limits_connect(void **state)
@@ -330,51 +358,51 @@ static void test_number_of_queues_limits_connect(void **state)
 	struct nvme_sqe sqe = {.opc = NVME_OPC_SET_FEATURES,
 	                       .cdw10 = NVME_FEAT_NUMBER_OF_QUEUES,
 	                       .cdw11 = 1 | (1u << 16)};
-	struct nvmf_loop_qpair io;
+	struct nvmf_loop_qpair *io = spare(f);
 
 	assert_int_equal(nvmf_loop_ctrlr_open(&f->loop, &f->admin, &f->cntlid), 0);
 	assert_int_equal(nvmf_loop_exec(&f->admin, &sqe, NULL, 0, UNVMF_XFER_NONE, NULL), OK);
 	/* Two granted: qid 3 is refused, qid 2 accepted. */
-	assert_int_equal(nvmf_loop_io_open(&f->loop, &io, 3, f->cntlid), INVALID_PARAM);
-	assert_int_equal(nvmf_loop_qpair_close(&io), 0);
-	assert_int_equal(nvmf_loop_io_open(&f->loop, &io, 2, f->cntlid), OK);
-	assert_int_equal(nvmf_loop_qpair_close(&io), 0);
+	assert_int_equal(nvmf_loop_io_open(&f->loop, io, 3, f->cntlid), INVALID_PARAM);
+	assert_int_equal(nvmf_loop_qpair_close(io), 0);
+	assert_int_equal(nvmf_loop_io_open(&f->loop, io, 2, f->cntlid), OK);
+	assert_int_equal(nvmf_loop_qpair_close(io), 0);
 }
 
 static void test_reset_disconnects_io_queues(void **state)
 {
 	struct fixture *f = *state;
-	struct nvmf_loop_qpair io;
+	struct nvmf_loop_qpair *io = spare(f);
 
 	assert_int_equal(nvmf_loop_ctrlr_open(&f->loop, &f->admin, &f->cntlid), 0);
-	assert_int_equal(nvmf_loop_io_open(&f->loop, &io, 1, f->cntlid), OK);
+	assert_int_equal(nvmf_loop_io_open(&f->loop, io, 1, f->cntlid), OK);
 	/* CC.EN 1 -> 0: the I/O queues go, the admin queue stays. */
 	assert_int_equal(nvmf_loop_set_cc(&f->admin, (6u << 16) | (4u << 20)), OK);
 	for (int i = 0; i < 4; i++)
 		nvmf_loop_step();
-	assert_true(io.finished);
+	assert_true(io->finished);
 	assert_false(f->admin.finished);
 	assert_int_equal(f->admin.qpair.ctrlr->csts.bits.rdy, 0);
-	assert_int_equal(nvmf_loop_qpair_close(&io), 0);
+	assert_int_equal(nvmf_loop_qpair_close(io), 0);
 	/* Enabled again, an I/O queue connects again on the same qid. */
 	assert_int_equal(nvmf_loop_set_cc(&f->admin, 1u | (6u << 16) | (4u << 20)), OK);
-	assert_int_equal(nvmf_loop_io_open(&f->loop, &io, 1, f->cntlid), OK);
-	assert_int_equal(nvmf_loop_qpair_close(&io), 0);
+	assert_int_equal(nvmf_loop_io_open(&f->loop, io, 1, f->cntlid), OK);
+	assert_int_equal(nvmf_loop_qpair_close(io), 0);
 }
 
 static void test_admin_queue_takes_io_queues(void **state)
 {
 	struct fixture *f = *state;
-	struct nvmf_loop_qpair io[2];
+	struct nvmf_loop_qpair *io[2] = {spare(f), spare(f)};
 
 	assert_int_equal(nvmf_loop_ctrlr_open(&f->loop, &f->admin, &f->cntlid), 0);
-	assert_int_equal(nvmf_loop_io_open(&f->loop, &io[0], 1, f->cntlid), OK);
-	assert_int_equal(nvmf_loop_io_open(&f->loop, &io[1], 2, f->cntlid), OK);
+	assert_int_equal(nvmf_loop_io_open(&f->loop, io[0], 1, f->cntlid), OK);
+	assert_int_equal(nvmf_loop_io_open(&f->loop, io[1], 2, f->cntlid), OK);
 	assert_int_equal(nvmf_loop_qpair_close(&f->admin), 0);
 	for (int i = 0; i < 4; i++)
 		nvmf_loop_step();
-	assert_true(io[0].finished);
-	assert_true(io[1].finished);
+	assert_true(io[0]->finished);
+	assert_true(io[1]->finished);
 	/* The last queue gone, the controller is freed. */
 	assert_true(TAILQ_EMPTY(&f->loop.subsys->ctrlrs));
 	memset(&f->admin, 0, sizeof(f->admin));
@@ -386,12 +414,12 @@ static void test_keep_alive_expiry(void **state)
 	struct nvme_sqe kato = {
 	    .opc = NVME_OPC_SET_FEATURES, .cdw10 = NVME_FEAT_KEEP_ALIVE_TIMER, .cdw11 = 200};
 	struct nvme_sqe ka = {.opc = NVME_OPC_KEEP_ALIVE};
-	struct nvmf_loop_qpair io;
+	struct nvmf_loop_qpair *io = spare(f);
 
 	assert_int_equal(nvmf_loop_ctrlr_open(&f->loop, &f->admin, &f->cntlid), 0);
-	assert_int_equal(nvmf_loop_io_open(&f->loop, &io, 1, f->cntlid), OK);
+	assert_int_equal(nvmf_loop_io_open(&f->loop, io, 1, f->cntlid), OK);
 	assert_int_equal(nvmf_loop_exec(&f->admin, &kato, NULL, 0, UNVMF_XFER_NONE, NULL), OK);
-	/* Keep-alives every 150 ms (steps are 1 ms) keep it alive for a second. */
+	/* Keep-alives every 150 ms (steps are 1 ms) keep it alive for a second-> */
 	for (int i = 0; i < 1000; i++) {
 		if (i % 150 == 0)
 			assert_int_equal(
@@ -399,13 +427,13 @@ static void test_keep_alive_expiry(void **state)
 		nvmf_loop_step();
 	}
 	assert_false(f->admin.finished);
-	assert_false(io.finished);
+	assert_false(io->finished);
 	/* Then silence: within KATO plus a check period, every queue goes. */
 	for (int i = 0; i < 300; i++)
 		nvmf_loop_step();
 	assert_true(f->admin.finished);
-	assert_true(io.finished);
-	assert_int_equal(nvmf_loop_qpair_close(&io), 0);
+	assert_true(io->finished);
+	assert_int_equal(nvmf_loop_qpair_close(io), 0);
 }
 
 int main(void)
