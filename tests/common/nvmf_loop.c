@@ -249,6 +249,13 @@ int nvmf_loop_stop(struct nvmf_loop *loop)
 	return rc;
 }
 
+struct nvmf_loop_qpair *nvmf_loop_qpair_spare(struct nvmf_loop *loop)
+{
+	if (loop->num_spare >= NVMF_LOOP_SPARE_QPAIRS)
+		return NULL;
+	return &loop->spare[loop->num_spare++];
+}
+
 int nvmf_loop_qpair_open(struct nvmf_loop *loop, struct nvmf_loop_qpair *lq)
 {
 	memset(lq, 0, sizeof(*lq));
@@ -366,4 +373,41 @@ int nvmf_loop_io_open(struct nvmf_loop *loop, struct nvmf_loop_qpair *io, uint16
 	if (rc)
 		return rc;
 	return nvmf_loop_connect(io, qid, 63, NVMF_LOOP_SUBNQN, NVMF_LOOP_HOSTNQN, cntlid, NULL);
+}
+
+int nvmf_loop_fixture_open(void **state, enum nvmf_loop_level level)
+{
+	struct nvmf_loop_opts opts;
+	struct nvmf_loop *loop = calloc(1, sizeof(*loop));
+	int rc;
+
+	if (!loop)
+		return -1;
+	nvmf_loop_opts_init(&opts);
+	rc = nvmf_loop_start(loop, &opts);
+	if (rc)
+		goto free_loop;
+	if (level >= NVMF_LOOP_CTRLR)
+		rc = nvmf_loop_ctrlr_open(loop, &loop->admin, &loop->cntlid);
+	if (!rc && level >= NVMF_LOOP_IO)
+		rc = nvmf_loop_io_open(loop, &loop->io, 1, loop->cntlid);
+	if (rc)
+		goto stop_loop;
+	*state = loop;
+	return 0;
+
+stop_loop:
+	nvmf_loop_stop(loop);
+free_loop:
+	free(loop);
+	return -1;
+}
+
+int nvmf_loop_fixture_close(void **state)
+{
+	struct nvmf_loop *loop = *state;
+	int rc = nvmf_loop_stop(loop);
+
+	free(loop);
+	return rc ? -1 : 0;
 }

@@ -31,11 +31,34 @@ struct nvmf_loop_opts {
 /* The defaults: 2048 blocks of 512 bytes, 4 I/O queues, 128 KiB max I/O. */
 void nvmf_loop_opts_init(struct nvmf_loop_opts *opts);
 
+/* One connection as the in-process transport holds it. */
+struct nvmf_loop_qpair {
+	struct unvmf_qpair qpair;
+	bool added;    /* poll_group_add ran */
+	bool finished; /* the transport let go: unvmf_qpair_fini ran */
+	unsigned completions;
+};
+
+#define NVMF_LOOP_SPARE_QPAIRS 16
+
 struct nvmf_loop {
 	struct unvmf_transport *transport;
 	struct unvmf_subsystem *subsys;
 	struct unvmf_bdev *bdev;
 	struct unvmf_trid listen; /* the subsystem's listener: qpairs arrive on it */
+	/*
+	 * Every queue lives here (nvmf_loop_fixture_open's admin and io, the
+	 * others from nvmf_loop_qpair_spare), so the core never holds one in
+	 * memory a test has left: a failed assertion leaves the test by
+	 * longjmp, and nvmf_loop_stop disconnects whatever is still open.
+	 */
+	struct nvmf_loop_qpair admin;
+	struct nvmf_loop_qpair io; /* qid 1 */
+	uint16_t cntlid;
+	struct nvmf_loop_qpair spare[NVMF_LOOP_SPARE_QPAIRS];
+	unsigned num_spare;
+	/* Scratch data buffer for the tests' commands. */
+	_Alignas(8) uint8_t buf[16384];
 };
 
 /* Starts reactors, target, transport, bdev, subsystem (allow any host) and listener. */
@@ -45,14 +68,8 @@ int nvmf_loop_stop(struct nvmf_loop *loop);
 /* Steps the reactor and the virtual clock (1 ms) once. */
 void nvmf_loop_step(void);
 
-/* One connection as the in-process transport holds it. */
-struct nvmf_loop_qpair {
-	struct unvmf_qpair qpair;
-	bool added;    /* poll_group_add ran */
-	bool finished; /* the transport let go: unvmf_qpair_fini ran */
-	unsigned completions;
-};
-
+/* A queue of loop's own, not yet opened (NULL when all are handed out). */
+struct nvmf_loop_qpair *nvmf_loop_qpair_spare(struct nvmf_loop *loop);
 /* A new connection on loop's listener, placed on the poll group; 0 or -ETIMEDOUT. */
 int nvmf_loop_qpair_open(struct nvmf_loop *loop, struct nvmf_loop_qpair *lq);
 /* Disconnects lq (if still connected) and waits until the core has let go of it. */
@@ -87,3 +104,14 @@ int nvmf_loop_io_open(struct nvmf_loop *loop, struct nvmf_loop_qpair *io, uint16
                       uint16_t cntlid);
 
 #define NVMF_LOOP_STATUS(sct, sc) (((sct) << 8) | (sc))
+
+enum nvmf_loop_level {
+	NVMF_LOOP_TARGET, /* the target alone */
+	NVMF_LOOP_CTRLR,  /* and an enabled controller on loop->admin */
+	NVMF_LOOP_IO,     /* and its I/O queue 1 on loop->io */
+};
+
+/* A cmocka setup: a struct nvmf_loop started up to level in *state; 0 or -1. */
+int nvmf_loop_fixture_open(void **state, enum nvmf_loop_level level);
+/* The matching teardown: stops the target (closing every queue) and frees it. */
+int nvmf_loop_fixture_close(void **state);

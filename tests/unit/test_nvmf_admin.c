@@ -19,68 +19,12 @@
 #define ST(sct, sc) NVMF_LOOP_STATUS(sct, sc)
 #define OK ST(NVME_SCT_GENERIC, NVME_SC_SUCCESS)
 
-#define NSPARE 4
-
-struct fixture {
-	struct nvmf_loop_qpair spare[NSPARE];
-	unsigned nspare;
-	struct nvmf_loop loop;
-	struct nvmf_loop_qpair admin;
-	uint16_t cntlid;
-	_Alignas(8) uint8_t buf[8192];
-};
-
-/*
- * Queues a test opens beyond the fixture's own live in the fixture, so that
- * a failed assertion (which leaves the test function) cannot leave the core
- * holding a queue on a stack that is gone; teardown closes what is open.
- */
-static struct nvmf_loop_qpair *spare(struct fixture *f)
-{
-	assert_true(f->nspare < NSPARE);
-	return &f->spare[f->nspare++];
-}
-
-static int spares_close(struct fixture *f)
-{
-	int rc = 0;
-
-	for (unsigned i = 0; i < f->nspare; i++) {
-		if (f->spare[i].added && !f->spare[i].finished)
-			rc = nvmf_loop_qpair_close(&f->spare[i]) || rc;
-	}
-	return rc;
-}
-
 static int setup(void **state)
 {
-	struct nvmf_loop_opts opts;
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return -1;
-	nvmf_loop_opts_init(&opts);
-	if (nvmf_loop_start(&f->loop, &opts) != 0 ||
-	    nvmf_loop_ctrlr_open(&f->loop, &f->admin, &f->cntlid) != 0) {
-		free(f);
-		return -1;
-	}
-	*state = f;
-	return 0;
+	return nvmf_loop_fixture_open(state, NVMF_LOOP_CTRLR);
 }
 
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	int spare_rc = spares_close(f);
-	int rc = nvmf_loop_qpair_close(&f->admin);
-
-	rc = nvmf_loop_stop(&f->loop) || rc;
-	free(f);
-	return rc || spare_rc ? -1 : 0;
-}
-
-static int identify(struct fixture *f, uint8_t cns, uint32_t nsid, uint32_t len)
+static int identify(struct nvmf_loop *f, uint8_t cns, uint32_t nsid, uint32_t len)
 {
 	struct nvme_sqe sqe = {.opc = NVME_OPC_IDENTIFY, .nsid = nsid, .cdw10 = cns};
 
@@ -89,7 +33,7 @@ static int identify(struct fixture *f, uint8_t cns, uint32_t nsid, uint32_t len)
 }
 
 /* Get Log Page of lid: len bytes (a multiple of 4) at offset, into f->buf. */
-static int get_log(struct fixture *f, uint8_t lid, uint64_t offset, uint32_t len, bool rae)
+static int get_log(struct nvmf_loop *f, uint8_t lid, uint64_t offset, uint32_t len, bool rae)
 {
 	uint32_t numd = len / 4 - 1;
 	struct nvme_sqe sqe = {
@@ -104,7 +48,7 @@ static int get_log(struct fixture *f, uint8_t lid, uint64_t offset, uint32_t len
 	return nvmf_loop_exec(&f->admin, &sqe, f->buf, len, UNVMF_XFER_CONTROLLER_TO_HOST, NULL);
 }
 
-static int features(struct fixture *f, bool set, uint32_t cdw10, uint32_t cdw11, uint32_t *cdw0)
+static int features(struct nvmf_loop *f, bool set, uint32_t cdw10, uint32_t cdw11, uint32_t *cdw0)
 {
 	struct nvme_sqe sqe = {
 	    .opc = set ? NVME_OPC_SET_FEATURES : NVME_OPC_GET_FEATURES,
@@ -121,7 +65,7 @@ static int features(struct fixture *f, bool set, uint32_t cdw10, uint32_t cdw11,
 
 static void test_identify_controller(void **state)
 {
-	struct fixture *f = *state;
+	struct nvmf_loop *f = *state;
 	const struct nvme_id_ctrl *cd = (const void *)f->buf;
 	char want[41];
 
@@ -153,7 +97,7 @@ static void test_identify_controller(void **state)
 
 static void test_identify_namespace(void **state)
 {
-	struct fixture *f = *state;
+	struct nvmf_loop *f = *state;
 	const struct nvme_id_ns *ns = (const void *)f->buf;
 	static const uint8_t zero[4096];
 
@@ -176,7 +120,7 @@ static void test_identify_namespace(void **state)
 
 static void test_identify_active_ns_list_and_descriptors(void **state)
 {
-	struct fixture *f = *state;
+	struct nvmf_loop *f = *state;
 	const uint32_t *list = (const void *)f->buf;
 	const struct nvme_ns_id_desc *d = (const void *)f->buf;
 
@@ -193,7 +137,7 @@ static void test_identify_active_ns_list_and_descriptors(void **state)
 	assert_int_equal(identify(f, NVME_CNS_NS_DESCRIPTOR_LIST, 1, 4096), OK);
 	assert_int_equal(d->nidt, NVME_NIDT_UUID);
 	assert_int_equal(d->nidl, 16);
-	assert_memory_equal(f->buf + sizeof(*d), f->loop.subsys->ns[0]->uuid, 16);
+	assert_memory_equal(f->buf + sizeof(*d), f->subsys->ns[0]->uuid, 16);
 	assert_int_equal(f->buf[sizeof(*d) + 16], 0);
 	assert_int_equal(identify(f, NVME_CNS_NS_DESCRIPTOR_LIST, 2, 4096),
 	                 ST(NVME_SCT_GENERIC, NVME_SC_INVALID_NAMESPACE_OR_FORMAT));
@@ -201,7 +145,7 @@ static void test_identify_active_ns_list_and_descriptors(void **state)
 
 static void test_identify_refusals(void **state)
 {
-	struct fixture *f = *state;
+	struct nvmf_loop *f = *state;
 	struct nvme_sqe sqe = {.opc = NVME_OPC_IDENTIFY, .cdw10 = NVME_CNS_CONTROLLER};
 
 	/* Shorter than the 4 KiB structure, or in the wrong direction. */
@@ -217,7 +161,7 @@ static void test_identify_refusals(void **state)
 
 static void test_get_log_page_offsets_and_lengths(void **state)
 {
-	struct fixture *f = *state;
+	struct nvmf_loop *f = *state;
 	uint8_t full[64];
 
 	/* Firmware Slot: AFI 1, slot 1 holds the revision, space padded. */
@@ -257,7 +201,7 @@ static void test_get_log_page_offsets_and_lengths(void **state)
 
 static void test_error_and_health_logs(void **state)
 {
-	struct fixture *f = *state;
+	struct nvmf_loop *f = *state;
 	const struct nvme_error_log_entry *e = (const void *)f->buf;
 	const struct nvme_health_log *h = (const void *)f->buf;
 	struct nvme_cqe cqe;
@@ -298,7 +242,7 @@ static void test_error_and_health_logs(void **state)
 
 static void test_features_number_of_queues(void **state)
 {
-	struct fixture *f = *state;
+	struct nvmf_loop *f = *state;
 	uint32_t cdw0 = 0;
 
 	/* Until set: every queue the transport allows (4), 0's based. */
@@ -324,13 +268,13 @@ static void test_features_number_of_queues(void **state)
 
 static void test_features_number_of_queues_after_io_queue(void **state)
 {
-	struct fixture *f = *state;
-	struct nvmf_loop_qpair *io = spare(f);
+	struct nvmf_loop *f = *state;
+	struct nvmf_loop_qpair *io = nvmf_loop_qpair_spare(f);
 	uint32_t cdw0 = 0;
 
 	assert_int_equal(features(f, true, NVME_FEAT_NUMBER_OF_QUEUES, 0, &cdw0), OK);
 	assert_int_equal(cdw0, 0);
-	assert_int_equal(nvmf_loop_io_open(&f->loop, io, 1, f->cntlid), 0);
+	assert_int_equal(nvmf_loop_io_open(f, io, 1, f->cntlid), 0);
 	/* Only before an I/O queue exists. */
 	assert_int_equal(features(f, true, NVME_FEAT_NUMBER_OF_QUEUES, 3 | (3u << 16), NULL),
 	                 ST(NVME_SCT_GENERIC, NVME_SC_COMMAND_SEQUENCE_ERROR));
@@ -339,7 +283,7 @@ static void test_features_number_of_queues_after_io_queue(void **state)
 
 static void test_features_keep_alive_timer(void **state)
 {
-	struct fixture *f = *state;
+	struct nvmf_loop *f = *state;
 	uint32_t cdw0 = 1;
 
 	assert_int_equal(features(f, false, NVME_FEAT_KEEP_ALIVE_TIMER, 0, &cdw0), OK);
@@ -356,7 +300,7 @@ static void test_features_keep_alive_timer(void **state)
 
 static void test_features_volatile_write_cache(void **state)
 {
-	struct fixture *f = *state;
+	struct nvmf_loop *f = *state;
 	uint32_t cdw0 = 0;
 
 	/* On by default. */
@@ -376,7 +320,7 @@ static void test_features_volatile_write_cache(void **state)
 
 static void test_features_other(void **state)
 {
-	struct fixture *f = *state;
+	struct nvmf_loop *f = *state;
 	uint32_t cdw0 = 0;
 
 	assert_int_equal(features(f, false, NVME_FEAT_TEMPERATURE_THRESHOLD, 0, &cdw0), OK);
@@ -394,7 +338,7 @@ static void test_features_other(void **state)
 
 static void test_unknown_admin_opcode(void **state)
 {
-	struct fixture *f = *state;
+	struct nvmf_loop *f = *state;
 	struct nvme_sqe sqe = {.opc = NVME_OPC_FORMAT_NVM};
 
 	assert_int_equal(nvmf_loop_exec(&f->admin, &sqe, NULL, 0, UNVMF_XFER_NONE, NULL),
@@ -404,20 +348,28 @@ static void test_unknown_admin_opcode(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_identify_controller, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_identify_namespace, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_identify_controller, setup,
+	                                    nvmf_loop_fixture_close),
+	    cmocka_unit_test_setup_teardown(test_identify_namespace, setup,
+	                                    nvmf_loop_fixture_close),
 	    cmocka_unit_test_setup_teardown(test_identify_active_ns_list_and_descriptors, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_identify_refusals, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_get_log_page_offsets_and_lengths, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_error_and_health_logs, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_features_number_of_queues, setup, teardown),
+	                                    nvmf_loop_fixture_close),
+	    cmocka_unit_test_setup_teardown(test_identify_refusals, setup, nvmf_loop_fixture_close),
+	    cmocka_unit_test_setup_teardown(test_get_log_page_offsets_and_lengths, setup,
+	                                    nvmf_loop_fixture_close),
+	    cmocka_unit_test_setup_teardown(test_error_and_health_logs, setup,
+	                                    nvmf_loop_fixture_close),
+	    cmocka_unit_test_setup_teardown(test_features_number_of_queues, setup,
+	                                    nvmf_loop_fixture_close),
 	    cmocka_unit_test_setup_teardown(test_features_number_of_queues_after_io_queue, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_features_keep_alive_timer, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_features_volatile_write_cache, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_features_other, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_unknown_admin_opcode, setup, teardown),
+	                                    nvmf_loop_fixture_close),
+	    cmocka_unit_test_setup_teardown(test_features_keep_alive_timer, setup,
+	                                    nvmf_loop_fixture_close),
+	    cmocka_unit_test_setup_teardown(test_features_volatile_write_cache, setup,
+	                                    nvmf_loop_fixture_close),
+	    cmocka_unit_test_setup_teardown(test_features_other, setup, nvmf_loop_fixture_close),
+	    cmocka_unit_test_setup_teardown(test_unknown_admin_opcode, setup,
+	                                    nvmf_loop_fixture_close),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,73 +20,17 @@
 #define OK ST(NVME_SCT_GENERIC, NVME_SC_SUCCESS)
 #define INVALID_PARAM ST(NVME_SCT_COMMAND_SPECIFIC, NVMF_SC_INVALID_PARAM)
 
-#define NSPARE 16
-
-struct fixture {
-	struct nvmf_loop_qpair spare[NSPARE];
-	unsigned nspare;
-	struct nvmf_loop loop;
-	struct nvmf_loop_qpair admin;
-	uint16_t cntlid;
-};
-
-/*
- * Queues a test opens beyond the fixture's own live in the fixture, so that
- * a failed assertion (which leaves the test function) cannot leave the core
- * holding a queue on a stack that is gone; teardown closes what is open.
- */
-static struct nvmf_loop_qpair *spare(struct fixture *f)
-{
-	assert_true(f->nspare < NSPARE);
-	return &f->spare[f->nspare++];
-}
-
-static int spares_close(struct fixture *f)
-{
-	int rc = 0;
-
-	for (unsigned i = 0; i < f->nspare; i++) {
-		if (f->spare[i].added && !f->spare[i].finished)
-			rc = nvmf_loop_qpair_close(&f->spare[i]) || rc;
-	}
-	return rc;
-}
-
 static int setup(void **state)
 {
-	struct nvmf_loop_opts opts;
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return -1;
-	nvmf_loop_opts_init(&opts);
-	if (nvmf_loop_start(&f->loop, &opts) != 0) {
-		free(f);
-		return -1;
-	}
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	int spare_rc = spares_close(f);
-	int rc = 0;
-
-	if (f->admin.added)
-		rc = nvmf_loop_qpair_close(&f->admin);
-	rc = nvmf_loop_stop(&f->loop) || rc;
-	free(f);
-	return rc || spare_rc ? -1 : 0;
+	return nvmf_loop_fixture_open(state, NVMF_LOOP_TARGET);
 }
 
 /* Connect on a fresh queue; the whole completion in *cqe. */
-static int connect_raw(struct fixture *f, struct nvmf_loop_qpair *lq,
+static int connect_raw(struct nvmf_loop *f, struct nvmf_loop_qpair *lq,
                        const struct nvmf_connect_cmd *cmd, const struct nvmf_connect_data *data,
                        uint32_t len, struct nvme_cqe *cqe)
 {
-	assert_int_equal(nvmf_loop_qpair_open(&f->loop, lq), 0);
+	assert_int_equal(nvmf_loop_qpair_open(f, lq), 0);
 	return nvmf_loop_exec(lq, (const struct nvme_sqe *)cmd, (void *)data, len,
 	                      UNVMF_XFER_HOST_TO_CONTROLLER, cqe);
 }
@@ -114,11 +58,11 @@ static void assert_invalid_param(const struct nvme_cqe *cqe, bool in_data, uint1
 }
 
 /* Runs one refused admin Connect and checks status and location; the queue is closed after. */
-static void expect_refused(struct fixture *f, const struct nvmf_connect_cmd *cmd,
+static void expect_refused(struct nvmf_loop *f, const struct nvmf_connect_cmd *cmd,
                            const struct nvmf_connect_data *data, uint32_t len, int status,
                            int in_data, uint16_t offset)
 {
-	struct nvmf_loop_qpair *lq = spare(f);
+	struct nvmf_loop_qpair *lq = nvmf_loop_qpair_spare(f);
 	struct nvme_cqe cqe;
 
 	assert_int_equal(connect_raw(f, lq, cmd, data, len, &cqe), status);
@@ -127,13 +71,13 @@ static void expect_refused(struct fixture *f, const struct nvmf_connect_cmd *cmd
 	/* A refused Connect leaves the queue unconnected and creates no controller. */
 	assert_int_equal(lq->qpair.state, UNVMF_QPAIR_UNCONNECTED);
 	assert_null(lq->qpair.ctrlr);
-	assert_true(TAILQ_EMPTY(&f->loop.subsys->ctrlrs));
+	assert_true(TAILQ_EMPTY(&f->subsys->ctrlrs));
 	assert_int_equal(nvmf_loop_qpair_close(lq), 0);
 }
 
 static void test_connect_admin_refusals(void **state)
 {
-	struct fixture *f = *state;
+	struct nvmf_loop *f = *state;
 	struct nvmf_connect_data data;
 	struct nvmf_connect_cmd cmd;
 
@@ -172,7 +116,7 @@ static void test_connect_admin_refusals(void **state)
 	               -1, 0);
 
 	/* A host the subsystem does not list once any-host is off. */
-	unvmf_subsystem_allow_any_host(f->loop.subsys, false);
+	unvmf_subsystem_allow_any_host(f->subsys, false);
 	connect_init(&cmd, &data, 0, 0xffff);
 	expect_refused(f, &cmd, &data, sizeof(data),
 	               ST(NVME_SCT_COMMAND_SPECIFIC, NVMF_SC_INVALID_HOST), -1, 0);
@@ -180,12 +124,12 @@ static void test_connect_admin_refusals(void **state)
 
 static void test_connect_admin_creates_controller(void **state)
 {
-	struct fixture *f = *state;
-	struct nvmf_loop_qpair *second = spare(f);
+	struct nvmf_loop *f = *state;
+	struct nvmf_loop_qpair *second = nvmf_loop_qpair_spare(f);
 	struct unvmf_ctrlr *ctrlr;
 	uint16_t cntlid2 = 0;
 
-	assert_int_equal(nvmf_loop_qpair_open(&f->loop, &f->admin), 0);
+	assert_int_equal(nvmf_loop_qpair_open(f, &f->admin), 0);
 	assert_int_equal(nvmf_loop_connect(&f->admin, 0, 31, NVMF_LOOP_SUBNQN, NVMF_LOOP_HOSTNQN,
 	                                   0xffff, &f->cntlid),
 	                 OK);
@@ -205,7 +149,7 @@ static void test_connect_admin_creates_controller(void **state)
 	    nvmf_loop_connect(&f->admin, 0, 31, NVMF_LOOP_SUBNQN, NVMF_LOOP_HOSTNQN, 0xffff, NULL),
 	    ST(NVME_SCT_GENERIC, NVME_SC_COMMAND_SEQUENCE_ERROR));
 	/* Another admin queue makes another controller, the next cntlid. */
-	assert_int_equal(nvmf_loop_qpair_open(&f->loop, second), 0);
+	assert_int_equal(nvmf_loop_qpair_open(f, second), 0);
 	assert_int_equal(
 	    nvmf_loop_connect(second, 0, 31, NVMF_LOOP_SUBNQN, NVMF_LOOP_HOSTNQN, 0xfffe, &cntlid2),
 	    OK);
@@ -231,19 +175,19 @@ static int prop_get(struct nvmf_loop_qpair *lq, uint32_t ofst, uint8_t size, uin
 
 static void test_properties(void **state)
 {
-	struct fixture *f = *state;
+	struct nvmf_loop *f = *state;
 	union nvme_cap_register cap;
 	union nvme_csts_register csts;
-	struct nvmf_loop_qpair *raw = spare(f);
+	struct nvmf_loop_qpair *raw = nvmf_loop_qpair_spare(f);
 	uint64_t v = 0;
 
 	/* Before Connect there is no controller to ask. */
-	assert_int_equal(nvmf_loop_qpair_open(&f->loop, raw), 0);
+	assert_int_equal(nvmf_loop_qpair_open(f, raw), 0);
 	assert_int_equal(prop_get(raw, NVME_REG_VS, 0, &v),
 	                 ST(NVME_SCT_GENERIC, NVME_SC_COMMAND_SEQUENCE_ERROR));
 	assert_int_equal(nvmf_loop_qpair_close(raw), 0);
 
-	assert_int_equal(nvmf_loop_ctrlr_open(&f->loop, &f->admin, &f->cntlid), 0);
+	assert_int_equal(nvmf_loop_ctrlr_open(f, &f->admin, &f->cntlid), 0);
 	assert_int_equal(prop_get(&f->admin, NVME_REG_CAP, 1, &v), OK);
 	cap.raw = v;
 	assert_int_equal(cap.bits.mqes, 127);
@@ -286,15 +230,15 @@ static void test_properties(void **state)
 
 static void test_connect_io_queue(void **state)
 {
-	struct fixture *f = *state;
+	struct nvmf_loop *f = *state;
 	struct nvmf_connect_data data;
 	struct nvmf_connect_cmd cmd;
-	struct nvmf_loop_qpair *io = spare(f);
-	struct nvmf_loop_qpair *io2 = spare(f);
+	struct nvmf_loop_qpair *io = nvmf_loop_qpair_spare(f);
+	struct nvmf_loop_qpair *io2 = nvmf_loop_qpair_spare(f);
 	struct nvme_cqe cqe;
 
 	/* Admin queue connected, controller not enabled yet. */
-	assert_int_equal(nvmf_loop_qpair_open(&f->loop, &f->admin), 0);
+	assert_int_equal(nvmf_loop_qpair_open(f, &f->admin), 0);
 	assert_int_equal(nvmf_loop_connect(&f->admin, 0, 31, NVMF_LOOP_SUBNQN, NVMF_LOOP_HOSTNQN,
 	                                   0xffff, &f->cntlid),
 	                 OK);
@@ -328,7 +272,7 @@ static void test_connect_io_queue(void **state)
 	assert_invalid_param(&cqe, false, offsetof(struct nvmf_connect_cmd, sqsize));
 	assert_int_equal(nvmf_loop_qpair_close(io), 0);
 
-	assert_int_equal(nvmf_loop_io_open(&f->loop, io, 4, f->cntlid), OK);
+	assert_int_equal(nvmf_loop_io_open(f, io, 4, f->cntlid), OK);
 	assert_int_equal(io->qpair.qid, 4);
 	assert_int_equal(io->qpair.sq_size, 64);
 	assert_ptr_equal(io->qpair.ctrlr, f->admin.qpair.ctrlr);
@@ -348,34 +292,34 @@ static void test_connect_io_queue(void **state)
 	/* Closing the I/O queue frees its qid. */
 	assert_int_equal(nvmf_loop_qpair_close(io), 0);
 	assert_int_equal(f->admin.qpair.ctrlr->refs, 1);
-	assert_int_equal(nvmf_loop_io_open(&f->loop, io, 4, f->cntlid), OK);
+	assert_int_equal(nvmf_loop_io_open(f, io, 4, f->cntlid), OK);
 	assert_int_equal(nvmf_loop_qpair_close(io), 0);
 }
 
 static void test_number_of_queues_limits_connect(void **state)
 {
-	struct fixture *f = *state;
+	struct nvmf_loop *f = *state;
 	struct nvme_sqe sqe = {.opc = NVME_OPC_SET_FEATURES,
 	                       .cdw10 = NVME_FEAT_NUMBER_OF_QUEUES,
 	                       .cdw11 = 1 | (1u << 16)};
-	struct nvmf_loop_qpair *io = spare(f);
+	struct nvmf_loop_qpair *io = nvmf_loop_qpair_spare(f);
 
-	assert_int_equal(nvmf_loop_ctrlr_open(&f->loop, &f->admin, &f->cntlid), 0);
+	assert_int_equal(nvmf_loop_ctrlr_open(f, &f->admin, &f->cntlid), 0);
 	assert_int_equal(nvmf_loop_exec(&f->admin, &sqe, NULL, 0, UNVMF_XFER_NONE, NULL), OK);
 	/* Two granted: qid 3 is refused, qid 2 accepted. */
-	assert_int_equal(nvmf_loop_io_open(&f->loop, io, 3, f->cntlid), INVALID_PARAM);
+	assert_int_equal(nvmf_loop_io_open(f, io, 3, f->cntlid), INVALID_PARAM);
 	assert_int_equal(nvmf_loop_qpair_close(io), 0);
-	assert_int_equal(nvmf_loop_io_open(&f->loop, io, 2, f->cntlid), OK);
+	assert_int_equal(nvmf_loop_io_open(f, io, 2, f->cntlid), OK);
 	assert_int_equal(nvmf_loop_qpair_close(io), 0);
 }
 
 static void test_reset_disconnects_io_queues(void **state)
 {
-	struct fixture *f = *state;
-	struct nvmf_loop_qpair *io = spare(f);
+	struct nvmf_loop *f = *state;
+	struct nvmf_loop_qpair *io = nvmf_loop_qpair_spare(f);
 
-	assert_int_equal(nvmf_loop_ctrlr_open(&f->loop, &f->admin, &f->cntlid), 0);
-	assert_int_equal(nvmf_loop_io_open(&f->loop, io, 1, f->cntlid), OK);
+	assert_int_equal(nvmf_loop_ctrlr_open(f, &f->admin, &f->cntlid), 0);
+	assert_int_equal(nvmf_loop_io_open(f, io, 1, f->cntlid), OK);
 	/* CC.EN 1 -> 0: the I/O queues go, the admin queue stays. */
 	assert_int_equal(nvmf_loop_set_cc(&f->admin, (6u << 16) | (4u << 20)), OK);
 	for (int i = 0; i < 4; i++)
@@ -386,38 +330,37 @@ static void test_reset_disconnects_io_queues(void **state)
 	assert_int_equal(nvmf_loop_qpair_close(io), 0);
 	/* Enabled again, an I/O queue connects again on the same qid. */
 	assert_int_equal(nvmf_loop_set_cc(&f->admin, 1u | (6u << 16) | (4u << 20)), OK);
-	assert_int_equal(nvmf_loop_io_open(&f->loop, io, 1, f->cntlid), OK);
+	assert_int_equal(nvmf_loop_io_open(f, io, 1, f->cntlid), OK);
 	assert_int_equal(nvmf_loop_qpair_close(io), 0);
 }
 
 static void test_admin_queue_takes_io_queues(void **state)
 {
-	struct fixture *f = *state;
-	struct nvmf_loop_qpair *io[2] = {spare(f), spare(f)};
+	struct nvmf_loop *f = *state;
+	struct nvmf_loop_qpair *io[2] = {nvmf_loop_qpair_spare(f), nvmf_loop_qpair_spare(f)};
 
-	assert_int_equal(nvmf_loop_ctrlr_open(&f->loop, &f->admin, &f->cntlid), 0);
-	assert_int_equal(nvmf_loop_io_open(&f->loop, io[0], 1, f->cntlid), OK);
-	assert_int_equal(nvmf_loop_io_open(&f->loop, io[1], 2, f->cntlid), OK);
+	assert_int_equal(nvmf_loop_ctrlr_open(f, &f->admin, &f->cntlid), 0);
+	assert_int_equal(nvmf_loop_io_open(f, io[0], 1, f->cntlid), OK);
+	assert_int_equal(nvmf_loop_io_open(f, io[1], 2, f->cntlid), OK);
 	assert_int_equal(nvmf_loop_qpair_close(&f->admin), 0);
 	for (int i = 0; i < 4; i++)
 		nvmf_loop_step();
 	assert_true(io[0]->finished);
 	assert_true(io[1]->finished);
 	/* The last queue gone, the controller is freed. */
-	assert_true(TAILQ_EMPTY(&f->loop.subsys->ctrlrs));
-	memset(&f->admin, 0, sizeof(f->admin));
+	assert_true(TAILQ_EMPTY(&f->subsys->ctrlrs));
 }
 
 static void test_keep_alive_expiry(void **state)
 {
-	struct fixture *f = *state;
+	struct nvmf_loop *f = *state;
 	struct nvme_sqe kato = {
 	    .opc = NVME_OPC_SET_FEATURES, .cdw10 = NVME_FEAT_KEEP_ALIVE_TIMER, .cdw11 = 200};
 	struct nvme_sqe ka = {.opc = NVME_OPC_KEEP_ALIVE};
-	struct nvmf_loop_qpair *io = spare(f);
+	struct nvmf_loop_qpair *io = nvmf_loop_qpair_spare(f);
 
-	assert_int_equal(nvmf_loop_ctrlr_open(&f->loop, &f->admin, &f->cntlid), 0);
-	assert_int_equal(nvmf_loop_io_open(&f->loop, io, 1, f->cntlid), OK);
+	assert_int_equal(nvmf_loop_ctrlr_open(f, &f->admin, &f->cntlid), 0);
+	assert_int_equal(nvmf_loop_io_open(f, io, 1, f->cntlid), OK);
 	assert_int_equal(nvmf_loop_exec(&f->admin, &kato, NULL, 0, UNVMF_XFER_NONE, NULL), OK);
 	/* Keep-alives every 150 ms (steps are 1 ms) keep it alive for a second-> */
 	for (int i = 0; i < 1000; i++) {
@@ -439,14 +382,19 @@ static void test_keep_alive_expiry(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_connect_admin_refusals, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_connect_admin_creates_controller, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_properties, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_connect_io_queue, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_number_of_queues_limits_connect, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_reset_disconnects_io_queues, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_admin_queue_takes_io_queues, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_keep_alive_expiry, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_connect_admin_refusals, setup,
+	                                    nvmf_loop_fixture_close),
+	    cmocka_unit_test_setup_teardown(test_connect_admin_creates_controller, setup,
+	                                    nvmf_loop_fixture_close),
+	    cmocka_unit_test_setup_teardown(test_properties, setup, nvmf_loop_fixture_close),
+	    cmocka_unit_test_setup_teardown(test_connect_io_queue, setup, nvmf_loop_fixture_close),
+	    cmocka_unit_test_setup_teardown(test_number_of_queues_limits_connect, setup,
+	                                    nvmf_loop_fixture_close),
+	    cmocka_unit_test_setup_teardown(test_reset_disconnects_io_queues, setup,
+	                                    nvmf_loop_fixture_close),
+	    cmocka_unit_test_setup_teardown(test_admin_queue_takes_io_queues, setup,
+	                                    nvmf_loop_fixture_close),
+	    cmocka_unit_test_setup_teardown(test_keep_alive_expiry, setup, nvmf_loop_fixture_close),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

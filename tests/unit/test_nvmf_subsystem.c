@@ -22,78 +22,18 @@
 #define OTHER_NQN "nqn.2024-11.io.unvmf:other"
 #define OTHER_HOST "nqn.2014-08.org.nvmexpress:uuid:0d0d0d0d-1111-2222-3333-444444444444"
 
-#define NSPARE 4
-
-struct fixture {
-	struct nvmf_loop_qpair spare[NSPARE];
-	unsigned nspare;
-	struct nvmf_loop loop;
-	struct nvmf_loop_qpair admin;
-	struct nvmf_loop_qpair io;
-	uint16_t cntlid;
-	_Alignas(8) uint8_t buf[4096];
-};
-
-/*
- * Queues a test opens beyond the fixture's own live in the fixture, so that
- * a failed assertion (which leaves the test function) cannot leave the core
- * holding a queue on a stack that is gone; teardown closes what is open.
- */
-static struct nvmf_loop_qpair *spare(struct fixture *f)
-{
-	assert_true(f->nspare < NSPARE);
-	return &f->spare[f->nspare++];
-}
-
-static int spares_close(struct fixture *f)
-{
-	int rc = 0;
-
-	for (unsigned i = 0; i < f->nspare; i++) {
-		if (f->spare[i].added && !f->spare[i].finished)
-			rc = nvmf_loop_qpair_close(&f->spare[i]) || rc;
-	}
-	return rc;
-}
-
 static int setup(void **state)
 {
-	struct nvmf_loop_opts opts;
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return -1;
-	nvmf_loop_opts_init(&opts);
-	if (nvmf_loop_start(&f->loop, &opts) != 0) {
-		free(f);
-		return -1;
-	}
-	*state = f;
-	return 0;
+	return nvmf_loop_fixture_open(state, NVMF_LOOP_TARGET);
 }
 
-static int teardown(void **state)
+static void ctrlr_up(struct nvmf_loop *f)
 {
-	struct fixture *f = *state;
-	int spare_rc = spares_close(f);
-	int rc = 0;
-
-	if (f->io.added)
-		rc = nvmf_loop_qpair_close(&f->io) || rc;
-	if (f->admin.added)
-		rc = nvmf_loop_qpair_close(&f->admin) || rc;
-	rc = nvmf_loop_stop(&f->loop) || rc;
-	free(f);
-	return rc || spare_rc ? -1 : 0;
+	assert_int_equal(nvmf_loop_ctrlr_open(f, &f->admin, &f->cntlid), OK);
+	assert_int_equal(nvmf_loop_io_open(f, &f->io, 1, f->cntlid), OK);
 }
 
-static void ctrlr_up(struct fixture *f)
-{
-	assert_int_equal(nvmf_loop_ctrlr_open(&f->loop, &f->admin, &f->cntlid), OK);
-	assert_int_equal(nvmf_loop_io_open(&f->loop, &f->io, 1, f->cntlid), OK);
-}
-
-static int read_block(struct fixture *f, uint32_t nsid)
+static int read_block(struct nvmf_loop *f, uint32_t nsid)
 {
 	struct nvme_sqe sqe = {.opc = NVME_OPC_READ, .nsid = nsid};
 
@@ -101,7 +41,7 @@ static int read_block(struct fixture *f, uint32_t nsid)
 }
 
 /* The Changed Namespace List log's first entries (4 of them) into list. */
-static void changed_ns(struct fixture *f, uint32_t list[4])
+static void changed_ns(struct nvmf_loop *f, uint32_t list[4])
 {
 	struct nvme_sqe sqe = {.opc = NVME_OPC_GET_LOG_PAGE,
 	                       .cdw10 = NVME_LOG_CHANGED_NS_LIST | (3u << 16)};
@@ -166,7 +106,7 @@ static void test_create_rules(void **state)
 
 static void test_namespaces(void **state)
 {
-	struct fixture *f = *state;
+	struct nvmf_loop *f = *state;
 	struct unvmf_bdev *b;
 	uint32_t list[4];
 	int done = 0;
@@ -176,12 +116,11 @@ static void test_namespaces(void **state)
 	assert_int_equal(read_block(f, 2),
 	                 ST(NVME_SCT_GENERIC, NVME_SC_INVALID_NAMESPACE_OR_FORMAT));
 	/* NSID 0 takes the first free one. */
-	assert_int_equal(unvmf_subsystem_add_ns(f->loop.subsys, b, 0, NULL, NULL, NULL), 2);
-	assert_int_equal(unvmf_subsystem_add_ns(f->loop.subsys, b, 2, NULL, NULL, NULL), -EEXIST);
+	assert_int_equal(unvmf_subsystem_add_ns(f->subsys, b, 0, NULL, NULL, NULL), 2);
+	assert_int_equal(unvmf_subsystem_add_ns(f->subsys, b, 2, NULL, NULL, NULL), -EEXIST);
 	assert_int_equal(
-	    unvmf_subsystem_add_ns(f->loop.subsys, b, NVMF_LOOP_MAX_NS + 1, NULL, NULL, NULL),
-	    -EINVAL);
-	assert_int_equal(unvmf_subsystem_add_ns(f->loop.subsys, b, 0xffffffff, NULL, NULL, NULL),
+	    unvmf_subsystem_add_ns(f->subsys, b, NVMF_LOOP_MAX_NS + 1, NULL, NULL, NULL), -EINVAL);
+	assert_int_equal(unvmf_subsystem_add_ns(f->subsys, b, 0xffffffff, NULL, NULL, NULL),
 	                 -EINVAL);
 	for (int i = 0; i < 4; i++)
 		nvmf_loop_step();
@@ -194,63 +133,63 @@ static void test_namespaces(void **state)
 	changed_ns(f, list);
 	assert_int_equal(list[0], 0);
 
-	assert_int_equal(unvmf_subsystem_remove_ns(f->loop.subsys, 0, done_rc, &done), -EINVAL);
-	assert_int_equal(unvmf_subsystem_remove_ns(f->loop.subsys, 3, done_rc, &done), -ENOENT);
-	assert_int_equal(unvmf_subsystem_remove_ns(f->loop.subsys, 2, done_rc, &done), 0);
+	assert_int_equal(unvmf_subsystem_remove_ns(f->subsys, 0, done_rc, &done), -EINVAL);
+	assert_int_equal(unvmf_subsystem_remove_ns(f->subsys, 3, done_rc, &done), -ENOENT);
+	assert_int_equal(unvmf_subsystem_remove_ns(f->subsys, 2, done_rc, &done), 0);
 	/* Gone for I/O at once; released once the poll group's channel has drained. */
 	assert_int_equal(read_block(f, 2),
 	                 ST(NVME_SCT_GENERIC, NVME_SC_INVALID_NAMESPACE_OR_FORMAT));
 	wait_done(&done);
-	assert_int_equal(unvmf_subsystem_remove_ns(f->loop.subsys, 2, NULL, NULL), -ENOENT);
+	assert_int_equal(unvmf_subsystem_remove_ns(f->subsys, 2, NULL, NULL), -ENOENT);
 	changed_ns(f, list);
 	assert_int_equal(list[0], 2);
 	/* Namespace 1 was not touched. */
 	assert_int_equal(read_block(f, 1), OK);
 	/* The slots fill up: then there is no free NSID. */
 	for (uint32_t nsid = 2; nsid <= NVMF_LOOP_MAX_NS; nsid++)
-		assert_int_equal(unvmf_subsystem_add_ns(f->loop.subsys, b, nsid, NULL, NULL, NULL),
+		assert_int_equal(unvmf_subsystem_add_ns(f->subsys, b, nsid, NULL, NULL, NULL),
 		                 (int)nsid);
-	assert_int_equal(unvmf_subsystem_add_ns(f->loop.subsys, b, 0, NULL, NULL, NULL), -ENOSPC);
+	assert_int_equal(unvmf_subsystem_add_ns(f->subsys, b, 0, NULL, NULL, NULL), -ENOSPC);
 }
 
 static void test_hosts(void **state)
 {
-	struct fixture *f = *state;
-	struct nvmf_loop_qpair *other = spare(f);
+	struct nvmf_loop *f = *state;
+	struct nvmf_loop_qpair *other = nvmf_loop_qpair_spare(f);
 
-	assert_int_equal(unvmf_subsystem_add_host(f->loop.subsys, "bad host"), -EINVAL);
-	assert_int_equal(unvmf_subsystem_add_host(f->loop.subsys, NVMF_LOOP_HOSTNQN), 0);
-	assert_int_equal(unvmf_subsystem_add_host(f->loop.subsys, NVMF_LOOP_HOSTNQN), -EEXIST);
+	assert_int_equal(unvmf_subsystem_add_host(f->subsys, "bad host"), -EINVAL);
+	assert_int_equal(unvmf_subsystem_add_host(f->subsys, NVMF_LOOP_HOSTNQN), 0);
+	assert_int_equal(unvmf_subsystem_add_host(f->subsys, NVMF_LOOP_HOSTNQN), -EEXIST);
 	assert_int_equal(unvmf_subsystem_add_host(g_tgt.discovery, NVMF_LOOP_HOSTNQN), -EINVAL);
-	unvmf_subsystem_allow_any_host(f->loop.subsys, false);
-	assert_true(unvmf_subsystem_host_allowed(f->loop.subsys, NVMF_LOOP_HOSTNQN));
-	assert_false(unvmf_subsystem_host_allowed(f->loop.subsys, OTHER_HOST));
+	unvmf_subsystem_allow_any_host(f->subsys, false);
+	assert_true(unvmf_subsystem_host_allowed(f->subsys, NVMF_LOOP_HOSTNQN));
+	assert_false(unvmf_subsystem_host_allowed(f->subsys, OTHER_HOST));
 
 	ctrlr_up(f);
-	assert_int_equal(nvmf_loop_qpair_open(&f->loop, other), 0);
+	assert_int_equal(nvmf_loop_qpair_open(f, other), 0);
 	assert_int_equal(
 	    nvmf_loop_connect(other, 0, 31, NVMF_LOOP_SUBNQN, OTHER_HOST, 0xffff, NULL),
 	    ST(NVME_SCT_COMMAND_SPECIFIC, NVMF_SC_INVALID_HOST));
 	assert_int_equal(nvmf_loop_qpair_close(other), 0);
 
-	assert_int_equal(unvmf_subsystem_remove_host(f->loop.subsys, OTHER_HOST), -ENOENT);
+	assert_int_equal(unvmf_subsystem_remove_host(f->subsys, OTHER_HOST), -ENOENT);
 	/* Removing the host drops its controller: both of its queues go. */
-	assert_int_equal(unvmf_subsystem_remove_host(f->loop.subsys, NVMF_LOOP_HOSTNQN), 0);
+	assert_int_equal(unvmf_subsystem_remove_host(f->subsys, NVMF_LOOP_HOSTNQN), 0);
 	for (int i = 0; i < 4; i++)
 		nvmf_loop_step();
 	assert_true(f->admin.finished);
 	assert_true(f->io.finished);
-	assert_false(unvmf_subsystem_host_allowed(f->loop.subsys, NVMF_LOOP_HOSTNQN));
+	assert_false(unvmf_subsystem_host_allowed(f->subsys, NVMF_LOOP_HOSTNQN));
 }
 
 static void test_host_removed_with_any_host_keeps_controller(void **state)
 {
-	struct fixture *f = *state;
+	struct nvmf_loop *f = *state;
 
-	assert_int_equal(unvmf_subsystem_add_host(f->loop.subsys, NVMF_LOOP_HOSTNQN), 0);
+	assert_int_equal(unvmf_subsystem_add_host(f->subsys, NVMF_LOOP_HOSTNQN), 0);
 	ctrlr_up(f);
 	/* With any host allowed the host may stay connected. */
-	assert_int_equal(unvmf_subsystem_remove_host(f->loop.subsys, NVMF_LOOP_HOSTNQN), 0);
+	assert_int_equal(unvmf_subsystem_remove_host(f->subsys, NVMF_LOOP_HOSTNQN), 0);
 	for (int i = 0; i < 4; i++)
 		nvmf_loop_step();
 	assert_false(f->admin.finished);
@@ -259,31 +198,31 @@ static void test_host_removed_with_any_host_keeps_controller(void **state)
 
 static void test_listeners(void **state)
 {
-	struct fixture *f = *state;
-	struct unvmf_trid addr2 = f->loop.listen, tcp = f->loop.listen;
-	struct nvmf_loop_qpair *late = spare(f);
+	struct nvmf_loop *f = *state;
+	struct unvmf_trid addr2 = f->listen, tcp = f->listen;
+	struct nvmf_loop_qpair *late = nvmf_loop_qpair_spare(f);
 	struct nvme_cqe cqe;
 
 	unvmf_strlcpy(addr2.trsvcid, "2", sizeof(addr2.trsvcid));
 	tcp.trtype = NVMF_TRTYPE_TCP;
-	assert_true(unvmf_subsystem_has_listener(f->loop.subsys, &f->loop.listen));
-	assert_false(unvmf_subsystem_has_listener(f->loop.subsys, &addr2));
-	assert_int_equal(unvmf_subsystem_add_listener(f->loop.subsys, &f->loop.listen), -EEXIST);
+	assert_true(unvmf_subsystem_has_listener(f->subsys, &f->listen));
+	assert_false(unvmf_subsystem_has_listener(f->subsys, &addr2));
+	assert_int_equal(unvmf_subsystem_add_listener(f->subsys, &f->listen), -EEXIST);
 	/* No TCP transport in this target. */
-	assert_int_equal(unvmf_subsystem_add_listener(f->loop.subsys, &tcp), -EPROTONOSUPPORT);
-	assert_int_equal(unvmf_subsystem_add_listener(f->loop.subsys, &addr2), 0);
-	assert_int_equal(unvmf_subsystem_remove_listener(f->loop.subsys, &addr2), 0);
-	assert_int_equal(unvmf_subsystem_remove_listener(f->loop.subsys, &addr2), -ENOENT);
+	assert_int_equal(unvmf_subsystem_add_listener(f->subsys, &tcp), -EPROTONOSUPPORT);
+	assert_int_equal(unvmf_subsystem_add_listener(f->subsys, &addr2), 0);
+	assert_int_equal(unvmf_subsystem_remove_listener(f->subsys, &addr2), 0);
+	assert_int_equal(unvmf_subsystem_remove_listener(f->subsys, &addr2), -ENOENT);
 
 	ctrlr_up(f);
 	/* Removing the address the controller came through drops it. */
-	assert_int_equal(unvmf_subsystem_remove_listener(f->loop.subsys, &f->loop.listen), 0);
+	assert_int_equal(unvmf_subsystem_remove_listener(f->subsys, &f->listen), 0);
 	for (int i = 0; i < 4; i++)
 		nvmf_loop_step();
 	assert_true(f->admin.finished);
 	assert_true(f->io.finished);
 	/* A Connect arriving on it now is refused at the subsystem NQN. */
-	assert_int_equal(nvmf_loop_qpair_open(&f->loop, late), 0);
+	assert_int_equal(nvmf_loop_qpair_open(f, late), 0);
 	{
 		struct nvmf_connect_cmd cmd = {
 		    .opcode = NVME_OPC_FABRICS, .fctype = NVMF_FCTYPE_CONNECT, .sqsize = 31};
@@ -305,14 +244,14 @@ static void test_listeners(void **state)
 
 static void test_delete_with_controller(void **state)
 {
-	struct fixture *f = *state;
+	struct nvmf_loop *f = *state;
 	int done = 0;
 
 	ctrlr_up(f);
-	assert_int_equal(unvmf_subsystem_delete(f->loop.subsys, done_rc, &done), 0);
+	assert_int_equal(unvmf_subsystem_delete(f->subsys, done_rc, &done), 0);
 	assert_null(unvmf_subsystem_find(NVMF_LOOP_SUBNQN));
 	/* A second delete while the first waits for the controller. */
-	assert_int_equal(unvmf_subsystem_delete(f->loop.subsys, NULL, NULL), -EBUSY);
+	assert_int_equal(unvmf_subsystem_delete(f->subsys, NULL, NULL), -EBUSY);
 	wait_done(&done);
 	assert_true(f->admin.finished);
 	assert_true(f->io.finished);
@@ -321,13 +260,14 @@ static void test_delete_with_controller(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_create_rules, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_namespaces, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_hosts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_create_rules, setup, nvmf_loop_fixture_close),
+	    cmocka_unit_test_setup_teardown(test_namespaces, setup, nvmf_loop_fixture_close),
+	    cmocka_unit_test_setup_teardown(test_hosts, setup, nvmf_loop_fixture_close),
 	    cmocka_unit_test_setup_teardown(test_host_removed_with_any_host_keeps_controller, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_listeners, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_delete_with_controller, setup, teardown),
+	                                    nvmf_loop_fixture_close),
+	    cmocka_unit_test_setup_teardown(test_listeners, setup, nvmf_loop_fixture_close),
+	    cmocka_unit_test_setup_teardown(test_delete_with_controller, setup,
+	                                    nvmf_loop_fixture_close),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
