@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,9 +49,9 @@ void tgt_proc_prepare(struct tgt_proc *tp)
 	memset(tp, 0, sizeof(*tp));
 	snprintf(tp->port, sizeof(tp->port), "%d", tgt_proc_free_port());
 	snprintf(tp->rpc_sock, sizeof(tp->rpc_sock), "/tmp/unvmf-test-%d-%s.sock", getpid(),
-		 tp->port);
+	         tp->port);
 	snprintf(tp->log_path, sizeof(tp->log_path), "/tmp/unvmf-test-%d-%s.log", getpid(),
-		 tp->port);
+	         tp->port);
 }
 
 int tgt_proc_exec(struct tgt_proc *tp, const char *const *args, bool wait_port)
@@ -176,8 +177,8 @@ void tgt_proc_dump_log(const struct tgt_proc *tp)
 
 bool tgt_proc_log_has_sanitizer_report(const struct tgt_proc *tp)
 {
-	static const char *const marks[] = {"AddressSanitizer", "LeakSanitizer", "runtime error:",
-					    "UndefinedBehaviorSanitizer"};
+	static const char *const marks[] = {"AddressSanitizer", "LeakSanitizer",
+	                                    "runtime error:", "UndefinedBehaviorSanitizer"};
 	char line[4096];
 	bool found = false;
 	FILE *f = fopen(tp->log_path, "r");
@@ -190,4 +191,89 @@ bool tgt_proc_log_has_sanitizer_report(const struct tgt_proc *tp)
 	}
 	fclose(f);
 	return found;
+}
+
+int tgt_proc_start_or_dump(struct tgt_proc *tp, const char *const *extra_args)
+{
+	if (tgt_proc_start(tp, extra_args) == 0)
+		return 0;
+	tgt_proc_dump_log(tp);
+	return -1;
+}
+
+/* Writes text to path with every "@PORT@" replaced by port. */
+static int config_write(const char *path, const char *text, const char *port)
+{
+	static const char token[] = "@PORT@";
+	FILE *f = fopen(path, "w");
+	const char *p = text, *hit;
+	int rc;
+
+	if (!f)
+		return -errno;
+	while ((hit = strstr(p, token)) != NULL) {
+		fwrite(p, 1, (size_t)(hit - p), f);
+		fputs(port, f);
+		p = hit + sizeof(token) - 1;
+	}
+	fputs(p, f);
+	rc = ferror(f) ? -EIO : 0;
+	if (fclose(f) != 0 && rc == 0)
+		rc = -errno;
+	return rc;
+}
+
+int tgt_proc_start_config(struct tgt_proc *tp, const char *const *extra_args, const char *json_fmt,
+                          ...)
+{
+	const char *args[64];
+	char *text = NULL;
+	va_list ap;
+	int n = 0, rc;
+
+	tgt_proc_prepare(tp);
+	snprintf(tp->config_path, sizeof(tp->config_path), "/tmp/unvmf-test-%d-%s.json", getpid(),
+	         tp->port);
+	va_start(ap, json_fmt);
+	rc = vasprintf(&text, json_fmt, ap);
+	va_end(ap);
+	if (rc < 0) {
+		fprintf(stderr, "tgt_proc: cannot format the config\n");
+		return -1;
+	}
+	rc = config_write(tp->config_path, text, tp->port);
+	free(text);
+	if (rc) {
+		fprintf(stderr, "tgt_proc: cannot write %s: %s\n", tp->config_path, strerror(-rc));
+		goto remove_config;
+	}
+	args[n++] = "-c";
+	args[n++] = tp->config_path;
+	args[n++] = "-r";
+	args[n++] = tp->rpc_sock;
+	for (int i = 0; extra_args && extra_args[i] && n < 62; i++)
+		args[n++] = extra_args[i];
+	args[n] = NULL;
+	if (tgt_proc_exec(tp, args, true) == 0)
+		return 0;
+	tgt_proc_dump_log(tp);
+remove_config:
+	unlink(tp->config_path);
+	tp->config_path[0] = '\0';
+	return -1;
+}
+
+int tgt_proc_finish(struct tgt_proc *tp, int timeout_s)
+{
+	int rc = tgt_proc_stop(tp, timeout_s);
+
+	if (tp->config_path[0]) {
+		unlink(tp->config_path);
+		tp->config_path[0] = '\0';
+	}
+	if (rc == 0)
+		return 0;
+	tgt_proc_dump_log(tp);
+	fprintf(stderr, "target exit status %d\n", rc);
+	return -1;
 }

@@ -14,6 +14,8 @@ struct tgt_proc {
 	char port[16];
 	char rpc_sock[108];
 	char log_path[256];
+	/* The config file tgt_proc_start_config wrote ("" if none); removed by tgt_proc_finish. */
+	char config_path[256];
 };
 
 /* Picks a free TCP port on 127.0.0.1 (bind to 0, read it back, close). */
@@ -28,6 +30,26 @@ int tgt_proc_start(struct tgt_proc *tp, const char *const *extra_args);
 /* Picks the port and socket only (for configs that must name them). */
 void tgt_proc_prepare(struct tgt_proc *tp);
 int tgt_proc_exec(struct tgt_proc *tp, const char *const *args, bool wait_port);
+/*
+ * The setup of a test group: tgt_proc_start, printing the target's log when it
+ * fails to come up. 0, or -1 (what a cmocka group setup returns).
+ */
+int tgt_proc_start_or_dump(struct tgt_proc *tp, const char *const *extra_args);
+/*
+ * Starts unvmf-tgt from a JSON config: json_fmt is formatted like printf, then
+ * every "@PORT@" in it becomes tp->port (the port is picked here, so the config
+ * cannot know it before). The file goes to /tmp (tp->config_path), the target
+ * gets "-c <file> -r <tp->rpc_sock>" plus extra_args (NULL-terminated, may be
+ * NULL) and is ready when the port accepts. 0, or -1 after printing the log.
+ */
+int tgt_proc_start_config(struct tgt_proc *tp, const char *const *extra_args, const char *json_fmt,
+                          ...) __attribute__((format(printf, 3, 4)));
+/*
+ * The teardown of a test group: SIGTERM, wait up to timeout_s, remove the
+ * config file; on an unclean exit print the log and the status. 0 when the
+ * target exited with status 0, else -1.
+ */
+int tgt_proc_finish(struct tgt_proc *tp, int timeout_s);
 /* SIGTERM, wait up to timeout; returns the exit status, or -1 if it had to be killed. */
 int tgt_proc_stop(struct tgt_proc *tp, int timeout_s);
 /* The same with another signal (SIGINT: what Ctrl-C sends). */

@@ -128,3 +128,44 @@ int tool_run(const char *tool, const char *const *args, int timeout_s, char **ou
 	tool_proc_cleanup(&p);
 	return rc;
 }
+
+int tool_run_expect(const char *tool, const char *const *args, int timeout_s, int want, char **out,
+                    char **err)
+{
+	char *o = NULL, *e = NULL;
+	int rc = tool_run(tool, args, timeout_s, &o, &e);
+
+	if (rc == want && o) {
+		if (out)
+			*out = o;
+		else
+			free(o);
+		if (err)
+			*err = e;
+		else
+			free(e);
+		return 0;
+	}
+	fprintf(stderr,
+	        "%s: exit status %d, expected %d\n---- stdout ----\n%s---- stderr ----\n%s\n", tool,
+	        rc, want, o ? o : "(none)\n", e ? e : "(none)");
+	free(o);
+	free(e);
+	return -1;
+}
+
+json_t *tool_run_json(const char *tool, const char *const *args, int timeout_s)
+{
+	json_error_t jerr;
+	char *out = NULL;
+	json_t *j;
+
+	if (tool_run_expect(tool, args, timeout_s, 0, &out, NULL))
+		return NULL;
+	j = json_loads(out, 0, &jerr);
+	if (!j)
+		fprintf(stderr, "%s: stdout is not one JSON value (%s):\n%s\n", tool, jerr.text,
+		        out);
+	free(out);
+	return j;
+}

@@ -4,6 +4,7 @@
  * else build/bin) as child processes for end-to-end tests, stdout and stderr
  * kept apart in files so a test can parse one and print the other on failure.
  */
+#include <jansson.h>
 #include <sys/types.h>
 
 struct tool_proc {
@@ -26,3 +27,15 @@ char *tool_proc_stderr(const struct tool_proc *p);
 void tool_proc_cleanup(struct tool_proc *p);
 /* spawn + wait; *out (optional) gets stdout, *err (optional) stderr. */
 int tool_run(const char *tool, const char *const *args, int timeout_s, char **out, char **err);
+/*
+ * tool_run expecting exit status want: 0 with *out and *err (optional, caller
+ * frees); on another status, or no stdout, prints the status, stdout and
+ * stderr and returns -1.
+ */
+int tool_run_expect(const char *tool, const char *const *args, int timeout_s, int want, char **out,
+                    char **err);
+/*
+ * Runs tool expecting exit 0 and one JSON value on stdout (a tool's --json
+ * output): the value (caller decrefs), or NULL after printing what went wrong.
+ */
+json_t *tool_run_json(const char *tool, const char *const *args, int timeout_s);

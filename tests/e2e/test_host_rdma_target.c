@@ -40,7 +40,7 @@ static void start(bool no_srq)
 	struct unvmf_transport_opts o;
 
 	rte_opts_default(&o);
-	o.rdma.no_srq = no_srq;
+	rte_opts_no_srq(&o, no_srq);
 	assert_int_equal(rte_start(&g_e, &o, 0x3, 7), 0);
 }
 

@@ -41,14 +41,12 @@
 #define MAX_IO_QUEUES 4
 
 static struct tgt_proc g_tp;
-static char g_cfg[128];
 
-static void write_config(const char *path, const char *port)
+static int group_setup(void **state)
 {
-	FILE *f = fopen(path, "w");
+	const char *args[] = {"-m", "0x3", NULL};
 
-	assert_non_null(f);
-	fprintf(f,
+	return tgt_proc_start_config(&g_tp, args,
 		"{\"subsystems\": [\n"
 		" {\"subsystem\": \"bdev\", \"config\": [\n"
 		"  {\"method\": \"bdev_malloc_create\", \"params\": {\"name\": \"M0\", \"num_blocks\": %llu, \"block_size\": 512}}]},\n"
@@ -57,41 +55,17 @@ static void write_config(const char *path, const char *port)
 		" \"num_shared_buffers\": 1, \"buf_cache_size\": 0, \"in_capsule_data_size\": 4096, \"max_io_qpairs_per_ctrlr\": %u}},\n"
 		"  {\"method\": \"nvmf_create_subsystem\", \"params\": {\"nqn\": \"%s\", \"allow_any_host\": true}},\n"
 		"  {\"method\": \"nvmf_subsystem_add_ns\", \"params\": {\"nqn\": \"%s\", \"namespace\": {\"bdev_name\": \"M0\", \"nsid\": 1}}},\n"
-		"  {\"method\": \"nvmf_subsystem_add_listener\", \"params\": {\"nqn\": \"%s\", \"listen_address\": {\"trtype\": \"TCP\", \"adrfam\": \"IPv4\", \"traddr\": \"127.0.0.1\", \"trsvcid\": \"%s\"}}},\n"
+		"  {\"method\": \"nvmf_subsystem_add_listener\", \"params\": {\"nqn\": \"%s\", \"listen_address\": {\"trtype\": \"TCP\", \"adrfam\": \"IPv4\", \"traddr\": \"127.0.0.1\", \"trsvcid\": \"@PORT@\"}}},\n"
 		"  {\"method\": \"nvmf_create_subsystem\", \"params\": {\"nqn\": \"%s\", \"allow_any_host\": false}},\n"
 		"  {\"method\": \"nvmf_subsystem_add_host\", \"params\": {\"nqn\": \"%s\", \"host\": \"%s\"}},\n"
-		"  {\"method\": \"nvmf_subsystem_add_listener\", \"params\": {\"nqn\": \"%s\", \"listen_address\": {\"trtype\": \"TCP\", \"adrfam\": \"IPv4\", \"traddr\": \"127.0.0.1\", \"trsvcid\": \"%s\"}}}]}]}\n",
-		NS_BLOCKS, MAX_IO, MAX_IO, MAX_IO_QUEUES, NQN, NQN, NQN, port, LOCKED_NQN, LOCKED_NQN,
-		HOST_OK, LOCKED_NQN, port);
-	fclose(f);
-}
-
-static int group_setup(void **state)
-{
-	const char *args[] = {"-c", g_cfg, "-r", NULL, "-m", "0x3", NULL};
-
-	tgt_proc_prepare(&g_tp);
-	snprintf(g_cfg, sizeof(g_cfg), "/tmp/unvmf-test-%d-core.json", getpid());
-	write_config(g_cfg, g_tp.port);
-	args[3] = g_tp.rpc_sock;
-	if (tgt_proc_exec(&g_tp, args, true) != 0) {
-		tgt_proc_dump_log(&g_tp);
-		return -1;
-	}
-	return 0;
+		"  {\"method\": \"nvmf_subsystem_add_listener\", \"params\": {\"nqn\": \"%s\", \"listen_address\": {\"trtype\": \"TCP\", \"adrfam\": \"IPv4\", \"traddr\": \"127.0.0.1\", \"trsvcid\": \"@PORT@\"}}}]}]}\n",
+		NS_BLOCKS, MAX_IO, MAX_IO, MAX_IO_QUEUES, NQN, NQN, NQN, LOCKED_NQN, LOCKED_NQN, HOST_OK,
+		LOCKED_NQN);
 }
 
 static int group_teardown(void **state)
 {
-	int rc = tgt_proc_stop(&g_tp, 20);
-
-	unlink(g_cfg);
-	if (rc != 0) {
-		tgt_proc_dump_log(&g_tp);
-		fprintf(stderr, "target exit status %d\n", rc);
-		return -1;
-	}
-	return 0;
+	return tgt_proc_finish(&g_tp, 20);
 }
 
 static struct unvmf_host_ctrlr *connect_core(struct unvmf_host_opts *opts)

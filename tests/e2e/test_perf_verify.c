@@ -29,10 +29,8 @@ static int group_setup(void **state)
 	static const char *const args[] = {"-m", "0x1", NULL};
 
 	(void)state;
-	if (tgt_proc_start(&g_tp, args)) {
-		tgt_proc_dump_log(&g_tp);
+	if (tgt_proc_start_or_dump(&g_tp, args))
 		return -1;
-	}
 	snprintf(g_trid, sizeof(g_trid),
 		 "trtype:TCP adrfam:IPv4 traddr:127.0.0.1 trsvcid:%s subnqn:%s", g_tp.port, SUBNQN);
 	return 0;
@@ -40,15 +38,8 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-	int rc = tgt_proc_stop(&g_tp, 20);
-
 	(void)state;
-	if (rc != 0) {
-		tgt_proc_dump_log(&g_tp);
-		fprintf(stderr, "target exit status %d\n", rc);
-		return -1;
-	}
-	return 0;
+	return tgt_proc_finish(&g_tp, 20);
 }
 
 static json_int_t json_int_field(json_t *o, const char *key)
@@ -67,17 +58,12 @@ static void test_verify_randread_checks_blocks(void **state)
 	const char *jargs[] = {"-r", g_trid, "-q", "8", "-o", "4096", "-w", "randread", "-t", "1",
 			       "--verify", "--json", NULL};
 	unsigned long long verified = 0;
-	char *out = NULL, *err = NULL;
+	char *out = NULL;
 	const char *line;
-	json_error_t jerr;
 	json_t *j;
-	int rc;
 
 	(void)state;
-	rc = tool_run("unvmf-perf", args, 120, &out, &err);
-	assert_non_null(out);
-	if (rc != 0)
-		fail_msg("unvmf-perf exit %d\n%s%s", rc, out, err ? err : "");
+	assert_int_equal(tool_run_expect("unvmf-perf", args, 120, 0, &out, NULL), 0);
 	/* The interop rig greps for this line: it stays. */
 	assert_non_null(strstr(out, "I/O errors 0 verify errors 0"));
 	line = strstr(out, "verified ");
@@ -85,15 +71,9 @@ static void test_verify_randread_checks_blocks(void **state)
 	assert_int_equal(sscanf(line, "verified %llu blocks", &verified), 1);
 	assert_true(verified > 0);
 	free(out);
-	free(err);
 
-	rc = tool_run("unvmf-perf", jargs, 120, &out, &err);
-	assert_non_null(out);
-	if (rc != 0)
-		fail_msg("unvmf-perf --json exit %d\n%s%s", rc, out, err ? err : "");
-	j = json_loads(out, 0, &jerr);
-	if (!j)
-		fail_msg("unvmf-perf --json output is not JSON (%s):\n%s", jerr.text, out);
+	j = tool_run_json("unvmf-perf", jargs, 120);
+	assert_non_null(j);
 	assert_true(json_int_field(j, "reads") > 0);
 	assert_int_equal(json_int_field(j, "writes"), 0);
 	/* Every read checks each of its 8 blocks: the precondition gave them all a pattern. */
@@ -104,8 +84,6 @@ static void test_verify_randread_checks_blocks(void **state)
 	assert_int_equal(json_int_field(j, "verify_region_bytes"), 64 << 20);
 	assert_false(json_is_true(json_object_get(j, "verify_region_limited")));
 	json_decref(j);
-	free(out);
-	free(err);
 }
 
 /* A write-only run has no reads of its own: the read-back after it checks every block. */
@@ -113,27 +91,17 @@ static void test_verify_randwrite_reads_back(void **state)
 {
 	const char *args[] = {"-r", g_trid, "-q", "8", "-o", "4096", "-w", "randwrite", "-t", "1",
 			      "-P", "2", "--verify", "--json", NULL};
-	char *out = NULL, *err = NULL;
-	json_error_t jerr;
 	json_t *j;
-	int rc;
 
 	(void)state;
-	rc = tool_run("unvmf-perf", args, 120, &out, &err);
-	assert_non_null(out);
-	if (rc != 0)
-		fail_msg("unvmf-perf exit %d\n%s%s", rc, out, err ? err : "");
-	j = json_loads(out, 0, &jerr);
-	if (!j)
-		fail_msg("unvmf-perf --json output is not JSON (%s):\n%s", jerr.text, out);
+	j = tool_run_json("unvmf-perf", args, 120);
+	assert_non_null(j);
 	assert_true(json_int_field(j, "writes") > 0);
 	assert_int_equal(json_int_field(j, "reads"), 0);
 	assert_int_equal(json_int_field(j, "verified_blocks"),
 			 json_int_field(j, "verify_region_bytes") / 512);
 	assert_int_equal(json_int_field(j, "verify_errors"), 0);
 	json_decref(j);
-	free(out);
-	free(err);
 }
 
 /*
@@ -155,7 +123,7 @@ static void test_verify_catches_foreign_writes(void **state)
 	(void)state;
 	assert_int_equal(tool_proc_spawn(&writer, "unvmf-perf", wargs), 0);
 	usleep(500000);
-	rc = tool_run("unvmf-perf", rargs, 120, &out, &err);
+	rc = tool_run_expect("unvmf-perf", rargs, 120, 1, &out, &err);
 	kill(writer.pid, SIGINT);
 	assert_int_equal(tool_proc_wait(&writer, 30), 0);
 	wout = tool_proc_stdout(&writer);
@@ -165,10 +133,8 @@ static void test_verify_catches_foreign_writes(void **state)
 	free(wout);
 	tool_proc_cleanup(&writer);
 
-	assert_non_null(out);
+	assert_int_equal(rc, 0);
 	assert_non_null(err);
-	if (rc != 1)
-		fail_msg("verifying run exit %d, expected 1\n%s%s", rc, out, err);
 	p = strstr(out, "verify errors ");
 	assert_non_null(p);
 	assert_int_equal(sscanf(p, "verify errors %llu", &nerr), 1);

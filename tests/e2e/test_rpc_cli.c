@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 
 #include "tgt_proc.h"
+#include "tool_proc.h"
 
 #define NQN1 "nqn.2016-06.io.spdk:cnode1"
 #define NQN2 "nqn.2016-06.io.spdk:cnode2"
@@ -150,21 +151,24 @@ static void test_cli_full_setup_io_save_restart(void **state)
 	/* I/O on both subsystems (the second only for its allowed host). */
 	snprintf(trid, sizeof(trid), "trtype:TCP adrfam:IPv4 traddr:127.0.0.1 trsvcid:%s subnqn:%s",
 	         g_tp.port, NQN1);
-	if (sh(out, sizeof(out), "%s/unvmf-perf -r '%s' -q 8 -o 4096 -w randrw -t 1 --verify",
-	       g_bindir, trid) != 0)
-		fail_msg("perf on " NQN1 ": %s", out);
+	{
+		const char *args[] = {"-r", trid, "-q", "8", "-o", "4096", "-w", "randrw", "-t", "1",
+		                      "--verify", NULL};
+
+		assert_int_equal(tool_run_expect("unvmf-perf", args, 60, 0, NULL, NULL), 0);
+	}
 	snprintf(trid, sizeof(trid), "trtype:TCP adrfam:IPv4 traddr:127.0.0.1 trsvcid:%s subnqn:%s",
 	         g_tp.port, NQN2);
-	if (sh(out, sizeof(out),
-	       "%s/unvmf-perf -r '%s' -q 8 -o 4096 -w randwrite -t 1 --hostnqn %s", g_bindir, trid,
-	       HOST1) != 0)
-		fail_msg("perf on " NQN2 ": %s", out);
-	assert_int_not_equal(
-	    sh(out, sizeof(out),
-	       "%s/unvmf-perf -r '%s' -q 8 -o 4096 -w read -t 1 --hostnqn "
-	       "nqn.2014-08.org.nvmexpress:uuid:00000000-0000-0000-0000-000000000009",
-	       g_bindir, trid),
-	    0);
+	{
+		const char *allowed[] = {"-r", trid, "-q", "8", "-o", "4096", "-w", "randwrite",
+		                         "-t", "1", "--hostnqn", HOST1, NULL};
+		const char *refused[] = {
+		    "-r", trid, "-q", "8", "-o", "4096", "-w", "read", "-t", "1", "--hostnqn",
+		    "nqn.2014-08.org.nvmexpress:uuid:00000000-0000-0000-0000-000000000009", NULL};
+
+		assert_int_equal(tool_run_expect("unvmf-perf", allowed, 60, 0, NULL, NULL), 0);
+		assert_int_not_equal(tool_run("unvmf-perf", refused, 60, NULL, NULL), 0);
+	}
 
 	assert_int_equal(sh(out, sizeof(out), RPC "nvmf_get_stats", RPC_ARGS), 0);
 	stats = json_loads(out, 0, NULL);
@@ -197,9 +201,12 @@ static void test_cli_full_setup_io_save_restart(void **state)
 	/* The restarted target serves I/O from the saved state. */
 	snprintf(trid, sizeof(trid), "trtype:TCP adrfam:IPv4 traddr:127.0.0.1 trsvcid:%s subnqn:%s",
 	         g_tp.port, NQN1);
-	if (sh(out, sizeof(out), "%s/unvmf-perf -r '%s' -q 4 -o 4096 -w randread -t 1 --nsid 3",
-	       g_bindir, trid) != 0)
-		fail_msg("perf after restart: %s", out);
+	{
+		const char *args[] = {"-r", trid, "-q", "4", "-o", "4096", "-w", "randread", "-t", "1",
+		                      "--nsid", "3", NULL};
+
+		assert_int_equal(tool_run_expect("unvmf-perf", args, 60, 0, NULL, NULL), 0);
+	}
 	unlink(saved);
 	unlink(empty);
 }

@@ -18,6 +18,7 @@
 #include "e2e_util.h"
 #include "test_rpc_client.h"
 #include "tgt_proc.h"
+#include "tool_proc.h"
 #include "unvmf/host.h"
 #include "util/common.h"
 
@@ -45,49 +46,31 @@ static int group_setup(void **state)
 {
 	const char *args[] = {"-m", "0x3", NULL};
 
-	if (tgt_proc_start(&g_tp, args) != 0) {
-		tgt_proc_dump_log(&g_tp);
+	if (tgt_proc_start_or_dump(&g_tp, args))
 		return -1;
-	}
 	snprintf(g_port2, sizeof(g_port2), "%d", tgt_proc_free_port());
 	return rpc_conn_open(&g_c, g_tp.rpc_sock);
 }
 
 static int group_teardown(void **state)
 {
-	int rc;
-
 	rpc_conn_close(&g_c);
-	rc = tgt_proc_stop(&g_tp, 20);
-	if (rc != 0)
-		tgt_proc_dump_log(&g_tp);
-	return rc == 0 ? 0 : -1;
+	return tgt_proc_finish(&g_tp, 20);
 }
 
 static void test_ns_hotplug_during_perf(void **state)
 {
-	char trid[256], perf[512], log[128];
-	const char *bindir = getenv("UNVMF_BIN_DIR") ?: "build/bin";
-	int status = 0;
-	pid_t pid;
+	char trid[256];
+	const char *args[] = {"-r", trid, "-q", "16", "-o", "4096", "-w", "randrw", "-t", "4", "-c",
+	                      "0x1", "-P", "2", "--nsid", "1", "--verify", NULL};
+	struct tool_proc perf;
+	int rc;
 
 	ok("bdev_malloc_create",
 	   json_pack("{s:s, s:i, s:i}", "name", "Hot", "num_blocks", 8192, "block_size", 512));
 	snprintf(trid, sizeof(trid), "trtype:TCP adrfam:IPv4 traddr:127.0.0.1 trsvcid:%s subnqn:%s",
 	         g_tp.port, DEFAULT_NQN);
-	snprintf(perf, sizeof(perf), "%s/unvmf-perf", bindir);
-	snprintf(log, sizeof(log), "/tmp/unvmf-rpc-hotplug-%d.log", getpid());
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		dup2(fd, STDOUT_FILENO);
-		dup2(fd, STDERR_FILENO);
-		execl(perf, perf, "-r", trid, "-q", "16", "-o", "4096", "-w", "randrw", "-t", "4",
-		      "-c", "0x1", "-P", "2", "--nsid", "1", "--verify", (char *)NULL);
-		_exit(127);
-	}
+	assert_int_equal(tool_proc_spawn(&perf, "unvmf-perf", args), 0);
 	usleep(300000);
 	/* Namespace 2 comes and goes while namespace 1 is under verified I/O. */
 	for (int i = 0; i < 25; i++) {
@@ -98,24 +81,14 @@ static void test_ns_hotplug_during_perf(void **state)
 		   json_pack("{s:s, s:i}", "nqn", DEFAULT_NQN, "nsid", 2));
 		usleep(20000);
 	}
-	for (int i = 0; i < 1500 && waitpid(pid, &status, WNOHANG) == 0; i++)
-		usleep(10000);
-	if (kill(pid, 0) == 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &status, 0);
-		fail_msg("unvmf-perf did not finish");
-	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		char out[8192] = {0};
-		FILE *f = fopen(log, "r");
+	rc = tool_proc_wait(&perf, 15);
+	if (rc != 0) {
+		char *out = tool_proc_stdout(&perf), *err = tool_proc_stderr(&perf);
 
-		if (f) {
-			fread(out, 1, sizeof(out) - 1, f);
-			fclose(f);
-		}
-		fail_msg("unvmf-perf failed during namespace hotplug:\n%s", out);
+		fail_msg("unvmf-perf failed during namespace hotplug (status %d):\n%s%s", rc,
+		         out ? out : "", err ? err : "");
 	}
-	unlink(log);
+	tool_proc_cleanup(&perf);
 	/* The bdev is free again. */
 	ok("bdev_malloc_delete", json_pack("{s:s}", "name", "Hot"));
 }

@@ -86,22 +86,15 @@ static json_t *get_subsystem(const char *nqn)
 
 static int group_setup(void **state)
 {
-	if (tgt_proc_start(&g_tp, NULL) != 0) {
-		tgt_proc_dump_log(&g_tp);
+	if (tgt_proc_start_or_dump(&g_tp, NULL))
 		return -1;
-	}
 	return rpc_conn_open(&g_c, g_tp.rpc_sock);
 }
 
 static int group_teardown(void **state)
 {
-	int rc;
-
 	rpc_conn_close(&g_c);
-	rc = tgt_proc_stop(&g_tp, 20);
-	if (rc != 0)
-		tgt_proc_dump_log(&g_tp);
-	return rc == 0 ? 0 : -1;
+	return tgt_proc_finish(&g_tp, 20);
 }
 
 static void test_framework_methods(void **state)

@@ -31,27 +31,6 @@
 #define QPAIRS 3
 
 static struct tgt_proc g_tp;
-static char g_cfg[128];
-
-static void write_config(const char *path, const char *port)
-{
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	/* 32 buffers of 8 KiB and no per-group cache: two 128 KiB writes hold the whole pool. */
-	fprintf(f,
-		"{\"subsystems\": [\n"
-		" {\"subsystem\": \"bdev\", \"config\": [\n"
-		"  {\"method\": \"bdev_malloc_create\", \"params\": {\"name\": \"M0\", \"num_blocks\": 8192, \"block_size\": 4096}}]},\n"
-		" {\"subsystem\": \"nvmf\", \"config\": [\n"
-		"  {\"method\": \"nvmf_create_transport\", \"params\": {\"trtype\": \"TCP\", \"max_io_size\": %u, \"io_unit_size\": 8192, \"num_shared_buffers\": 32, \"buf_cache_size\": 0, \"in_capsule_data_size\": 4096}},\n"
-		"  {\"method\": \"nvmf_create_subsystem\", \"params\": {\"nqn\": \"%s\", \"allow_any_host\": true}},\n"
-		"  {\"method\": \"nvmf_subsystem_add_ns\", \"params\": {\"nqn\": \"%s\", \"namespace\": {\"bdev_name\": \"M0\", \"nsid\": 1}}},\n"
-		"  {\"method\": \"nvmf_subsystem_add_listener\", \"params\": {\"nqn\": \"%s\", \"listen_address\": {\"trtype\": \"TCP\", \"adrfam\": \"IPv4\", \"traddr\": \"127.0.0.1\", \"trsvcid\": \"%s\"}}}]}]}\n",
-		IO_SIZE, NQN, NQN, NQN, port);
-	fclose(f);
-}
-
 struct qp_load {
 	struct unvmf_host_qpair *qp;
 	uint8_t *bufs[DEPTH];
@@ -222,29 +201,24 @@ static void test_connection_dies_while_waiting(void **state)
 
 static int group_setup(void **state)
 {
-	const char *args[] = {"-c", g_cfg, "-r", g_tp.rpc_sock, "-m", "0x3", NULL};
+	const char *args[] = {"-m", "0x3", NULL};
 
-	tgt_proc_prepare(&g_tp);
-	snprintf(g_cfg, sizeof(g_cfg), "/tmp/unvmf-test-%d-bufwait.json", getpid());
-	write_config(g_cfg, g_tp.port);
-	if (tgt_proc_exec(&g_tp, args, true) != 0) {
-		tgt_proc_dump_log(&g_tp);
-		return -1;
-	}
-	return 0;
+	/* 32 buffers of 8 KiB and no per-group cache: two 128 KiB writes hold the whole pool. */
+	return tgt_proc_start_config(&g_tp, args,
+		"{\"subsystems\": [\n"
+		" {\"subsystem\": \"bdev\", \"config\": [\n"
+		"  {\"method\": \"bdev_malloc_create\", \"params\": {\"name\": \"M0\", \"num_blocks\": 8192, \"block_size\": 4096}}]},\n"
+		" {\"subsystem\": \"nvmf\", \"config\": [\n"
+		"  {\"method\": \"nvmf_create_transport\", \"params\": {\"trtype\": \"TCP\", \"max_io_size\": %u, \"io_unit_size\": 8192, \"num_shared_buffers\": 32, \"buf_cache_size\": 0, \"in_capsule_data_size\": 4096}},\n"
+		"  {\"method\": \"nvmf_create_subsystem\", \"params\": {\"nqn\": \"%s\", \"allow_any_host\": true}},\n"
+		"  {\"method\": \"nvmf_subsystem_add_ns\", \"params\": {\"nqn\": \"%s\", \"namespace\": {\"bdev_name\": \"M0\", \"nsid\": 1}}},\n"
+		"  {\"method\": \"nvmf_subsystem_add_listener\", \"params\": {\"nqn\": \"%s\", \"listen_address\": {\"trtype\": \"TCP\", \"adrfam\": \"IPv4\", \"traddr\": \"127.0.0.1\", \"trsvcid\": \"@PORT@\"}}}]}]}\n",
+		IO_SIZE, NQN, NQN, NQN);
 }
 
 static int group_teardown(void **state)
 {
-	int rc = tgt_proc_stop(&g_tp, 30);
-
-	unlink(g_cfg);
-	if (rc != 0) {
-		tgt_proc_dump_log(&g_tp);
-		fprintf(stderr, "target exit status %d\n", rc);
-		return -1;
-	}
-	return 0;
+	return tgt_proc_finish(&g_tp, 30);
 }
 
 int main(void)

@@ -258,24 +258,15 @@ static void test_ends_by_reason(void **state)
 
 static int group_setup(void **state)
 {
-	if (tgt_proc_start(&g_tp, NULL)) {
-		tgt_proc_dump_log(&g_tp);
+	if (tgt_proc_start_or_dump(&g_tp, NULL))
 		return -1;
-	}
 	return rpc_conn_open(&g_c, g_tp.rpc_sock);
 }
 
 static int group_teardown(void **state)
 {
-	int rc;
-
 	rpc_conn_close(&g_c);
-	rc = tgt_proc_stop(&g_tp, 30);
-	if (rc != 0) {
-		tgt_proc_dump_log(&g_tp);
-		return -1;
-	}
-	return 0;
+	return tgt_proc_finish(&g_tp, 30);
 }
 
 int main(void)

@@ -30,25 +30,12 @@ static struct tgt_proc g_tp;
 
 static int group_setup(void **state)
 {
-	int rc = tgt_proc_start(&g_tp, NULL);
-
-	if (rc) {
-		tgt_proc_dump_log(&g_tp);
-		return -1;
-	}
-	return 0;
+	return tgt_proc_start_or_dump(&g_tp, NULL);
 }
 
 static int group_teardown(void **state)
 {
-	int rc = tgt_proc_stop(&g_tp, 20);
-
-	if (rc != 0) {
-		tgt_proc_dump_log(&g_tp);
-		fprintf(stderr, "target exit status %d\n", rc);
-		return -1;
-	}
-	return 0;
+	return tgt_proc_finish(&g_tp, 20);
 }
 
 static struct unvmf_host_ctrlr *connect_default(struct unvmf_host_opts *opts)

@@ -37,23 +37,12 @@ static int group_setup(void **state)
 {
 	static const char *const args[] = {"-m", "0x3", "-s", "64", NULL};
 
-	if (tgt_proc_start(&g_tp, args)) {
-		tgt_proc_dump_log(&g_tp);
-		return -1;
-	}
-	return 0;
+	return tgt_proc_start_or_dump(&g_tp, args);
 }
 
 static int group_teardown(void **state)
 {
-	int rc = tgt_proc_stop(&g_tp, 20);
-
-	if (rc != 0) {
-		tgt_proc_dump_log(&g_tp);
-		fprintf(stderr, "target exit status %d\n", rc);
-		return -1;
-	}
-	return 0;
+	return tgt_proc_finish(&g_tp, 20);
 }
 
 struct io_slot {

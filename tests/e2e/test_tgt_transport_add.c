@@ -51,15 +51,14 @@ static void run(uint64_t cpumask)
 	struct unvmf_transport_opts bad;
 
 	rte_opts_default(&bad);
-	bad.rdma.max_srq_depth = 256;
-	bad.rdma.num_cqe = 64;
+	rte_opts_queue_sizes(&bad, 256, 64);
 	assert_int_not_equal(rte_start(&e, &bad, cpumask, 7), 0);
 	assert_int_equal(g_tgt.num_transports, 0);
 	assert_null(unvmf_tgt_find_transport(NVMF_TRTYPE_RDMA));
 
 	/* The slot the failed transport had is free again, and the new one works. */
 	rte_opts_default(&r.opts);
-	r.opts.rdma.provider_ctx = e.tnode;
+	rte_opts_sim_node(&r.opts, &e);
 	atomic_store(&e.ready, 0);
 	e.rc = 0;
 	unvmf_thread_send_msg(unvmf_reactor_thread(0), readd_msg, &r);

@@ -43,7 +43,7 @@ static void fixture_free(struct fixture *f)
 }
 
 static bool post(struct fixture *f, uint16_t qid, uint8_t opc, uint16_t cid, uint64_t slba,
-		 uint8_t sct, uint8_t sc)
+                 uint8_t sct, uint8_t sc)
 {
 	struct unvmf_req *req = &f->req;
 
@@ -64,7 +64,7 @@ static void test_record_fields(void **state)
 	struct nvme_error_log_entry *e;
 
 	assert_true(post(f, 1, NVME_OPC_READ, 7, 0x100000000ull + 5, NVME_SCT_GENERIC,
-			 NVME_SC_LBA_OUT_OF_RANGE));
+	                 NVME_SC_LBA_OUT_OF_RANGE));
 	assert_true(post(f, 0, NVME_OPC_IDENTIFY, 3, 0, NVME_SCT_GENERIC, NVME_SC_INVALID_FIELD));
 	/* Staged, not numbered, until the admin thread collects. */
 	assert_int_equal(f->ctrlr.num_errors, 0);
@@ -95,24 +95,24 @@ static void test_ring_full_still_counts(void **state)
 	struct fixture *f = fixture_new();
 
 	for (uint16_t i = 0; i < UNVMF_QUEUE_ERROR_RING; i++)
-		assert_true(post(f, 2, NVME_OPC_WRITE, i, i, NVME_SCT_MEDIA_ERROR,
-				 NVME_SC_WRITE_FAULT));
+		assert_true(
+		    post(f, 2, NVME_OPC_WRITE, i, i, NVME_SCT_MEDIA_ERROR, NVME_SC_WRITE_FAULT));
 	/* Three more before anyone collects: no record, but counted. */
 	for (uint16_t i = 0; i < 3; i++)
 		assert_false(post(f, 2, NVME_OPC_WRITE, 100 + i, 0, NVME_SCT_MEDIA_ERROR,
-				  NVME_SC_WRITE_FAULT));
+		                  NVME_SC_WRITE_FAULT));
 	unvmf_ctrlr_errors_collect(&f->ctrlr);
 	assert_int_equal(f->ctrlr.num_errors, UNVMF_QUEUE_ERROR_RING);
 	assert_int_equal(f->ctrlr.err_count, UNVMF_QUEUE_ERROR_RING + 3);
 	assert_int_equal(f->ctrlr.errors[UNVMF_QUEUE_ERROR_RING - 1].cid,
-			 UNVMF_QUEUE_ERROR_RING - 1);
+	                 UNVMF_QUEUE_ERROR_RING - 1);
 	/* Media errors carry the LBA. */
 	assert_int_equal(f->ctrlr.errors[1].lba, 1);
 	/* The ring has room again; the next one is numbered after the dropped ones. */
 	assert_true(post(f, 2, NVME_OPC_WRITE, 200, 0, NVME_SCT_MEDIA_ERROR, NVME_SC_WRITE_FAULT));
 	unvmf_ctrlr_errors_collect(&f->ctrlr);
 	assert_int_equal(f->ctrlr.errors[f->ctrlr.num_errors - 1].error_count,
-			 UNVMF_QUEUE_ERROR_RING + 4);
+	                 UNVMF_QUEUE_ERROR_RING + 4);
 	/* Collecting again finds nothing new. */
 	unvmf_ctrlr_errors_collect(&f->ctrlr);
 	assert_int_equal(f->ctrlr.err_count, UNVMF_QUEUE_ERROR_RING + 4);
@@ -127,7 +127,7 @@ static void test_log_keeps_newest(void **state)
 	for (unsigned round = 0; round < 10; round++) {
 		for (uint16_t i = 0; i < UNVMF_QUEUE_ERROR_RING; i++) {
 			assert_true(post(f, 1, NVME_OPC_READ, (uint16_t)total, 0, NVME_SCT_GENERIC,
-					 NVME_SC_INVALID_NAMESPACE_OR_FORMAT));
+			                 NVME_SC_INVALID_NAMESPACE_OR_FORMAT));
 			total++;
 		}
 		unvmf_ctrlr_errors_collect(&f->ctrlr);
@@ -147,9 +147,9 @@ static void test_log_keeps_newest(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_record_fields),
-		cmocka_unit_test(test_ring_full_still_counts),
-		cmocka_unit_test(test_log_keeps_newest),
+	    cmocka_unit_test(test_record_fields),
+	    cmocka_unit_test(test_ring_full_still_counts),
+	    cmocka_unit_test(test_log_keeps_newest),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,66 +1,10 @@
-#pragma once
-/*
- * In-process NVMe/RDMA test bench over the sim fabric, shared by the
- * tests/e2e/test_rdma_*.c files:
- *
- *  - the target: reactors on background threads, one 64 MiB RAM namespace in
- *    nqn.2024-11.io.unvmf:default, the RDMA transport on node "sim:tgt"
- *    listening on port 4420;
- *  - a host played at the provider seam on the test's thread (node
- *    "sim:host"): CM connect with NVMe-oF private data, capsules with keyed
- *    SGLs (plain, with invalidate, as a last-segment list) or in-capsule
- *    data, responses on its receive queue. The test thread also steps the
- *    fabric; the sim serializes every entry point with its fabric lock.
- *
- * Static functions in a header: the e2e glob builds each test_*.c alone, and
- * each uses a different subset.
- */
-#pragma GCC diagnostic ignored "-Wunused-function"
-#include <errno.h>
-#include <jansson.h>
-#include <pthread.h>
-#include <stdatomic.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-#include <unistd.h>
+#include "rdma_test_env.h"
 
-#include "nvmf/nvmf.h"
-#include "reactor/reactor.h"
 #include "rpc/rpc.h"
-#include "rdma_provider/provider.h"
-#include "nvmf/transport.h"
-#include "util/log.h"
 
-#define RTE_SUBNQN UNVMF_DEFAULT_SUBSYS_NQN
-#define RTE_HOSTNQN "nqn.2014-08.org.nvmexpress:uuid:11111111-2222-3333-4444-555555555555"
-#define RTE_NS_BLOCKS (64ull * 1024 * 1024 / 512)
-#define RTE_PORT 4420
-#define RTE_MAX_IO 131072u
-#define RTE_TIMEOUT_MS 10000
-/* Host capsule buffers: command + in-capsule data (the target's default 4 KiB). */
-#define RTE_CAPSULE_BYTES (64u + 4096u)
+const char *g_rte_rpc_path;
 
-void unvmf_transports_register_all(void);
-
-/*
- * When set before rte_start: the target also serves JSON-RPC (the stats and
- * fault-injection methods) on this UNIX socket, with fault injection enabled,
- * as unvmf-tgt --enable-fault-injection would.
- */
-static const char *g_rte_rpc_path;
-
-struct rte {
-	struct rdma_sim_fabric *fabric;
-	struct rdma_sim_node *tnode, *hnode;
-	struct unvmf_transport_opts opts;
-	atomic_int ready;
-	atomic_int stopped;
-	int rc;
-};
-
-static uint64_t rte_now_ms(void)
+uint64_t rte_now_ms(void)
 {
 	struct timespec ts;
 
@@ -70,7 +14,7 @@ static uint64_t rte_now_ms(void)
 
 /* ---------------- target ---------------- */
 
-static void rte_listen_done(void *arg, int rc)
+void rte_listen_done(void *arg, int rc)
 {
 	struct rte *e = arg;
 	struct unvmf_trid trid = {.trtype = NVMF_TRTYPE_RDMA, .adrfam = NVMF_ADRFAM_IPV4};
@@ -132,7 +76,7 @@ static void rte_start_msg(void *arg)
 	}
 }
 
-static void rte_opts_default(struct unvmf_transport_opts *o)
+void rte_opts_default(struct unvmf_transport_opts *o)
 {
 	unvmf_transport_ops_find(NVMF_TRTYPE_RDMA)->opts_init(o);
 	o->num_shared_buffers = 1024;
@@ -141,9 +85,25 @@ static void rte_opts_default(struct unvmf_transport_opts *o)
 	o->rdma.provider = "sim";
 }
 
-/* Starts the target with opts (provider_ctx is set here); 0 or -errno. */
-static int rte_start(struct rte *e, const struct unvmf_transport_opts *opts, uint64_t cpumask,
-                     uint64_t seed)
+void rte_opts_no_srq(struct unvmf_transport_opts *o, bool no_srq)
+{
+	o->rdma.no_srq = no_srq;
+}
+
+void rte_opts_queue_sizes(struct unvmf_transport_opts *o, uint32_t max_srq_depth, uint32_t num_cqe)
+{
+	o->rdma.max_srq_depth = max_srq_depth;
+	o->rdma.num_cqe = num_cqe;
+}
+
+void rte_opts_sim_node(struct unvmf_transport_opts *o, const struct rte *e)
+{
+	o->rdma.provider = "sim";
+	o->rdma.provider_ctx = e->tnode;
+}
+
+int rte_start(struct rte *e, const struct unvmf_transport_opts *opts, uint64_t cpumask,
+              uint64_t seed)
 {
 	struct unvmf_reactor_opts ropts = {.cpumask = cpumask, .pin_threads = false};
 	struct rdma_sim_fabric_opts fo;
@@ -159,8 +119,7 @@ static int rte_start(struct rte *e, const struct unvmf_transport_opts *opts, uin
 	    rdma_sim_node_create(e->fabric, "sim:host", &e->hnode))
 		return -ENOMEM;
 	e->opts = *opts;
-	e->opts.rdma.provider = "sim";
-	e->opts.rdma.provider_ctx = e->tnode;
+	rte_opts_sim_node(&e->opts, e);
 	rc = unvmf_reactors_init(&ropts);
 	if (rc)
 		return rc;
@@ -192,12 +151,7 @@ static void rte_stop_msg(void *arg)
 	unvmf_tgt_shutdown(rte_shutdown_done, arg);
 }
 
-/*
- * Shuts the target down (stepping the fabric so that flushes and CM events
- * flow), then checks the fabric holds no object any more. Returns the
- * number of objects left (0 = clean) or -ETIMEDOUT.
- */
-static int rte_stop(struct rte *e)
+int rte_stop(struct rte *e)
 {
 	int left;
 
@@ -218,57 +172,12 @@ static int rte_stop(struct rte *e)
 
 /* ---------------- host at the seam ---------------- */
 
-enum rte_sgl {
-	RTE_SGL_KEYED,     /* one keyed data block */
-	RTE_SGL_KEYED_INV, /* keyed, Invalidate Key: a fresh MR the response invalidates */
-	RTE_SGL_MULTI,     /* last-segment list of up to 4 keyed blocks, in the capsule */
-	RTE_SGL_ICD,       /* in-capsule data (writes only) */
-};
-
-struct rte_slot {
-	bool busy;
-	bool done;
-	struct nvme_cqe cqe;
-	uint32_t inv_rkey; /* RTE_SGL_KEYED_INV: the rkey to see invalidated */
-	bool invalidated;
-	struct rdma_prov_mr *inv_mr;
-};
-
-struct rte_host {
-	struct rte *e;
-	const struct rdma_provider *prov;
-	struct rdma_prov_ctx *ctx;
-	struct rdma_prov_channel *ch;
-	struct rdma_prov_pd *pd;
-	uint8_t hostid[16];
-	uint16_t cntlid;
-};
-
-struct rte_qp {
-	struct rte_host *h;
-	struct rdma_prov_id *id;
-	struct rdma_prov_cq *cq;
-	struct rdma_prov_qp *qp;
-	uint16_t qid;
-	uint16_t qsize;
-	uint32_t icd; /* in-capsule bytes the target takes */
-	uint32_t crqsize;
-	uint16_t reject_sts;   /* a rejected connect's NVMe-oF status */
-	uint8_t *cmds;         /* qsize capsules */
-	struct nvme_cqe *rsps; /* qsize receive buffers */
-	uint8_t *data;         /* qsize slots of RTE_MAX_IO */
-	struct rdma_prov_mr *cmd_mr, *rsp_mr, *data_mr;
-	struct rte_slot *slots;
-	bool failed; /* a WC error or DISCONNECTED */
-	uint32_t send_errors;
-};
-
-static void rte_pump(struct rte_host *h)
+void rte_pump(struct rte_host *h)
 {
 	rdma_sim_fabric_step(h->e->fabric);
 }
 
-static int rte_host_init(struct rte_host *h, struct rte *e)
+int rte_host_init(struct rte_host *h, struct rte *e)
 {
 	struct rdma_prov_device *dev;
 	int rc;
@@ -290,7 +199,7 @@ static int rte_host_init(struct rte_host *h, struct rte *e)
 	return h->prov->pd_alloc(dev, &h->pd);
 }
 
-static void rte_host_fini(struct rte_host *h)
+void rte_host_fini(struct rte_host *h)
 {
 	h->prov->pd_free(h->pd);
 	h->prov->channel_destroy(h->ch);
@@ -323,7 +232,7 @@ static void rte_qp_post_recv(struct rte_qp *q, uint32_t i)
 	q->h->prov->qp_post_recv(q->qp, &wr, &bad);
 }
 
-static void rte_qp_free(struct rte_qp *q)
+void rte_qp_free(struct rte_qp *q)
 {
 	const struct rdma_provider *p = q->h->prov;
 
@@ -351,13 +260,8 @@ static void rte_qp_free(struct rte_qp *q)
 	memset(q, 0, sizeof(*q));
 }
 
-/*
- * RDMA CM connect with the NVMe-oF private data. resp_res is what the host
- * grants the target as RDMA READ depth. Returns 0, -ECONNREFUSED (reject,
- * q->reject_sts set) or another -errno.
- */
-static int rte_qp_connect(struct rte_host *h, struct rte_qp *q, uint16_t qid, uint16_t qsize,
-                          uint8_t resp_res)
+int rte_qp_connect(struct rte_host *h, struct rte_qp *q, uint16_t qid, uint16_t qsize,
+                   uint8_t resp_res)
 {
 	const struct rdma_provider *p = h->prov;
 	struct rdma_prov_cm_event ev;
@@ -443,8 +347,7 @@ static int rte_qp_connect(struct rte_host *h, struct rte_qp *q, uint16_t qid, ui
 	return 0;
 }
 
-/* Reaps the host CQ: responses complete slots; errors mark the qp failed. */
-static int rte_qp_poll(struct rte_qp *q)
+int rte_qp_poll(struct rte_qp *q)
 {
 	struct rdma_prov_wc wc[16];
 	int n = q->h->prov->cq_poll(q->cq, wc, 16);
@@ -475,17 +378,13 @@ static int rte_qp_poll(struct rte_qp *q)
 	return n;
 }
 
-static uint8_t *rte_slot_data(struct rte_qp *q, uint16_t cid)
+uint8_t *rte_slot_data(struct rte_qp *q, uint16_t cid)
 {
 	return q->data + (size_t)cid * RTE_MAX_IO;
 }
 
-/*
- * Sends sqe as command cid with len bytes of data in slot cid's buffer
- * (host_to_ctrl: already filled there) described as mode says.
- */
-static int rte_qp_submit(struct rte_qp *q, uint16_t cid, const struct nvme_sqe *sqe, uint32_t len,
-                         bool host_to_ctrl, enum rte_sgl mode)
+int rte_qp_submit(struct rte_qp *q, uint16_t cid, const struct nvme_sqe *sqe, uint32_t len,
+                  bool host_to_ctrl, enum rte_sgl mode)
 {
 	const struct rdma_provider *p = q->h->prov;
 	uint8_t *capsule = q->cmds + (size_t)cid * RTE_CAPSULE_BYTES;
@@ -564,8 +463,7 @@ static int rte_qp_submit(struct rte_qp *q, uint16_t cid, const struct nvme_sqe *
 	return p->qp_post_send(q->qp, &wr, &bad);
 }
 
-/* Waits for cid's response; 0 with *cqe, -ETIMEDOUT, or -ECONNRESET if the qp failed. */
-static int rte_qp_wait(struct rte_qp *q, uint16_t cid, struct nvme_cqe *cqe)
+int rte_qp_wait(struct rte_qp *q, uint16_t cid, struct nvme_cqe *cqe)
 {
 	struct rte_slot *s = &q->slots[cid];
 
@@ -587,8 +485,8 @@ static int rte_qp_wait(struct rte_qp *q, uint16_t cid, struct nvme_cqe *cqe)
 	return 0;
 }
 
-static int rte_qp_exec(struct rte_qp *q, const struct nvme_sqe *sqe, void *data, uint32_t len,
-                       bool host_to_ctrl, enum rte_sgl mode, struct nvme_cqe *cqe)
+int rte_qp_exec(struct rte_qp *q, const struct nvme_sqe *sqe, void *data, uint32_t len,
+                bool host_to_ctrl, enum rte_sgl mode, struct nvme_cqe *cqe)
 {
 	uint16_t cid = 0;
 	int rc;
@@ -646,8 +544,7 @@ static int rte_prop(struct rte_qp *q, bool set, uint32_t ofst, uint64_t *value)
 	return rc;
 }
 
-/* Admin queue: CM connect, Fabrics Connect, CC.EN = 1, wait for CSTS.RDY. */
-static int rte_ctrlr_connect(struct rte_host *h, struct rte_qp *admin)
+int rte_ctrlr_connect(struct rte_host *h, struct rte_qp *admin)
 {
 	uint64_t v = (6u << 16) | (4u << 20) | 1u; /* IOSQES 6, IOCQES 4, EN */
 	int rc;
@@ -672,16 +569,15 @@ static int rte_ctrlr_connect(struct rte_host *h, struct rte_qp *admin)
 	return -ETIMEDOUT;
 }
 
-/* I/O queue: CM connect granting read depth resp_res, then Fabrics Connect. */
-static int rte_io_connect(struct rte_host *h, struct rte_qp *q, uint16_t qid, uint16_t qsize,
-                          uint8_t resp_res)
+int rte_io_connect(struct rte_host *h, struct rte_qp *q, uint16_t qid, uint16_t qsize,
+                   uint8_t resp_res)
 {
 	int rc = rte_qp_connect(h, q, qid, qsize, resp_res);
 
 	return rc ? rc : rte_fabric_connect(q, NULL);
 }
 
-static void rte_rw_sqe(struct nvme_sqe *sqe, bool write, uint64_t lba, uint32_t nblocks)
+void rte_rw_sqe(struct nvme_sqe *sqe, bool write, uint64_t lba, uint32_t nblocks)
 {
 	memset(sqe, 0, sizeof(*sqe));
 	sqe->opc = write ? 0x01 : 0x02;
@@ -691,14 +587,13 @@ static void rte_rw_sqe(struct nvme_sqe *sqe, bool write, uint64_t lba, uint32_t 
 	sqe->cdw12 = nblocks - 1;
 }
 
-static void rte_pattern(uint8_t *b, uint32_t len, uint32_t seed)
+void rte_pattern(uint8_t *b, uint32_t len, uint32_t seed)
 {
 	for (uint32_t i = 0; i < len; i++)
 		b[i] = (uint8_t)(seed * 31 + i * 7 + (i >> 9));
 }
 
-/* The CM disconnect of a host qp, then its teardown. */
-static void rte_qp_close(struct rte_qp *q)
+void rte_qp_close(struct rte_qp *q)
 {
 	if (q->id)
 		q->h->prov->cm_disconnect(q->id);
@@ -730,8 +625,7 @@ static void rte_stats_on_thread(void *arg)
 	atomic_fetch_sub(&c->left, 1);
 }
 
-/* Every poll group's RDMA stats (an array; json_decref it). */
-static json_t *rte_stats(void)
+json_t *rte_stats(void)
 {
 	struct rte_stats_ctx c = {.groups = json_array()};
 	unsigned n = unvmf_reactor_count();
@@ -746,7 +640,7 @@ static json_t *rte_stats(void)
 	return c.groups;
 }
 
-static uint64_t rte_stat_sum(json_t *groups, const char *key)
+uint64_t rte_stat_sum(json_t *groups, const char *key)
 {
 	uint64_t sum = 0;
 	size_t i;
@@ -757,7 +651,7 @@ static uint64_t rte_stat_sum(json_t *groups, const char *key)
 	return sum;
 }
 
-static uint64_t rte_wc_status(json_t *groups, const char *status)
+uint64_t rte_wc_status(json_t *groups, const char *status)
 {
 	uint64_t sum = 0;
 	size_t i;
@@ -768,8 +662,7 @@ static uint64_t rte_wc_status(json_t *groups, const char *status)
 	return sum;
 }
 
-/* Whether some request saw event in state (the drain map of state_events). */
-static bool rte_state_saw(json_t *groups, const char *state, const char *event)
+bool rte_state_saw(json_t *groups, const char *state, const char *event)
 {
 	size_t i, j;
 	json_t *g, *ev;
@@ -786,8 +679,7 @@ static bool rte_state_saw(json_t *groups, const char *state, const char *event)
 	return false;
 }
 
-/* The target-side stats object of the qpair (cntlid, qid), or NULL; borrowed from groups. */
-static json_t *rte_qpair_stats(json_t *groups, uint16_t cntlid, uint16_t qid)
+json_t *rte_qpair_stats(json_t *groups, uint16_t cntlid, uint16_t qid)
 {
 	size_t i, j;
 	json_t *g, *q;
@@ -804,7 +696,7 @@ static json_t *rte_qpair_stats(json_t *groups, uint16_t cntlid, uint16_t qid)
 	return NULL;
 }
 
-static uint64_t rte_qpair_in_state(json_t *q, const char *state)
+uint64_t rte_qpair_in_state(json_t *q, const char *state)
 {
 	return q ? (uint64_t)json_integer_value(
 	               json_object_get(json_object_get(q, "requests_by_state"), state))
@@ -834,8 +726,7 @@ static void rte_inject_on_thread(void *arg)
 	atomic_fetch_sub(&c->left, 1);
 }
 
-/* The operator's fault injection (nvmf_rdma_inject_fault) on one target qpair. */
-static int rte_inject(uint64_t qpair_id, const char *kind)
+int rte_inject(uint64_t qpair_id, const char *kind)
 {
 	struct rte_inject c = {.qpair_id = qpair_id, .kind = kind};
 	unsigned n = unvmf_reactor_count();
@@ -849,8 +740,7 @@ static int rte_inject(uint64_t qpair_id, const char *kind)
 	return atomic_load(&c.rc);
 }
 
-/* The target QP number behind a host qp (for sim faults). */
-static uint32_t rte_target_qpn(struct rte_qp *q)
+uint32_t rte_target_qpn(struct rte_qp *q)
 {
 	struct rdma_prov_qp *peer = rdma_sim_qp_peer(q->qp);
 
