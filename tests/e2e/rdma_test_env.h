@@ -31,6 +31,7 @@
 #include "rpc/rpc.h"
 #include "rdma_provider/provider.h"
 #include "nvmf/transport.h"
+#include "transport/rdma/rdma_opts.h"
 #include "util/log.h"
 
 #define RTE_SUBNQN UNVMF_DEFAULT_SUBSYS_NQN
@@ -136,9 +137,9 @@ static void rte_opts_default(struct unvmf_transport_opts *o)
 {
 	unvmf_transport_ops_find(NVMF_TRTYPE_RDMA)->opts_init(o);
 	o->num_shared_buffers = 1024;
-	o->rdma.max_srq_depth = 256;
-	o->rdma.num_cqe = 8192;
-	o->rdma.provider = "sim";
+	unvmf_rdma_opts(o)->max_srq_depth = 256;
+	unvmf_rdma_opts(o)->num_cqe = 8192;
+	unvmf_rdma_opts(o)->provider = "sim";
 }
 
 /* Starts the target with opts (provider_ctx is set here); 0 or -errno. */
@@ -159,8 +160,7 @@ static int rte_start(struct rte *e, const struct unvmf_transport_opts *opts, uin
 	    rdma_sim_node_create(e->fabric, "sim:host", &e->hnode))
 		return -ENOMEM;
 	e->opts = *opts;
-	e->opts.rdma.provider = "sim";
-	e->opts.rdma.provider_ctx = e->tnode;
+	unvmf_rdma_opts_set_provider(&e->opts, "sim", e->tnode);
 	rc = unvmf_reactors_init(&ropts);
 	if (rc)
 		return rc;

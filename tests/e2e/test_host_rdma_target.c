@@ -22,8 +22,6 @@
 
 #define MAX_POLLS 2000000
 
-extern const struct unvmf_transport_ops unvmf_rdma_transport_ops;
-
 static struct rte g_e;
 
 static void progress(void *arg)
@@ -40,7 +38,7 @@ static void start(bool no_srq)
 	struct unvmf_transport_opts o;
 
 	rte_opts_default(&o);
-	o.rdma.no_srq = no_srq;
+	unvmf_rdma_opts(&o)->no_srq = no_srq;
 	assert_int_equal(rte_start(&g_e, &o, 0x3, 7), 0);
 }
 

@@ -317,7 +317,7 @@ static void seed_3463(uint64_t seed, enum rdma_sim_fault_kind kind)
 
 	bench_opts(&o);
 	/* Odd seeds: per-QP receive queues (their receives flush too). */
-	o.rdma.no_srq = seed % 2;
+	unvmf_rdma_opts(&o)->no_srq = seed % 2;
 	/* Read depth 2: each 128 KiB write is 16 READs in 8 batches. */
 	bench_start(&o, 2, seed);
 	f.qp_num = rte_target_qpn(&g_va);
@@ -531,7 +531,7 @@ static void random_faults(bool no_srq)
 	json_t *st;
 
 	bench_opts(&o);
-	o.rdma.no_srq = no_srq;
+	unvmf_rdma_opts(&o)->no_srq = no_srq;
 	bench_start(&o, 2, no_srq ? 12 : 11);
 	/* Completions land late and out of step across QPs (RC order within each queue). */
 	rdma_sim_fabric_set_delays(g_e.fabric, 2, 3);

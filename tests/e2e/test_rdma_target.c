@@ -24,7 +24,7 @@ static void start(bool no_srq, uint64_t cpumask)
 	struct unvmf_transport_opts o;
 
 	rte_opts_default(&o);
-	o.rdma.no_srq = no_srq;
+	unvmf_rdma_opts(&o)->no_srq = no_srq;
 	assert_int_equal(rte_start(&g_e, &o, cpumask, 42), 0);
 	assert_int_equal(rte_host_init(&g_h, &g_e), 0);
 	assert_int_equal(rte_ctrlr_connect(&g_h, &g_admin), 0);

@@ -51,15 +51,15 @@ static void run(uint64_t cpumask)
 	struct unvmf_transport_opts bad;
 
 	rte_opts_default(&bad);
-	bad.rdma.max_srq_depth = 256;
-	bad.rdma.num_cqe = 64;
+	unvmf_rdma_opts(&bad)->max_srq_depth = 256;
+	unvmf_rdma_opts(&bad)->num_cqe = 64;
 	assert_int_not_equal(rte_start(&e, &bad, cpumask, 7), 0);
 	assert_int_equal(g_tgt.num_transports, 0);
 	assert_null(unvmf_tgt_find_transport(NVMF_TRTYPE_RDMA));
 
 	/* The slot the failed transport had is free again, and the new one works. */
 	rte_opts_default(&r.opts);
-	r.opts.rdma.provider_ctx = e.tnode;
+	unvmf_rdma_opts_set_provider(&r.opts, "sim", e.tnode);
 	atomic_store(&e.ready, 0);
 	e.rc = 0;
 	unvmf_thread_send_msg(unvmf_reactor_thread(0), readd_msg, &r);
