@@ -16,8 +16,9 @@ struct nvmf_discovery_log_entry;
 /*
  * Room for a transport's own options inside unvmf_transport_opts. The core
  * copies it with the struct and never looks inside; the transport overlays its
- * own struct (static_assert that it fits), as sockaddr_storage is used. Kept
- * inline rather than allocated so that opts stay a plain value callers copy.
+ * own struct (static_assert that it fits), as sockaddr_storage is used (the
+ * build has -fno-strict-aliasing). Kept inline rather than allocated so that
+ * opts stay a plain value callers copy, with nothing to free.
  */
 #define UNVMF_TRANSPORT_OPTS_SPECIFIC_SIZE 256
 
@@ -58,7 +59,8 @@ struct unvmf_transport_ops {
 	 * Decodes the transport's own JSON parameters (an object holding only
 	 * those, borrowed) into opts->specific, on top of opts_init's defaults.
 	 * 0, or -EINVAL with err naming the parameter (unknown, wrong type, out of
-	 * range). Reactor 0 or any thread that owns opts.
+	 * range). Strings in params are borrowed: what opts keeps must outlive
+	 * them (RDMA maps its provider name to a literal). Thread that owns opts.
 	 */
 	int (*opts_decode)(struct unvmf_transport_opts *opts, const struct json_t *params,
 	                   char *err, size_t err_len);
