@@ -5,6 +5,7 @@
 #include "nvmf/transport.h"
 #include "util/log.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <signal.h>
@@ -13,7 +14,6 @@
 #include <unistd.h>
 
 struct unvmf_tgt_app_hooks g_tgt_app_hooks;
-void unvmf_transports_register_all(void);
 
 enum app_state {
 	APP_STARTING,
@@ -118,15 +118,24 @@ static void app_started(void)
 	LOG_NOTICE("unvmf-tgt running on %u core(s)", unvmf_reactor_count());
 }
 
+/* The default configuration serves the first built-in transport. */
+static const struct unvmf_transport_ops *default_config_transport(void)
+{
+	return unvmf_transport_ops_get(0);
+}
+
 static void default_config_transport_done(void *arg, int rc)
 {
+	const struct unvmf_transport_ops *ops = default_config_transport();
 	const struct unvmf_tgt_app_opts *o = g_app.opts;
 	struct unvmf_subsystem *subsys;
 	struct unvmf_bdev *bdev;
 	struct unvmf_trid trid;
+	char lower[16];
 
 	if (rc) {
-		LOG_ERR("default configuration: TCP transport: %s", strerror(-rc));
+		LOG_ERR("default configuration: %s transport: %s", ops ? ops->name : "no",
+		        strerror(-rc));
 		goto err;
 	}
 	if (o->null_bdev)
@@ -153,7 +162,7 @@ static void default_config_transport_done(void *arg, int rc)
 		goto err;
 	}
 	memset(&trid, 0, sizeof(trid));
-	trid.trtype = NVMF_TRTYPE_TCP;
+	trid.trtype = ops->trtype;
 	trid.adrfam = strchr(o->listen_addr, ':') ? NVMF_ADRFAM_IPV6 : NVMF_ADRFAM_IPV4;
 	unvmf_strlcpy(trid.traddr, o->listen_addr, sizeof(trid.traddr));
 	unvmf_strlcpy(trid.trsvcid, o->listen_port, sizeof(trid.trsvcid));
@@ -163,17 +172,26 @@ static void default_config_transport_done(void *arg, int rc)
 			o->listen_port, strerror(-rc));
 		goto err;
 	}
-	fprintf(stdout,
-		"unvmf-tgt: serving %s (namespace 1: %lu MiB %s, %u-byte blocks) on TCP %s:%s\n"
-		"  identify:  unvmf-identify -r 'trtype:TCP adrfam:%s traddr:%s trsvcid:%s subnqn:%s'\n"
-		"  perf:      unvmf-perf -r 'trtype:TCP adrfam:%s traddr:%s trsvcid:%s subnqn:%s' -q 32 -o 4096 -w randread -t 10\n"
-		"  linux:     nvme connect -t tcp -a %s -s %s -n %s\n",
-		UNVMF_DEFAULT_SUBSYS_NQN, (unsigned long)o->malloc_size_mb,
-		o->null_bdev ? "null" : "RAM", o->block_size,
-		o->listen_addr, o->listen_port, unvmf_adrfam_str(trid.adrfam), o->listen_addr,
-		o->listen_port, UNVMF_DEFAULT_SUBSYS_NQN, unvmf_adrfam_str(trid.adrfam),
-		o->listen_addr, o->listen_port, UNVMF_DEFAULT_SUBSYS_NQN, o->listen_addr,
-		o->listen_port, UNVMF_DEFAULT_SUBSYS_NQN);
+	/* nvme-cli spells the transport in lower case. */
+	for (size_t i = 0; i < sizeof(lower); i++) {
+		lower[i] = (char)tolower((unsigned char)ops->name[i]);
+		if (!lower[i])
+			break;
+	}
+	lower[sizeof(lower) - 1] = '\0';
+	fprintf(
+	    stdout,
+	    "unvmf-tgt: serving %s (namespace 1: %lu MiB %s, %u-byte blocks) on %s %s:%s\n"
+	    "  identify:  unvmf-identify -r 'trtype:%s adrfam:%s traddr:%s trsvcid:%s subnqn:%s'\n"
+	    "  perf:      unvmf-perf -r 'trtype:%s adrfam:%s traddr:%s trsvcid:%s subnqn:%s' -q 32 "
+	    "-o 4096 -w randread -t 10\n"
+	    "  linux:     nvme connect -t %s -a %s -s %s -n %s\n",
+	    UNVMF_DEFAULT_SUBSYS_NQN, (unsigned long)o->malloc_size_mb,
+	    o->null_bdev ? "null" : "RAM", o->block_size, ops->name, o->listen_addr, o->listen_port,
+	    ops->name, unvmf_adrfam_str(trid.adrfam), o->listen_addr, o->listen_port,
+	    UNVMF_DEFAULT_SUBSYS_NQN, ops->name, unvmf_adrfam_str(trid.adrfam), o->listen_addr,
+	    o->listen_port, UNVMF_DEFAULT_SUBSYS_NQN, lower, o->listen_addr, o->listen_port,
+	    UNVMF_DEFAULT_SUBSYS_NQN);
 	fflush(stdout);
 	app_started();
 	return;
@@ -183,10 +201,14 @@ err:
 
 static void default_config(void)
 {
-	const struct unvmf_transport_ops *ops = unvmf_transport_ops_find(NVMF_TRTYPE_TCP);
+	const struct unvmf_transport_ops *ops = default_config_transport();
 	struct unvmf_transport_opts topts;
 	int rc;
 
+	if (!ops) {
+		default_config_transport_done(NULL, -EPROTONOSUPPORT);
+		return;
+	}
 	memset(&topts, 0, sizeof(topts));
 	ops->opts_init(&topts);
 	topts.busy_poll = g_app.opts->busy_poll;

@@ -21,6 +21,8 @@ struct unvmf_tgt_app_opts {
 };
 
 void unvmf_tgt_app_opts_init(struct unvmf_tgt_app_opts *opts);
+/* Registers the built-in transports (tgt_transports.c); the first serves the default config. */
+void unvmf_transports_register_all(void);
 /* Runs the target until SIGINT/SIGTERM or unvmf_tgt_app_stop(); returns the exit status. */
 int unvmf_tgt_app_run(const struct unvmf_tgt_app_opts *opts);
 void unvmf_tgt_app_stop(void);

@@ -25,19 +25,6 @@ void unvmf_host_opts_init(struct unvmf_host_opts *opts)
 	opts->disable_sq_flow_control = true;
 }
 
-/* The transport of a trid; NULL when the host library has none for it. */
-static const struct host_transport_ops *ctrlr_transport_ops(enum nvmf_trtype trtype)
-{
-	switch (trtype) {
-	case NVMF_TRTYPE_TCP:
-		return &g_host_tcp_ops;
-	case NVMF_TRTYPE_RDMA:
-		return &g_host_rdma_ops;
-	default:
-		return NULL;
-	}
-}
-
 static int ctrlr_identity_init(struct unvmf_host_ctrlr *ctrlr, const struct unvmf_trid *trid,
 			       const struct unvmf_host_opts *opts)
 {
@@ -187,7 +174,7 @@ int unvmf_host_connect(const struct unvmf_trid *trid, const struct unvmf_host_op
 		unvmf_host_opts_init(&defaults);
 		opts = &defaults;
 	}
-	if (!ctrlr_transport_ops(trid->trtype))
+	if (!host_transport_find(trid->trtype))
 		return -EPROTONOSUPPORT;
 	ctrlr = calloc(1, sizeof(*ctrlr));
 	if (!ctrlr)
@@ -211,7 +198,7 @@ int unvmf_host_connect(const struct unvmf_trid *trid, const struct unvmf_host_op
 	rc = host_qpair_alloc(ctrlr, HOST_ADMIN_QID, ctrlr->opts.admin_queue_size, &ctrlr->admin);
 	if (rc)
 		goto err_free_ctrlr;
-	ctrlr->admin->ops = ctrlr_transport_ops(trid->trtype);
+	ctrlr->admin->ops = host_transport_find(trid->trtype);
 	ctrlr->admin->header_digest = opts->header_digest;
 	ctrlr->admin->data_digest = opts->data_digest;
 	rc = ctrlr->admin->ops->connect(ctrlr->admin, &ctrlr->trid, ctrlr->opts.connect_timeout_ms,
@@ -341,7 +328,7 @@ int unvmf_host_qpair_create(struct unvmf_host_ctrlr *ctrlr, uint16_t qsize,
 	rc = host_qpair_alloc(ctrlr, qid, qsize, &qp);
 	if (rc)
 		goto err_free_qid;
-	qp->ops = ctrlr_transport_ops(ctrlr->trid.trtype);
+	qp->ops = host_transport_find(ctrlr->trid.trtype);
 	qp->header_digest = ctrlr->opts.header_digest;
 	qp->data_digest = ctrlr->opts.data_digest;
 	qp->in_capsule_max = ctrlr->in_capsule_size;

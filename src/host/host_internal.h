@@ -65,6 +65,8 @@ struct host_transport_ops {
 
 extern const struct host_transport_ops g_host_tcp_ops;
 extern const struct host_transport_ops g_host_rdma_ops;
+/* The transport of a trtype (host_transport.c); NULL when the library has none for it. */
+const struct host_transport_ops *host_transport_find(enum nvmf_trtype trtype);
 
 struct unvmf_host_qpair {
 	struct unvmf_host_ctrlr *ctrlr;

@@ -4,6 +4,7 @@
  * subsystem at the address the host came in through, and the referrals.
  */
 #include "nvmf/nvmf.h"
+#include "nvmf/transport.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -12,6 +13,8 @@
 static void entry_fill(struct nvmf_discovery_log_entry *e, const struct unvmf_trid *trid,
 		       uint8_t subtype, const char *nqn, uint16_t portid)
 {
+	const struct unvmf_transport_ops *ops;
+
 	memset(e, 0, sizeof(*e));
 	e->trtype = (uint8_t)trid->trtype;
 	e->adrfam = (uint8_t)trid->adrfam;
@@ -24,13 +27,10 @@ static void entry_fill(struct nvmf_discovery_log_entry *e, const struct unvmf_tr
 	unvmf_str_pad(e->traddr, sizeof(e->traddr), trid->traddr);
 	memset(e->subnqn, 0, sizeof(e->subnqn));
 	memcpy(e->subnqn, nqn, strnlen(nqn, sizeof(e->subnqn)));
-	if (trid->trtype == NVMF_TRTYPE_RDMA) {
-		e->tsas.rdma.rdma_qptype = NVMF_RDMA_QPTYPE_RELIABLE_CONNECTED;
-		e->tsas.rdma.rdma_prtype = NVMF_RDMA_PRTYPE_NONE;
-		e->tsas.rdma.rdma_cms = NVMF_RDMA_CMS_RDMA_CM;
-	} else if (trid->trtype == NVMF_TRTYPE_TCP) {
-		e->tsas.tcp.sectype = NVMF_TCP_SECTYPE_NONE;
-	}
+	/* TSAS is the transport's; a trtype this build lacks keeps it zero. */
+	ops = unvmf_transport_ops_find(trid->trtype);
+	if (ops && ops->listener_discover)
+		ops->listener_discover(trid, e);
 }
 
 /* Port ids: stable per listen address across the log, derived from its position. */

@@ -307,6 +307,8 @@ int unvmf_tgt_init(const struct unvmf_tgt_opts *opts);
 int unvmf_tgt_create_poll_groups(void (*done)(void *arg, int rc), void *arg);
 /* Disconnects every qpair, destroys groups, transports and subsystems; then done(arg). */
 void unvmf_tgt_shutdown(void (*done)(void *arg), void *arg);
+/* True once shutdown began: transports refuse new connections. Any thread. */
+bool unvmf_tgt_is_shutting_down(void);
 void unvmf_tgt_fini(void);
 
 /* ---- subsystems (reactor 0, takes g_tgt.lock) ---- */

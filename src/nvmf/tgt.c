@@ -12,9 +12,6 @@
 
 struct unvmf_tgt g_tgt;
 
-static const struct unvmf_transport_ops *g_transport_ops[4];
-static unsigned g_num_transport_ops;
-
 /*
  * One transport is added at a time: a failed one leaves the last slot of the
  * table, which must be its own. Each walk visits the reactors in order and
@@ -22,25 +19,6 @@ static unsigned g_num_transport_ops;
  * overtakes the undo walk of a failed add.
  */
 static bool g_transport_adding;
-
-void unvmf_transport_register(const struct unvmf_transport_ops *ops)
-{
-	for (unsigned i = 0; i < g_num_transport_ops; i++) {
-		if (g_transport_ops[i] == ops)
-			return;
-	}
-	if (g_num_transport_ops < UNVMF_ARRAY_SIZE(g_transport_ops))
-		g_transport_ops[g_num_transport_ops++] = ops;
-}
-
-const struct unvmf_transport_ops *unvmf_transport_ops_find(enum nvmf_trtype trtype)
-{
-	for (unsigned i = 0; i < g_num_transport_ops; i++) {
-		if (g_transport_ops[i]->trtype == trtype)
-			return g_transport_ops[i];
-	}
-	return NULL;
-}
 
 struct unvmf_transport *unvmf_tgt_find_transport(enum nvmf_trtype trtype)
 {
@@ -574,6 +552,12 @@ void unvmf_tgt_shutdown(void (*done)(void *arg), void *arg)
 	shutdown_stop_listening();
 	unvmf_for_each_thread(shutdown_disconnect_group, NULL, NULL);
 	ctx->poller = unvmf_poller_register(shutdown_wait_qpairs, ctx, 1000, "tgt_shutdown");
+}
+
+bool unvmf_tgt_is_shutting_down(void)
+{
+	/* Written once on reactor 0, read by transports on their groups' threads. */
+	return __atomic_load_n(&g_tgt.shutting_down, __ATOMIC_RELAXED);
 }
 
 void unvmf_tgt_fini(void)

@@ -5,12 +5,30 @@
  * for it. Every op runs on the thread documented beside it.
  */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "nvmf/nvmf.h"
 
 struct json_t;
+struct nvmf_discovery_log_entry;
 
+/*
+ * Room for a transport's own options inside unvmf_transport_opts. The core
+ * copies it with the struct and never looks inside; the transport overlays its
+ * own struct (static_assert that it fits), as sockaddr_storage is used (the
+ * build has -fno-strict-aliasing). Kept inline rather than allocated so that
+ * opts stay a plain value callers copy, with nothing to free.
+ */
+#define UNVMF_TRANSPORT_OPTS_SPECIFIC_SIZE 256
+
+union unvmf_transport_opts_specific {
+	uint64_t align_u64;
+	void *align_ptr;
+	unsigned char bytes[UNVMF_TRANSPORT_OPTS_SPECIFIC_SIZE];
+};
+
+/* The options every transport shares; the rest is in specific, owned by the transport. */
 struct unvmf_transport_opts {
 	enum nvmf_trtype trtype;
 	uint32_t max_queue_depth;	/* I/O queue entries */
@@ -23,29 +41,37 @@ struct unvmf_transport_opts {
 	uint32_t buf_cache_size;
 	uint32_t abort_timeout_sec;
 	bool busy_poll;
-	struct {
-		bool c2h_success;	/* skip CapsuleResp after a successful read */
-		uint32_t sock_priority;
-		uint32_t ack_timeout_ms;	/* TCP_USER_TIMEOUT; 0 = the kernel's */
-	} tcp;
-	struct {
-		uint32_t max_srq_depth;
-		bool no_srq;
-		uint32_t num_cqe;
-		int32_t acceptor_backlog;
-		uint8_t ack_timeout;	/* 4.096 us << n per try; 0 = infinite */
-		uint8_t retry_count;	/* 0..7; 7 = forever on Soft-RoCE */
-		uint8_t rnr_retry_count;
-		uint32_t max_read_depth;	/* RDMA READs outstanding per qpair we ask for */
-		const char *provider;	/* "verbs" or "sim" */
-		void *provider_ctx;	/* sim: the struct rdma_sim_node * the target runs on */
-	} rdma;
+	union unvmf_transport_opts_specific specific;
 };
 
 struct unvmf_transport_ops {
-	const char *name;		/* "TCP", "RDMA" */
+	/* The trtype's name in trids, RPCs and logs; matched without regard to case. */
+	const char *name;
 	enum nvmf_trtype trtype;
+	/* Sets every option, common and specific, to the transport's defaults. */
 	void (*opts_init)(struct unvmf_transport_opts *opts);
+	/*
+	 * Whether name is one of the transport's own JSON parameters (lets the
+	 * RPC layer say which transport a misplaced parameter belongs to).
+	 */
+	bool (*opts_accepts)(const char *name);
+	/*
+	 * Decodes the transport's own JSON parameters (an object holding only
+	 * those, borrowed) into opts->specific, on top of opts_init's defaults.
+	 * 0, or -EINVAL with err naming the parameter (unknown, wrong type, out of
+	 * range). Strings in params are borrowed: what opts keeps must outlive
+	 * them (RDMA maps its provider name to a literal). Thread that owns opts.
+	 */
+	int (*opts_decode)(struct unvmf_transport_opts *opts, const struct json_t *params,
+	                   char *err, size_t err_len);
+	/* Adds its own parameters to a JSON object (nvmf_get_transports, save_config). */
+	void (*opts_dump)(const struct unvmf_transport_opts *opts, struct json_t *obj);
+	/*
+	 * Fills the transport-specific fields of a discovery log entry for an
+	 * address of this trtype (TSAS); the common fields are already set.
+	 */
+	void (*listener_discover)(const struct unvmf_trid *trid,
+	                          struct nvmf_discovery_log_entry *entry);
 	/* Reactor 0. */
 	int (*create)(const struct unvmf_transport_opts *opts, struct unvmf_transport **out);
 	void (*destroy)(struct unvmf_transport *transport);
@@ -96,11 +122,55 @@ struct unvmf_transport_poll_group {
 /* The options every transport shares, at SPDK's defaults; transports then set their own. */
 void unvmf_transport_opts_defaults(struct unvmf_transport_opts *opts, enum nvmf_trtype trtype);
 
-/* Registered transport implementations. */
+/*
+ * Registered transport implementations. Registration happens before the
+ * reactors start (the application's built-in list, or a test); lookups by
+ * name ignore case. unvmf_transport_ops_get walks them in registration order.
+ */
+int unvmf_transport_register(const struct unvmf_transport_ops *ops);
 const struct unvmf_transport_ops *unvmf_transport_ops_find(enum nvmf_trtype trtype);
-void unvmf_transport_register(const struct unvmf_transport_ops *ops);
+const struct unvmf_transport_ops *unvmf_transport_ops_find_by_name(const char *name);
+const struct unvmf_transport_ops *unvmf_transport_ops_get(unsigned index);
+/* The trtype's registered name, else the NVMe name of the code (log messages). */
+const char *unvmf_transport_trtype_name(enum nvmf_trtype trtype);
+
+/*
+ * Decoding helper for a transport's own JSON parameters: a table of fields
+ * of the transport's options struct, with ranges. Messages name the
+ * parameter in the RPC layer's words ("invalid parameter 'x': ...").
+ */
+enum unvmf_transport_param_type {
+	UNVMF_TRANSPORT_PARAM_UINT, /* unsigned field of size 1/2/4 in [min, max] */
+	UNVMF_TRANSPORT_PARAM_INT,  /* int32_t in [-(max), max] */
+	UNVMF_TRANSPORT_PARAM_BOOL,
+	UNVMF_TRANSPORT_PARAM_STRING, /* const char * borrowed from the JSON; max = length */
+};
+
+struct unvmf_transport_param {
+	const char *name;
+	enum unvmf_transport_param_type type;
+	size_t offset;
+	size_t size;
+	uint64_t min;
+	uint64_t max;
+};
+
+#define UNVMF_TRANSPORT_PARAM_FIELD(st, field) offsetof(st, field), sizeof(((st *)0)->field)
+
+const struct unvmf_transport_param *
+unvmf_transport_param_find(const struct unvmf_transport_param *spec, size_t count,
+                           const char *name);
+/*
+ * Decodes every member of params into out by spec; an unknown member is
+ * refused by name. *present gets bit i for spec[i] found (count <= 64).
+ */
+int unvmf_transport_params_decode(const struct json_t *params,
+                                  const struct unvmf_transport_param *spec, size_t count, void *out,
+                                  uint64_t *present, char *err, size_t err_len);
 
 /* Target-level: creates the transport and its per-group parts on every poll group. */
 int unvmf_tgt_add_transport(const struct unvmf_transport_opts *opts,
 			    void (*done)(void *arg, int rc), void *arg);
 struct unvmf_transport *unvmf_tgt_find_transport(enum nvmf_trtype trtype);
+/* The target's transports in creation order; NULL past the last (reactor 0). */
+struct unvmf_transport *unvmf_tgt_transport_get(unsigned index);

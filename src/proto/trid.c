@@ -6,57 +6,83 @@
 #include <string.h>
 #include <strings.h>
 
-const char *unvmf_trtype_str(enum nvmf_trtype trtype)
+/*
+ * The names the NVMe over Fabrics spec gives its TRTYPE and ADRFAM codes
+ * (discovery log entries, SPDK's trid strings). These are the wire's values,
+ * shared by host and target, not implementations: which transport serves a
+ * trtype is the target's registry's and the host's transport list's to say,
+ * and neither is reachable from here (the host tools parse trids without the
+ * target core). What this table does decide is which names a trid string may
+ * use: the IP-addressed fabrics; FC and intra-host are printed, not parsed.
+ */
+struct spec_name {
+	unsigned code;
+	const char *name;
+	bool parsed; /* accepted in trid strings and RPC trids */
+};
+
+static const struct spec_name g_trtype_names[] = {
+    {NVMF_TRTYPE_RDMA, "RDMA", true},
+    {NVMF_TRTYPE_FC, "FC", false},
+    {NVMF_TRTYPE_TCP, "TCP", true},
+    {NVMF_TRTYPE_INTRA_HOST, "INTRA_HOST", false},
+};
+
+static const struct spec_name g_adrfam_names[] = {
+    {NVMF_ADRFAM_IPV4, "IPv4", true},
+    {NVMF_ADRFAM_IPV6, "IPv6", true},
+    {NVMF_ADRFAM_IB, "IB", false},
+    {NVMF_ADRFAM_FC, "FC", false},
+    {NVMF_ADRFAM_INTRA_HOST, "INTRA_HOST", false},
+};
+
+static const char *spec_name_str(const struct spec_name *t, size_t n, unsigned code)
 {
-	switch (trtype) {
-	case NVMF_TRTYPE_RDMA:
-		return "RDMA";
-	case NVMF_TRTYPE_TCP:
-		return "TCP";
-	case NVMF_TRTYPE_FC:
-		return "FC";
-	case NVMF_TRTYPE_INTRA_HOST:
-		return "INTRA_HOST";
+	for (size_t i = 0; i < n; i++) {
+		if (t[i].code == code)
+			return t[i].name;
 	}
 	return "UNKNOWN";
 }
 
+static int spec_name_parse(const struct spec_name *t, size_t n, const char *s, unsigned *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (t[i].parsed && strcasecmp(t[i].name, s) == 0) {
+			*out = t[i].code;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+const char *unvmf_trtype_str(enum nvmf_trtype trtype)
+{
+	return spec_name_str(g_trtype_names, UNVMF_ARRAY_SIZE(g_trtype_names), trtype);
+}
+
 int unvmf_trtype_parse(const char *s, enum nvmf_trtype *out)
 {
-	if (strcasecmp(s, "TCP") == 0)
-		*out = NVMF_TRTYPE_TCP;
-	else if (strcasecmp(s, "RDMA") == 0)
-		*out = NVMF_TRTYPE_RDMA;
-	else
+	unsigned code;
+
+	if (spec_name_parse(g_trtype_names, UNVMF_ARRAY_SIZE(g_trtype_names), s, &code))
 		return -EINVAL;
+	*out = (enum nvmf_trtype)code;
 	return 0;
 }
 
 const char *unvmf_adrfam_str(enum nvmf_adrfam adrfam)
 {
-	switch (adrfam) {
-	case NVMF_ADRFAM_IPV4:
-		return "IPv4";
-	case NVMF_ADRFAM_IPV6:
-		return "IPv6";
-	case NVMF_ADRFAM_IB:
-		return "IB";
-	case NVMF_ADRFAM_FC:
-		return "FC";
-	case NVMF_ADRFAM_INTRA_HOST:
-		return "INTRA_HOST";
-	}
-	return "UNKNOWN";
+	return spec_name_str(g_adrfam_names, UNVMF_ARRAY_SIZE(g_adrfam_names), adrfam);
 }
 
 int unvmf_adrfam_parse(const char *s, enum nvmf_adrfam *out)
 {
-	if (strcasecmp(s, "IPv4") == 0)
-		*out = NVMF_ADRFAM_IPV4;
-	else if (strcasecmp(s, "IPv6") == 0)
-		*out = NVMF_ADRFAM_IPV6;
-	else
+	unsigned code;
+
+	if (spec_name_parse(g_adrfam_names, UNVMF_ARRAY_SIZE(g_adrfam_names), s, &code))
 		return -EINVAL;
+	*out = (enum nvmf_adrfam)code;
 	return 0;
 }
 
@@ -83,6 +109,7 @@ int unvmf_trid_parse(struct unvmf_trid *trid, const char *str)
 	char *save = NULL;
 
 	memset(trid, 0, sizeof(*trid));
+	/* SPDK's tools default to TCP when the string names no trtype. */
 	trid->trtype = NVMF_TRTYPE_TCP;
 	trid->adrfam = NVMF_ADRFAM_IPV4;
 	strcpy(trid->trsvcid, "4420");

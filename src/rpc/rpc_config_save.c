@@ -78,14 +78,14 @@ static json_t *nvmf_config(void)
 	json_t *list = json_array();
 	struct unvmf_subsystem *s;
 	struct unvmf_referral *r;
+	struct unvmf_transport *t;
 
 	if (!list)
 		return NULL;
 	config_add(list, "nvmf_set_max_subsystems",
 	           json_pack("{s:i}", "max_subsystems", (int)g_tgt.opts.max_subsystems));
-	for (unsigned i = 0; i < g_tgt.num_transports; i++)
-		config_add(list, "nvmf_create_transport",
-		           unvmf_rpc_transport_json(g_tgt.transports[i]));
+	for (unsigned i = 0; (t = unvmf_tgt_transport_get(i)); i++)
+		config_add(list, "nvmf_create_transport", unvmf_rpc_transport_json(t));
 	pthread_mutex_lock(&g_tgt.lock);
 	if (g_tgt.discovery)
 		subsystem_config_locked(list, g_tgt.discovery);

@@ -280,7 +280,26 @@ static void inject_done(void *arg)
 	free(w);
 }
 
-static void inject_fault(struct unvmf_rpc_request *req, json_t *params, enum nvmf_trtype trtype)
+/*
+ * SPDK names the method after the transport ("nvmf_tcp_inject_fault"): the
+ * transport is the one registered under that name, NULL if none is.
+ */
+static const struct unvmf_transport_ops *inject_fault_ops(const char *method)
+{
+	static const char prefix[] = "nvmf_", suffix[] = "_inject_fault";
+	size_t plen = sizeof(prefix) - 1, slen = sizeof(suffix) - 1;
+	size_t len = method ? strlen(method) : 0;
+	char name[32];
+
+	if (len <= plen + slen || strncmp(method, prefix, plen) != 0 ||
+	    strcmp(method + len - slen, suffix) != 0 || len - plen - slen >= sizeof(name))
+		return NULL;
+	memcpy(name, method + plen, len - plen - slen);
+	name[len - plen - slen] = '\0';
+	return unvmf_transport_ops_find_by_name(name);
+}
+
+static void rpc_nvmf_inject_fault(struct unvmf_rpc_request *req, json_t *params)
 {
 	static const struct unvmf_rpc_param spec[] = {
 	    {"fault", UNVMF_RPC_STRING, true, UNVMF_RPC_FIELD(struct inject_params, fault), 0, 64},
@@ -290,6 +309,7 @@ static void inject_fault(struct unvmf_rpc_request *req, json_t *params, enum nvm
 	    {"qid", UNVMF_RPC_UINT, false, UNVMF_RPC_FIELD(struct inject_params, qid), 0, 0},
 	};
 	struct inject_params p = {0};
+	const struct unvmf_transport_ops *ops;
 	struct unvmf_transport *t;
 	struct group_walk *w;
 	uint64_t present;
@@ -302,15 +322,20 @@ static void inject_fault(struct unvmf_rpc_request *req, json_t *params, enum nvm
 		                                  "with --enable-fault-injection");
 		return;
 	}
-	t = unvmf_tgt_find_transport(trtype);
+	ops = inject_fault_ops(unvmf_rpc_request_method(req));
+	if (!ops) {
+		unvmf_rpc_send_error(req, -ENODEV, "%s: no such transport in this build",
+		                     unvmf_rpc_request_method(req));
+		return;
+	}
+	t = unvmf_tgt_find_transport(ops->trtype);
 	if (!t) {
-		unvmf_rpc_send_error(req, -ENODEV, "transport %s does not exist",
-		                     unvmf_trtype_str(trtype));
+		unvmf_rpc_send_error(req, -ENODEV, "transport %s does not exist", ops->name);
 		return;
 	}
 	if (!t->ops->inject_fault) {
 		unvmf_rpc_send_error(req, -EOPNOTSUPP, "transport %s has no fault injection",
-		                     unvmf_trtype_str(trtype));
+		                     ops->name);
 		return;
 	}
 	/* Transport-level faults (the next qpair to reach a state) need no qpair now. */
@@ -349,21 +374,12 @@ static void inject_fault(struct unvmf_rpc_request *req, json_t *params, enum nvm
 	}
 }
 
-static void rpc_nvmf_tcp_inject_fault(struct unvmf_rpc_request *req, json_t *params)
-{
-	inject_fault(req, params, NVMF_TRTYPE_TCP);
-}
-
-static void rpc_nvmf_rdma_inject_fault(struct unvmf_rpc_request *req, json_t *params)
-{
-	inject_fault(req, params, NVMF_TRTYPE_RDMA);
-}
-
 static const struct unvmf_rpc_method g_stats_methods[] = {
     {"nvmf_get_stats", rpc_nvmf_get_stats},
     {"nvmf_subsystem_get_qpairs", rpc_nvmf_subsystem_get_qpairs},
-    {"nvmf_tcp_inject_fault", rpc_nvmf_tcp_inject_fault},
-    {"nvmf_rdma_inject_fault", rpc_nvmf_rdma_inject_fault},
+    /* SPDK's method names; the handler finds the transport by the name in the method's. */
+    {"nvmf_tcp_inject_fault", rpc_nvmf_inject_fault},
+    {"nvmf_rdma_inject_fault", rpc_nvmf_inject_fault},
 };
 
 void unvmf_rpc_register_nvmf_stats_methods(void)

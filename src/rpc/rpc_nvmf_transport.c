@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The options every transport shares; the rest go to the transport's own decoder. */
 struct transport_params {
 	const char *trtype;
 	const char *tgt_name;
@@ -23,27 +24,12 @@ struct transport_params {
 	uint32_t abort_timeout_sec;
 	bool dif_insert_or_strip;
 	bool zcopy;
-	/* TCP */
-	bool c2h_success;
-	uint32_t sock_priority;
-	/* RDMA */
-	uint32_t max_srq_depth;
-	bool no_srq;
-	uint32_t num_cqe;
-	int32_t acceptor_backlog;
-	uint32_t ack_timeout;
-	uint8_t retry_count;
-	uint8_t rnr_retry_count;
-	uint32_t max_read_depth;
-	const char *provider;
 };
 
 #define TP(name, type, min, max)                                                                   \
 	{                                                                                          \
 #name, type, false, UNVMF_RPC_FIELD(struct transport_params, name), min, max       \
 	}
-
-enum { TP_GENERIC, TP_TCP, TP_RDMA };
 
 static const struct unvmf_rpc_param g_transport_spec[] = {
     {"trtype", UNVMF_RPC_STRING, true, UNVMF_RPC_FIELD(struct transport_params, trtype), 0, 16},
@@ -60,28 +46,16 @@ static const struct unvmf_rpc_param g_transport_spec[] = {
     TP(abort_timeout_sec, UNVMF_RPC_UINT, 0, 3600),
     TP(dif_insert_or_strip, UNVMF_RPC_BOOL, 0, 0),
     TP(zcopy, UNVMF_RPC_BOOL, 0, 0),
-    TP(c2h_success, UNVMF_RPC_BOOL, 0, 0),
-    TP(sock_priority, UNVMF_RPC_UINT, 0, 6),
-    TP(max_srq_depth, UNVMF_RPC_UINT, 1, 65535),
-    TP(no_srq, UNVMF_RPC_BOOL, 0, 0),
-    TP(num_cqe, UNVMF_RPC_UINT, 1, 1u << 22),
-    TP(acceptor_backlog, UNVMF_RPC_INT, 0, 65535),
-    TP(ack_timeout, UNVMF_RPC_UINT, 0, 0), /* TCP: ms; RDMA: 0..31 exponent */
-    TP(retry_count, UNVMF_RPC_UINT, 0, 7),
-    TP(rnr_retry_count, UNVMF_RPC_UINT, 0, 7),
-    TP(max_read_depth, UNVMF_RPC_UINT, 1, 256),
-    TP(provider, UNVMF_RPC_STRING, 0, 16),
 };
 
-/* Which transport each option belongs to, in g_transport_spec order. */
-static const unsigned char g_transport_scope[] = {
-    TP_GENERIC, TP_GENERIC, TP_GENERIC, TP_GENERIC, TP_GENERIC, TP_GENERIC, TP_GENERIC,
-    TP_GENERIC, TP_GENERIC, TP_GENERIC, TP_GENERIC, TP_GENERIC, TP_GENERIC, TP_GENERIC,
-    TP_TCP,     TP_TCP,     TP_RDMA,    TP_RDMA,    TP_RDMA,    TP_RDMA,    TP_GENERIC,
-    TP_RDMA,    TP_RDMA,    TP_RDMA,    TP_RDMA,
-};
-_Static_assert(sizeof(g_transport_scope) == UNVMF_ARRAY_SIZE(g_transport_spec),
-               "one scope per transport option");
+static bool common_param(const char *name)
+{
+	for (size_t i = 0; i < UNVMF_ARRAY_SIZE(g_transport_spec); i++) {
+		if (strcmp(g_transport_spec[i].name, name) == 0)
+			return true;
+	}
+	return false;
+}
 
 static bool has(uint64_t present, const char *name)
 {
@@ -96,11 +70,6 @@ static bool has(uint64_t present, const char *name)
 	do {                                                                                       \
 		if (has(present, #field))                                                          \
 			opts->field = p->field;                                                    \
-	} while (0)
-#define APPLY_TO(sub, field)                                                                       \
-	do {                                                                                       \
-		if (has(present, #field))                                                          \
-			opts->sub.field = p->field;                                                \
 	} while (0)
 
 static void transport_apply(struct unvmf_transport_opts *opts, const struct transport_params *p,
@@ -119,25 +88,70 @@ static void transport_apply(struct unvmf_transport_opts *opts, const struct tran
 	if (has(present, "buf_cache_size") && p->buf_cache_size != UINT32_MAX)
 		opts->buf_cache_size = p->buf_cache_size;
 	APPLY(abort_timeout_sec);
-	APPLY_TO(tcp, c2h_success);
-	APPLY_TO(tcp, sock_priority);
-	APPLY_TO(rdma, max_srq_depth);
-	APPLY_TO(rdma, no_srq);
-	APPLY_TO(rdma, num_cqe);
-	APPLY_TO(rdma, acceptor_backlog);
-	/*
-	 * Both transports take SPDK's ack_timeout. TCP: milliseconds. RDMA: the
-	 * IB exponent; 0 (SPDK's default, IB's "wait forever") keeps ours.
-	 */
-	if (has(present, "ack_timeout") && opts->trtype == NVMF_TRTYPE_TCP)
-		opts->tcp.ack_timeout_ms = p->ack_timeout;
-	if (has(present, "ack_timeout") && opts->trtype == NVMF_TRTYPE_RDMA && p->ack_timeout)
-		opts->rdma.ack_timeout = (uint8_t)p->ack_timeout;
-	APPLY_TO(rdma, retry_count);
-	APPLY_TO(rdma, rnr_retry_count);
-	APPLY_TO(rdma, max_read_depth);
-	if (has(present, "provider"))
-		opts->rdma.provider = strcmp(p->provider, "sim") == 0 ? "sim" : "verbs";
+}
+
+/* "TCP or RDMA": the registered transports, for messages. */
+static void transport_names(char *buf, size_t len)
+{
+	const struct unvmf_transport_ops *ops;
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; (ops = unvmf_transport_ops_get(i)) && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? " or " : "", ops->name);
+}
+
+/* The registered transport whose own parameter name is, other than ops. */
+static const struct unvmf_transport_ops *param_owner(const struct unvmf_transport_ops *ops,
+                                                     const char *name)
+{
+	const struct unvmf_transport_ops *o;
+
+	for (unsigned i = 0; (o = unvmf_transport_ops_get(i)); i++) {
+		if (o != ops && o->opts_accepts && o->opts_accepts(name))
+			return o;
+	}
+	return NULL;
+}
+
+/*
+ * Splits params: the common ones are checked here (an unknown name is
+ * refused, naming the transport it belongs to if another has it), the rest
+ * are moved to *specific for the transport's decoder. 0 or -EINVAL with err.
+ */
+static int transport_params_split(const struct unvmf_transport_ops *ops, json_t *params,
+                                  json_t **common, json_t **specific, char *err, size_t errlen)
+{
+	const char *key;
+	json_t *v;
+
+	*common = json_object();
+	*specific = json_object();
+	if (!*common || !*specific) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	json_object_foreach(params, key, v)
+	{
+		const struct unvmf_transport_ops *owner;
+
+		if (common_param(key)) {
+			json_object_set(*common, key, v);
+			continue;
+		}
+		if (ops->opts_accepts && ops->opts_accepts(key)) {
+			json_object_set(*specific, key, v);
+			continue;
+		}
+		owner = param_owner(ops, key);
+		if (owner)
+			snprintf(err, errlen, "invalid parameter '%s': applies to %s only", key,
+			         owner->name);
+		else
+			snprintf(err, errlen, "unknown parameter '%s'", key);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static void create_transport_done(void *arg, int rc)
@@ -150,37 +164,19 @@ static void create_transport_done(void *arg, int rc)
 		unvmf_rpc_send_bool(req, true);
 }
 
-static void rpc_nvmf_create_transport(struct unvmf_rpc_request *req, json_t *params)
+/*
+ * Checks and applies the common parameters onto opts (already at the
+ * transport's defaults). Replies and returns non-zero on a refusal.
+ */
+static int create_transport_common(struct unvmf_rpc_request *req, json_t *common,
+                                   struct unvmf_transport_opts *opts)
 {
 	struct transport_params p = {0};
-	const struct unvmf_transport_ops *ops;
-	struct unvmf_transport_opts opts;
-	enum nvmf_trtype trtype;
 	uint64_t present;
-	int rc;
 
-	if (unvmf_rpc_decode_or_reply(req, params, g_transport_spec,
+	if (unvmf_rpc_decode_or_reply(req, common, g_transport_spec,
 	                              UNVMF_ARRAY_SIZE(g_transport_spec), &p, &present))
-		return;
-	if (unvmf_trtype_parse(p.trtype, &trtype)) {
-		unvmf_rpc_send_error(
-		    req, UNVMF_RPC_INVALID_PARAMS,
-		    "invalid parameter 'trtype': unknown transport '%s' (TCP or RDMA)", p.trtype);
-		return;
-	}
-	for (size_t i = 0; i < UNVMF_ARRAY_SIZE(g_transport_spec); i++) {
-		unsigned scope = g_transport_scope[i];
-
-		if (!(present & (1ull << i)) || scope == TP_GENERIC)
-			continue;
-		if ((scope == TP_TCP) != (trtype == NVMF_TRTYPE_TCP)) {
-			unvmf_rpc_send_error(req, UNVMF_RPC_INVALID_PARAMS,
-			                     "invalid parameter '%s': applies to %s only",
-			                     g_transport_spec[i].name,
-			                     scope == TP_TCP ? "TCP" : "RDMA");
-			return;
-		}
-	}
+		return -EINVAL;
 	if (has(present, "buf_cache_size") && p.buf_cache_size != UINT32_MAX &&
 	    p.buf_cache_size > (1u << 20)) {
 		unvmf_rpc_send_error(
@@ -188,85 +184,100 @@ static void rpc_nvmf_create_transport(struct unvmf_rpc_request *req, json_t *par
 		    "invalid parameter 'buf_cache_size': %u is out of range [0, %u] "
 		    "(or 4294967295 for the default)",
 		    p.buf_cache_size, 1u << 20);
-		return;
-	}
-	if (has(present, "ack_timeout") &&
-	    (trtype == NVMF_TRTYPE_RDMA ? p.ack_timeout > 31 : p.ack_timeout > 3600000)) {
-		unvmf_rpc_send_error(req, UNVMF_RPC_INVALID_PARAMS,
-		                     "invalid parameter 'ack_timeout': %u is out of range [0, %u]",
-		                     p.ack_timeout, trtype == NVMF_TRTYPE_RDMA ? 31u : 3600000u);
-		return;
+		return -EINVAL;
 	}
 	if (p.dif_insert_or_strip || p.zcopy) {
 		unvmf_rpc_send_error(req, -EOPNOTSUPP, "%s is not supported",
 		                     p.zcopy ? "zcopy" : "dif_insert_or_strip");
+		return -EOPNOTSUPP;
+	}
+	transport_apply(opts, &p, present);
+	return 0;
+}
+
+static void rpc_nvmf_create_transport(struct unvmf_rpc_request *req, json_t *params)
+{
+	static const struct unvmf_rpc_param trtype_spec[] = {
+	    {"trtype", UNVMF_RPC_STRING, true, UNVMF_RPC_FIELD(struct transport_params, trtype), 0,
+	     16},
+	};
+	struct transport_params p = {0};
+	const struct unvmf_transport_ops *ops;
+	struct unvmf_transport_opts opts;
+	json_t *common = NULL, *specific = NULL, *only_trtype;
+	char err[256], names[64];
+	int rc;
+
+	if (params && !json_is_object(params)) {
+		unvmf_rpc_decode_or_reply(req, params, trtype_spec, 1, &p, NULL);
 		return;
 	}
-	if (has(present, "provider") && strcmp(p.provider, "verbs") != 0 &&
-	    strcmp(p.provider, "sim") != 0) {
-		unvmf_rpc_send_error(req, UNVMF_RPC_INVALID_PARAMS,
-		                     "invalid parameter 'provider': '%s' (verbs or sim)",
-		                     p.provider);
+	/* trtype alone first: it says whose parameters the others are. */
+	only_trtype = json_pack("{s:O?}", "trtype", json_object_get(params, "trtype"));
+	rc = unvmf_rpc_decode_or_reply(req, only_trtype, trtype_spec, 1, &p, NULL);
+	/* p.trtype stays valid: params holds the same string. */
+	json_decref(only_trtype);
+	if (rc)
 		return;
-	}
-	ops = unvmf_transport_ops_find(trtype);
+	ops = unvmf_transport_ops_find_by_name(p.trtype);
 	if (!ops) {
-		unvmf_rpc_send_error(req, -EPROTONOSUPPORT,
-		                     "transport %s is not available in this build",
-		                     unvmf_trtype_str(trtype));
-		return;
-	}
-	if (unvmf_tgt_find_transport(trtype)) {
-		unvmf_rpc_send_error(req, -EEXIST, "transport %s already exists",
-		                     unvmf_trtype_str(trtype));
+		transport_names(names, sizeof(names));
+		unvmf_rpc_send_error(req, UNVMF_RPC_INVALID_PARAMS,
+		                     "invalid parameter 'trtype': unknown transport '%s' (%s)",
+		                     p.trtype, names);
 		return;
 	}
 	memset(&opts, 0, sizeof(opts));
 	ops->opts_init(&opts);
-	opts.trtype = trtype;
-	transport_apply(&opts, &p, present);
+	opts.trtype = ops->trtype;
+	rc = transport_params_split(ops, params, &common, &specific, err, sizeof(err));
+	if (rc) {
+		unvmf_rpc_send_error(req, rc == -EINVAL ? UNVMF_RPC_INVALID_PARAMS : rc, "%s", err);
+		goto out_decref;
+	}
+	if (create_transport_common(req, common, &opts))
+		goto out_decref;
+	if (json_object_size(specific)) {
+		rc = ops->opts_decode ? ops->opts_decode(&opts, specific, err, sizeof(err))
+		                      : -EINVAL;
+		if (rc) {
+			unvmf_rpc_send_error(req, UNVMF_RPC_INVALID_PARAMS, "%s", err);
+			goto out_decref;
+		}
+	}
+	if (unvmf_tgt_find_transport(ops->trtype)) {
+		unvmf_rpc_send_error(req, -EEXIST, "transport %s already exists", ops->name);
+		goto out_decref;
+	}
 	if (opts.io_unit_size > opts.max_io_size) {
 		unvmf_rpc_send_error(req, UNVMF_RPC_INVALID_PARAMS,
 		                     "invalid parameters: io_unit_size %u is above max_io_size %u",
 		                     opts.io_unit_size, opts.max_io_size);
-		return;
+		goto out_decref;
 	}
 	rc = unvmf_tgt_add_transport(&opts, create_transport_done, req);
 	if (rc)
-		unvmf_rpc_send_error(req, rc, "cannot create transport %s: %s",
-		                     unvmf_trtype_str(trtype), strerror(-rc));
+		unvmf_rpc_send_error(req, rc, "cannot create transport %s: %s", ops->name,
+		                     strerror(-rc));
+out_decref:
+	json_decref(common);
+	json_decref(specific);
 }
 
 json_t *unvmf_rpc_transport_json(const struct unvmf_transport *t)
 {
 	const struct unvmf_transport_opts *o = &t->opts;
-	json_t *j = json_pack(
-	    "{s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "trtype",
-	    unvmf_trtype_str(t->ops->trtype), "max_queue_depth", (int)o->max_queue_depth,
-	    "max_aq_depth", (int)o->max_aq_depth, "max_io_qpairs_per_ctrlr",
-	    (int)o->max_io_qpairs_per_ctrlr, "in_capsule_data_size", (int)o->in_capsule_data_size,
-	    "max_io_size", (int)o->max_io_size, "io_unit_size", (int)o->io_unit_size,
-	    "num_shared_buffers", (int)o->num_shared_buffers, "buf_cache_size",
-	    (int)o->buf_cache_size, "abort_timeout_sec", (int)o->abort_timeout_sec);
+	json_t *j = json_pack("{s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "trtype",
+	                      t->ops->name, "max_queue_depth", (int)o->max_queue_depth,
+	                      "max_aq_depth", (int)o->max_aq_depth, "max_io_qpairs_per_ctrlr",
+	                      (int)o->max_io_qpairs_per_ctrlr, "in_capsule_data_size",
+	                      (int)o->in_capsule_data_size, "max_io_size", (int)o->max_io_size,
+	                      "io_unit_size", (int)o->io_unit_size, "num_shared_buffers",
+	                      (int)o->num_shared_buffers, "buf_cache_size", (int)o->buf_cache_size,
+	                      "abort_timeout_sec", (int)o->abort_timeout_sec);
 
-	if (!j)
-		return NULL;
-	if (t->ops->trtype == NVMF_TRTYPE_TCP) {
-		json_object_set_new(j, "c2h_success", json_boolean(o->tcp.c2h_success));
-		json_object_set_new(j, "sock_priority", json_integer(o->tcp.sock_priority));
-		json_object_set_new(j, "ack_timeout", json_integer(o->tcp.ack_timeout_ms));
-	} else if (t->ops->trtype == NVMF_TRTYPE_RDMA) {
-		json_object_set_new(j, "max_srq_depth", json_integer(o->rdma.max_srq_depth));
-		json_object_set_new(j, "no_srq", json_boolean(o->rdma.no_srq));
-		json_object_set_new(j, "num_cqe", json_integer(o->rdma.num_cqe));
-		json_object_set_new(j, "acceptor_backlog", json_integer(o->rdma.acceptor_backlog));
-		json_object_set_new(j, "ack_timeout", json_integer(o->rdma.ack_timeout));
-		json_object_set_new(j, "retry_count", json_integer(o->rdma.retry_count));
-		json_object_set_new(j, "rnr_retry_count", json_integer(o->rdma.rnr_retry_count));
-		json_object_set_new(j, "max_read_depth", json_integer(o->rdma.max_read_depth));
-		if (o->rdma.provider)
-			json_object_set_new(j, "provider", json_string(o->rdma.provider));
-	}
+	if (j && t->ops->opts_dump)
+		t->ops->opts_dump(o, j);
 	return j;
 }
 
@@ -284,26 +295,30 @@ static void rpc_nvmf_get_transports(struct unvmf_rpc_request *req, json_t *param
 	     UNVMF_RPC_FIELD(struct get_transports_params, tgt_name), 0, 0},
 	};
 	struct get_transports_params p = {0};
-	enum nvmf_trtype trtype = 0;
+	const struct unvmf_transport_ops *ops = NULL;
+	struct unvmf_transport *t;
 	json_t *list;
 
 	if (unvmf_rpc_decode_or_reply(req, params, spec, UNVMF_ARRAY_SIZE(spec), &p, NULL))
 		return;
-	if (p.trtype && unvmf_trtype_parse(p.trtype, &trtype)) {
-		unvmf_rpc_send_error(req, UNVMF_RPC_INVALID_PARAMS,
-		                     "invalid parameter 'trtype': unknown transport '%s'",
-		                     p.trtype);
-		return;
-	}
-	if (p.trtype && !unvmf_tgt_find_transport(trtype)) {
-		unvmf_rpc_send_error(req, -ENODEV, "transport %s does not exist",
-		                     unvmf_trtype_str(trtype));
-		return;
+	if (p.trtype) {
+		ops = unvmf_transport_ops_find_by_name(p.trtype);
+		if (!ops) {
+			unvmf_rpc_send_error(req, UNVMF_RPC_INVALID_PARAMS,
+			                     "invalid parameter 'trtype': unknown transport '%s'",
+			                     p.trtype);
+			return;
+		}
+		if (!unvmf_tgt_find_transport(ops->trtype)) {
+			unvmf_rpc_send_error(req, -ENODEV, "transport %s does not exist",
+			                     ops->name);
+			return;
+		}
 	}
 	list = json_array();
-	for (unsigned i = 0; list && i < g_tgt.num_transports; i++) {
-		if (!p.trtype || g_tgt.transports[i]->ops->trtype == trtype)
-			json_array_append_new(list, unvmf_rpc_transport_json(g_tgt.transports[i]));
+	for (unsigned i = 0; list && (t = unvmf_tgt_transport_get(i)); i++) {
+		if (!ops || t->ops == ops)
+			json_array_append_new(list, unvmf_rpc_transport_json(t));
 	}
 	unvmf_rpc_send_result(req, list);
 }

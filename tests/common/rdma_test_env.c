@@ -1,6 +1,7 @@
 #include "rdma_test_env.h"
 
 #include "rpc/rpc.h"
+#include "transport/rdma/rdma_opts.h"
 
 const char *g_rte_rpc_path;
 
@@ -80,26 +81,25 @@ void rte_opts_default(struct unvmf_transport_opts *o)
 {
 	unvmf_transport_ops_find(NVMF_TRTYPE_RDMA)->opts_init(o);
 	o->num_shared_buffers = 1024;
-	o->rdma.max_srq_depth = 256;
-	o->rdma.num_cqe = 8192;
-	o->rdma.provider = "sim";
+	unvmf_rdma_opts(o)->max_srq_depth = 256;
+	unvmf_rdma_opts(o)->num_cqe = 8192;
+	unvmf_rdma_opts(o)->provider = "sim";
 }
 
 void rte_opts_no_srq(struct unvmf_transport_opts *o, bool no_srq)
 {
-	o->rdma.no_srq = no_srq;
+	unvmf_rdma_opts(o)->no_srq = no_srq;
 }
 
 void rte_opts_queue_sizes(struct unvmf_transport_opts *o, uint32_t max_srq_depth, uint32_t num_cqe)
 {
-	o->rdma.max_srq_depth = max_srq_depth;
-	o->rdma.num_cqe = num_cqe;
+	unvmf_rdma_opts(o)->max_srq_depth = max_srq_depth;
+	unvmf_rdma_opts(o)->num_cqe = num_cqe;
 }
 
 void rte_opts_sim_node(struct unvmf_transport_opts *o, const struct rte *e)
 {
-	o->rdma.provider = "sim";
-	o->rdma.provider_ctx = e->tnode;
+	unvmf_rdma_opts_set_provider(o, "sim", e->tnode);
 }
 
 int rte_start(struct rte *e, const struct unvmf_transport_opts *opts, uint64_t cpumask,

@@ -17,12 +17,11 @@
 #include <sched.h>
 
 #include "rdma_test_env.h"
+#include "transport/rdma/rdma_opts.h"
 #include "host/rdma/host_rdma_conn.h"
 #include "unvmf/host.h"
 
 #define MAX_POLLS 2000000
-
-extern const struct unvmf_transport_ops unvmf_rdma_transport_ops;
 
 static struct rte g_e;
 

@@ -399,15 +399,15 @@ int sim_run_seed(uint64_t seed, const struct sim_schedule *sched, struct sim_sta
 	t.opts.max_queue_depth = sim_range(&rng, 4, 32);
 	t.opts.max_aq_depth = 32;
 	t.opts.in_capsule_data_size = w.icd;
-	t.opts.rdma.no_srq = sim_range(&rng, 0, 1);
-	t.opts.rdma.max_srq_depth = sim_range(&rng, 16, 256);
-	t.opts.rdma.num_cqe = 4096;
-	t.opts.rdma.max_read_depth = sim_range(&rng, 1, 16);
-	t.opts.rdma.retry_count = (uint8_t)sim_range(&rng, 1, 7);
-	t.opts.rdma.rnr_retry_count = (uint8_t)sim_range(&rng, 1, 7);
+	unvmf_rdma_opts(&t.opts)->no_srq = sim_range(&rng, 0, 1);
+	unvmf_rdma_opts(&t.opts)->max_srq_depth = sim_range(&rng, 16, 256);
+	unvmf_rdma_opts(&t.opts)->num_cqe = 4096;
+	unvmf_rdma_opts(&t.opts)->max_read_depth = sim_range(&rng, 1, 16);
+	unvmf_rdma_opts(&t.opts)->retry_count = (uint8_t)sim_range(&rng, 1, 7);
+	unvmf_rdma_opts(&t.opts)->rnr_retry_count = (uint8_t)sim_range(&rng, 1, 7);
 	/* 4.096 us x 2^8..2^14: 1 to 68 steps of 1 ms per transport retry. */
-	t.opts.rdma.ack_timeout = (uint8_t)sim_range(&rng, 8, 14);
-	t.opts.rdma.provider = "sim";
+	unvmf_rdma_opts(&t.opts)->ack_timeout = (uint8_t)sim_range(&rng, 8, 14);
+	unvmf_rdma_opts(&t.opts)->provider = "sim";
 	if (!sched) {
 		sim_schedule_generate(seed, steps, num_hosts, &gen);
 		sched = &gen;
@@ -422,7 +422,7 @@ int sim_run_seed(uint64_t seed, const struct sim_schedule *sched, struct sim_sta
 		fail(res, "%s", "fabric setup");
 		goto out_free;
 	}
-	t.opts.rdma.provider_ctx = tnode;
+	unvmf_rdma_opts_set_provider(&t.opts, "sim", tnode);
 	unvmf_clock_set_virtual(true, 1000000);
 	if (unvmf_reactors_init(&ropts) || unvmf_reactors_manual_begin()) {
 		fail(res, "%s", "reactors setup");

@@ -10,12 +10,14 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <jansson.h>
 #include <string.h>
 
 #include "transport/rdma/rdma_internal.h"
 
 static void test_defaults(void **state)
 {
+	const struct unvmf_rdma_opts *r;
 	struct unvmf_transport_opts o;
 
 	unvmf_rdma_transport_ops.opts_init(&o);
@@ -24,14 +26,16 @@ static void test_defaults(void **state)
 	assert_int_equal(o.in_capsule_data_size, 4096);
 	assert_int_equal(o.max_io_size, 131072);
 	assert_int_equal(o.max_queue_depth, 128);
-	assert_int_equal(o.rdma.max_srq_depth, 4096);
-	assert_false(o.rdma.no_srq);
+	r = unvmf_rdma_opts(&o);
+	assert_int_equal(r->max_srq_depth, 4096);
+	assert_false(r->no_srq);
 	/* 7 is "forever" on Soft-RoCE and in the sim: never a default. */
-	assert_true(o.rdma.retry_count < 7);
-	assert_true(o.rdma.rnr_retry_count < 7);
-	assert_true(o.rdma.ack_timeout > 0 && o.rdma.ack_timeout < 31);
-	assert_true(o.rdma.max_read_depth >= 1);
-	assert_string_equal(o.rdma.provider, "verbs");
+	assert_true(r->retry_count < 7);
+	assert_true(r->rnr_retry_count < 7);
+	assert_true(r->ack_timeout > 0 && r->ack_timeout < 31);
+	assert_true(r->max_read_depth >= 1);
+	assert_string_equal(r->provider, "verbs");
+	assert_null(r->provider_ctx);
 	/* One full-size transfer fits in the buffers and in the iovec. */
 	assert_true(o.num_shared_buffers >= o.max_io_size / o.io_unit_size);
 	assert_true(o.max_io_size / o.io_unit_size <= UNVMF_MAX_IOV);
@@ -65,22 +69,22 @@ static void m_icd(struct unvmf_transport_opts *o)
 
 static void m_retry(struct unvmf_transport_opts *o)
 {
-	o->rdma.retry_count = 8;
+	unvmf_rdma_opts(o)->retry_count = 8;
 }
 
 static void m_read_depth(struct unvmf_transport_opts *o)
 {
-	o->rdma.max_read_depth = 0;
+	unvmf_rdma_opts(o)->max_read_depth = 0;
 }
 
 static void m_srq(struct unvmf_transport_opts *o)
 {
-	o->rdma.max_srq_depth = 1;
+	unvmf_rdma_opts(o)->max_srq_depth = 1;
 }
 
 static void m_provider(struct unvmf_transport_opts *o)
 {
-	o->rdma.provider = "nope";
+	unvmf_rdma_opts_set_provider(o, "nope", NULL);
 }
 
 static void test_refused(void **state)
@@ -92,6 +96,64 @@ static void test_refused(void **state)
 	expect_refused(m_read_depth);
 	expect_refused(m_srq);
 	expect_refused(m_provider);
+}
+
+static int decode(struct unvmf_transport_opts *o, json_t *params, char *err, size_t len)
+{
+	int rc = unvmf_rdma_transport_ops.opts_decode(o, params, err, len);
+
+	json_decref(params);
+	return rc;
+}
+
+/* nvmf_create_transport's RDMA parameters: SPDK's names, our ranges, messages naming them. */
+static void test_decode(void **state)
+{
+	struct unvmf_transport_opts o;
+	char err[256];
+
+	unvmf_rdma_transport_ops.opts_init(&o);
+	assert_int_equal(decode(&o,
+	                        json_pack("{s:b, s:i, s:i, s:i, s:s}", "no_srq", 1, "num_cqe", 4096,
+	                                  "retry_count", 3, "ack_timeout", 0, "provider", "sim"),
+	                        err, sizeof(err)),
+	                 0);
+	assert_true(unvmf_rdma_opts(&o)->no_srq);
+	assert_int_equal(unvmf_rdma_opts(&o)->num_cqe, 4096);
+	assert_int_equal(unvmf_rdma_opts(&o)->retry_count, 3);
+	/* SPDK's default 0 ("wait forever" on IB) keeps our finite default. */
+	assert_int_equal(unvmf_rdma_opts(&o)->ack_timeout, 16);
+	assert_string_equal(unvmf_rdma_opts(&o)->provider, "sim");
+	assert_int_equal(decode(&o, json_pack("{s:i}", "ack_timeout", 20), err, sizeof(err)), 0);
+	assert_int_equal(unvmf_rdma_opts(&o)->ack_timeout, 20);
+
+	assert_int_equal(decode(&o, json_pack("{s:i}", "ack_timeout", 32), err, sizeof(err)),
+	                 -EINVAL);
+	assert_string_equal(err, "invalid parameter 'ack_timeout': 32 is out of range [0, 31]");
+	assert_int_equal(decode(&o, json_pack("{s:s}", "provider", "efa"), err, sizeof(err)),
+	                 -EINVAL);
+	assert_string_equal(err, "invalid parameter 'provider': 'efa' (verbs or sim)");
+	assert_int_equal(decode(&o, json_pack("{s:i}", "sock_priority", 1), err, sizeof(err)),
+	                 -EINVAL);
+	assert_string_equal(err, "unknown parameter 'sock_priority'");
+	assert_true(unvmf_rdma_transport_ops.opts_accepts("max_read_depth"));
+	assert_false(unvmf_rdma_transport_ops.opts_accepts("c2h_success"));
+}
+
+static void test_dump(void **state)
+{
+	struct unvmf_transport_opts o;
+	json_t *j = json_object();
+
+	unvmf_rdma_transport_ops.opts_init(&o);
+	unvmf_rdma_opts_set_provider(&o, "sim", &o);
+	unvmf_rdma_transport_ops.opts_dump(&o, j);
+	assert_int_equal(json_integer_value(json_object_get(j, "max_srq_depth")), 4096);
+	assert_int_equal(json_integer_value(json_object_get(j, "ack_timeout")), 16);
+	assert_string_equal(json_string_value(json_object_get(j, "provider")), "sim");
+	/* The provider's context is a pointer, not configuration. */
+	assert_null(json_object_get(j, "provider_ctx"));
+	json_decref(j);
 }
 
 static void test_cdata(void **state)
@@ -108,8 +170,8 @@ static void test_cdata(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_defaults),
-	    cmocka_unit_test(test_refused),
+	    cmocka_unit_test(test_defaults), cmocka_unit_test(test_refused),
+	    cmocka_unit_test(test_decode),   cmocka_unit_test(test_dump),
 	    cmocka_unit_test(test_cdata),
 	};
 

@@ -73,7 +73,8 @@ void rdma_conn_handle_request(struct rdma_transport *rt, const struct rdma_prov_
 	}
 	/* On the passive side the event shows the host's responder resources as our initiator
 	 * depth. */
-	read_depth = UNVMF_MIN(o->rdma.max_read_depth, (uint32_t)ev->param.initiator_depth);
+	read_depth = UNVMF_MIN(unvmf_rdma_opts_const(o)->max_read_depth,
+	                       (uint32_t)ev->param.initiator_depth);
 	if (read_depth == 0) {
 		reject_and_destroy(rt, ev->id, NVMF_RDMA_CM_INVALID_IRD,
 		                   "the host accepts no RDMA READs");

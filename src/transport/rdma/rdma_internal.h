@@ -2,7 +2,8 @@
 /*
  * NVMe/RDMA target transport: objects shared by its files.
  *
- *   rdma_transport.c  ops table, options, listeners, the CM + async-event poller (reactor 0)
+ *   rdma_transport.c  ops table, listeners, the CM + async-event poller (reactor 0)
+ *   rdma_opts.c       its own options: defaults, checks, JSON decode/dump, discovery entry
  *   rdma_conn.c       CONNECT_REQUEST checks, accept/reject private data, freeing a connection
  *   rdma_qpair.c      qpair lifecycle on its poll group: resources, accept, error, drain, destroy
  *   rdma_env.c        the state machine's env: parse, buffers, READs, responses, receives
@@ -30,6 +31,7 @@
 
 #include "nvmf/nvmf.h"
 #include "rdma_provider/provider.h"
+#include "transport/rdma/rdma_opts.h"
 #include "transport/rdma/rdma_req.h"
 #include "nvmf/transport.h"
 #include "util/buf_pool.h"
@@ -254,13 +256,27 @@ static inline struct rdma_req *rdma_req_from_core(struct unvmf_req *req)
 	return UNVMF_CONTAINER_OF(req, struct rdma_req, core);
 }
 
+/* The transport's own options, as created (read-only after create). */
+static inline const struct unvmf_rdma_opts *rdma_transport_opts(const struct rdma_transport *rt)
+{
+	return unvmf_rdma_opts_const(&rt->base.opts);
+}
+
+/* rdma_opts.c */
+void rdma_opts_init(struct unvmf_transport_opts *o);
+int rdma_opts_check(const struct unvmf_transport_opts *o);
+bool rdma_opts_accepts(const char *name);
+int rdma_opts_decode(struct unvmf_transport_opts *opts, const struct json_t *params, char *err,
+                     size_t err_len);
+void rdma_opts_dump(const struct unvmf_transport_opts *opts, struct json_t *obj);
+void rdma_listener_discover(const struct unvmf_trid *trid, struct nvmf_discovery_log_entry *e);
+
 static inline uint64_t rdma_wrid(const void *ptr, enum rdma_wrid_type type)
 {
 	return (uint64_t)(uintptr_t)ptr | (uint64_t)type;
 }
 
 /* rdma_transport.c */
-extern const struct unvmf_transport_ops unvmf_rdma_transport_ops;
 struct rdma_device *rdma_transport_device(struct rdma_transport *rt, struct rdma_prov_device *dev);
 const char *rdma_wrid_type_name(enum rdma_wrid_type type);
 

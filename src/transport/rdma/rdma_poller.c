@@ -102,7 +102,7 @@ static int gdev_init(struct rdma_group *rg, struct rdma_gdev *gd, struct rdma_de
 	gd->group = rg;
 	gd->dev = dev;
 	gd->cq_fd = -1;
-	gd->cq_size = UNVMF_MIN(o->rdma.num_cqe, dev->attr.max_cqe);
+	gd->cq_size = UNVMF_MIN(unvmf_rdma_opts_const(o)->num_cqe, dev->attr.max_cqe);
 	rc = prov->cq_create(dev->dev, gd->cq_size, true, &gd->cq);
 	if (rc)
 		return rc;
@@ -110,8 +110,9 @@ static int gdev_init(struct rdma_group *rg, struct rdma_gdev *gd, struct rdma_de
 	if (gd->cq_fd >= 0 && unvmf_thread_add_wake_fd(gd->cq_fd) != 0)
 		gd->cq_fd = -1;
 	prov->cq_arm(gd->cq);
-	if (!o->rdma.no_srq) {
-		uint32_t depth = UNVMF_MIN(o->rdma.max_srq_depth, dev->attr.max_srq_wr);
+	if (!unvmf_rdma_opts_const(o)->no_srq) {
+		uint32_t depth =
+		    UNVMF_MIN(unvmf_rdma_opts_const(o)->max_srq_depth, dev->attr.max_srq_wr);
 
 		if (depth >= gd->cq_size) {
 			LOG_ERR("RDMA: num_cqe %u cannot hold an SRQ of %u", gd->cq_size, depth);

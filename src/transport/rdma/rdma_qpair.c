@@ -127,8 +127,8 @@ static int qpair_accept(struct rdma_qpair *rq)
 	/* The host never READs from us; we READ up to read_depth at a time. */
 	param.responder_resources = 0;
 	param.initiator_depth = (uint8_t)rq->read_depth;
-	param.retry_count = o->rdma.retry_count;
-	param.rnr_retry_count = o->rdma.rnr_retry_count;
+	param.retry_count = unvmf_rdma_opts_const(o)->retry_count;
+	param.rnr_retry_count = unvmf_rdma_opts_const(o)->rnr_retry_count;
 	param.srq = rq->gdev->srq != NULL;
 	return rq->rt->prov->cm_accept(rq->id, rq->qp, &param);
 }
@@ -160,7 +160,7 @@ int rdma_qpair_start(struct rdma_group *rg, struct rdma_qpair *rq)
 		rc = -ENOSPC;
 		goto err_reject;
 	}
-	if (g_tgt.shutting_down) {
+	if (unvmf_tgt_is_shutting_down()) {
 		rc = -ESHUTDOWN;
 		goto err_reject;
 	}
@@ -177,9 +177,9 @@ int rdma_qpair_start(struct rdma_group *rg, struct rdma_qpair *rq)
 	init.max_recv_sge = 1;
 	init.max_rd_atomic = (uint8_t)rq->read_depth;
 	init.max_dest_rd_atomic = 0;
-	init.retry_cnt = o->rdma.retry_count;
-	init.rnr_retry = o->rdma.rnr_retry_count;
-	init.timeout = o->rdma.ack_timeout;
+	init.retry_cnt = unvmf_rdma_opts_const(o)->retry_count;
+	init.rnr_retry = unvmf_rdma_opts_const(o)->rnr_retry_count;
+	init.timeout = unvmf_rdma_opts_const(o)->ack_timeout;
 	init.user_ctx = rq;
 	rc = prov->qp_create(rq->id, &init, &rq->qp);
 	if (rc) {

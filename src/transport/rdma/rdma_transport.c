@@ -1,5 +1,5 @@
 /*
- * NVMe/RDMA transport: the ops table, options, devices and the registered
+ * NVMe/RDMA transport: the ops table, devices and the registered
  * buffer pool, listeners, and the reactor-0 poller that takes CM events and
  * device async events.
  * Thread: reactor 0 (create, destroy, listen, stop_listen, the CM poller).
@@ -15,73 +15,6 @@
 
 #define RDMA_CM_PERIOD_US 1000
 #define RDMA_CM_EVENTS_PER_POLL 64
-
-/*
- * Defaults follow SPDK's where it has one. The three retry parameters are
- * what the seed's operators are told to tune: how long a dead peer takes to
- * surface as RETRY_EXC_ERR (ack_timeout: 4.096 us << 16 = 268 ms per try,
- * retry_count 6 tries -> about 2 s) and how often a host without posted
- * receives is retried (rnr_retry_count 6). 7 means "retry forever" on
- * Soft-RoCE and in the sim, so a broken link would never be reported and
- * its qpair never reclaimed: the defaults are finite on purpose. Raise them
- * on lossy fabrics to trade failover time for fewer spurious disconnects.
- *
- * num_cqe bounds the per-group CQ; every qpair reserves its send-queue depth
- * (and, without SRQ, its receive-queue depth) in it so that the CQ can never
- * overflow; a qpair that does not fit is rejected (NO_RESOURCES).
- */
-static void rdma_opts_init(struct unvmf_transport_opts *o)
-{
-	unvmf_transport_opts_defaults(o, NVMF_TRTYPE_RDMA);
-	o->num_shared_buffers = 4095;
-	o->buf_cache_size = 32;
-	o->rdma.max_srq_depth = 4096;
-	o->rdma.no_srq = false;
-	o->rdma.num_cqe = 16384;
-	o->rdma.acceptor_backlog = 100;
-	o->rdma.ack_timeout = 16;
-	o->rdma.retry_count = 6;
-	o->rdma.rnr_retry_count = 6;
-	o->rdma.max_read_depth = 16;
-	o->rdma.provider = "verbs";
-	o->rdma.provider_ctx = NULL;
-}
-
-static int rdma_opts_check(const struct unvmf_transport_opts *o)
-{
-	if (o->max_queue_depth < 2 || o->max_queue_depth > 65535 || o->max_aq_depth < 2 ||
-	    o->max_aq_depth > 65535) {
-		LOG_ERR("RDMA: queue depths must be 2..65535");
-		return -EINVAL;
-	}
-	if (o->io_unit_size < 512 || o->max_io_size < o->io_unit_size ||
-	    UNVMF_DIV_ROUND_UP(o->max_io_size, o->io_unit_size) > UNVMF_MAX_IOV) {
-		LOG_ERR("RDMA: max_io_size %u needs at most %u buffers of io_unit_size %u",
-		        o->max_io_size, UNVMF_MAX_IOV, o->io_unit_size);
-		return -EINVAL;
-	}
-	if (o->num_shared_buffers < UNVMF_DIV_ROUND_UP(o->max_io_size, o->io_unit_size)) {
-		LOG_ERR("RDMA: num_shared_buffers %u cannot hold one max_io_size transfer",
-		        o->num_shared_buffers);
-		return -EINVAL;
-	}
-	if (o->in_capsule_data_size % 16 || o->in_capsule_data_size > 1024 * 1024) {
-		LOG_ERR("RDMA: in_capsule_data_size must be a multiple of 16, at most 1 MiB");
-		return -EINVAL;
-	}
-	if (o->rdma.max_read_depth < 1 || o->rdma.max_read_depth > 255 || o->rdma.retry_count > 7 ||
-	    o->rdma.rnr_retry_count > 7 || o->rdma.ack_timeout > 31) {
-		LOG_ERR("RDMA: max_read_depth 1..255, retry counts 0..7, ack_timeout 0..31");
-		return -EINVAL;
-	}
-	if (!o->rdma.no_srq && (o->rdma.max_srq_depth < 2 || o->rdma.max_srq_depth > 65535)) {
-		LOG_ERR("RDMA: max_srq_depth must be 2..65535");
-		return -EINVAL;
-	}
-	if (o->rdma.retry_count == 7 || o->rdma.rnr_retry_count == 7)
-		LOG_WARN("RDMA: a retry count of 7 retries forever: a dead link is never reported");
-	return 0;
-}
 
 struct rdma_device *rdma_transport_device(struct rdma_transport *rt, struct rdma_prov_device *dev)
 {
@@ -210,6 +143,7 @@ static void rdma_destroy(struct unvmf_transport *transport);
 
 static int rdma_create(const struct unvmf_transport_opts *opts, struct unvmf_transport **out)
 {
+	const struct unvmf_rdma_opts *ro;
 	struct rdma_transport *rt;
 	int rc;
 
@@ -224,14 +158,15 @@ static int rdma_create(const struct unvmf_transport_opts *opts, struct unvmf_tra
 	TAILQ_INIT(&rt->conns);
 	atomic_init(&rt->trap.state, -1);
 	rt->capsule_size = RDMA_CAPSULE_CMD_SIZE + opts->in_capsule_data_size;
-	rt->prov = rdma_provider_get(opts->rdma.provider ? opts->rdma.provider : "verbs");
+	ro = rdma_transport_opts(rt);
+	rt->prov = rdma_provider_get(ro->provider ? ro->provider : "verbs");
 	if (!rt->prov) {
-		LOG_ERR("RDMA: unknown provider '%s'", opts->rdma.provider);
+		LOG_ERR("RDMA: unknown provider '%s'", ro->provider);
 		free(rt);
 		return -EINVAL;
 	}
 	rt->is_sim = rt->prov == rdma_provider_get("sim");
-	rc = rt->prov->ctx_open(opts->rdma.provider_ctx, &rt->ctx);
+	rc = rt->prov->ctx_open(ro->provider_ctx, &rt->ctx);
 	if (rc) {
 		LOG_ERR("RDMA: provider %s: cannot open: %s", rt->prov->name, strerror(-rc));
 		free(rt);
@@ -256,10 +191,8 @@ static int rdma_create(const struct unvmf_transport_opts *opts, struct unvmf_tra
 	           "%u buffers of %u, %s, read depth %u, ack_timeout %u retry %u rnr_retry %u",
 	           rt->prov->name, opts->max_queue_depth, opts->max_aq_depth,
 	           opts->in_capsule_data_size, opts->max_io_size, opts->num_shared_buffers,
-	           opts->io_unit_size,
-	           opts->rdma.no_srq ? "per-QP receive queues" : "SRQ per poll group",
-	           opts->rdma.max_read_depth, opts->rdma.ack_timeout, opts->rdma.retry_count,
-	           opts->rdma.rnr_retry_count);
+	           opts->io_unit_size, ro->no_srq ? "per-QP receive queues" : "SRQ per poll group",
+	           ro->max_read_depth, ro->ack_timeout, ro->retry_count, ro->rnr_retry_count);
 	*out = &rt->base;
 	return 0;
 
@@ -321,7 +254,9 @@ static int rdma_listen(struct unvmf_transport *transport, const struct unvmf_tri
 	unsigned long port;
 	int rc;
 
-	if (trid->trtype != NVMF_TRTYPE_RDMA)
+	/* The RDMA CM resolves IP addresses (RoCE, or IPoIB on InfiniBand). */
+	if (trid->trtype != NVMF_TRTYPE_RDMA ||
+	    (trid->adrfam != NVMF_ADRFAM_IPV4 && trid->adrfam != NVMF_ADRFAM_IPV6))
 		return -EINVAL;
 	port = strtoul(trid->trsvcid, &end, 10);
 	if (!trid->trsvcid[0] || *end || port > 65535)
@@ -339,7 +274,7 @@ static int rdma_listen(struct unvmf_transport *transport, const struct unvmf_tri
 	l->trid.hostnqn[0] = '\0';
 	l->refs = 1;
 	rc = rt->prov->cm_listen(rt->ch, trid->traddr, (uint16_t)port,
-	                         rt->base.opts.rdma.acceptor_backlog, l, &l->id);
+	                         rdma_transport_opts(rt)->acceptor_backlog, l, &l->id);
 	if (rc) {
 		LOG_ERR("RDMA: cannot listen on %s:%s: %s", trid->traddr, trid->trsvcid,
 		        strerror(-rc));
@@ -375,6 +310,10 @@ const struct unvmf_transport_ops unvmf_rdma_transport_ops = {
     .name = "RDMA",
     .trtype = NVMF_TRTYPE_RDMA,
     .opts_init = rdma_opts_init,
+    .opts_accepts = rdma_opts_accepts,
+    .opts_decode = rdma_opts_decode,
+    .opts_dump = rdma_opts_dump,
+    .listener_discover = rdma_listener_discover,
     .create = rdma_create,
     .destroy = rdma_destroy,
     .listen = rdma_listen,

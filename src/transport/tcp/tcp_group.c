@@ -121,7 +121,7 @@ int tcp_group_add(struct unvmf_transport_poll_group *tgroup, struct unvmf_qpair 
 	LOG_INFO("qpair %lu: connection from %s:%s on poll group %u", (unsigned long)qpair->id,
 	         qpair->peer.traddr, qpair->peer.trsvcid, tgroup->group ? tgroup->group->index : 0);
 	/* Arrived after shutdown disconnected this group's qpairs: it would never be asked. */
-	if (g_tgt.shutting_down) {
+	if (unvmf_tgt_is_shutting_down()) {
 		tcp_conn_teardown(conn, TCP_END_TARGET_SHUTDOWN, "target shutting down");
 		return 0;
 	}

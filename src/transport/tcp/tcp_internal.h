@@ -20,6 +20,7 @@
 #include <sys/uio.h>
 
 #include "nvmf/nvmf.h"
+#include "transport/tcp/tcp_opts.h"
 #include "transport/tcp/tcp_pdu.h"
 #include "nvmf/transport.h"
 #include "util/buf_pool.h"
@@ -250,8 +251,20 @@ static inline struct tcp_req *tcp_req_from_core(struct unvmf_req *req)
 	return (struct tcp_req *)((char *)req - offsetof(struct tcp_req, core));
 }
 
-/* tcp_transport.c */
-extern const struct unvmf_transport_ops unvmf_tcp_transport_ops;
+/* The transport's own options, as created (read-only after create). */
+static inline const struct unvmf_tcp_opts *tcp_transport_opts(const struct tcp_transport *tt)
+{
+	return unvmf_tcp_opts_const(&tt->base.opts);
+}
+
+/* tcp_opts.c */
+void tcp_opts_init(struct unvmf_transport_opts *o);
+int tcp_opts_check(const struct unvmf_transport_opts *o);
+bool tcp_opts_accepts(const char *name);
+int tcp_opts_decode(struct unvmf_transport_opts *opts, const struct json_t *params, char *err,
+                    size_t err_len);
+void tcp_opts_dump(const struct unvmf_transport_opts *opts, struct json_t *obj);
+void tcp_listener_discover(const struct unvmf_trid *trid, struct nvmf_discovery_log_entry *e);
 
 /* tcp_group.c */
 struct unvmf_transport_poll_group *tcp_group_create(struct unvmf_transport *transport,

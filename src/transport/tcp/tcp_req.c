@@ -340,7 +340,7 @@ void tcp_req_complete(struct unvmf_req *ureq)
 		 * disabled SQ flow control (the CQE would carry SQHD) and the CQE
 		 * has nothing else to say.
 		 */
-		bool success_ok = conn->tt->base.opts.tcp.c2h_success &&
+		bool success_ok = tcp_transport_opts(conn->tt)->c2h_success &&
 		                  conn->qpair.sq_flow_control_disabled && ureq->rsp.cdw0 == 0 &&
 		                  ureq->rsp.cdw1 == 0;
 

@@ -1,5 +1,5 @@
 /*
- * NVMe/TCP transport: the ops table, options, listeners and the accept poller.
+ * NVMe/TCP transport: the ops table, listeners and the accept poller.
  * Everything here runs on reactor 0 (create, destroy, listen, stop_listen and
  * the accept poller), so listeners need no lock.
  */
@@ -20,42 +20,6 @@
 #define TCP_ACCEPT_PERIOD_US 1000
 #define TCP_ACCEPTS_PER_POLL 32
 #define TCP_LISTEN_BACKLOG 512
-
-static void tcp_opts_init(struct unvmf_transport_opts *o)
-{
-	unvmf_transport_opts_defaults(o, NVMF_TRTYPE_TCP);
-	o->num_shared_buffers = 8191;
-	o->buf_cache_size = 128;
-	o->tcp.c2h_success = true;
-	o->tcp.sock_priority = 0;
-}
-
-static int tcp_opts_check(const struct unvmf_transport_opts *o)
-{
-	if (o->max_queue_depth < 2 || o->max_queue_depth > 65535 || o->max_aq_depth < 2 ||
-	    o->max_aq_depth > 65535) {
-		LOG_ERR("TCP: queue depths must be 2..65535");
-		return -EINVAL;
-	}
-	if (o->io_unit_size < 512 || o->max_io_size < o->io_unit_size ||
-	    UNVMF_DIV_ROUND_UP(o->max_io_size, o->io_unit_size) > UNVMF_MAX_IOV) {
-		LOG_ERR("TCP: max_io_size %u needs at most %u buffers of io_unit_size %u",
-		        o->max_io_size, UNVMF_MAX_IOV, o->io_unit_size);
-		return -EINVAL;
-	}
-	/* One request must fit, or it would wait for buffers forever. */
-	if (o->num_shared_buffers < UNVMF_DIV_ROUND_UP(o->max_io_size, o->io_unit_size)) {
-		LOG_ERR("TCP: num_shared_buffers %u cannot hold one max_io_size transfer",
-		        o->num_shared_buffers);
-		return -EINVAL;
-	}
-	/* IOCCSZ counts 16-byte units. */
-	if (o->in_capsule_data_size % 16 || o->in_capsule_data_size > 1024 * 1024) {
-		LOG_ERR("TCP: in_capsule_data_size must be a multiple of 16, at most 1 MiB");
-		return -EINVAL;
-	}
-	return 0;
-}
 
 static int tcp_accept_poll(void *arg);
 
@@ -205,18 +169,19 @@ static void tcp_stop_listen(struct unvmf_transport *transport, const struct unvm
 
 static void tcp_sock_setup(struct tcp_transport *tt, int fd)
 {
+	const struct unvmf_tcp_opts *to = tcp_transport_opts(tt);
 	int one = 1;
 
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (tt->base.opts.tcp.sock_priority) {
-		int prio = (int)tt->base.opts.tcp.sock_priority;
+	if (to->sock_priority) {
+		int prio = (int)to->sock_priority;
 
 		setsockopt(fd, SOL_SOCKET, SO_PRIORITY, &prio, sizeof(prio));
 	}
 	/* SPDK's ack_timeout: how long sent data may stay unacknowledged before the kernel gives
 	 * up. */
-	if (tt->base.opts.tcp.ack_timeout_ms) {
-		unsigned ms = tt->base.opts.tcp.ack_timeout_ms;
+	if (to->ack_timeout_ms) {
+		unsigned ms = to->ack_timeout_ms;
 
 		setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof(ms));
 	}
@@ -266,6 +231,10 @@ const struct unvmf_transport_ops unvmf_tcp_transport_ops = {
     .name = "TCP",
     .trtype = NVMF_TRTYPE_TCP,
     .opts_init = tcp_opts_init,
+    .opts_accepts = tcp_opts_accepts,
+    .opts_decode = tcp_opts_decode,
+    .opts_dump = tcp_opts_dump,
+    .listener_discover = tcp_listener_discover,
     .create = tcp_create,
     .destroy = tcp_destroy,
     .listen = tcp_listen,

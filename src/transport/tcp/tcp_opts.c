@@ -1,0 +1,110 @@
+/*
+ * TCP transport options: defaults, the checks create() applies, and their
+ * JSON form (SPDK's parameter names) for nvmf_create_transport,
+ * nvmf_get_transports and save_config.
+ */
+#include "transport/tcp/tcp_opts.h"
+#include "transport/tcp/tcp_internal.h"
+#include "util/common.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <jansson.h>
+
+_Static_assert(sizeof(struct unvmf_tcp_opts) <= sizeof(union unvmf_transport_opts_specific),
+               "the TCP options fit in the transport-specific part");
+
+struct unvmf_tcp_opts *unvmf_tcp_opts(struct unvmf_transport_opts *opts)
+{
+	return (struct unvmf_tcp_opts *)opts->specific.bytes;
+}
+
+const struct unvmf_tcp_opts *unvmf_tcp_opts_const(const struct unvmf_transport_opts *opts)
+{
+	return (const struct unvmf_tcp_opts *)opts->specific.bytes;
+}
+
+void tcp_opts_init(struct unvmf_transport_opts *o)
+{
+	struct unvmf_tcp_opts *t;
+
+	unvmf_transport_opts_defaults(o, NVMF_TRTYPE_TCP);
+	o->num_shared_buffers = 8191;
+	o->buf_cache_size = 128;
+	t = unvmf_tcp_opts(o);
+	t->c2h_success = true;
+	t->sock_priority = 0;
+	t->ack_timeout_ms = 0;
+}
+
+int tcp_opts_check(const struct unvmf_transport_opts *o)
+{
+	if (o->max_queue_depth < 2 || o->max_queue_depth > 65535 || o->max_aq_depth < 2 ||
+	    o->max_aq_depth > 65535) {
+		LOG_ERR("TCP: queue depths must be 2..65535");
+		return -EINVAL;
+	}
+	if (o->io_unit_size < 512 || o->max_io_size < o->io_unit_size ||
+	    UNVMF_DIV_ROUND_UP(o->max_io_size, o->io_unit_size) > UNVMF_MAX_IOV) {
+		LOG_ERR("TCP: max_io_size %u needs at most %u buffers of io_unit_size %u",
+		        o->max_io_size, UNVMF_MAX_IOV, o->io_unit_size);
+		return -EINVAL;
+	}
+	/* One request must fit, or it would wait for buffers forever. */
+	if (o->num_shared_buffers < UNVMF_DIV_ROUND_UP(o->max_io_size, o->io_unit_size)) {
+		LOG_ERR("TCP: num_shared_buffers %u cannot hold one max_io_size transfer",
+		        o->num_shared_buffers);
+		return -EINVAL;
+	}
+	/* IOCCSZ counts 16-byte units. */
+	if (o->in_capsule_data_size % 16 || o->in_capsule_data_size > 1024 * 1024) {
+		LOG_ERR("TCP: in_capsule_data_size must be a multiple of 16, at most 1 MiB");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* SPDK's ack_timeout for TCP is in milliseconds (TCP_USER_TIMEOUT). */
+static const struct unvmf_transport_param g_tcp_params[] = {
+    {"c2h_success", UNVMF_TRANSPORT_PARAM_BOOL,
+     UNVMF_TRANSPORT_PARAM_FIELD(struct unvmf_tcp_opts, c2h_success), 0, 0},
+    {"sock_priority", UNVMF_TRANSPORT_PARAM_UINT,
+     UNVMF_TRANSPORT_PARAM_FIELD(struct unvmf_tcp_opts, sock_priority), 0, 6},
+    {"ack_timeout", UNVMF_TRANSPORT_PARAM_UINT,
+     UNVMF_TRANSPORT_PARAM_FIELD(struct unvmf_tcp_opts, ack_timeout_ms), 0, 3600000},
+};
+
+bool tcp_opts_accepts(const char *name)
+{
+	return unvmf_transport_param_find(g_tcp_params, UNVMF_ARRAY_SIZE(g_tcp_params), name);
+}
+
+int tcp_opts_decode(struct unvmf_transport_opts *opts, const json_t *params, char *err,
+                    size_t err_len)
+{
+	struct unvmf_tcp_opts t = *unvmf_tcp_opts(opts);
+	int rc;
+
+	/* Into a copy: a refused parameter leaves opts as they were. */
+	rc = unvmf_transport_params_decode(params, g_tcp_params, UNVMF_ARRAY_SIZE(g_tcp_params), &t,
+	                                   NULL, err, err_len);
+	if (rc)
+		return rc;
+	*unvmf_tcp_opts(opts) = t;
+	return 0;
+}
+
+void tcp_opts_dump(const struct unvmf_transport_opts *opts, json_t *j)
+{
+	const struct unvmf_tcp_opts *t = unvmf_tcp_opts_const(opts);
+
+	json_object_set_new(j, "c2h_success", json_boolean(t->c2h_success));
+	json_object_set_new(j, "sock_priority", json_integer(t->sock_priority));
+	json_object_set_new(j, "ack_timeout", json_integer(t->ack_timeout_ms));
+}
+
+void tcp_listener_discover(const struct unvmf_trid *trid, struct nvmf_discovery_log_entry *e)
+{
+	(void)trid;
+	e->tsas.tcp.sectype = NVMF_TCP_SECTYPE_NONE;
+}
