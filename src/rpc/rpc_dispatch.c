@@ -4,6 +4,8 @@
  */
 #include "rpc/rpc.h"
 #include "nvmf/nvmf.h"
+/* The shutting-down flag is still read from the target's struct. */
+#include "nvmf/nvmf_internal.h"
 #include "util/common.h"
 #include "util/log.h"
 

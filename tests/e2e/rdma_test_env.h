@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "nvmf/nvmf.h"
+#include "nvmf/nvmf_internal.h"
 #include "reactor/reactor.h"
 #include "rpc/rpc.h"
 #include "rdma_provider/provider.h"
