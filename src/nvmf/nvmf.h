@@ -197,7 +197,8 @@ int unvmf_subsystem_add_ns(struct unvmf_subsystem *subsys, struct unvmf_bdev *bd
 			   const uint8_t *uuid, const uint8_t *nguid, const uint8_t *eui64);
 /*
  * Waits for in-flight I/O on the namespace, then releases it; done later on
- * reactor 0. -ENOENT when the subsystem has no namespace nsid.
+ * reactor 0. -EINVAL for an nsid outside 1..max_namespaces, -ENOENT when no
+ * namespace is attached at nsid.
  */
 int unvmf_subsystem_remove_ns(struct unvmf_subsystem *subsys, uint32_t nsid,
 			      void (*done)(void *arg, int rc), void *arg);

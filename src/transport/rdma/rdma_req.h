@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
-#include "nvmf/nvmf_internal.h"
+#include "nvmf/nvmf.h"
 
 enum rdma_req_state {
 	RDMA_REQ_FREE,

@@ -13,7 +13,7 @@
 
 #include "unvmf/nvme_spec.h"
 #include "unvmf/nvme_tcp_spec.h"
-#include "nvmf/nvmf_internal.h"
+#include "nvmf/nvmf.h"
 
 #define TCP_DGST_LEN 4u
 /* C2HTermReq carries at most 128 header bytes of the bad PDU: plen <= 152. */
