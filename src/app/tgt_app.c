@@ -1,6 +1,6 @@
 #include "app/tgt_app.h"
 #include "bdev/bdev.h"
-#include "nvmf/nvmf.h"
+#include "nvmf/nvmf_internal.h"
 #include "reactor/reactor.h"
 #include "nvmf/transport.h"
 #include "util/log.h"

@@ -2,7 +2,7 @@
  * Admin commands, on the admin qpair's thread. Responses are built in a
  * stack buffer and copied into the transport's data buffers.
  */
-#include "nvmf/nvmf.h"
+#include "nvmf/nvmf_internal.h"
 #include "reactor/reactor.h"
 #include "nvmf/transport.h"
 #include "util/log.h"

@@ -3,7 +3,7 @@
  * Connect runs on the connecting qpair's thread under g_tgt.lock; the
  * controller's own state (CC, AER, logs) belongs to its admin qpair's thread.
  */
-#include "nvmf/nvmf.h"
+#include "nvmf/nvmf_internal.h"
 #include "reactor/reactor.h"
 #include "nvmf/transport.h"
 #include "util/log.h"
@@ -543,4 +543,33 @@ void unvmf_ctrlr_qpair_gone(struct unvmf_qpair *qpair)
 	qpair->ctrlr = NULL;
 	unvmf_ctrlr_put_locked(ctrlr);
 	pthread_mutex_unlock(&g_tgt.lock);
+}
+
+int unvmf_subsystem_foreach_ctrlr(struct unvmf_subsystem *subsys,
+                                  int (*fn)(const struct unvmf_ctrlr_info *ctrlr, void *arg),
+                                  void *arg)
+{
+	const struct unvmf_ctrlr *ctrlr;
+	struct unvmf_ctrlr_info info;
+	int rc = 0;
+
+	pthread_mutex_lock(&g_tgt.lock);
+	TAILQ_FOREACH(ctrlr, &subsys->ctrlrs, link)
+	{
+		memset(&info, 0, sizeof(info));
+		info.cntlid = ctrlr->cntlid;
+		memcpy(info.hostnqn, ctrlr->hostnqn, sizeof(info.hostnqn));
+		memcpy(info.hostid, ctrlr->hostid, sizeof(info.hostid));
+		info.listen_trid = ctrlr->listen_trid;
+		info.host_trid = ctrlr->host_trid;
+		info.kato_ms = ctrlr->kato_ms;
+		/* qpairs[] slots are filled and emptied under the lock held here. */
+		for (unsigned q = 1; ctrlr->qpairs && q <= ctrlr->max_qid; q++)
+			info.num_io_qpairs += ctrlr->qpairs[q].id != 0;
+		rc = fn(&info, arg);
+		if (rc)
+			break;
+	}
+	pthread_mutex_unlock(&g_tgt.lock);
+	return rc;
 }

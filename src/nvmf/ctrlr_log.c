@@ -5,7 +5,7 @@
  * log that reports errors. The admin thread assigns Error Count, so the
  * numbers are unique and increase in the order the admin thread saw them.
  */
-#include "nvmf/nvmf.h"
+#include "nvmf/nvmf_internal.h"
 
 #include <string.h>
 

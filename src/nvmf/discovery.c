@@ -3,7 +3,7 @@
  * listener of every subsystem that host may use, one for the discovery
  * subsystem at the address the host came in through, and the referrals.
  */
-#include "nvmf/nvmf.h"
+#include "nvmf/nvmf_internal.h"
 #include "nvmf/transport.h"
 #include "util/log.h"
 

@@ -2,7 +2,7 @@
  * NVM I/O commands: validation to the spec's status codes, then the bdev.
  * Runs on the qpair's thread; no allocation, no lock.
  */
-#include "nvmf/nvmf.h"
+#include "nvmf/nvmf_internal.h"
 #include "reactor/reactor.h"
 #include "util/log.h"
 

@@ -6,14 +6,21 @@
  * Threads and ownership:
  * - The control plane (subsystems, namespaces, hosts, listeners, transports)
  *   is changed on reactor 0 (RPC, config, startup). Controllers are created by
- *   Connect on poll-group threads. Both take g_tgt.lock; the I/O path never
- *   does.
+ *   Connect on poll-group threads. Both take the target lock (g_tgt.lock in
+ *   nvmf_internal.h); the I/O path never does.
  * - A qpair lives on one poll group for its whole life and is only touched on
  *   that thread. Other threads ask for its disconnect with
  *   unvmf_qpair_disconnect_async(), which finds it by id on its own thread,
  *   so a message can never name a freed qpair.
  * - A controller is shared by its qpairs and refcounted (one ref per
- *   connected qpair, under g_tgt.lock); the last qpair to leave frees it.
+ *   connected qpair, under the target lock); the last qpair to leave frees it.
+ *
+ * The control plane sees subsystems, controllers and poll groups only as
+ * handles: it changes them through the setters below and reads them through
+ * getters that return copies or visitors that are handed copies. A visitor
+ * runs with the target lock held unless its comment says otherwise, so it
+ * must not call back into this API; the copies it is given are valid only
+ * for the call.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -42,6 +49,8 @@ struct unvmf_poll_group;
 struct unvmf_ctrlr;
 struct unvmf_subsystem;
 struct unvmf_qpair;
+struct unvmf_ns;
+struct unvmf_thread;
 
 enum unvmf_xfer {
 	UNVMF_XFER_NONE,
@@ -103,140 +112,9 @@ struct unvmf_qpair {
 	TAILQ_ENTRY(unvmf_qpair) group_link;
 };
 
-struct unvmf_ns {
-	uint32_t nsid;
-	struct unvmf_bdev *bdev;
-	uint8_t uuid[16];
-	uint8_t nguid[16];
-	uint8_t eui64[8];
-	bool has_nguid;
-	bool has_eui64;
-	/*
-	 * Removal stores NULL in the subsystem's table, then visits every poll
-	 * group and waits for its bdev channel to drain before releasing: a
-	 * lookup and its submit happen within one poller call, so no atomic
-	 * is needed on the I/O path.
-	 */
-	bool removing;
-};
-
-struct unvmf_host_entry {
-	char nqn[UNVMF_NQN_BUF];
-	TAILQ_ENTRY(unvmf_host_entry) link;
-};
-
-struct unvmf_listener {
-	struct unvmf_trid trid;
-	TAILQ_ENTRY(unvmf_listener) link;
-};
-
 enum unvmf_subsystem_type {
 	UNVMF_SUBSYSTEM_NVME,
 	UNVMF_SUBSYSTEM_DISCOVERY,
-};
-
-struct unvmf_subsystem {
-	char nqn[UNVMF_NQN_BUF];
-	enum unvmf_subsystem_type type;
-	char serial[UNVMF_SN_LEN + 1];
-	char model[UNVMF_MN_LEN + 1];
-	bool allow_any_host;
-	uint32_t max_namespaces;
-	uint16_t min_cntlid;
-	uint16_t max_cntlid;
-	uint16_t next_cntlid;
-	bool ana_reporting;
-	struct unvmf_ns **ns;		/* [max_namespaces]; entry nsid-1; read lock-free on the I/O path */
-	TAILQ_HEAD(, unvmf_host_entry) hosts;
-	TAILQ_HEAD(, unvmf_listener) listeners;
-	TAILQ_HEAD(, unvmf_ctrlr) ctrlrs;
-	TAILQ_ENTRY(unvmf_subsystem) link;
-	bool deleting;
-};
-
-struct unvmf_aer_event {
-	uint32_t cdw0;
-};
-
-#define UNVMF_QUEUE_ERROR_RING 4	/* error records staged per qid until the admin thread collects them */
-
-/* One error completion as its qpair's thread saw it; the admin thread numbers it. */
-struct unvmf_error_record {
-	uint16_t cid;
-	uint16_t status;		/* CQE status field, phase tag clear */
-	uint16_t param_loc;		/* byte << 0 | bit << 8 of the field in error, 0xffff if none */
-	uint32_t nsid;
-	uint64_t lba;
-};
-
-/*
- * A controller's counters and error staging for one qid. Written only by the
- * thread of the qpair connected on that qid (a later qpair on the same qid
- * connects only after the earlier one's unvmf_qpair_fini, and both sides hold
- * g_tgt.lock there, so the writers are ordered), read by the admin thread.
- * One writer: counters are relaxed load + store (plain moves, no locked
- * instruction), the error ring is single-producer/single-consumer.
- */
-struct unvmf_ctrlr_queue_log {
-	_Atomic uint64_t read_cmds;	/* successful Read commands */
-	_Atomic uint64_t write_cmds;	/* successful Write commands */
-	_Atomic uint64_t read_units;	/* 512-byte units read */
-	_Atomic uint64_t write_units;	/* 512-byte units written */
-	_Atomic uint32_t err_head;	/* producer's next slot */
-	_Atomic uint32_t err_tail;	/* consumer's next slot */
-	_Atomic uint64_t err_dropped;	/* errors that found the ring full */
-	uint64_t err_dropped_seen;	/* consumer only */
-	struct unvmf_error_record errors[UNVMF_QUEUE_ERROR_RING];
-};
-
-struct unvmf_ctrlr {
-	struct unvmf_subsystem *subsys;
-	uint16_t cntlid;
-	char hostnqn[UNVMF_NQN_BUF];
-	uint8_t hostid[16];
-	struct unvmf_trid listen_trid;	/* the address the admin queue connected to */
-	struct unvmf_trid host_trid;	/* the host's address */
-	unsigned refs;			/* connected qpairs; under g_tgt.lock */
-	struct unvmf_qpair *admin_qpair;	/* admin thread only */
-	struct unvmf_poll_group *admin_group;
-	uint64_t admin_qpair_id;
-	uint16_t num_io_queues;		/* granted by Set Features Number of Queues; under g_tgt.lock */
-	uint16_t max_qid;		/* the transport's limit */
-	bool io_queue_created;		/* since the last enable; under g_tgt.lock */
-	struct {
-		struct unvmf_poll_group *group;
-		uint64_t id;
-	} *qpairs;			/* [max_qid + 1] by qid, under g_tgt.lock */
-	struct unvmf_ctrlr_queue_log *qlog;	/* [max_qid + 1] by qid, see its comment */
-	unsigned num_aborts;		/* Abort commands in flight, admin thread only */
-	union nvme_cc_register cc;
-	union nvme_csts_register csts;
-	uint32_t kato_ms;
-	_Atomic uint64_t last_keepalive_us;
-	struct unvmf_poller *ka_poller;
-	uint32_t aec;			/* async event configuration */
-	/* Volatile Write Cache WCE; set on the admin thread, read by every I/O thread. */
-	_Atomic bool vwc_enabled;
-	bool failed;			/* fatal: every qpair is being disconnected */
-	/* AER: outstanding requests and queued events, admin thread only. */
-	struct unvmf_req *aer[UNVMF_MAX_AER];
-	unsigned num_aer;
-	struct unvmf_aer_event events[16];
-	unsigned num_events;
-	bool ns_changed_masked;		/* an NS-attr event is outstanding until the log is read */
-	uint32_t changed_ns[1024];	/* changed namespace list (0xffffffff in [0] on overflow) */
-	unsigned num_changed_ns;
-	/* Error Information log, admin thread only: collected from qlog, oldest first. */
-	uint64_t err_count;
-	struct nvme_error_log_entry errors[16];
-	unsigned num_errors;
-	TAILQ_ENTRY(unvmf_ctrlr) link;
-};
-
-struct unvmf_pg_bdev_ch {
-	struct unvmf_bdev *bdev;
-	struct unvmf_bdev_channel *ch;
-	struct unvmf_pg_bdev_ch *next;
 };
 
 struct unvmf_latency_hist {
@@ -258,48 +136,10 @@ struct unvmf_poll_group_stats {
 	struct unvmf_latency_hist latency;
 };
 
-/* One per reactor thread: the qpairs it polls, its bdev channels and counters. */
-struct unvmf_poll_group {
-	unsigned index;
-	struct unvmf_thread *thread;
-	struct unvmf_poller *poller;
-	struct unvmf_transport_poll_group *tgroups[4];	/* indexed by transport slot */
-	TAILQ_HEAD(, unvmf_qpair) qpairs;
-	struct unvmf_pg_bdev_ch *channels;
-	struct unvmf_poll_group_stats stats;
-};
-
-struct unvmf_referral {
-	struct unvmf_trid trid;
-	bool secure_channel;
-	TAILQ_ENTRY(unvmf_referral) link;
-};
-
 struct unvmf_tgt_opts {
 	uint32_t max_subsystems;
 	uint32_t discovery_filter;	/* reserved: match_any */
 };
-
-struct unvmf_tgt {
-	pthread_mutex_t lock;
-	struct unvmf_tgt_opts opts;
-	TAILQ_HEAD(, unvmf_subsystem) subsystems;
-	unsigned num_subsystems;
-	struct unvmf_subsystem *discovery;
-	struct unvmf_transport *transports[4];
-	unsigned num_transports;
-	struct unvmf_poll_group *groups[UNVMF_MAX_POLL_GROUPS];
-	unsigned num_groups;
-	unsigned next_group;
-	atomic_uint_fast64_t next_qpair_id;
-	uint64_t discovery_genctr;
-	TAILQ_HEAD(, unvmf_referral) referrals;
-	bool fault_injection;
-	bool shutting_down;
-	atomic_uint live_qpairs;		/* qpairs between new_qpair and fini */
-};
-
-extern struct unvmf_tgt g_tgt;
 
 /* ---- target lifecycle (reactor 0) ---- */
 int unvmf_tgt_init(const struct unvmf_tgt_opts *opts);
@@ -311,19 +151,57 @@ void unvmf_tgt_shutdown(void (*done)(void *arg), void *arg);
 bool unvmf_tgt_is_shutting_down(void);
 void unvmf_tgt_fini(void);
 
-/* ---- subsystems (reactor 0, takes g_tgt.lock) ---- */
+/* ---- target settings (reactor 0) ---- */
+/* -EINVAL for 0, -EBUSY when fewer than the subsystems that exist now. */
+int unvmf_tgt_set_max_subsystems(uint32_t max_subsystems);
+uint32_t unvmf_tgt_get_max_subsystems(void);
+/* NVM subsystems (the discovery subsystem is not counted). */
+unsigned unvmf_tgt_num_subsystems(void);
+
+/* ---- subsystems (reactor 0, takes the target lock) ---- */
 int unvmf_subsystem_create(const char *nqn, enum unvmf_subsystem_type type,
 			   uint32_t max_namespaces, struct unvmf_subsystem **out);
+
+#define UNVMF_CNTLID_MIN 1
+#define UNVMF_CNTLID_MAX 0xffef
+
+/* What an NVM subsystem is created with; unvmf_subsystem_opts_init() gives the defaults. */
+struct unvmf_subsystem_opts {
+	const char *serial; /* NULL: the default; else 1..UNVMF_SN_LEN printable ASCII */
+	const char *model;  /* NULL: the default; else 1..UNVMF_MN_LEN printable ASCII */
+	bool allow_any_host;
+	bool ana_reporting;      /* refused: there are no ANA groups to report */
+	uint32_t max_namespaces; /* 0: the default (32); at most UNVMF_MAX_NAMESPACES */
+	uint16_t min_cntlid;     /* controller IDs handed out, within */
+	uint16_t max_cntlid;     /* [UNVMF_CNTLID_MIN, UNVMF_CNTLID_MAX] */
+};
+void unvmf_subsystem_opts_init(struct unvmf_subsystem_opts *opts);
+/*
+ * Creates an NVM subsystem with every option applied before any host can see
+ * it. -EINVAL: bad NQN (or the discovery NQN), serial, model or
+ * max_namespaces; -ERANGE: bad cntlid range; -EOPNOTSUPP: ana_reporting;
+ * -EEXIST: the NQN exists; -ENOSPC: the target has max_subsystems already.
+ */
+int unvmf_subsystem_create_nvme(const char *nqn, const struct unvmf_subsystem_opts *opts,
+                                struct unvmf_subsystem **out);
 /* Disconnects live controllers first, then frees; done(arg, rc) later on reactor 0. */
 int unvmf_subsystem_delete(struct unvmf_subsystem *subsys, void (*done)(void *arg, int rc),
 			   void *arg);
+/* Reactor 0 (the only thread that changes the list), or under the target lock. */
 struct unvmf_subsystem *unvmf_subsystem_find(const char *nqn);
+/* 1..UNVMF_SN_LEN (UNVMF_MN_LEN) printable ASCII characters. */
+bool unvmf_subsystem_serial_valid(const char *sn);
+bool unvmf_subsystem_model_valid(const char *mn);
 int unvmf_subsystem_set_sn(struct unvmf_subsystem *subsys, const char *sn);
 int unvmf_subsystem_set_mn(struct unvmf_subsystem *subsys, const char *mn);
 /* nsid 0 = first free. Returns the nsid or negative errno. */
 int unvmf_subsystem_add_ns(struct unvmf_subsystem *subsys, struct unvmf_bdev *bdev, uint32_t nsid,
 			   const uint8_t *uuid, const uint8_t *nguid, const uint8_t *eui64);
-/* Waits for in-flight I/O on the namespace, then releases it; done later on reactor 0. */
+/*
+ * Waits for in-flight I/O on the namespace, then releases it; done later on
+ * reactor 0. -EINVAL for an nsid outside 1..max_namespaces, -ENOENT when no
+ * namespace is attached at nsid.
+ */
 int unvmf_subsystem_remove_ns(struct unvmf_subsystem *subsys, uint32_t nsid,
 			      void (*done)(void *arg, int rc), void *arg);
 int unvmf_subsystem_add_host(struct unvmf_subsystem *subsys, const char *hostnqn);
@@ -343,6 +221,115 @@ void unvmf_subsystem_ns_changed(struct unvmf_subsystem *subsys, uint32_t nsid);
 int unvmf_tgt_add_referral(const struct unvmf_trid *trid, bool secure);
 int unvmf_tgt_remove_referral(const struct unvmf_trid *trid);
 
+/* ---- reading the configuration (reactor 0) ---- */
+
+/* Fixed when the subsystem is created: read without the lock. */
+enum unvmf_subsystem_type unvmf_subsystem_get_type(const struct unvmf_subsystem *subsys);
+uint32_t unvmf_subsystem_get_max_namespaces(const struct unvmf_subsystem *subsys);
+/* Whether nsid is attached now (under the target lock). */
+bool unvmf_subsystem_has_ns(struct unvmf_subsystem *subsys, uint32_t nsid);
+
+struct unvmf_subsystem_info {
+	char nqn[UNVMF_NQN_BUF];
+	enum unvmf_subsystem_type type;
+	char serial[UNVMF_SN_LEN + 1];
+	char model[UNVMF_MN_LEN + 1];
+	bool allow_any_host;
+	bool ana_reporting;
+	uint32_t max_namespaces;
+	uint16_t min_cntlid;
+	uint16_t max_cntlid;
+};
+/* A copy taken under the target lock. */
+void unvmf_subsystem_get_info(struct unvmf_subsystem *subsys, struct unvmf_subsystem_info *info);
+
+/*
+ * Calls fn on the discovery subsystem, then on every NVM subsystem in
+ * creation order; stops at and returns fn's first non-zero value. Reactor 0
+ * only, without the lock (reactor 0 is the only thread that changes the list),
+ * so fn may call the getters and visitors below but must not create or delete
+ * subsystems.
+ */
+int unvmf_tgt_foreach_subsystem(int (*fn)(struct unvmf_subsystem *subsys, void *arg), void *arg);
+
+struct unvmf_ns_info {
+	uint32_t nsid;
+	const char *bdev_name; /* valid during the visit only */
+	uint8_t uuid[16];
+	uint8_t nguid[16];
+	uint8_t eui64[8];
+	bool has_nguid;
+	bool has_eui64;
+};
+/* Namespaces by ascending nsid, under the target lock; stops at fn's first non-zero value. */
+int unvmf_subsystem_foreach_ns(struct unvmf_subsystem *subsys,
+                               int (*fn)(const struct unvmf_ns_info *ns, void *arg), void *arg);
+/* Allowed hosts in the order added, under the target lock. */
+int unvmf_subsystem_foreach_host(struct unvmf_subsystem *subsys,
+                                 int (*fn)(const char *hostnqn, void *arg), void *arg);
+/* Listeners in the order added, under the target lock. */
+int unvmf_subsystem_foreach_listener(struct unvmf_subsystem *subsys,
+                                     int (*fn)(const struct unvmf_trid *trid, void *arg),
+                                     void *arg);
+/* Referrals in the order added, under the target lock. */
+int unvmf_tgt_foreach_referral(int (*fn)(const struct unvmf_trid *trid, bool secure_channel,
+                                         void *arg),
+                               void *arg);
+
+struct unvmf_ctrlr_info {
+	uint16_t cntlid;
+	char hostnqn[UNVMF_NQN_BUF];
+	uint8_t hostid[16];
+	struct unvmf_trid listen_trid; /* the address the admin queue connected to */
+	struct unvmf_trid host_trid;
+	uint32_t kato_ms;
+	unsigned num_io_qpairs; /* I/O qpairs connected now */
+};
+/*
+ * Live controllers of subsys, under the target lock (Connect on poll-group
+ * threads adds them under it too); stops at fn's first non-zero value.
+ */
+int unvmf_subsystem_foreach_ctrlr(struct unvmf_subsystem *subsys,
+                                  int (*fn)(const struct unvmf_ctrlr_info *ctrlr, void *arg),
+                                  void *arg);
+
+/* ---- reading a poll group (on the group's own thread, no lock) ---- */
+
+struct unvmf_qpair_info {
+	uint64_t id;
+	uint16_t cntlid; /* 0 before Fabrics Connect */
+	uint16_t qid;
+	uint16_t sq_size;
+	enum unvmf_qpair_state state;
+	struct unvmf_trid local;
+	struct unvmf_trid peer;
+	struct unvmf_qpair_stats stats;
+};
+/*
+ * The group's qpairs connected to a controller of subsys (every qpair when
+ * subsys is NULL). The group's thread only: its qpair list is that thread's,
+ * and a connected qpair holds a reference on its controller, so no lock is
+ * taken; stops at fn's first non-zero value.
+ */
+int unvmf_poll_group_foreach_qpair(struct unvmf_poll_group *group,
+                                   const struct unvmf_subsystem *subsys,
+                                   int (*fn)(const struct unvmf_qpair_info *qpair, void *arg),
+                                   void *arg);
+
+struct unvmf_poll_group_info {
+	unsigned index; /* the reactor's index */
+	struct unvmf_thread *thread;
+	struct unvmf_poll_group_stats stats;
+	uint64_t pending_bdev_io; /* in the bdevs' channels of this group */
+};
+/* A copy of the group's counters; on the group's thread. */
+void unvmf_poll_group_get_info(struct unvmf_poll_group *group, struct unvmf_poll_group_info *info);
+/* The group's part of each transport (struct in nvmf/transport.h), by transport slot. */
+int unvmf_poll_group_foreach_transport_group(struct unvmf_poll_group *group,
+                                             int (*fn)(struct unvmf_transport_poll_group *tgroup,
+                                                       void *arg),
+                                             void *arg);
+
 /* ---- qpairs (called by transports) ---- */
 void unvmf_qpair_init(struct unvmf_qpair *qpair, struct unvmf_transport *transport);
 /* A new connection accepted on any thread: picks a poll group and hands it over. */
@@ -361,6 +348,8 @@ void unvmf_qpair_disconnect(struct unvmf_qpair *qpair, const char *reason);
 void unvmf_qpair_disconnect_async(struct unvmf_poll_group *group, uint64_t qpair_id,
 				  const char *reason);
 bool unvmf_qpair_is_admin(const struct unvmf_qpair *qpair);
+/* The poll group of the calling thread, NULL on a thread without one. */
+struct unvmf_poll_group *unvmf_poll_group_current(void);
 
 /* ---- requests (called by transports, on the qpair's thread) ---- */
 /* Data direction of a command (Fabrics commands by fctype). */
@@ -376,31 +365,3 @@ static inline void unvmf_req_set_status(struct unvmf_req *req, uint8_t sct, uint
 	req->rsp.status.s.sc = sc;
 	req->rsp.status.s.dnr = (sct != NVME_SCT_GENERIC || sc != NVME_SC_SUCCESS) ? 1 : 0;
 }
-
-/* ---- inside the core ---- */
-struct unvmf_bdev_channel *unvmf_poll_group_channel(struct unvmf_poll_group *group,
-						    struct unvmf_bdev *bdev);
-struct unvmf_poll_group *unvmf_poll_group_current(void);
-void unvmf_ctrlr_exec_admin(struct unvmf_req *req);
-void unvmf_ctrlr_exec_fabrics(struct unvmf_req *req);
-void unvmf_io_exec(struct unvmf_req *req);
-void unvmf_discovery_log(const char *hostnqn, const struct unvmf_trid *local, void *buf,
-			 uint64_t offset, uint32_t length);
-void unvmf_ctrlr_qpair_gone(struct unvmf_qpair *qpair);
-void unvmf_ctrlr_aer_abort_all(struct unvmf_ctrlr *ctrlr);
-/* Stages an error completion of req (req's thread); false if the qid's ring is full. */
-bool unvmf_ctrlr_error_post(struct unvmf_ctrlr *ctrlr, const struct unvmf_req *req);
-/* Moves staged errors into ctrlr->errors, numbering them (admin thread). */
-void unvmf_ctrlr_errors_collect(struct unvmf_ctrlr *ctrlr);
-/* Single-writer counter bump (see struct unvmf_ctrlr_queue_log). */
-static inline void unvmf_counter_add(_Atomic uint64_t *c, uint64_t n)
-{
-	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
-			      memory_order_relaxed);
-}
-/* Under g_tgt.lock: asks every qpair of ctrlr to disconnect. */
-void unvmf_ctrlr_disconnect_all_locked(struct unvmf_ctrlr *ctrlr, const char *reason);
-void unvmf_ctrlr_get_locked(struct unvmf_ctrlr *ctrlr);
-void unvmf_ctrlr_put(struct unvmf_ctrlr *ctrlr);
-void unvmf_ctrlr_put_locked(struct unvmf_ctrlr *ctrlr);
-void unvmf_latency_hist_add(struct unvmf_latency_hist *hist, uint64_t us);

@@ -2,7 +2,7 @@
  * Request dispatch and completion: the one path every command takes through
  * the core, whatever the transport.
  */
-#include "nvmf/nvmf.h"
+#include "nvmf/nvmf_internal.h"
 #include "reactor/reactor.h"
 #include "nvmf/transport.h"
 #include "util/log.h"

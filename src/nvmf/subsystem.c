@@ -3,7 +3,7 @@
  * under g_tgt.lock; the I/O path only reads subsys->ns[] without the lock
  * (see struct unvmf_ns for why that is safe).
  */
-#include "nvmf/nvmf.h"
+#include "nvmf/nvmf_internal.h"
 #include "reactor/reactor.h"
 #include "nvmf/transport.h"
 #include "util/log.h"
@@ -11,54 +11,44 @@
 #include <errno.h>
 #include <string.h>
 
-bool unvmf_poll_group_release_channel(struct unvmf_poll_group *group, struct unvmf_bdev *bdev);
-
 static void subsystem_changed_locked(void)
 {
 	g_tgt.discovery_genctr++;
 }
 
-int unvmf_subsystem_create(const char *nqn, enum unvmf_subsystem_type type,
-			   uint32_t max_namespaces, struct unvmf_subsystem **out)
+static struct unvmf_subsystem *subsystem_alloc(const char *nqn, enum unvmf_subsystem_type type,
+                                               uint32_t max_namespaces)
 {
-	struct unvmf_subsystem *subsys;
+	struct unvmf_subsystem *subsys = calloc(1, sizeof(*subsys));
 
-	if (!unvmf_nqn_valid(nqn))
-		return -EINVAL;
-	if (type == UNVMF_SUBSYSTEM_NVME && strcmp(nqn, NVMF_DISCOVERY_NQN) == 0)
-		return -EINVAL;
-	if (max_namespaces == 0)
-		max_namespaces = type == UNVMF_SUBSYSTEM_NVME ? 32 : 0;
-	if (max_namespaces > UNVMF_MAX_NAMESPACES)
-		return -EINVAL;
-	subsys = calloc(1, sizeof(*subsys));
 	if (!subsys)
-		return -ENOMEM;
+		return NULL;
 	if (max_namespaces) {
 		subsys->ns = calloc(max_namespaces, sizeof(*subsys->ns));
 		if (!subsys->ns) {
 			free(subsys);
-			return -ENOMEM;
+			return NULL;
 		}
 	}
 	unvmf_strlcpy(subsys->nqn, nqn, sizeof(subsys->nqn));
 	subsys->type = type;
 	subsys->max_namespaces = max_namespaces;
-	subsys->min_cntlid = 1;
-	subsys->max_cntlid = 0xffef;
-	subsys->next_cntlid = 1;
+	subsys->min_cntlid = UNVMF_CNTLID_MIN;
+	subsys->max_cntlid = UNVMF_CNTLID_MAX;
+	subsys->next_cntlid = UNVMF_CNTLID_MIN;
 	strcpy(subsys->serial, "UNVMF00000000000000");
 	strcpy(subsys->model, "unvmf Controller");
 	TAILQ_INIT(&subsys->hosts);
 	TAILQ_INIT(&subsys->listeners);
 	TAILQ_INIT(&subsys->ctrlrs);
+	return subsys;
+}
 
-	if (type == UNVMF_SUBSYSTEM_DISCOVERY) {
-		*out = subsys;
-		return 0;
-	}
+/* Links a fully set-up NVM subsystem into the target; frees it on failure. */
+static int subsystem_publish(struct unvmf_subsystem *subsys)
+{
 	pthread_mutex_lock(&g_tgt.lock);
-	if (unvmf_subsystem_find(nqn)) {
+	if (unvmf_subsystem_find(subsys->nqn)) {
 		pthread_mutex_unlock(&g_tgt.lock);
 		free(subsys->ns);
 		free(subsys);
@@ -74,6 +64,78 @@ int unvmf_subsystem_create(const char *nqn, enum unvmf_subsystem_type type,
 	g_tgt.num_subsystems++;
 	subsystem_changed_locked();
 	pthread_mutex_unlock(&g_tgt.lock);
+	return 0;
+}
+
+int unvmf_subsystem_create(const char *nqn, enum unvmf_subsystem_type type, uint32_t max_namespaces,
+                           struct unvmf_subsystem **out)
+{
+	struct unvmf_subsystem *subsys;
+	int rc;
+
+	if (!unvmf_nqn_valid(nqn))
+		return -EINVAL;
+	if (type == UNVMF_SUBSYSTEM_NVME && strcmp(nqn, NVMF_DISCOVERY_NQN) == 0)
+		return -EINVAL;
+	if (max_namespaces == 0)
+		max_namespaces = type == UNVMF_SUBSYSTEM_NVME ? 32 : 0;
+	if (max_namespaces > UNVMF_MAX_NAMESPACES)
+		return -EINVAL;
+	subsys = subsystem_alloc(nqn, type, max_namespaces);
+	if (!subsys)
+		return -ENOMEM;
+	if (type == UNVMF_SUBSYSTEM_DISCOVERY) {
+		*out = subsys;
+		return 0;
+	}
+	rc = subsystem_publish(subsys);
+	if (rc)
+		return rc;
+	*out = subsys;
+	return 0;
+}
+
+void unvmf_subsystem_opts_init(struct unvmf_subsystem_opts *opts)
+{
+	memset(opts, 0, sizeof(*opts));
+	opts->min_cntlid = UNVMF_CNTLID_MIN;
+	opts->max_cntlid = UNVMF_CNTLID_MAX;
+}
+
+int unvmf_subsystem_create_nvme(const char *nqn, const struct unvmf_subsystem_opts *opts,
+                                struct unvmf_subsystem **out)
+{
+	uint32_t max_namespaces = opts->max_namespaces ? opts->max_namespaces : 32;
+	struct unvmf_subsystem *subsys;
+	int rc;
+
+	if (!unvmf_nqn_valid(nqn) || strcmp(nqn, NVMF_DISCOVERY_NQN) == 0)
+		return -EINVAL;
+	if (opts->serial && !unvmf_subsystem_serial_valid(opts->serial))
+		return -EINVAL;
+	if (opts->model && !unvmf_subsystem_model_valid(opts->model))
+		return -EINVAL;
+	if (max_namespaces > UNVMF_MAX_NAMESPACES)
+		return -EINVAL;
+	if (opts->min_cntlid < UNVMF_CNTLID_MIN || opts->max_cntlid > UNVMF_CNTLID_MAX ||
+	    opts->min_cntlid > opts->max_cntlid)
+		return -ERANGE;
+	if (opts->ana_reporting)
+		return -EOPNOTSUPP;
+	subsys = subsystem_alloc(nqn, UNVMF_SUBSYSTEM_NVME, max_namespaces);
+	if (!subsys)
+		return -ENOMEM;
+	if (opts->serial)
+		strcpy(subsys->serial, opts->serial);
+	if (opts->model)
+		strcpy(subsys->model, opts->model);
+	subsys->allow_any_host = opts->allow_any_host;
+	subsys->min_cntlid = opts->min_cntlid;
+	subsys->max_cntlid = opts->max_cntlid;
+	subsys->next_cntlid = opts->min_cntlid;
+	rc = subsystem_publish(subsys);
+	if (rc)
+		return rc;
 	*out = subsys;
 	return 0;
 }
@@ -100,9 +162,19 @@ static bool printable_ascii(const char *s)
 	return true;
 }
 
+bool unvmf_subsystem_serial_valid(const char *sn)
+{
+	return sn[0] && strlen(sn) <= UNVMF_SN_LEN && printable_ascii(sn);
+}
+
+bool unvmf_subsystem_model_valid(const char *mn)
+{
+	return mn[0] && strlen(mn) <= UNVMF_MN_LEN && printable_ascii(mn);
+}
+
 int unvmf_subsystem_set_sn(struct unvmf_subsystem *subsys, const char *sn)
 {
-	if (strlen(sn) == 0 || strlen(sn) > UNVMF_SN_LEN || !printable_ascii(sn))
+	if (!unvmf_subsystem_serial_valid(sn))
 		return -EINVAL;
 	strcpy(subsys->serial, sn);
 	return 0;
@@ -110,7 +182,7 @@ int unvmf_subsystem_set_sn(struct unvmf_subsystem *subsys, const char *sn)
 
 int unvmf_subsystem_set_mn(struct unvmf_subsystem *subsys, const char *mn)
 {
-	if (strlen(mn) == 0 || strlen(mn) > UNVMF_MN_LEN || !printable_ascii(mn))
+	if (!unvmf_subsystem_model_valid(mn))
 		return -EINVAL;
 	strcpy(subsys->model, mn);
 	return 0;
@@ -550,4 +622,103 @@ int unvmf_subsystem_remove_listener(struct unvmf_subsystem *subsys,
 		t->ops->stop_listen(t, &l->trid);
 	free(l);
 	return 0;
+}
+
+/* ---- reading the configuration ---- */
+
+enum unvmf_subsystem_type unvmf_subsystem_get_type(const struct unvmf_subsystem *subsys)
+{
+	return subsys->type;
+}
+
+uint32_t unvmf_subsystem_get_max_namespaces(const struct unvmf_subsystem *subsys)
+{
+	return subsys->max_namespaces;
+}
+
+bool unvmf_subsystem_has_ns(struct unvmf_subsystem *subsys, uint32_t nsid)
+{
+	bool has;
+
+	if (nsid == 0 || nsid > subsys->max_namespaces)
+		return false;
+	pthread_mutex_lock(&g_tgt.lock);
+	has = subsys->ns[nsid - 1] != NULL;
+	pthread_mutex_unlock(&g_tgt.lock);
+	return has;
+}
+
+void unvmf_subsystem_get_info(struct unvmf_subsystem *subsys, struct unvmf_subsystem_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	pthread_mutex_lock(&g_tgt.lock);
+	memcpy(info->nqn, subsys->nqn, sizeof(info->nqn));
+	info->type = subsys->type;
+	memcpy(info->serial, subsys->serial, sizeof(info->serial));
+	memcpy(info->model, subsys->model, sizeof(info->model));
+	info->allow_any_host = subsys->allow_any_host;
+	info->ana_reporting = subsys->ana_reporting;
+	info->max_namespaces = subsys->max_namespaces;
+	info->min_cntlid = subsys->min_cntlid;
+	info->max_cntlid = subsys->max_cntlid;
+	pthread_mutex_unlock(&g_tgt.lock);
+}
+
+int unvmf_subsystem_foreach_ns(struct unvmf_subsystem *subsys,
+                               int (*fn)(const struct unvmf_ns_info *ns, void *arg), void *arg)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&g_tgt.lock);
+	for (uint32_t i = 0; rc == 0 && i < subsys->max_namespaces; i++) {
+		const struct unvmf_ns *ns = subsys->ns[i];
+		struct unvmf_ns_info info;
+
+		if (!ns)
+			continue;
+		info.nsid = ns->nsid;
+		info.bdev_name = ns->bdev->name;
+		memcpy(info.uuid, ns->uuid, sizeof(info.uuid));
+		memcpy(info.nguid, ns->nguid, sizeof(info.nguid));
+		memcpy(info.eui64, ns->eui64, sizeof(info.eui64));
+		info.has_nguid = ns->has_nguid;
+		info.has_eui64 = ns->has_eui64;
+		rc = fn(&info, arg);
+	}
+	pthread_mutex_unlock(&g_tgt.lock);
+	return rc;
+}
+
+int unvmf_subsystem_foreach_host(struct unvmf_subsystem *subsys,
+                                 int (*fn)(const char *hostnqn, void *arg), void *arg)
+{
+	const struct unvmf_host_entry *h;
+	int rc = 0;
+
+	pthread_mutex_lock(&g_tgt.lock);
+	TAILQ_FOREACH(h, &subsys->hosts, link)
+	{
+		rc = fn(h->nqn, arg);
+		if (rc)
+			break;
+	}
+	pthread_mutex_unlock(&g_tgt.lock);
+	return rc;
+}
+
+int unvmf_subsystem_foreach_listener(struct unvmf_subsystem *subsys,
+                                     int (*fn)(const struct unvmf_trid *trid, void *arg), void *arg)
+{
+	const struct unvmf_listener *l;
+	int rc = 0;
+
+	pthread_mutex_lock(&g_tgt.lock);
+	TAILQ_FOREACH(l, &subsys->listeners, link)
+	{
+		rc = fn(&l->trid, arg);
+		if (rc)
+			break;
+	}
+	pthread_mutex_unlock(&g_tgt.lock);
+	return rc;
 }

@@ -2,7 +2,7 @@
  * The target object: transports, poll groups, qpair placement and shutdown.
  * Control-plane entry points run on reactor 0.
  */
-#include "nvmf/nvmf.h"
+#include "nvmf/nvmf_internal.h"
 #include "reactor/reactor.h"
 #include "nvmf/transport.h"
 #include "util/log.h"
@@ -49,6 +49,80 @@ int unvmf_tgt_init(const struct unvmf_tgt_opts *opts)
 		return rc;
 	g_tgt.discovery->allow_any_host = true;
 	return 0;
+}
+
+/* ---- target settings and the configuration it holds (reactor 0) ---- */
+
+int unvmf_tgt_set_max_subsystems(uint32_t max_subsystems)
+{
+	int rc = 0;
+
+	if (max_subsystems == 0)
+		return -EINVAL;
+	pthread_mutex_lock(&g_tgt.lock);
+	if (max_subsystems < g_tgt.num_subsystems)
+		rc = -EBUSY;
+	else
+		g_tgt.opts.max_subsystems = max_subsystems;
+	pthread_mutex_unlock(&g_tgt.lock);
+	return rc;
+}
+
+uint32_t unvmf_tgt_get_max_subsystems(void)
+{
+	uint32_t max;
+
+	pthread_mutex_lock(&g_tgt.lock);
+	max = g_tgt.opts.max_subsystems;
+	pthread_mutex_unlock(&g_tgt.lock);
+	return max;
+}
+
+unsigned unvmf_tgt_num_subsystems(void)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&g_tgt.lock);
+	n = g_tgt.num_subsystems;
+	pthread_mutex_unlock(&g_tgt.lock);
+	return n;
+}
+
+int unvmf_tgt_foreach_subsystem(int (*fn)(struct unvmf_subsystem *subsys, void *arg), void *arg)
+{
+	struct unvmf_subsystem *subsys;
+	int rc;
+
+	if (g_tgt.discovery) {
+		rc = fn(g_tgt.discovery, arg);
+		if (rc)
+			return rc;
+	}
+	TAILQ_FOREACH(subsys, &g_tgt.subsystems, link)
+	{
+		rc = fn(subsys, arg);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int unvmf_tgt_foreach_referral(int (*fn)(const struct unvmf_trid *trid, bool secure_channel,
+                                         void *arg),
+                               void *arg)
+{
+	const struct unvmf_referral *r;
+	int rc = 0;
+
+	pthread_mutex_lock(&g_tgt.lock);
+	TAILQ_FOREACH(r, &g_tgt.referrals, link)
+	{
+		rc = fn(&r->trid, r->secure_channel, arg);
+		if (rc)
+			break;
+	}
+	pthread_mutex_unlock(&g_tgt.lock);
+	return rc;
 }
 
 /* ---- poll groups ---- */
@@ -160,8 +234,6 @@ struct unvmf_bdev_channel *unvmf_poll_group_channel(struct unvmf_poll_group *gro
 	return c->ch;
 }
 
-/* Releases the group's channel on bdev once it has nothing outstanding; returns true if released. */
-bool unvmf_poll_group_release_channel(struct unvmf_poll_group *group, struct unvmf_bdev *bdev);
 bool unvmf_poll_group_release_channel(struct unvmf_poll_group *group, struct unvmf_bdev *bdev)
 {
 	for (struct unvmf_pg_bdev_ch **pp = &group->channels; *pp; pp = &(*pp)->next) {
@@ -177,6 +249,66 @@ bool unvmf_poll_group_release_channel(struct unvmf_poll_group *group, struct unv
 		return true;
 	}
 	return true;
+}
+
+/* ---- reading a poll group (its own thread) ---- */
+
+int unvmf_poll_group_foreach_qpair(struct unvmf_poll_group *group,
+                                   const struct unvmf_subsystem *subsys,
+                                   int (*fn)(const struct unvmf_qpair_info *qpair, void *arg),
+                                   void *arg)
+{
+	const struct unvmf_qpair *q;
+	struct unvmf_qpair_info info;
+	int rc;
+
+	TAILQ_FOREACH(q, &group->qpairs, group_link)
+	{
+		/* The qpair holds a reference on its controller: ctrlr is alive here. */
+		if (subsys && (!q->ctrlr || q->ctrlr->subsys != subsys))
+			continue;
+		memset(&info, 0, sizeof(info));
+		info.id = q->id;
+		info.cntlid = q->ctrlr ? q->ctrlr->cntlid : 0;
+		info.qid = q->qid;
+		info.sq_size = q->sq_size;
+		info.state = q->state;
+		info.local = q->local;
+		info.peer = q->peer;
+		info.stats = q->stats;
+		rc = fn(&info, arg);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+void unvmf_poll_group_get_info(struct unvmf_poll_group *group, struct unvmf_poll_group_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->index = group->index;
+	info->thread = group->thread;
+	info->stats = group->stats;
+	for (const struct unvmf_pg_bdev_ch *c = group->channels; c; c = c->next)
+		info->pending_bdev_io += unvmf_bdev_channel_outstanding(c->ch);
+}
+
+int unvmf_poll_group_foreach_transport_group(struct unvmf_poll_group *group,
+                                             int (*fn)(struct unvmf_transport_poll_group *tgroup,
+                                                       void *arg),
+                                             void *arg)
+{
+	int rc;
+
+	/* Slots are filled on this thread as transports are added, so no lock. */
+	for (unsigned i = 0; i < UNVMF_ARRAY_SIZE(group->tgroups); i++) {
+		if (!group->tgroups[i])
+			continue;
+		rc = fn(group->tgroups[i], arg);
+		if (rc)
+			return rc;
+	}
+	return 0;
 }
 
 /* ---- transports ---- */

@@ -3,6 +3,7 @@
  * table (the application's built-in list, or a test's own transport); the core
  * and the RPC layer find them by trtype or by name and never name one.
  */
+#include "nvmf/nvmf_internal.h"
 #include "nvmf/transport.h"
 #include "util/common.h"
 

@@ -6,6 +6,8 @@
 #include "rpc/rpc.h"
 #include "bdev/bdev.h"
 #include "nvmf/nvmf.h"
+/* The transport list below is still read from the target's struct. */
+#include "nvmf/nvmf_internal.h"
 #include "nvmf/transport.h"
 #include "util/common.h"
 
@@ -29,78 +31,97 @@ static json_t *bdev_config(void)
 	return list;
 }
 
-static void subsystem_config_locked(json_t *list, struct unvmf_subsystem *s)
+struct subsystem_config {
+	json_t *list;
+	const char *nqn;
+};
+
+static int host_config(const char *hostnqn, void *arg)
 {
-	struct unvmf_host_entry *h;
-	struct unvmf_listener *l;
+	struct subsystem_config *c = arg;
 
-	if (s->type == UNVMF_SUBSYSTEM_NVME) {
-		config_add(list, "nvmf_create_subsystem",
-		           json_pack("{s:s, s:s, s:s, s:b, s:i, s:i, s:i, s:b}", "nqn", s->nqn,
-		                     "serial_number", s->serial, "model_number", s->model,
-		                     "allow_any_host", s->allow_any_host, "max_namespaces",
-		                     (int)s->max_namespaces, "min_cntlid", s->min_cntlid,
-		                     "max_cntlid", s->max_cntlid, "ana_reporting",
-		                     s->ana_reporting));
-		TAILQ_FOREACH(h, &s->hosts, link)
-		config_add(list, "nvmf_subsystem_add_host",
-		           json_pack("{s:s, s:s}", "nqn", s->nqn, "host", h->nqn));
-		for (uint32_t i = 0; i < s->max_namespaces; i++) {
-			struct unvmf_ns *ns = s->ns[i];
-			char uuid[37], hex[33];
-			json_t *n;
+	config_add(c->list, "nvmf_subsystem_add_host",
+	           json_pack("{s:s, s:s}", "nqn", c->nqn, "host", hostnqn));
+	return 0;
+}
 
-			if (!ns)
-				continue;
-			unvmf_uuid_format(ns->uuid, uuid);
-			n = json_pack("{s:i, s:s, s:s}", "nsid", (int)ns->nsid, "bdev_name",
-			              ns->bdev->name, "uuid", uuid);
-			if (n && ns->has_nguid) {
-				unvmf_rpc_format_hex(ns->nguid, 16, hex);
-				json_object_set_new(n, "nguid", json_string(hex));
-			}
-			if (n && ns->has_eui64) {
-				unvmf_rpc_format_hex(ns->eui64, 8, hex);
-				json_object_set_new(n, "eui64", json_string(hex));
-			}
-			config_add(list, "nvmf_subsystem_add_ns",
-			           json_pack("{s:s, s:o*}", "nqn", s->nqn, "namespace", n));
-		}
+static int ns_config(const struct unvmf_ns_info *ns, void *arg)
+{
+	struct subsystem_config *c = arg;
+	char uuid[37], hex[33];
+	json_t *n;
+
+	unvmf_uuid_format(ns->uuid, uuid);
+	n = json_pack("{s:i, s:s, s:s}", "nsid", (int)ns->nsid, "bdev_name", ns->bdev_name, "uuid",
+	              uuid);
+	if (n && ns->has_nguid) {
+		unvmf_rpc_format_hex(ns->nguid, 16, hex);
+		json_object_set_new(n, "nguid", json_string(hex));
 	}
-	TAILQ_FOREACH(l, &s->listeners, link)
-	config_add(list, "nvmf_subsystem_add_listener",
-	           json_pack("{s:s, s:o*}", "nqn", s->nqn, "listen_address",
-	                     unvmf_rpc_trid_json(&l->trid)));
+	if (n && ns->has_eui64) {
+		unvmf_rpc_format_hex(ns->eui64, 8, hex);
+		json_object_set_new(n, "eui64", json_string(hex));
+	}
+	config_add(c->list, "nvmf_subsystem_add_ns",
+	           json_pack("{s:s, s:o*}", "nqn", c->nqn, "namespace", n));
+	return 0;
+}
+
+static int listener_config(const struct unvmf_trid *trid, void *arg)
+{
+	struct subsystem_config *c = arg;
+
+	config_add(
+	    c->list, "nvmf_subsystem_add_listener",
+	    json_pack("{s:s, s:o*}", "nqn", c->nqn, "listen_address", unvmf_rpc_trid_json(trid)));
+	return 0;
+}
+
+static int subsystem_config(struct unvmf_subsystem *subsys, void *arg)
+{
+	struct unvmf_subsystem_info s;
+	struct subsystem_config c = {.list = arg};
+
+	unvmf_subsystem_get_info(subsys, &s);
+	c.nqn = s.nqn;
+	if (s.type == UNVMF_SUBSYSTEM_NVME) {
+		config_add(c.list, "nvmf_create_subsystem",
+		           json_pack("{s:s, s:s, s:s, s:b, s:i, s:i, s:i, s:b}", "nqn", s.nqn,
+		                     "serial_number", s.serial, "model_number", s.model,
+		                     "allow_any_host", s.allow_any_host, "max_namespaces",
+		                     (int)s.max_namespaces, "min_cntlid", s.min_cntlid,
+		                     "max_cntlid", s.max_cntlid, "ana_reporting", s.ana_reporting));
+		unvmf_subsystem_foreach_host(subsys, host_config, &c);
+		unvmf_subsystem_foreach_ns(subsys, ns_config, &c);
+	}
+	unvmf_subsystem_foreach_listener(subsys, listener_config, &c);
+	return 0;
+}
+
+static int referral_config(const struct unvmf_trid *trid, bool secure_channel, void *arg)
+{
+	json_t *p = json_pack("{s:o*, s:b}", "address", unvmf_rpc_trid_json(trid), "secure_channel",
+	                      secure_channel);
+
+	if (p && trid->subnqn[0])
+		json_object_set_new(p, "subnqn", json_string(trid->subnqn));
+	config_add(arg, "nvmf_discovery_add_referral", p);
+	return 0;
 }
 
 static json_t *nvmf_config(void)
 {
 	json_t *list = json_array();
-	struct unvmf_subsystem *s;
-	struct unvmf_referral *r;
 	struct unvmf_transport *t;
 
 	if (!list)
 		return NULL;
 	config_add(list, "nvmf_set_max_subsystems",
-	           json_pack("{s:i}", "max_subsystems", (int)g_tgt.opts.max_subsystems));
+	           json_pack("{s:i}", "max_subsystems", (int)unvmf_tgt_get_max_subsystems()));
 	for (unsigned i = 0; (t = unvmf_tgt_transport_get(i)); i++)
 		config_add(list, "nvmf_create_transport", unvmf_rpc_transport_json(t));
-	pthread_mutex_lock(&g_tgt.lock);
-	if (g_tgt.discovery)
-		subsystem_config_locked(list, g_tgt.discovery);
-	TAILQ_FOREACH(s, &g_tgt.subsystems, link)
-	subsystem_config_locked(list, s);
-	TAILQ_FOREACH(r, &g_tgt.referrals, link)
-	{
-		json_t *p = json_pack("{s:o*, s:b}", "address", unvmf_rpc_trid_json(&r->trid),
-		                      "secure_channel", r->secure_channel);
-
-		if (p && r->trid.subnqn[0])
-			json_object_set_new(p, "subnqn", json_string(r->trid.subnqn));
-		config_add(list, "nvmf_discovery_add_referral", p);
-	}
-	pthread_mutex_unlock(&g_tgt.lock);
+	unvmf_tgt_foreach_subsystem(subsystem_config, list);
+	unvmf_tgt_foreach_referral(referral_config, list);
 	return list;
 }
 

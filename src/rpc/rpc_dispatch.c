@@ -4,6 +4,8 @@
  */
 #include "rpc/rpc.h"
 #include "nvmf/nvmf.h"
+/* The shutting-down flag is still read from the target's struct. */
+#include "nvmf/nvmf_internal.h"
 #include "util/common.h"
 #include "util/log.h"
 
@@ -182,7 +184,7 @@ static void request_run(struct unvmf_rpc_request *req)
 		                     req->method);
 		return;
 	}
-	if (g_tgt.shutting_down) {
+	if (unvmf_tgt_is_shutting_down()) {
 		unvmf_rpc_send_invalid_state(req, "the target is shutting down");
 		return;
 	}

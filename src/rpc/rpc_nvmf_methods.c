@@ -1,8 +1,8 @@
 /*
  * Subsystem methods: subsystems, namespaces, hosts, listeners, referrals and
  * controllers. Runs on reactor 0, which is the only thread that changes the
- * subsystem list, so lookups here need no lock; reading what Connect also
- * touches (controllers) takes g_tgt.lock.
+ * subsystem list, so lookups here need no lock; the core's getters and
+ * visitors take the target lock where Connect also touches what they read.
  */
 #include "rpc/rpc.h"
 #include "nvmf/nvmf.h"
@@ -21,15 +21,6 @@ struct ns_removal {
 };
 static TAILQ_HEAD(, ns_removal) g_ns_removals = TAILQ_HEAD_INITIALIZER(g_ns_removals);
 
-static bool printable(const char *s)
-{
-	for (; *s; s++) {
-		if (*s < 0x20 || *s > 0x7e)
-			return false;
-	}
-	return true;
-}
-
 /* Finds an NVM subsystem (or the discovery one when allowed); replies on failure. */
 static struct unvmf_subsystem *subsys_lookup(struct unvmf_rpc_request *req, const char *nqn,
                                              bool allow_discovery)
@@ -40,7 +31,7 @@ static struct unvmf_subsystem *subsys_lookup(struct unvmf_rpc_request *req, cons
 		unvmf_rpc_send_error(req, -ENODEV, "subsystem %s does not exist", nqn);
 		return NULL;
 	}
-	if (subsys->type == UNVMF_SUBSYSTEM_DISCOVERY && !allow_discovery) {
+	if (unvmf_subsystem_get_type(subsys) == UNVMF_SUBSYSTEM_DISCOVERY && !allow_discovery) {
 		unvmf_rpc_send_error(req, -EINVAL, "%s: not allowed on the discovery subsystem",
 		                     unvmf_rpc_request_method(req));
 		return NULL;
@@ -85,7 +76,9 @@ static void rpc_nvmf_create_subsystem(struct unvmf_rpc_request *req, json_t *par
 	    {"max_cntlid", UNVMF_RPC_UINT, false,
 	     UNVMF_RPC_FIELD(struct create_subsystem_params, max_cntlid), 1, 0xffef},
 	};
-	struct create_subsystem_params p = {.min_cntlid = 1, .max_cntlid = 0xffef};
+	struct create_subsystem_params p = {.min_cntlid = UNVMF_CNTLID_MIN,
+	                                    .max_cntlid = UNVMF_CNTLID_MAX};
+	struct unvmf_subsystem_opts opts;
 	struct unvmf_subsystem *subsys;
 	int rc;
 
@@ -97,68 +90,56 @@ static void rpc_nvmf_create_subsystem(struct unvmf_rpc_request *req, json_t *par
 		                     p.nqn);
 		return;
 	}
-	if (p.serial_number && (!p.serial_number[0] || !printable(p.serial_number))) {
+	if (p.serial_number && !unvmf_subsystem_serial_valid(p.serial_number)) {
 		unvmf_rpc_send_error(req, UNVMF_RPC_INVALID_PARAMS,
 		                     "invalid parameter 'serial_number': must be 1 to %d printable "
 		                     "ASCII characters",
 		                     UNVMF_SN_LEN);
 		return;
 	}
-	if (p.model_number && (!p.model_number[0] || !printable(p.model_number))) {
+	if (p.model_number && !unvmf_subsystem_model_valid(p.model_number)) {
 		unvmf_rpc_send_error(req, UNVMF_RPC_INVALID_PARAMS,
 		                     "invalid parameter 'model_number': must be 1 to %d printable "
 		                     "ASCII characters",
 		                     UNVMF_MN_LEN);
 		return;
 	}
-	if (p.min_cntlid > p.max_cntlid) {
+	unvmf_subsystem_opts_init(&opts);
+	opts.serial = p.serial_number;
+	opts.model = p.model_number;
+	opts.allow_any_host = p.allow_any_host;
+	opts.ana_reporting = p.ana_reporting;
+	opts.max_namespaces = p.max_namespaces;
+	opts.min_cntlid = p.min_cntlid;
+	opts.max_cntlid = p.max_cntlid;
+	rc = unvmf_subsystem_create_nvme(p.nqn, &opts, &subsys);
+	switch (rc) {
+	case 0:
+		unvmf_rpc_send_bool(req, true);
+		return;
+	case -ERANGE:
 		unvmf_rpc_send_error(req, UNVMF_RPC_INVALID_PARAMS,
 		                     "invalid parameters: min_cntlid %u is above max_cntlid %u",
 		                     p.min_cntlid, p.max_cntlid);
 		return;
-	}
-	/* Stored but never shown to hosts (no ANA log, no ANA state), so not accepted. */
-	if (p.ana_reporting) {
-		unvmf_rpc_send_error(req, -EOPNOTSUPP,
+	case -EOPNOTSUPP:
+		/* Stored but never shown to hosts (no ANA log, no ANA state), so not accepted. */
+		unvmf_rpc_send_error(req, rc,
 		                     "ana_reporting is not supported (unvmf has no ANA groups)");
 		return;
-	}
-	if (unvmf_subsystem_find(p.nqn)) {
-		unvmf_rpc_send_error(req, -EEXIST, "subsystem %s already exists", p.nqn);
+	case -EEXIST:
+		unvmf_rpc_send_error(req, rc, "subsystem %s already exists", p.nqn);
 		return;
-	}
-	rc = unvmf_subsystem_create(p.nqn, UNVMF_SUBSYSTEM_NVME, p.max_namespaces, &subsys);
-	if (rc == -ENOSPC) {
+	case -ENOSPC:
 		unvmf_rpc_send_error(req, rc,
 		                     "cannot create subsystem %s: the target already has its "
 		                     "maximum of %u subsystems (nvmf_set_max_subsystems)",
-		                     p.nqn, g_tgt.opts.max_subsystems);
+		                     p.nqn, unvmf_tgt_get_max_subsystems());
 		return;
-	}
-	if (rc) {
+	default:
 		unvmf_rpc_send_error(req, rc, "cannot create subsystem %s: %s", p.nqn,
 		                     strerror(-rc));
-		return;
 	}
-	rc = p.serial_number ? unvmf_subsystem_set_sn(subsys, p.serial_number) : 0;
-	if (!rc && p.model_number)
-		rc = unvmf_subsystem_set_mn(subsys, p.model_number);
-	if (rc) {
-		/* Unreachable after the checks above; still, leave nothing behind. */
-		unvmf_subsystem_delete(subsys, NULL, NULL);
-		unvmf_rpc_send_error(req, rc, "cannot create subsystem %s: %s", p.nqn,
-		                     strerror(-rc));
-		return;
-	}
-	pthread_mutex_lock(&g_tgt.lock);
-	subsys->min_cntlid = p.min_cntlid;
-	subsys->max_cntlid = p.max_cntlid;
-	subsys->next_cntlid = p.min_cntlid;
-	subsys->ana_reporting = p.ana_reporting;
-	pthread_mutex_unlock(&g_tgt.lock);
-	if (p.allow_any_host)
-		unvmf_subsystem_allow_any_host(subsys, true);
-	unvmf_rpc_send_bool(req, true);
 }
 
 struct nqn_params {
@@ -213,11 +194,42 @@ static void rpc_nvmf_delete_subsystem(struct unvmf_rpc_request *req, json_t *par
 
 /* ---- nvmf_get_subsystems ---- */
 
-static json_t *subsystem_json_locked(struct unvmf_subsystem *subsys)
+static int listener_append(const struct unvmf_trid *trid, void *arg)
+{
+	json_array_append_new(arg, unvmf_rpc_trid_json(trid));
+	return 0;
+}
+
+static int host_append(const char *hostnqn, void *arg)
+{
+	json_array_append_new(arg, json_pack("{s:s}", "nqn", hostnqn));
+	return 0;
+}
+
+static int ns_append(const struct unvmf_ns_info *ns, void *arg)
+{
+	char uuid[37], hex[33];
+	json_t *n;
+
+	unvmf_uuid_format(ns->uuid, uuid);
+	n = json_pack("{s:i, s:s, s:s, s:s}", "nsid", (int)ns->nsid, "bdev_name", ns->bdev_name,
+	              "name", ns->bdev_name, "uuid", uuid);
+	if (n && ns->has_nguid) {
+		unvmf_rpc_format_hex(ns->nguid, 16, hex);
+		json_object_set_new(n, "nguid", json_string(hex));
+	}
+	if (n && ns->has_eui64) {
+		unvmf_rpc_format_hex(ns->eui64, 8, hex);
+		json_object_set_new(n, "eui64", json_string(hex));
+	}
+	json_array_append_new(arg, n);
+	return 0;
+}
+
+static json_t *subsystem_json(struct unvmf_subsystem *subsys)
 {
 	json_t *o = json_object(), *listeners = json_array(), *hosts = json_array();
-	struct unvmf_listener *l;
-	struct unvmf_host_entry *h;
+	struct unvmf_subsystem_info info;
 
 	if (!o || !listeners || !hosts) {
 		json_decref(o);
@@ -225,50 +237,37 @@ static json_t *subsystem_json_locked(struct unvmf_subsystem *subsys)
 		json_decref(hosts);
 		return NULL;
 	}
-	json_object_set_new(o, "nqn", json_string(subsys->nqn));
+	unvmf_subsystem_get_info(subsys, &info);
+	json_object_set_new(o, "nqn", json_string(info.nqn));
 	json_object_set_new(
 	    o, "subtype",
-	    json_string(subsys->type == UNVMF_SUBSYSTEM_DISCOVERY ? "Discovery" : "NVMe"));
-	TAILQ_FOREACH(l, &subsys->listeners, link)
-	json_array_append_new(listeners, unvmf_rpc_trid_json(&l->trid));
+	    json_string(info.type == UNVMF_SUBSYSTEM_DISCOVERY ? "Discovery" : "NVMe"));
+	unvmf_subsystem_foreach_listener(subsys, listener_append, listeners);
 	json_object_set_new(o, "listen_addresses", listeners);
-	json_object_set_new(o, "allow_any_host", json_boolean(subsys->allow_any_host));
-	TAILQ_FOREACH(h, &subsys->hosts, link)
-	json_array_append_new(hosts, json_pack("{s:s}", "nqn", h->nqn));
+	json_object_set_new(o, "allow_any_host", json_boolean(info.allow_any_host));
+	unvmf_subsystem_foreach_host(subsys, host_append, hosts);
 	json_object_set_new(o, "hosts", hosts);
-	if (subsys->type == UNVMF_SUBSYSTEM_DISCOVERY)
+	if (info.type == UNVMF_SUBSYSTEM_DISCOVERY)
 		return o;
 
 	json_t *nss = json_array();
 
-	json_object_set_new(o, "serial_number", json_string(subsys->serial));
-	json_object_set_new(o, "model_number", json_string(subsys->model));
-	json_object_set_new(o, "max_namespaces", json_integer(subsys->max_namespaces));
-	json_object_set_new(o, "min_cntlid", json_integer(subsys->min_cntlid));
-	json_object_set_new(o, "max_cntlid", json_integer(subsys->max_cntlid));
-	json_object_set_new(o, "ana_reporting", json_boolean(subsys->ana_reporting));
-	for (uint32_t i = 0; nss && i < subsys->max_namespaces; i++) {
-		struct unvmf_ns *ns = subsys->ns[i];
-		char uuid[37], hex[33];
-		json_t *n;
-
-		if (!ns)
-			continue;
-		unvmf_uuid_format(ns->uuid, uuid);
-		n = json_pack("{s:i, s:s, s:s, s:s}", "nsid", (int)ns->nsid, "bdev_name",
-		              ns->bdev->name, "name", ns->bdev->name, "uuid", uuid);
-		if (n && ns->has_nguid) {
-			unvmf_rpc_format_hex(ns->nguid, 16, hex);
-			json_object_set_new(n, "nguid", json_string(hex));
-		}
-		if (n && ns->has_eui64) {
-			unvmf_rpc_format_hex(ns->eui64, 8, hex);
-			json_object_set_new(n, "eui64", json_string(hex));
-		}
-		json_array_append_new(nss, n);
-	}
+	json_object_set_new(o, "serial_number", json_string(info.serial));
+	json_object_set_new(o, "model_number", json_string(info.model));
+	json_object_set_new(o, "max_namespaces", json_integer(info.max_namespaces));
+	json_object_set_new(o, "min_cntlid", json_integer(info.min_cntlid));
+	json_object_set_new(o, "max_cntlid", json_integer(info.max_cntlid));
+	json_object_set_new(o, "ana_reporting", json_boolean(info.ana_reporting));
+	if (nss)
+		unvmf_subsystem_foreach_ns(subsys, ns_append, nss);
 	json_object_set_new(o, "namespaces", nss);
 	return o;
+}
+
+static int subsystem_append(struct unvmf_subsystem *subsys, void *arg)
+{
+	json_array_append_new(arg, subsystem_json(subsys));
+	return 0;
 }
 
 static void rpc_nvmf_get_subsystems(struct unvmf_rpc_request *req, json_t *params)
@@ -279,25 +278,20 @@ static void rpc_nvmf_get_subsystems(struct unvmf_rpc_request *req, json_t *param
 	     0},
 	};
 	struct nqn_params p = {0};
-	struct unvmf_subsystem *subsys;
+	struct unvmf_subsystem *subsys = NULL;
 	json_t *list;
 
 	if (unvmf_rpc_decode_or_reply(req, params, spec, UNVMF_ARRAY_SIZE(spec), &p, NULL))
 		return;
-	if (p.nqn && !unvmf_subsystem_find(p.nqn)) {
+	if (p.nqn && !(subsys = unvmf_subsystem_find(p.nqn))) {
 		unvmf_rpc_send_error(req, -ENODEV, "subsystem %s does not exist", p.nqn);
 		return;
 	}
 	list = json_array();
-	pthread_mutex_lock(&g_tgt.lock);
-	if (list && g_tgt.discovery && (!p.nqn || strcmp(p.nqn, NVMF_DISCOVERY_NQN) == 0))
-		json_array_append_new(list, subsystem_json_locked(g_tgt.discovery));
-	TAILQ_FOREACH(subsys, &g_tgt.subsystems, link)
-	{
-		if (list && (!p.nqn || strcmp(p.nqn, subsys->nqn) == 0))
-			json_array_append_new(list, subsystem_json_locked(subsys));
-	}
-	pthread_mutex_unlock(&g_tgt.lock);
+	if (list && subsys)
+		subsystem_append(subsys, list);
+	else if (list)
+		unvmf_tgt_foreach_subsystem(subsystem_append, list);
 	unvmf_rpc_send_result(req, list);
 }
 
@@ -467,11 +461,11 @@ static void rpc_nvmf_subsystem_add_ns(struct unvmf_rpc_request *req, json_t *par
 	subsys = subsys_lookup(req, p.nqn, false);
 	if (!subsys)
 		return;
-	if (n.nsid > subsys->max_namespaces) {
+	if (n.nsid > unvmf_subsystem_get_max_namespaces(subsys)) {
 		unvmf_rpc_send_error(req, UNVMF_RPC_INVALID_PARAMS,
 		                     "namespace: invalid parameter 'nsid': %u is above the "
 		                     "subsystem's max_namespaces %u",
-		                     n.nsid, subsys->max_namespaces);
+		                     n.nsid, unvmf_subsystem_get_max_namespaces(subsys));
 		return;
 	}
 	bdev = unvmf_bdev_find(n.bdev_name);
@@ -490,7 +484,7 @@ static void rpc_nvmf_subsystem_add_ns(struct unvmf_rpc_request *req, json_t *par
 	if (rc == -ENOSPC) {
 		unvmf_rpc_send_error(req, rc,
 		                     "subsystem %s has no free namespace ID (max_namespaces %u)",
-		                     p.nqn, subsys->max_namespaces);
+		                     p.nqn, unvmf_subsystem_get_max_namespaces(subsys));
 		return;
 	}
 	if (rc < 0) {
@@ -539,7 +533,7 @@ static void rpc_nvmf_subsystem_remove_ns(struct unvmf_rpc_request *req, json_t *
 	subsys = subsys_lookup(req, p.nqn, false);
 	if (!subsys)
 		return;
-	if (p.nsid > subsys->max_namespaces || !subsys->ns[p.nsid - 1]) {
+	if (!unvmf_subsystem_has_ns(subsys, p.nsid)) {
 		unvmf_rpc_send_error(req, -ENOENT, "subsystem %s has no namespace %u", p.nqn,
 		                     p.nsid);
 		return;
@@ -661,11 +655,24 @@ static void rpc_nvmf_subsystem_allow_any_host(struct unvmf_rpc_request *req, jso
 
 /* ---- controllers ---- */
 
+static int ctrlr_append(const struct unvmf_ctrlr_info *ctrlr, void *arg)
+{
+	char hostid[37];
+
+	unvmf_uuid_format(ctrlr->hostid, hostid);
+	json_array_append_new(
+	    arg,
+	    json_pack("{s:i, s:s, s:s, s:i, s:o, s:o, s:i}", "cntlid", ctrlr->cntlid, "hostnqn",
+	              ctrlr->hostnqn, "hostid", hostid, "num_io_qpairs", (int)ctrlr->num_io_qpairs,
+	              "listen_address", unvmf_rpc_trid_json(&ctrlr->listen_trid), "host_address",
+	              unvmf_rpc_trid_json(&ctrlr->host_trid), "kato_ms", (int)ctrlr->kato_ms));
+	return 0;
+}
+
 static void rpc_nvmf_subsystem_get_controllers(struct unvmf_rpc_request *req, json_t *params)
 {
 	struct nqn_params p = {0};
 	struct unvmf_subsystem *subsys;
-	struct unvmf_ctrlr *ctrlr;
 	json_t *list;
 
 	if (unvmf_rpc_decode_or_reply(req, params, g_nqn_spec, UNVMF_ARRAY_SIZE(g_nqn_spec), &p,
@@ -675,25 +682,8 @@ static void rpc_nvmf_subsystem_get_controllers(struct unvmf_rpc_request *req, js
 	if (!subsys)
 		return;
 	list = json_array();
-	pthread_mutex_lock(&g_tgt.lock);
-	TAILQ_FOREACH(ctrlr, &subsys->ctrlrs, link)
-	{
-		unsigned io = 0;
-		char hostid[37];
-
-		for (unsigned q = 1; ctrlr->qpairs && q <= ctrlr->max_qid; q++)
-			io += ctrlr->qpairs[q].id != 0;
-		unvmf_uuid_format(ctrlr->hostid, hostid);
-		if (list)
-			json_array_append_new(
-			    list, json_pack("{s:i, s:s, s:s, s:i, s:o, s:o, s:i}", "cntlid",
-			                    ctrlr->cntlid, "hostnqn", ctrlr->hostnqn, "hostid",
-			                    hostid, "num_io_qpairs", io, "listen_address",
-			                    unvmf_rpc_trid_json(&ctrlr->listen_trid),
-			                    "host_address", unvmf_rpc_trid_json(&ctrlr->host_trid),
-			                    "kato_ms", (int)ctrlr->kato_ms));
-	}
-	pthread_mutex_unlock(&g_tgt.lock);
+	if (list)
+		unvmf_subsystem_foreach_ctrlr(subsys, ctrlr_append, list);
 	unvmf_rpc_send_result(req, list);
 }
 
@@ -710,21 +700,21 @@ static void rpc_nvmf_set_max_subsystems(struct unvmf_rpc_request *req, json_t *p
 	     UNVMF_RPC_FIELD(struct max_subsys_params, max_subsystems), 1, 65535},
 	};
 	struct max_subsys_params p = {0};
+	int rc;
 
 	if (unvmf_rpc_decode_or_reply(req, params, spec, UNVMF_ARRAY_SIZE(spec), &p, NULL))
 		return;
-	pthread_mutex_lock(&g_tgt.lock);
-	if (p.max_subsystems < g_tgt.num_subsystems) {
-		unsigned n = g_tgt.num_subsystems;
-
-		pthread_mutex_unlock(&g_tgt.lock);
-		unvmf_rpc_send_error(req, -EBUSY,
+	rc = unvmf_tgt_set_max_subsystems(p.max_subsystems);
+	if (rc == -EBUSY) {
+		unvmf_rpc_send_error(req, rc,
 		                     "max_subsystems %u is below the %u subsystems that exist",
-		                     p.max_subsystems, n);
+		                     p.max_subsystems, unvmf_tgt_num_subsystems());
 		return;
 	}
-	g_tgt.opts.max_subsystems = p.max_subsystems;
-	pthread_mutex_unlock(&g_tgt.lock);
+	if (rc) {
+		unvmf_rpc_send_error(req, rc, "cannot set max_subsystems: %s", strerror(-rc));
+		return;
+	}
 	unvmf_rpc_send_bool(req, true);
 }
 
@@ -812,6 +802,15 @@ static void rpc_nvmf_discovery_remove_referral(struct unvmf_rpc_request *req, js
 	unvmf_rpc_send_bool(req, true);
 }
 
+static int referral_append(const struct unvmf_trid *trid, bool secure_channel, void *arg)
+{
+	json_array_append_new(arg,
+	                      json_pack("{s:o, s:b, s:s}", "address", unvmf_rpc_trid_json(trid),
+	                                "secure_channel", secure_channel, "subnqn",
+	                                trid->subnqn[0] ? trid->subnqn : NVMF_DISCOVERY_NQN));
+	return 0;
+}
+
 static void rpc_nvmf_discovery_get_referrals(struct unvmf_rpc_request *req, json_t *params)
 {
 	static const struct unvmf_rpc_param spec[] = {
@@ -819,23 +818,13 @@ static void rpc_nvmf_discovery_get_referrals(struct unvmf_rpc_request *req, json
 	     0, 0},
 	};
 	struct referral_params p = {0};
-	struct unvmf_referral *r;
 	json_t *list;
 
 	if (unvmf_rpc_decode_or_reply(req, params, spec, UNVMF_ARRAY_SIZE(spec), &p, NULL))
 		return;
 	list = json_array();
-	pthread_mutex_lock(&g_tgt.lock);
-	TAILQ_FOREACH(r, &g_tgt.referrals, link)
-	{
-		if (list)
-			json_array_append_new(
-			    list,
-			    json_pack("{s:o, s:b, s:s}", "address", unvmf_rpc_trid_json(&r->trid),
-			              "secure_channel", r->secure_channel, "subnqn",
-			              r->trid.subnqn[0] ? r->trid.subnqn : NVMF_DISCOVERY_NQN));
-	}
-	pthread_mutex_unlock(&g_tgt.lock);
+	if (list)
+		unvmf_tgt_foreach_referral(referral_append, list);
 	unvmf_rpc_send_result(req, list);
 }
 

@@ -7,6 +7,8 @@
  */
 #include "rpc/rpc.h"
 #include "nvmf/nvmf.h"
+/* Fault injection below still reads the target's struct and qpair lists. */
+#include "nvmf/nvmf_internal.h"
 #include "reactor/reactor.h"
 #include "nvmf/transport.h"
 #include "util/common.h"
@@ -30,44 +32,45 @@ static json_t *latency_json(const struct unvmf_latency_hist *h)
 	                 (json_int_t)(h->count ? h->sum_us / h->count : 0), "buckets", buckets);
 }
 
+static int transport_stats_append(struct unvmf_transport_poll_group *tg, void *arg)
+{
+	json_t *t = json_object();
+
+	if (!t)
+		return 0;
+	json_object_set_new(t, "trtype", json_string(unvmf_trtype_str(tg->transport->ops->trtype)));
+	if (tg->transport->ops->poll_group_dump_stats)
+		tg->transport->ops->poll_group_dump_stats(tg, t);
+	json_array_append_new(arg, t);
+	return 0;
+}
+
 static json_t *group_stats_json(struct unvmf_poll_group *group)
 {
-	const struct unvmf_poll_group_stats *s = &group->stats;
-	uint64_t iterations = 0, busy = 0, sleeps = 0, pending_bdev = 0;
+	struct unvmf_poll_group_info info;
+	const struct unvmf_poll_group_stats *s = &info.stats;
+	uint64_t iterations = 0, busy = 0, sleeps = 0;
 	json_t *transports = json_array();
 	char name[48];
 
-	for (struct unvmf_pg_bdev_ch *c = group->channels; c; c = c->next)
-		pending_bdev += unvmf_bdev_channel_outstanding(c->ch);
-	for (unsigned i = 0; transports && i < g_tgt.num_transports; i++) {
-		struct unvmf_transport_poll_group *tg = group->tgroups[i];
-		json_t *t;
-
-		if (!tg)
-			continue;
-		t = json_object();
-		if (!t)
-			continue;
-		json_object_set_new(t, "trtype",
-		                    json_string(unvmf_trtype_str(tg->transport->ops->trtype)));
-		if (tg->transport->ops->poll_group_dump_stats)
-			tg->transport->ops->poll_group_dump_stats(tg, t);
-		json_array_append_new(transports, t);
-	}
-	unvmf_thread_get_stats(group->thread, &iterations, &busy, &sleeps);
-	snprintf(name, sizeof(name), "nvmf_tgt_poll_group_%u", group->index);
-	return json_pack(
-	    "{s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o*, "
-	    "s:{s:I, s:I, s:I}, s:o*}",
-	    "name", name, "thread", (int)group->index, "qpairs", (json_int_t)s->qpairs_total,
-	    "current_qpairs", (json_int_t)s->qpairs_current, "current_admin_qpairs",
-	    (json_int_t)s->admin_qpairs_current, "current_io_qpairs",
-	    (json_int_t)s->io_qpairs_current, "completed_nvme_io",
-	    (json_int_t)s->requests_completed, "bytes_read", (json_int_t)s->read_bytes,
-	    "bytes_written", (json_int_t)s->written_bytes, "errors", (json_int_t)s->errors,
-	    "pending_bdev_io", (json_int_t)pending_bdev, "latency", latency_json(&s->latency),
-	    "reactor", "iterations", (json_int_t)iterations, "busy_iterations", (json_int_t)busy,
-	    "sleeps", (json_int_t)sleeps, "transports", transports);
+	unvmf_poll_group_get_info(group, &info);
+	if (transports)
+		unvmf_poll_group_foreach_transport_group(group, transport_stats_append, transports);
+	unvmf_thread_get_stats(info.thread, &iterations, &busy, &sleeps);
+	snprintf(name, sizeof(name), "nvmf_tgt_poll_group_%u", info.index);
+	return json_pack("{s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o*, "
+	                 "s:{s:I, s:I, s:I}, s:o*}",
+	                 "name", name, "thread", (int)info.index, "qpairs",
+	                 (json_int_t)s->qpairs_total, "current_qpairs",
+	                 (json_int_t)s->qpairs_current, "current_admin_qpairs",
+	                 (json_int_t)s->admin_qpairs_current, "current_io_qpairs",
+	                 (json_int_t)s->io_qpairs_current, "completed_nvme_io",
+	                 (json_int_t)s->requests_completed, "bytes_read", (json_int_t)s->read_bytes,
+	                 "bytes_written", (json_int_t)s->written_bytes, "errors",
+	                 (json_int_t)s->errors, "pending_bdev_io", (json_int_t)info.pending_bdev_io,
+	                 "latency", latency_json(&s->latency), "reactor", "iterations",
+	                 (json_int_t)iterations, "busy_iterations", (json_int_t)busy, "sleeps",
+	                 (json_int_t)sleeps, "transports", transports);
 }
 
 /* ---- walks over every poll group ---- */
@@ -146,33 +149,40 @@ static const char *qpair_state_str(enum unvmf_qpair_state state)
 	return "unknown";
 }
 
+struct qpairs_walk {
+	json_t *list;
+	char thread[48];
+};
+
+static int qpair_append(const struct unvmf_qpair_info *q, void *arg)
+{
+	struct qpairs_walk *qw = arg;
+
+	json_array_append_new(
+	    qw->list,
+	    json_pack("{s:i, s:i, s:s, s:s, s:I, s:i, s:o, s:o, s:{s:I, s:I, s:I, s:I}}", "cntlid",
+	              q->cntlid, "qid", q->qid, "state", qpair_state_str(q->state), "thread",
+	              qw->thread, "qpair_id", (json_int_t)q->id, "sq_size", q->sq_size,
+	              "listen_address", unvmf_rpc_trid_json(&q->local), "peer_address",
+	              unvmf_rpc_trid_json(&q->peer), "stats", "requests",
+	              (json_int_t)q->stats.requests, "bytes_read", (json_int_t)q->stats.read_bytes,
+	              "bytes_written", (json_int_t)q->stats.written_bytes, "errors",
+	              (json_int_t)q->stats.errors));
+	return 0;
+}
+
 static void qpairs_on_group(void *arg)
 {
 	struct group_walk *w = arg;
 	struct unvmf_poll_group *group = unvmf_poll_group_current();
-	struct unvmf_qpair *q;
-	char thread[48];
+	struct unvmf_poll_group_info info;
+	struct qpairs_walk qw = {.list = w->list};
 
 	if (!group || !w->list)
 		return;
-	snprintf(thread, sizeof(thread), "nvmf_tgt_poll_group_%u", group->index);
-	TAILQ_FOREACH(q, &group->qpairs, group_link)
-	{
-		/* The qpair holds a reference on its controller: ctrlr is alive here. */
-		if (!q->ctrlr || q->ctrlr->subsys != w->subsys)
-			continue;
-		json_array_append_new(
-		    w->list,
-		    json_pack(
-		        "{s:i, s:i, s:s, s:s, s:I, s:i, s:o, s:o, s:{s:I, s:I, s:I, s:I}}",
-		        "cntlid", q->ctrlr->cntlid, "qid", q->qid, "state",
-		        qpair_state_str(q->state), "thread", thread, "qpair_id", (json_int_t)q->id,
-		        "sq_size", q->sq_size, "listen_address", unvmf_rpc_trid_json(&q->local),
-		        "peer_address", unvmf_rpc_trid_json(&q->peer), "stats", "requests",
-		        (json_int_t)q->stats.requests, "bytes_read",
-		        (json_int_t)q->stats.read_bytes, "bytes_written",
-		        (json_int_t)q->stats.written_bytes, "errors", (json_int_t)q->stats.errors));
-	}
+	unvmf_poll_group_get_info(group, &info);
+	snprintf(qw.thread, sizeof(qw.thread), "nvmf_tgt_poll_group_%u", info.index);
+	unvmf_poll_group_foreach_qpair(group, w->subsys, qpair_append, &qw);
 }
 
 static void list_done(void *arg)

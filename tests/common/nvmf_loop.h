@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "nvmf/nvmf.h"
+#include "nvmf/nvmf_internal.h"
 #include "nvmf/transport.h"
 
 #define NVMF_LOOP_SUBNQN "nqn.2024-11.io.unvmf:loop"

@@ -1,5 +1,7 @@
 #include "rdma_test_env.h"
 
+#include "nvmf/nvmf_internal.h"
+#include "reactor/reactor.h"
 #include "rpc/rpc.h"
 #include "transport/rdma/rdma_opts.h"
 

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "rdma_test_env.h"
+#include "nvmf/nvmf_internal.h"
 
 struct readd {
 	struct rte *e;

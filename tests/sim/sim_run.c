@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "bdev/bdev.h"
-#include "nvmf/nvmf.h"
+#include "nvmf/nvmf_internal.h"
 #include "reactor/reactor.h"
 #include "sim.h"
 #include "sim_host.h"

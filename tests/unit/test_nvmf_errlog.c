@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nvmf/nvmf.h"
+#include "nvmf/nvmf_internal.h"
 
 struct fixture {
 	struct unvmf_ctrlr ctrlr;

@@ -15,7 +15,7 @@
 #include <jansson.h>
 #include <string.h>
 
-#include "nvmf/nvmf.h"
+#include "nvmf/nvmf_internal.h"
 #include "nvmf/transport.h"
 #include "rpc/rpc.h"
 #include "transport/tcp/tcp_opts.h"

@@ -29,7 +29,7 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
-#include "nvmf/nvmf.h"
+#include "nvmf/nvmf_internal.h"
 #include "rdma_provider/provider.h"
 #include "transport/rdma/rdma_opts.h"
 #include "transport/rdma/rdma_req.h"

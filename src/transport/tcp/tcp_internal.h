@@ -19,7 +19,7 @@
 #include <sys/queue.h>
 #include <sys/uio.h>
 
-#include "nvmf/nvmf.h"
+#include "nvmf/nvmf_internal.h"
 #include "transport/tcp/tcp_opts.h"
 #include "transport/tcp/tcp_pdu.h"
 #include "nvmf/transport.h"

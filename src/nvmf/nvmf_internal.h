@@ -1,0 +1,213 @@
+#pragma once
+/*
+ * What only the core (src/nvmf) and its plugins, the transports, may see: the
+ * layouts of the target, subsystems, namespaces, controllers and poll groups,
+ * the target lock, and the functions the core's files call on each other.
+ * Everything else (the control plane: src/rpc, the app) goes through nvmf.h.
+ *
+ * Locking: g_tgt.lock guards the subsystem list, each subsystem's hosts,
+ * listeners, namespace table and controller list, controller refs and qpair
+ * slots, and the referrals. Reactor 0 is the only thread that adds to or
+ * removes from the subsystem list, so code on reactor 0 may walk it without
+ * the lock; every other reader takes it.
+ */
+#include "nvmf/nvmf.h"
+
+struct unvmf_ns {
+	uint32_t nsid;
+	struct unvmf_bdev *bdev;
+	uint8_t uuid[16];
+	uint8_t nguid[16];
+	uint8_t eui64[8];
+	bool has_nguid;
+	bool has_eui64;
+	/*
+	 * Removal stores NULL in the subsystem's table, then visits every poll
+	 * group and waits for its bdev channel to drain before releasing: a
+	 * lookup and its submit happen within one poller call, so no atomic
+	 * is needed on the I/O path.
+	 */
+	bool removing;
+};
+
+struct unvmf_host_entry {
+	char nqn[UNVMF_NQN_BUF];
+	TAILQ_ENTRY(unvmf_host_entry) link;
+};
+
+struct unvmf_listener {
+	struct unvmf_trid trid;
+	TAILQ_ENTRY(unvmf_listener) link;
+};
+
+struct unvmf_subsystem {
+	char nqn[UNVMF_NQN_BUF];
+	enum unvmf_subsystem_type type;
+	char serial[UNVMF_SN_LEN + 1];
+	char model[UNVMF_MN_LEN + 1];
+	bool allow_any_host;
+	uint32_t max_namespaces;
+	uint16_t min_cntlid;
+	uint16_t max_cntlid;
+	uint16_t next_cntlid;
+	bool ana_reporting;
+	struct unvmf_ns **ns; /* [max_namespaces]; entry nsid-1; read lock-free on the I/O path */
+	TAILQ_HEAD(, unvmf_host_entry) hosts;
+	TAILQ_HEAD(, unvmf_listener) listeners;
+	TAILQ_HEAD(, unvmf_ctrlr) ctrlrs;
+	TAILQ_ENTRY(unvmf_subsystem) link;
+	bool deleting;
+};
+
+struct unvmf_aer_event {
+	uint32_t cdw0;
+};
+
+#define UNVMF_QUEUE_ERROR_RING                                                                     \
+	4 /* error records staged per qid until the admin thread collects them */
+
+/* One error completion as its qpair's thread saw it; the admin thread numbers it. */
+struct unvmf_error_record {
+	uint16_t cid;
+	uint16_t status;    /* CQE status field, phase tag clear */
+	uint16_t param_loc; /* byte << 0 | bit << 8 of the field in error, 0xffff if none */
+	uint32_t nsid;
+	uint64_t lba;
+};
+
+/*
+ * A controller's counters and error staging for one qid. Written only by the
+ * thread of the qpair connected on that qid (a later qpair on the same qid
+ * connects only after the earlier one's unvmf_qpair_fini, and both sides hold
+ * g_tgt.lock there, so the writers are ordered), read by the admin thread.
+ * One writer: counters are relaxed load + store (plain moves, no locked
+ * instruction), the error ring is single-producer/single-consumer.
+ */
+struct unvmf_ctrlr_queue_log {
+	_Atomic uint64_t read_cmds;   /* successful Read commands */
+	_Atomic uint64_t write_cmds;  /* successful Write commands */
+	_Atomic uint64_t read_units;  /* 512-byte units read */
+	_Atomic uint64_t write_units; /* 512-byte units written */
+	_Atomic uint32_t err_head;    /* producer's next slot */
+	_Atomic uint32_t err_tail;    /* consumer's next slot */
+	_Atomic uint64_t err_dropped; /* errors that found the ring full */
+	uint64_t err_dropped_seen;    /* consumer only */
+	struct unvmf_error_record errors[UNVMF_QUEUE_ERROR_RING];
+};
+
+struct unvmf_ctrlr {
+	struct unvmf_subsystem *subsys;
+	uint16_t cntlid;
+	char hostnqn[UNVMF_NQN_BUF];
+	uint8_t hostid[16];
+	struct unvmf_trid listen_trid;   /* the address the admin queue connected to */
+	struct unvmf_trid host_trid;     /* the host's address */
+	unsigned refs;                   /* connected qpairs; under g_tgt.lock */
+	struct unvmf_qpair *admin_qpair; /* admin thread only */
+	struct unvmf_poll_group *admin_group;
+	uint64_t admin_qpair_id;
+	uint16_t num_io_queues; /* granted by Set Features Number of Queues; under g_tgt.lock */
+	uint16_t max_qid;       /* the transport's limit */
+	bool io_queue_created;  /* since the last enable; under g_tgt.lock */
+	struct {
+		struct unvmf_poll_group *group;
+		uint64_t id;
+	} * qpairs;                         /* [max_qid + 1] by qid, under g_tgt.lock */
+	struct unvmf_ctrlr_queue_log *qlog; /* [max_qid + 1] by qid, see its comment */
+	unsigned num_aborts;                /* Abort commands in flight, admin thread only */
+	union nvme_cc_register cc;
+	union nvme_csts_register csts;
+	uint32_t kato_ms;
+	_Atomic uint64_t last_keepalive_us;
+	struct unvmf_poller *ka_poller;
+	uint32_t aec; /* async event configuration */
+	/* Volatile Write Cache WCE; set on the admin thread, read by every I/O thread. */
+	_Atomic bool vwc_enabled;
+	bool failed; /* fatal: every qpair is being disconnected */
+	/* AER: outstanding requests and queued events, admin thread only. */
+	struct unvmf_req *aer[UNVMF_MAX_AER];
+	unsigned num_aer;
+	struct unvmf_aer_event events[16];
+	unsigned num_events;
+	bool ns_changed_masked;    /* an NS-attr event is outstanding until the log is read */
+	uint32_t changed_ns[1024]; /* changed namespace list (0xffffffff in [0] on overflow) */
+	unsigned num_changed_ns;
+	/* Error Information log, admin thread only: collected from qlog, oldest first. */
+	uint64_t err_count;
+	struct nvme_error_log_entry errors[16];
+	unsigned num_errors;
+	TAILQ_ENTRY(unvmf_ctrlr) link;
+};
+
+struct unvmf_pg_bdev_ch {
+	struct unvmf_bdev *bdev;
+	struct unvmf_bdev_channel *ch;
+	struct unvmf_pg_bdev_ch *next;
+};
+
+/* One per reactor thread: the qpairs it polls, its bdev channels and counters. */
+struct unvmf_poll_group {
+	unsigned index;
+	struct unvmf_thread *thread;
+	struct unvmf_poller *poller;
+	struct unvmf_transport_poll_group *tgroups[4]; /* indexed by transport slot */
+	TAILQ_HEAD(, unvmf_qpair) qpairs;
+	struct unvmf_pg_bdev_ch *channels;
+	struct unvmf_poll_group_stats stats;
+};
+
+struct unvmf_referral {
+	struct unvmf_trid trid;
+	bool secure_channel;
+	TAILQ_ENTRY(unvmf_referral) link;
+};
+
+struct unvmf_tgt {
+	pthread_mutex_t lock;
+	struct unvmf_tgt_opts opts;
+	TAILQ_HEAD(, unvmf_subsystem) subsystems;
+	unsigned num_subsystems;
+	struct unvmf_subsystem *discovery;
+	struct unvmf_transport *transports[4];
+	unsigned num_transports;
+	struct unvmf_poll_group *groups[UNVMF_MAX_POLL_GROUPS];
+	unsigned num_groups;
+	unsigned next_group;
+	atomic_uint_fast64_t next_qpair_id;
+	uint64_t discovery_genctr;
+	TAILQ_HEAD(, unvmf_referral) referrals;
+	bool fault_injection;
+	bool shutting_down;
+	atomic_uint live_qpairs; /* qpairs between new_qpair and fini */
+};
+
+extern struct unvmf_tgt g_tgt;
+
+/* ---- inside the core ---- */
+struct unvmf_bdev_channel *unvmf_poll_group_channel(struct unvmf_poll_group *group,
+                                                    struct unvmf_bdev *bdev);
+/* Releases the group's channel on bdev once it has nothing outstanding; true if released. */
+bool unvmf_poll_group_release_channel(struct unvmf_poll_group *group, struct unvmf_bdev *bdev);
+void unvmf_ctrlr_exec_admin(struct unvmf_req *req);
+void unvmf_ctrlr_exec_fabrics(struct unvmf_req *req);
+void unvmf_io_exec(struct unvmf_req *req);
+void unvmf_discovery_log(const char *hostnqn, const struct unvmf_trid *local, void *buf,
+                         uint64_t offset, uint32_t length);
+void unvmf_ctrlr_qpair_gone(struct unvmf_qpair *qpair);
+void unvmf_ctrlr_aer_abort_all(struct unvmf_ctrlr *ctrlr);
+/* Stages an error completion of req (req's thread); false if the qid's ring is full. */
+bool unvmf_ctrlr_error_post(struct unvmf_ctrlr *ctrlr, const struct unvmf_req *req);
+/* Moves staged errors into ctrlr->errors, numbering them (admin thread). */
+void unvmf_ctrlr_errors_collect(struct unvmf_ctrlr *ctrlr);
+/* Single-writer counter bump (see struct unvmf_ctrlr_queue_log). */
+static inline void unvmf_counter_add(_Atomic uint64_t *c, uint64_t n)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+	                      memory_order_relaxed);
+}
+/* Under g_tgt.lock: asks every qpair of ctrlr to disconnect. */
+void unvmf_ctrlr_disconnect_all_locked(struct unvmf_ctrlr *ctrlr, const char *reason);
+void unvmf_ctrlr_get_locked(struct unvmf_ctrlr *ctrlr);
+void unvmf_ctrlr_put(struct unvmf_ctrlr *ctrlr);
+void unvmf_ctrlr_put_locked(struct unvmf_ctrlr *ctrlr);
+void unvmf_latency_hist_add(struct unvmf_latency_hist *hist, uint64_t us);
