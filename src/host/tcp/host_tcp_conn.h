@@ -12,6 +12,7 @@
 
 #include "host/host_internal.h"
 #include "host/tcp/host_tcp_pdu.h"
+#include "sock/sock.h"
 
 /*
  * Per-request transport state. Membership of conn->send_queue follows the
@@ -62,7 +63,7 @@ enum tcp_recv_state {
 };
 
 struct tcp_conn {
-	int fd;
+	struct unvmf_sock *sock;
 	struct host_tcp_params p;
 	uint32_t maxh2cdata;
 	struct tcp_req *treqs;		/* indexed by cid */

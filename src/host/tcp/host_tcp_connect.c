@@ -4,83 +4,67 @@
 #include "util/log.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #define TCP_RBUF_SIZE (128u * 1024u)
 
-static int tcp_wait_fd(int fd, short events, uint64_t deadline_ns)
+/* Milliseconds left until deadline_ns, at least 1 so a poll never spins; -ETIMEDOUT past it. */
+static int tcp_ms_left(uint64_t deadline_ns)
+{
+	uint64_t now = host_now_ns();
+
+	if (now >= deadline_ns)
+		return -ETIMEDOUT;
+	return (int)((deadline_ns - now) / 1000000ull) + 1;
+}
+
+/* Plain TCP needs no handshake; a TLS socket negotiates here, within the connect deadline. */
+static int tcp_sock_handshake(struct unvmf_sock *sock, uint64_t deadline_ns)
 {
 	for (;;) {
-		uint64_t now = host_now_ns();
-		struct pollfd pfd = {.fd = fd, .events = events};
-		int rc;
+		int want = unvmf_sock_handshake(sock), ms, rc;
 
-		if (now >= deadline_ns)
-			return -ETIMEDOUT;
-		rc = poll(&pfd, 1, (int)((deadline_ns - now) / 1000000ull) + 1);
-		if (rc > 0)
-			return 0;
-		if (rc < 0 && errno != EINTR)
-			return -errno;
+		if (want <= 0)
+			return want;
+		ms = tcp_ms_left(deadline_ns);
+		if (ms < 0)
+			return ms;
+		rc = unvmf_sock_poll(sock, want == UNVMF_SOCK_WANT_READ,
+				     want == UNVMF_SOCK_WANT_WRITE, ms);
+		if (rc < 0)
+			return rc;
 	}
 }
 
-static int tcp_socket_connect(const struct unvmf_trid *trid, uint64_t deadline_ns, int *fd_out)
+static int tcp_socket_connect(const struct unvmf_trid *trid, uint64_t deadline_ns,
+			      struct unvmf_sock **out)
 {
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
-	struct addrinfo *res = NULL;
-	socklen_t len = sizeof(int);
-	int fd, rc, one = 1, soerr = 0;
+	int ms = tcp_ms_left(deadline_ns), rc;
 
-	hints.ai_family = trid->adrfam == NVMF_ADRFAM_IPV6 ? AF_INET6 : AF_INET;
-	rc = getaddrinfo(trid->traddr, trid->trsvcid, &hints, &res);
+	if (ms < 0)
+		return ms;
+	rc = unvmf_sock_connect(trid->traddr, trid->trsvcid, trid->adrfam == NVMF_ADRFAM_IPV6, ms,
+				out);
 	if (rc)
-		return -EHOSTUNREACH;
-	fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		rc = -errno;
-		goto err_free_addr;
+		return rc;
+	rc = tcp_sock_handshake(*out, deadline_ns);
+	if (rc) {
+		unvmf_sock_close(*out);
+		*out = NULL;
 	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(fd, res->ai_addr, res->ai_addrlen) < 0) {
-		if (errno != EINPROGRESS) {
-			rc = -errno;
-			goto err_close;
-		}
-		rc = tcp_wait_fd(fd, POLLOUT, deadline_ns);
-		if (rc)
-			goto err_close;
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0 || soerr) {
-			rc = soerr ? -soerr : -errno;
-			goto err_close;
-		}
-	}
-	freeaddrinfo(res);
-	*fd_out = fd;
-	return 0;
-
-err_close:
-	close(fd);
-err_free_addr:
-	freeaddrinfo(res);
 	return rc;
 }
 
-static int tcp_io_full(int fd, void *buf, size_t len, bool send_dir, uint64_t deadline_ns)
+/* Writes (send_dir) or reads all len bytes before deadline_ns: the ICReq exchange is synchronous. */
+static int tcp_io_full(struct unvmf_sock *sock, void *buf, size_t len, bool send_dir,
+		       uint64_t deadline_ns)
 {
 	uint8_t *p = buf;
 
 	while (len > 0) {
-		ssize_t n = send_dir ? send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT)
-				     : recv(fd, p, len, MSG_DONTWAIT);
-		int rc;
+		ssize_t n = send_dir ? unvmf_sock_send(sock, p, len) : unvmf_sock_recv(sock, p, len);
+		int ms, rc;
 
 		if (n > 0) {
 			p += n;
@@ -89,12 +73,13 @@ static int tcp_io_full(int fd, void *buf, size_t len, bool send_dir, uint64_t de
 		}
 		if (n == 0)
 			return -ECONNRESET;
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			return -errno;
-		rc = tcp_wait_fd(fd, send_dir ? POLLOUT : POLLIN, deadline_ns);
-		if (rc)
+		if (n != -EAGAIN)
+			return (int)n;
+		ms = tcp_ms_left(deadline_ns);
+		if (ms < 0)
+			return ms;
+		rc = unvmf_sock_poll(sock, !send_dir, send_dir, ms);
+		if (rc < 0)
 			return rc;
 	}
 	return 0;
@@ -110,16 +95,16 @@ static int tcp_icreq_exchange(struct unvmf_host_qpair *qp, struct tcp_conn *c, u
 	int rc;
 
 	host_tcp_icreq_build(buf, qp->header_digest, qp->data_digest);
-	rc = tcp_io_full(c->fd, buf, sizeof(struct nvme_tcp_ic_req), true, deadline_ns);
+	rc = tcp_io_full(c->sock, buf, sizeof(struct nvme_tcp_ic_req), true, deadline_ns);
 	if (rc)
 		return rc;
-	rc = tcp_io_full(c->fd, buf, sizeof(*ch), false, deadline_ns);
+	rc = tcp_io_full(c->sock, buf, sizeof(*ch), false, deadline_ns);
 	if (rc)
 		return rc;
 	if (ch->pdu_type == NVME_TCP_PDU_TYPE_C2H_TERM_REQ) {
 		const struct nvme_tcp_term_req_hdr *term = (const void *)buf;
 
-		rc = tcp_io_full(c->fd, buf + sizeof(*ch), sizeof(*term) - sizeof(*ch), false,
+		rc = tcp_io_full(c->sock, buf + sizeof(*ch), sizeof(*term) - sizeof(*ch), false,
 				 deadline_ns);
 		if (rc)
 			return rc;
@@ -135,7 +120,7 @@ static int tcp_icreq_exchange(struct unvmf_host_qpair *qp, struct tcp_conn *c, u
 	}
 	if (ch->pdu_type != NVME_TCP_PDU_TYPE_IC_RESP || ch->plen != sizeof(buf))
 		return -EPROTO;
-	rc = tcp_io_full(c->fd, buf + sizeof(*ch), sizeof(buf) - sizeof(*ch), false, deadline_ns);
+	rc = tcp_io_full(c->sock, buf + sizeof(*ch), sizeof(buf) - sizeof(*ch), false, deadline_ns);
 	if (rc)
 		return rc;
 	rc = host_tcp_icresp_check(buf, qp->header_digest, qp->data_digest, &c->p, &c->maxh2cdata,
@@ -147,8 +132,7 @@ static int tcp_icreq_exchange(struct unvmf_host_qpair *qp, struct tcp_conn *c, u
 
 static void tcp_conn_free(struct tcp_conn *c)
 {
-	if (c->fd >= 0)
-		close(c->fd);
+	unvmf_sock_close(c->sock);
 	free(c->treqs);
 	free(c->rbuf);
 	free(c);
@@ -164,7 +148,6 @@ static int tcp_connect(struct unvmf_host_qpair *qp, const struct unvmf_trid *tri
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	c->fd = -1;
 	TAILQ_INIT(&c->send_queue);
 	c->treqs = calloc(qp->nreqs, sizeof(*c->treqs));
 	c->rbuf_cap = TCP_RBUF_SIZE;
@@ -174,7 +157,7 @@ static int tcp_connect(struct unvmf_host_qpair *qp, const struct unvmf_trid *tri
 		goto err_free_conn;
 	}
 	c->state_count[TCP_REQ_FREE] = qp->nreqs;
-	rc = tcp_socket_connect(trid, deadline, &c->fd);
+	rc = tcp_socket_connect(trid, deadline, &c->sock);
 	if (rc) {
 		if (err) {
 			err->stage = UNVMF_HOST_STAGE_SOCKET;
@@ -214,10 +197,12 @@ int tcp_conn_fail(struct unvmf_host_qpair *qp, uint16_t fes, uint32_t fei, int r
 
 		LOG_ERR("qpair %u: sending H2CTermReq FES 0x%x (%s) FEI 0x%x", qp->qid, fes,
 			unvmf_host_fes_str(fes), fei);
-		if (send(c->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-			LOG_DEBUG("qpair %u: H2CTermReq not sent: %s", qp->qid, strerror(errno));
+		ssize_t n = unvmf_sock_send(c->sock, buf, len);
+
+		if (n < 0)
+			LOG_DEBUG("qpair %u: H2CTermReq not sent: %s", qp->qid, strerror((int)-n));
 	}
-	shutdown(c->fd, SHUT_RDWR);
+	unvmf_sock_shutdown(c->sock, true);
 	c->rstate = TCP_RECV_ERROR;
 	c->rreq = NULL;
 	tcp_req_drain_all(qp);
@@ -254,13 +239,10 @@ static void tcp_shutdown(struct unvmf_host_qpair *qp)
 static void tcp_wait(struct unvmf_host_qpair *qp, int timeout_ms)
 {
 	struct tcp_conn *c = tcp_conn_of(qp);
-	struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
 
 	if (c->rpos < c->rlen)
 		return;
-	if (!TAILQ_EMPTY(&c->send_queue))
-		pfd.events |= POLLOUT;
-	poll(&pfd, 1, timeout_ms);
+	unvmf_sock_poll(c->sock, true, !TAILQ_EMPTY(&c->send_queue), timeout_ms);
 }
 
 static void tcp_destroy(struct unvmf_host_qpair *qp)

@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/uio.h>
 
 /* Payload left at or above this goes straight into the request's buffers. */
@@ -273,9 +272,9 @@ static ssize_t tcp_recv_direct(struct unvmf_host_qpair *qp)
 				UNVMF_HOST_MAX_IOV);
 	ssize_t r;
 
-	r = readv(c->fd, iov, cnt);
+	r = unvmf_sock_readv(c->sock, iov, cnt);
 	if (r <= 0)
-		return r == 0 ? -ECONNRESET : -errno;
+		return r == 0 ? -ECONNRESET : r;
 	if (c->p.ddgst) {
 		uint32_t left = (uint32_t)r;
 
@@ -319,24 +318,19 @@ int tcp_recv_poll(struct unvmf_host_qpair *qp)
 		}
 		if (c->rstate == TCP_RECV_DATA && c->rdata_left >= TCP_RECV_DIRECT_MIN) {
 			r = tcp_recv_direct(qp);
-			if (r == -EAGAIN || r == -EWOULDBLOCK)
+			if (r == -EAGAIN)
 				return 0;
-			if (r == -EINTR)
-				continue;
 			if (r < 0)
 				return tcp_conn_fail(qp, 0, 0, (int)r);
 			continue;
 		}
-		r = recv(c->fd, c->rbuf, c->rbuf_cap, MSG_DONTWAIT);
+		r = unvmf_sock_recv(c->sock, c->rbuf, c->rbuf_cap);
 		if (r == 0)
 			return tcp_conn_fail(qp, 0, 0, -ECONNRESET);
-		if (r < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return 0;
-			if (errno == EINTR)
-				continue;
-			return tcp_conn_fail(qp, 0, 0, -errno);
-		}
+		if (r == -EAGAIN)
+			return 0;
+		if (r < 0)
+			return tcp_conn_fail(qp, 0, 0, (int)r);
 		c->rpos = 0;
 		c->rlen = (uint32_t)r;
 	}

@@ -6,7 +6,7 @@
  *   tcp_group.c      poll group: epoll, buffer cache, pending-buffer FIFO, stats
  *   tcp_conn.c       connection lifecycle: create, start, teardown, deferred free
  *   tcp_recv.c       PDU receive state machine (socket -> headers, data)
- *   tcp_send.c       outgoing PDU queue, writev batching, partial writes
+ *   tcp_send.c       outgoing PDU queue, batched writes, partial writes
  *   tcp_req.c        request state machine (the only writer of tcp_req.state)
  *   tcp_pdu.c        pure header checks and builders
  *
@@ -22,6 +22,7 @@
 #include "nvmf/nvmf.h"
 #include "transport/tcp/tcp_pdu.h"
 #include "nvmf/transport.h"
+#include "sock/sock.h"
 #include "util/buf_pool.h"
 
 #define TCP_RECV_BUF_SIZE (64u * 1024)
@@ -38,14 +39,13 @@
 #define TCP_TERM_FLUSH_US 1000000u
 /* Receiving straight into request buffers pays off from this many bytes. */
 #define TCP_DIRECT_RECV_MIN 4096u
-#define TCP_SEND_IOV_MAX 256
 
 struct tcp_conn;
 struct tcp_group;
 
 struct tcp_listener {
 	struct unvmf_trid trid;
-	int fd;
+	struct unvmf_sock *sock;
 	unsigned refs; /* subsystems listening on this address */
 	TAILQ_ENTRY(tcp_listener) link;
 };
@@ -142,7 +142,7 @@ struct tcp_conn {
 	struct unvmf_qpair qpair;
 	struct tcp_transport *tt;
 	struct tcp_group *group; /* NULL until tcp_group_add() */
-	int fd;
+	struct unvmf_sock *sock; /* NULL once closed */
 	enum tcp_conn_state state;
 	struct tcp_pdu_params params;
 	/* Receive. */
@@ -264,7 +264,8 @@ void tcp_group_dump_stats(struct unvmf_transport_poll_group *tgroup, void *json_
 int tcp_group_epoll_update(struct tcp_conn *conn);
 
 /* tcp_conn.c */
-struct tcp_conn *tcp_conn_create(struct tcp_transport *tt, int fd,
+/* Takes sock: on failure the caller still owns it. */
+struct tcp_conn *tcp_conn_create(struct tcp_transport *tt, struct unvmf_sock *sock,
                                  const struct unvmf_trid *listen_trid);
 /* Starts teardown (idempotent). The free happens later, from the group poll. */
 void tcp_conn_teardown(struct tcp_conn *conn, enum tcp_end_reason why, const char *reason);

@@ -1,5 +1,5 @@
 /*
- * PDU receive state machine. One recv() fills conn->rbuf with as many PDUs as
+ * PDU receive state machine. One socket read fills conn->rbuf with as many PDUs as
  * the socket holds; headers are gathered into conn->hdr (they may straddle
  * reads), data is copied straight into its destination (the request's
  * in-capsule buffer or data buffers). When a large payload is still to come
@@ -17,7 +17,6 @@
 
 #include <errno.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/uio.h>
 
 #define RECV_CALLS_PER_POLL 4
@@ -342,7 +341,7 @@ static ssize_t recv_direct(struct tcp_conn *conn)
 	uint32_t left = conn->lay.data_len - conn->data_done;
 	int n = iov_slice(conn->dst_iov, conn->dst_iovcnt, conn->dst_base + conn->data_done, left,
 	                  part, UNVMF_MAX_IOV);
-	ssize_t got = readv(conn->fd, part, n);
+	ssize_t got = unvmf_sock_readv(conn->sock, part, n);
 
 	if (got > 0) {
 		size_t rem = (size_t)got;
@@ -373,7 +372,7 @@ int tcp_conn_recv(struct tcp_conn *conn)
 		if (direct) {
 			n = recv_direct(conn);
 		} else {
-			n = recv(conn->fd, conn->rbuf, TCP_RECV_BUF_SIZE, MSG_DONTWAIT);
+			n = unvmf_sock_recv(conn->sock, conn->rbuf, TCP_RECV_BUF_SIZE);
 			if (n > 0) {
 				conn->rbuf_len = (uint32_t)n;
 				conn->rbuf_off = 0;
@@ -383,15 +382,12 @@ int tcp_conn_recv(struct tcp_conn *conn)
 			tcp_conn_teardown(conn, TCP_END_HOST_CLOSE, "host closed the connection");
 			return 1;
 		}
+		if (n == -EAGAIN)
+			break;
 		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				break;
 			tcp_conn_teardown(conn,
-			                  errno == ECONNRESET || errno == EPIPE
-			                      ? TCP_END_HOST_RESET
-			                      : TCP_END_SOCKET_ERROR,
+			                  n == -ECONNRESET || n == -EPIPE ? TCP_END_HOST_RESET
+			                                                  : TCP_END_SOCKET_ERROR,
 			                  "receive error");
 			return 1;
 		}
