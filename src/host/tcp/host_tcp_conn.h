@@ -11,8 +11,11 @@
 #include <sys/uio.h>
 
 #include "host/host_internal.h"
-#include "host/tcp/host_tcp_pdu.h"
+#include "proto/nvme_tcp_pdu.h"
 #include "sock/sock.h"
+
+/* A received header is kept up to PDO (at most 255 bytes); one we send fits too. */
+#define HOST_TCP_HDR_MAX 256
 
 /*
  * Per-request transport state. Membership of conn->send_queue follows the
@@ -64,8 +67,7 @@ enum tcp_recv_state {
 
 struct tcp_conn {
 	struct unvmf_sock *sock;
-	struct host_tcp_params p;
-	uint32_t maxh2cdata;
+	struct nvme_tcp_pdu_params p; /* role HOST; what ICResp settled */
 	struct tcp_req *treqs;		/* indexed by cid */
 	TAILQ_HEAD(, tcp_req) send_queue;
 	uint32_t state_count[TCP_REQ_NUM_STATES];
@@ -77,7 +79,8 @@ struct tcp_conn {
 	uint32_t rlen;
 	uint8_t rhdr[HOST_TCP_HDR_MAX];
 	uint32_t rhdr_got;
-	uint32_t rhdr_total;
+	uint32_t rhdr_total;		/* header bytes up to PDO: rlay.data_off */
+	struct nvme_tcp_pdu_layout rlay;
 	struct tcp_req *rreq;		/* C2HData destination while in TCP_RECV_DATA/DDGST */
 	uint32_t rdata_off;		/* byte offset into the request's data */
 	uint32_t rdata_left;

@@ -91,10 +91,10 @@ static int tcp_icreq_exchange(struct unvmf_host_qpair *qp, struct tcp_conn *c, u
 {
 	uint8_t buf[sizeof(struct nvme_tcp_ic_resp)];
 	const struct nvme_tcp_common_pdu_hdr *ch = (const void *)buf;
-	uint16_t fes;
+	struct nvme_tcp_pdu_error perr;
 	int rc;
 
-	host_tcp_icreq_build(buf, qp->header_digest, qp->data_digest);
+	nvme_tcp_pdu_icreq_build(buf, qp->header_digest, qp->data_digest);
 	rc = tcp_io_full(c->sock, buf, sizeof(struct nvme_tcp_ic_req), true, deadline_ns);
 	if (rc)
 		return rc;
@@ -123,10 +123,10 @@ static int tcp_icreq_exchange(struct unvmf_host_qpair *qp, struct tcp_conn *c, u
 	rc = tcp_io_full(c->sock, buf + sizeof(*ch), sizeof(buf) - sizeof(*ch), false, deadline_ns);
 	if (rc)
 		return rc;
-	rc = host_tcp_icresp_check(buf, qp->header_digest, qp->data_digest, &c->p, &c->maxh2cdata,
-				   &fes);
+	rc = nvme_tcp_pdu_icresp_check((const struct nvme_tcp_ic_resp *)buf, qp->header_digest,
+				       qp->data_digest, &c->p, &perr);
 	if (rc)
-		LOG_ERR("qpair %u: invalid ICResp (FES 0x%x)", qp->qid, fes);
+		LOG_ERR("qpair %u: invalid ICResp (FES 0x%x, FEI %u)", qp->qid, perr.fes, perr.fei);
 	return rc;
 }
 
@@ -149,6 +149,7 @@ static int tcp_connect(struct unvmf_host_qpair *qp, const struct unvmf_trid *tri
 	if (!c)
 		return -ENOMEM;
 	TAILQ_INIT(&c->send_queue);
+	c->p.role = NVME_TCP_ROLE_HOST;
 	c->treqs = calloc(qp->nreqs, sizeof(*c->treqs));
 	c->rbuf_cap = TCP_RBUF_SIZE;
 	c->rbuf = malloc(c->rbuf_cap);
@@ -193,7 +194,7 @@ int tcp_conn_fail(struct unvmf_host_qpair *qp, uint16_t fes, uint32_t fei, int r
 	/* A TermReq in the middle of a half-written PDU would be garbage to the controller. */
 	if (fes && (!head || head->pdu_sent == 0)) {
 		uint8_t buf[sizeof(struct nvme_tcp_term_req_hdr) + 128];
-		uint32_t len = host_tcp_term_req_build(buf, fes, fei, c->rhdr, c->rhdr_got);
+		uint32_t len = nvme_tcp_pdu_term_req_build(buf, &c->p, fes, fei, c->rhdr, c->rhdr_got);
 
 		LOG_ERR("qpair %u: sending H2CTermReq FES 0x%x (%s) FEI 0x%x", qp->qid, fes,
 			unvmf_host_fes_str(fes), fei);

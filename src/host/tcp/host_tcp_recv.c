@@ -66,7 +66,7 @@ static int tcp_recv_c2h_start(struct unvmf_host_qpair *qp)
 	struct tcp_conn *c = tcp_conn_of(qp);
 	const struct nvme_tcp_c2h_data_hdr *c2h = (const struct nvme_tcp_c2h_data_hdr *)c->rhdr;
 	struct tcp_req *treq = tcp_recv_req_lookup(qp, c2h->cccid);
-	uint32_t payload = host_tcp_payload_len(&c2h->common, c->rhdr_total, &c->p);
+	uint32_t payload = c->rlay.data_len;
 	struct host_req *req;
 
 	if (!treq)
@@ -111,7 +111,7 @@ static int tcp_recv_header_done(struct unvmf_host_qpair *qp)
 	struct tcp_conn *c = tcp_conn_of(qp);
 	const struct nvme_tcp_common_pdu_hdr *ch = (const struct nvme_tcp_common_pdu_hdr *)c->rhdr;
 
-	if ((ch->flags & NVME_TCP_CH_FLAGS_HDGSTF) && !host_tcp_hdgst_ok(c->rhdr, ch->hlen))
+	if ((ch->flags & NVME_TCP_CH_FLAGS_HDGSTF) && !nvme_tcp_pdu_hdgst_ok(c->rhdr, ch->hlen))
 		return tcp_conn_fail(qp, NVME_TCP_FES_HDGST_ERROR, 0, -EPROTO);
 	int rc;
 
@@ -207,8 +207,7 @@ static int tcp_recv_consume(struct unvmf_host_qpair *qp)
 			break;
 		switch (c->rstate) {
 		case TCP_RECV_CH: {
-			uint16_t fes;
-			uint32_t fei;
+			struct nvme_tcp_pdu_error err;
 
 			n = UNVMF_MIN(avail, (uint32_t)sizeof(struct nvme_tcp_common_pdu_hdr) - c->rhdr_got);
 			memcpy(c->rhdr + c->rhdr_got, src, n);
@@ -216,9 +215,10 @@ static int tcp_recv_consume(struct unvmf_host_qpair *qp)
 			c->rpos += n;
 			if (c->rhdr_got < sizeof(struct nvme_tcp_common_pdu_hdr))
 				break;
-			if (host_tcp_ch_check((const struct nvme_tcp_common_pdu_hdr *)c->rhdr, &c->p,
-					      &c->rhdr_total, &fes, &fei))
-				return tcp_conn_fail(qp, fes, fei, -EPROTO);
+			if (nvme_tcp_pdu_ch_check((const struct nvme_tcp_common_pdu_hdr *)c->rhdr,
+						  &c->p, &c->rlay, &err))
+				return tcp_conn_fail(qp, err.fes, err.fei, -EPROTO);
+			c->rhdr_total = c->rlay.data_off;
 			c->rstate = TCP_RECV_HDR;
 			if (c->rhdr_got == c->rhdr_total)
 				rc = tcp_recv_header_done(qp);

@@ -104,7 +104,7 @@ int tcp_req_submit(struct unvmf_host_qpair *qp, struct host_req *req)
 		limit = TCP_ADMIN_IN_CAPSULE_MAX;
 	in_capsule = req->dir == UNVMF_HOST_DIR_TO_CTRLR && req->len <= limit;
 	tcp_sgl_set(&req->sqe, in_capsule, req->len);
-	hdr_len = host_tcp_capsule_build(treq->hdr, &req->sqe, in_capsule ? req->len : 0, &c->p);
+	hdr_len = nvme_tcp_pdu_capsule_build(treq->hdr, &c->p, &req->sqe, in_capsule ? req->len : 0);
 	tcp_req_pdu_layout(c, req, treq, hdr_len, 0, in_capsule ? req->len : 0);
 	treq->h2c_next = in_capsule ? req->len : 0;
 	treq->h2c_end = treq->h2c_next;
@@ -127,12 +127,12 @@ static void tcp_req_h2c_next_pdu(struct unvmf_host_qpair *qp, struct tcp_req *tr
 {
 	struct tcp_conn *c = tcp_conn_of(qp);
 	struct host_req *req = &qp->reqs[treq - c->treqs];
-	uint32_t len = UNVMF_MIN(treq->h2c_end - treq->h2c_next, c->maxh2cdata);
+	uint32_t len = UNVMF_MIN(treq->h2c_end - treq->h2c_next, c->p.maxh2cdata);
 	bool last = treq->h2c_next + len == treq->h2c_end;
 	uint32_t hdr_len;
 
-	hdr_len = host_tcp_h2c_build(treq->hdr, req->sqe.cid, treq->ttag, treq->h2c_next, len, last,
-				     &c->p);
+	hdr_len = nvme_tcp_pdu_h2c_build(treq->hdr, &c->p, req->sqe.cid, treq->ttag,
+					 treq->h2c_next, len, last);
 	tcp_req_pdu_layout(c, req, treq, hdr_len, treq->h2c_next, len);
 	treq->h2c_next += len;
 }

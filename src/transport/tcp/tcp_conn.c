@@ -112,6 +112,7 @@ struct tcp_conn *tcp_conn_create(struct tcp_transport *tt, struct unvmf_sock *so
 	conn->qpair.local.subnqn[0] = '\0';
 	conn->qpair.local.hostnqn[0] = '\0';
 	conn_peer_trid(conn);
+	conn->params.role = NVME_TCP_ROLE_CONTROLLER;
 	conn->params.maxh2cdata = TCP_MAXH2CDATA;
 	conn->params.icd_max = conn->icd_size;
 	return conn;
@@ -218,7 +219,8 @@ void tcp_conn_terminate(struct tcp_conn *conn, uint16_t fes, uint32_t fei, const
 	if (conn->group)
 		conn->group->stats.term_sent[fes < 8 ? fes : 0]++;
 	conn->term_pdu.hdr_len =
-	    tcp_pdu_term_req_build(conn->term_pdu.hdr, fes, fei, bad_hdr, bad_len);
+	    nvme_tcp_pdu_term_req_build(conn->term_pdu.hdr, &conn->params, fes, fei, bad_hdr,
+	                                bad_len);
 	conn->term_pdu.data_len = 0;
 	conn->term_pdu.ddgst_len = 0;
 	conn->term_wanted = true;

@@ -8,7 +8,8 @@
  *   tcp_recv.c       PDU receive state machine (socket -> headers, data)
  *   tcp_send.c       outgoing PDU queue, batched writes, partial writes
  *   tcp_req.c        request state machine (the only writer of tcp_req.state)
- *   tcp_pdu.c        pure header checks and builders
+ *   tcp_pdu.c        controller-only PDU rules (H2CData vs R2T, SGL); the rest is
+ *                    shared with the host in proto/nvme_tcp_pdu.c
  *
  * Ownership: a connection, its requests and its PDUs belong to the poll group
  * thread that tcp_group_add() ran on; before that, to reactor 0 (accept), where
@@ -94,7 +95,7 @@ struct tcp_pdu_out {
 	uint32_t ddgst_len;
 	uint32_t ddgst;
 	uint32_t sent; /* bytes of this PDU already written */
-	uint8_t hdr[TCP_PDU_HDR_MAX] __attribute__((aligned(8)));
+	uint8_t hdr[NVME_TCP_PDU_HDR_MAX] __attribute__((aligned(8)));
 };
 
 struct tcp_req {
@@ -144,15 +145,15 @@ struct tcp_conn {
 	struct tcp_group *group; /* NULL until tcp_group_add() */
 	struct unvmf_sock *sock; /* NULL once closed */
 	enum tcp_conn_state state;
-	struct tcp_pdu_params params;
+	struct nvme_tcp_pdu_params params;
 	/* Receive. */
 	enum tcp_recv_state rstate;
 	uint8_t *rbuf;
 	uint32_t rbuf_len;
 	uint32_t rbuf_off;
-	uint8_t hdr[TCP_PDU_HDR_MAX] __attribute__((aligned(8)));
+	uint8_t hdr[NVME_TCP_PDU_HDR_MAX] __attribute__((aligned(8)));
 	uint32_t hdr_have;
-	struct tcp_pdu_layout lay;
+	struct nvme_tcp_pdu_layout lay;
 	uint32_t pad_left;
 	uint32_t data_done;
 	const struct iovec *dst_iov; /* NULL: the data is read and dropped */
@@ -160,7 +161,7 @@ struct tcp_conn {
 	uint32_t dst_base; /* data byte 0 lands at this offset of dst_iov */
 	struct iovec dst_single;
 	uint32_t crc;
-	uint8_t ddgst[TCP_DGST_LEN];
+	uint8_t ddgst[NVME_TCP_PDU_DGST_LEN];
 	uint32_t ddgst_have;
 	struct tcp_req *cur_req;
 	/* Send. */

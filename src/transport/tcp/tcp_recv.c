@@ -26,10 +26,10 @@ static const struct nvme_tcp_common_pdu_hdr *recv_ch(const struct tcp_conn *conn
 	return (const struct nvme_tcp_common_pdu_hdr *)conn->hdr;
 }
 
-static void recv_terminate(struct tcp_conn *conn, const struct tcp_pdu_error *err)
+static void recv_terminate(struct tcp_conn *conn, const struct nvme_tcp_pdu_error *err)
 {
 	tcp_conn_terminate(conn, err->fes, err->fei, conn->hdr,
-	                   UNVMF_MIN(conn->hdr_have, TCP_TERM_REQ_DATA_MAX));
+	                   UNVMF_MIN(conn->hdr_have, NVME_TCP_PDU_TERM_DATA_MAX));
 }
 
 static void recv_reset(struct tcp_conn *conn)
@@ -74,20 +74,20 @@ static void recv_payload_start(struct tcp_conn *conn)
 static void recv_icreq(struct tcp_conn *conn)
 {
 	const struct nvme_tcp_ic_req *ic = (const struct nvme_tcp_ic_req *)conn->hdr;
-	struct tcp_pdu_error err;
+	struct nvme_tcp_pdu_error err;
 	struct tcp_pdu_out *pdu = &conn->icresp_pdu;
 
-	if (tcp_pdu_icreq_check(ic, &err) != 0) {
+	if (nvme_tcp_pdu_icreq_check(ic, &err) != 0) {
 		recv_terminate(conn, &err);
 		return;
 	}
 	/* We support both digests: the host's wish is the outcome. */
 	conn->params.hdgst = !!(ic->dgst & NVME_TCP_DIGEST_HEADER);
 	conn->params.ddgst = !!(ic->dgst & NVME_TCP_DIGEST_DATA);
-	conn->params.hpda_align = (ic->hpda + 1u) * 4u;
+	conn->params.tx_align = (ic->hpda + 1u) * 4u;
 	conn->params.ic_done = true;
 	conn->state = TCP_CONN_RUNNING;
-	pdu->hdr_len = tcp_pdu_icresp_build(pdu->hdr, conn->params.hdgst, conn->params.ddgst,
+	pdu->hdr_len = nvme_tcp_pdu_icresp_build(pdu->hdr, conn->params.hdgst, conn->params.ddgst,
 	                                    conn->params.maxh2cdata);
 	pdu->data_len = 0;
 	pdu->ddgst_len = 0;
@@ -105,7 +105,7 @@ static void recv_capsule(struct tcp_conn *conn)
 
 	if (!req) {
 		/* More commands outstanding than the queue has entries. */
-		struct tcp_pdu_error err = {.fes = NVME_TCP_FES_PDU_SEQUENCE_ERROR, .fei = 0};
+		struct nvme_tcp_pdu_error err = {.fes = NVME_TCP_FES_PDU_SEQUENCE_ERROR, .fei = 0};
 
 		recv_terminate(conn, &err);
 		return;
@@ -131,7 +131,7 @@ static void recv_h2c(struct tcp_conn *conn)
 	const struct nvme_tcp_h2c_data_hdr *h2c = (const struct nvme_tcp_h2c_data_hdr *)conn->hdr;
 	struct tcp_h2c_expect exp = {.active = false};
 	struct tcp_req *req = NULL;
-	struct tcp_pdu_error err;
+	struct nvme_tcp_pdu_error err;
 
 	if (h2c->ttag < conn->num_reqs) {
 		req = &conn->reqs[h2c->ttag];
@@ -171,12 +171,12 @@ static void recv_h2c_term(struct tcp_conn *conn)
 
 static void recv_ch_done(struct tcp_conn *conn)
 {
-	struct tcp_pdu_error err;
+	struct nvme_tcp_pdu_error err;
 
 	/* Admin queue and anything before Connect may carry the larger admin capsule. */
 	conn->params.icd_max =
 	    conn->qpair.qid == 0 ? conn->icd_size : conn->tt->base.opts.in_capsule_data_size;
-	if (tcp_pdu_ch_check(recv_ch(conn), &conn->params, &conn->lay, &err) != 0) {
+	if (nvme_tcp_pdu_ch_check(recv_ch(conn), &conn->params, &conn->lay, &err) != 0) {
 		recv_terminate(conn, &err);
 		return;
 	}
@@ -187,8 +187,8 @@ static void recv_psh_done(struct tcp_conn *conn)
 {
 	const struct nvme_tcp_common_pdu_hdr *ch = recv_ch(conn);
 
-	if (conn->lay.hdr_len > ch->hlen && !tcp_pdu_hdgst_ok(conn->hdr, ch->hlen)) {
-		struct tcp_pdu_error err = {.fes = NVME_TCP_FES_HDGST_ERROR, .fei = 0};
+	if (conn->lay.hdr_len > ch->hlen && !nvme_tcp_pdu_hdgst_ok(conn->hdr, ch->hlen)) {
+		struct nvme_tcp_pdu_error err = {.fes = NVME_TCP_FES_HDGST_ERROR, .fei = 0};
 
 		if (conn->group)
 			conn->group->stats.hdgst_errors++;
@@ -209,7 +209,7 @@ static void recv_psh_done(struct tcp_conn *conn)
 		recv_h2c_term(conn);
 		return;
 	default:
-		/* tcp_pdu_ch_check admits no other type. */
+		/* nvme_tcp_pdu_ch_check admits no other type. */
 		UNVMF_ASSERT(false);
 		return;
 	}
@@ -290,11 +290,11 @@ static void recv_process(struct tcp_conn *conn)
 
 		switch (conn->rstate) {
 		case TCP_RECV_CH:
-			n = UNVMF_MIN(avail, TCP_COMMON_HDR_LEN - conn->hdr_have);
+			n = UNVMF_MIN(avail, NVME_TCP_PDU_CH_LEN - conn->hdr_have);
 			memcpy(conn->hdr + conn->hdr_have, p, n);
 			conn->hdr_have += n;
 			conn->rbuf_off += n;
-			if (conn->hdr_have == TCP_COMMON_HDR_LEN)
+			if (conn->hdr_have == NVME_TCP_PDU_CH_LEN)
 				recv_ch_done(conn);
 			break;
 		case TCP_RECV_PSH:
@@ -320,11 +320,11 @@ static void recv_process(struct tcp_conn *conn)
 				recv_data_done(conn);
 			break;
 		case TCP_RECV_DDGST:
-			n = UNVMF_MIN(avail, TCP_DGST_LEN - conn->ddgst_have);
+			n = UNVMF_MIN(avail, NVME_TCP_PDU_DGST_LEN - conn->ddgst_have);
 			memcpy(conn->ddgst + conn->ddgst_have, p, n);
 			conn->ddgst_have += n;
 			conn->rbuf_off += n;
-			if (conn->ddgst_have == TCP_DGST_LEN)
+			if (conn->ddgst_have == NVME_TCP_PDU_DGST_LEN)
 				recv_ddgst_done(conn);
 			break;
 		case TCP_RECV_STOPPED:
