@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TCP_RBUF_SIZE (128u * 1024u)
+#define HOST_TCP_RBUF_SIZE (128u * 1024u)
 
 /* Milliseconds left until deadline_ns, at least 1 so a poll never spins; -ETIMEDOUT past it. */
-static int tcp_ms_left(uint64_t deadline_ns)
+static int host_tcp_ms_left(uint64_t deadline_ns)
 {
 	uint64_t now = host_now_ns();
 
@@ -20,14 +20,14 @@ static int tcp_ms_left(uint64_t deadline_ns)
 }
 
 /* Plain TCP needs no handshake; a TLS socket negotiates here, within the connect deadline. */
-static int tcp_sock_handshake(struct unvmf_sock *sock, uint64_t deadline_ns)
+static int host_tcp_sock_handshake(struct unvmf_sock *sock, uint64_t deadline_ns)
 {
 	for (;;) {
 		int want = unvmf_sock_handshake(sock), ms, rc;
 
 		if (want <= 0)
 			return want;
-		ms = tcp_ms_left(deadline_ns);
+		ms = host_tcp_ms_left(deadline_ns);
 		if (ms < 0)
 			return ms;
 		rc = unvmf_sock_poll(sock, want == UNVMF_SOCK_WANT_READ,
@@ -37,10 +37,10 @@ static int tcp_sock_handshake(struct unvmf_sock *sock, uint64_t deadline_ns)
 	}
 }
 
-static int tcp_socket_connect(const struct unvmf_trid *trid, uint64_t deadline_ns,
+static int host_tcp_socket_connect(const struct unvmf_trid *trid, uint64_t deadline_ns,
 			      struct unvmf_sock **out)
 {
-	int ms = tcp_ms_left(deadline_ns), rc;
+	int ms = host_tcp_ms_left(deadline_ns), rc;
 
 	if (ms < 0)
 		return ms;
@@ -48,7 +48,7 @@ static int tcp_socket_connect(const struct unvmf_trid *trid, uint64_t deadline_n
 				out);
 	if (rc)
 		return rc;
-	rc = tcp_sock_handshake(*out, deadline_ns);
+	rc = host_tcp_sock_handshake(*out, deadline_ns);
 	if (rc) {
 		unvmf_sock_close(*out);
 		*out = NULL;
@@ -57,7 +57,7 @@ static int tcp_socket_connect(const struct unvmf_trid *trid, uint64_t deadline_n
 }
 
 /* Writes (send_dir) or reads all len bytes before deadline_ns: the ICReq exchange is synchronous. */
-static int tcp_io_full(struct unvmf_sock *sock, void *buf, size_t len, bool send_dir,
+static int host_tcp_io_full(struct unvmf_sock *sock, void *buf, size_t len, bool send_dir,
 		       uint64_t deadline_ns)
 {
 	uint8_t *p = buf;
@@ -75,7 +75,7 @@ static int tcp_io_full(struct unvmf_sock *sock, void *buf, size_t len, bool send
 			return -ECONNRESET;
 		if (n != -EAGAIN)
 			return (int)n;
-		ms = tcp_ms_left(deadline_ns);
+		ms = host_tcp_ms_left(deadline_ns);
 		if (ms < 0)
 			return ms;
 		rc = unvmf_sock_poll(sock, !send_dir, send_dir, ms);
@@ -86,7 +86,7 @@ static int tcp_io_full(struct unvmf_sock *sock, void *buf, size_t len, bool send
 }
 
 /* Sends ICReq and reads ICResp, or the C2HTermReq the controller answers with instead. */
-static int tcp_icreq_exchange(struct unvmf_host_qpair *qp, struct tcp_conn *c, uint64_t deadline_ns,
+static int host_tcp_icreq_exchange(struct unvmf_host_qpair *qp, struct host_tcp_conn *c, uint64_t deadline_ns,
 			      struct unvmf_host_error *err)
 {
 	uint8_t buf[sizeof(struct nvme_tcp_ic_resp)];
@@ -95,16 +95,16 @@ static int tcp_icreq_exchange(struct unvmf_host_qpair *qp, struct tcp_conn *c, u
 	int rc;
 
 	nvme_tcp_pdu_icreq_build(buf, qp->header_digest, qp->data_digest);
-	rc = tcp_io_full(c->sock, buf, sizeof(struct nvme_tcp_ic_req), true, deadline_ns);
+	rc = host_tcp_io_full(c->sock, buf, sizeof(struct nvme_tcp_ic_req), true, deadline_ns);
 	if (rc)
 		return rc;
-	rc = tcp_io_full(c->sock, buf, sizeof(*ch), false, deadline_ns);
+	rc = host_tcp_io_full(c->sock, buf, sizeof(*ch), false, deadline_ns);
 	if (rc)
 		return rc;
 	if (ch->pdu_type == NVME_TCP_PDU_TYPE_C2H_TERM_REQ) {
 		const struct nvme_tcp_term_req_hdr *term = (const void *)buf;
 
-		rc = tcp_io_full(c->sock, buf + sizeof(*ch), sizeof(*term) - sizeof(*ch), false,
+		rc = host_tcp_io_full(c->sock, buf + sizeof(*ch), sizeof(*term) - sizeof(*ch), false,
 				 deadline_ns);
 		if (rc)
 			return rc;
@@ -120,7 +120,7 @@ static int tcp_icreq_exchange(struct unvmf_host_qpair *qp, struct tcp_conn *c, u
 	}
 	if (ch->pdu_type != NVME_TCP_PDU_TYPE_IC_RESP || ch->plen != sizeof(buf))
 		return -EPROTO;
-	rc = tcp_io_full(c->sock, buf + sizeof(*ch), sizeof(buf) - sizeof(*ch), false, deadline_ns);
+	rc = host_tcp_io_full(c->sock, buf + sizeof(*ch), sizeof(buf) - sizeof(*ch), false, deadline_ns);
 	if (rc)
 		return rc;
 	rc = nvme_tcp_pdu_icresp_check((const struct nvme_tcp_ic_resp *)buf, qp->header_digest,
@@ -130,7 +130,7 @@ static int tcp_icreq_exchange(struct unvmf_host_qpair *qp, struct tcp_conn *c, u
 	return rc;
 }
 
-static void tcp_conn_free(struct tcp_conn *c)
+static void host_tcp_conn_free(struct host_tcp_conn *c)
 {
 	unvmf_sock_close(c->sock);
 	free(c->treqs);
@@ -138,11 +138,11 @@ static void tcp_conn_free(struct tcp_conn *c)
 	free(c);
 }
 
-static int tcp_connect(struct unvmf_host_qpair *qp, const struct unvmf_trid *trid,
+static int host_tcp_connect(struct unvmf_host_qpair *qp, const struct unvmf_trid *trid,
 		       uint32_t timeout_ms, struct unvmf_host_error *err)
 {
 	uint64_t deadline = host_now_ns() + (uint64_t)timeout_ms * 1000000ull;
-	struct tcp_conn *c;
+	struct host_tcp_conn *c;
 	int rc;
 
 	c = calloc(1, sizeof(*c));
@@ -151,14 +151,14 @@ static int tcp_connect(struct unvmf_host_qpair *qp, const struct unvmf_trid *tri
 	TAILQ_INIT(&c->send_queue);
 	c->p.role = NVME_TCP_ROLE_HOST;
 	c->treqs = calloc(qp->nreqs, sizeof(*c->treqs));
-	c->rbuf_cap = TCP_RBUF_SIZE;
+	c->rbuf_cap = HOST_TCP_RBUF_SIZE;
 	c->rbuf = malloc(c->rbuf_cap);
 	if (!c->treqs || !c->rbuf) {
 		rc = -ENOMEM;
 		goto err_free_conn;
 	}
-	c->state_count[TCP_REQ_FREE] = qp->nreqs;
-	rc = tcp_socket_connect(trid, deadline, &c->sock);
+	c->state_count[HOST_TCP_REQ_FREE] = qp->nreqs;
+	rc = host_tcp_socket_connect(trid, deadline, &c->sock);
 	if (rc) {
 		if (err) {
 			err->stage = UNVMF_HOST_STAGE_SOCKET;
@@ -168,7 +168,7 @@ static int tcp_connect(struct unvmf_host_qpair *qp, const struct unvmf_trid *tri
 			trid->trsvcid, strerror(-rc));
 		goto err_free_conn;
 	}
-	rc = tcp_icreq_exchange(qp, c, deadline, err);
+	rc = host_tcp_icreq_exchange(qp, c, deadline, err);
 	if (rc) {
 		if (err) {
 			err->stage = UNVMF_HOST_STAGE_ICREQ;
@@ -180,16 +180,16 @@ static int tcp_connect(struct unvmf_host_qpair *qp, const struct unvmf_trid *tri
 	return 0;
 
 err_free_conn:
-	tcp_conn_free(c);
+	host_tcp_conn_free(c);
 	return rc;
 }
 
-int tcp_conn_fail(struct unvmf_host_qpair *qp, uint16_t fes, uint32_t fei, int rc)
+int host_tcp_conn_fail(struct unvmf_host_qpair *qp, uint16_t fes, uint32_t fei, int rc)
 {
-	struct tcp_conn *c = tcp_conn_of(qp);
-	struct tcp_req *head = TAILQ_FIRST(&c->send_queue);
+	struct host_tcp_conn *c = host_tcp_conn_of(qp);
+	struct host_tcp_req *head = TAILQ_FIRST(&c->send_queue);
 
-	if (c->rstate == TCP_RECV_ERROR)
+	if (c->rstate == HOST_TCP_RECV_ERROR)
 		return rc;
 	/* A TermReq in the middle of a half-written PDU would be garbage to the controller. */
 	if (fes && (!head || head->pdu_sent == 0)) {
@@ -204,64 +204,64 @@ int tcp_conn_fail(struct unvmf_host_qpair *qp, uint16_t fes, uint32_t fei, int r
 			LOG_DEBUG("qpair %u: H2CTermReq not sent: %s", qp->qid, strerror((int)-n));
 	}
 	unvmf_sock_shutdown(c->sock, true);
-	c->rstate = TCP_RECV_ERROR;
+	c->rstate = HOST_TCP_RECV_ERROR;
 	c->rreq = NULL;
-	tcp_req_drain_all(qp);
+	host_tcp_req_drain_all(qp);
 	return rc;
 }
 
-static int tcp_poll(struct unvmf_host_qpair *qp)
+static int host_tcp_poll(struct unvmf_host_qpair *qp)
 {
-	struct tcp_conn *c = tcp_conn_of(qp);
+	struct host_tcp_conn *c = host_tcp_conn_of(qp);
 	int rc;
 
-	if (c->rstate == TCP_RECV_ERROR)
+	if (c->rstate == HOST_TCP_RECV_ERROR)
 		return -EPROTO;
-	rc = tcp_send_flush(qp);
+	rc = host_tcp_send_flush(qp);
 	if (rc)
-		return tcp_conn_fail(qp, 0, 0, rc);
-	rc = tcp_recv_poll(qp);
+		return host_tcp_conn_fail(qp, 0, 0, rc);
+	rc = host_tcp_recv_poll(qp);
 	if (rc)
 		return rc;
 	/* Completions may have queued new commands or H2C data: push them out now. */
 	if (!TAILQ_EMPTY(&c->send_queue)) {
-		rc = tcp_send_flush(qp);
+		rc = host_tcp_send_flush(qp);
 		if (rc)
-			return tcp_conn_fail(qp, 0, 0, rc);
+			return host_tcp_conn_fail(qp, 0, 0, rc);
 	}
 	return 0;
 }
 
-static void tcp_shutdown(struct unvmf_host_qpair *qp)
+static void host_tcp_shutdown(struct unvmf_host_qpair *qp)
 {
-	tcp_conn_fail(qp, 0, 0, 0);
+	host_tcp_conn_fail(qp, 0, 0, 0);
 }
 
-static void tcp_wait(struct unvmf_host_qpair *qp, int timeout_ms)
+static void host_tcp_wait(struct unvmf_host_qpair *qp, int timeout_ms)
 {
-	struct tcp_conn *c = tcp_conn_of(qp);
+	struct host_tcp_conn *c = host_tcp_conn_of(qp);
 
 	if (c->rpos < c->rlen)
 		return;
 	unvmf_sock_poll(c->sock, true, !TAILQ_EMPTY(&c->send_queue), timeout_ms);
 }
 
-static void tcp_destroy(struct unvmf_host_qpair *qp)
+static void host_tcp_destroy(struct unvmf_host_qpair *qp)
 {
-	struct tcp_conn *c = tcp_conn_of(qp);
+	struct host_tcp_conn *c = host_tcp_conn_of(qp);
 
-	if (c->rstate != TCP_RECV_ERROR)
-		tcp_req_drain_all(qp);
-	tcp_conn_free(c);
+	if (c->rstate != HOST_TCP_RECV_ERROR)
+		host_tcp_req_drain_all(qp);
+	host_tcp_conn_free(c);
 }
 
 const struct host_transport_ops g_host_tcp_ops = {
 	.name = "TCP",
 	.trtype = NVMF_TRTYPE_TCP,
-	.connect = tcp_connect,
-	.submit = tcp_req_submit,
-	.poll = tcp_poll,
-	.shutdown = tcp_shutdown,
-	.wait = tcp_wait,
-	.destroy = tcp_destroy,
+	.connect = host_tcp_connect,
+	.submit = host_tcp_req_submit,
+	.poll = host_tcp_poll,
+	.shutdown = host_tcp_shutdown,
+	.wait = host_tcp_wait,
+	.destroy = host_tcp_destroy,
 };

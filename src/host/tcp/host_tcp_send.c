@@ -5,7 +5,7 @@
 #include <errno.h>
 
 /* Appends the unsent part of treq's PDU whole; false (batch unchanged) when it does not fit. */
-static bool tcp_send_gather(const struct tcp_req *treq, struct unvmf_sock_batch *batch)
+static bool host_tcp_send_gather(const struct host_tcp_req *treq, struct unvmf_sock_batch *batch)
 {
 	int cnt = batch->cnt;
 	size_t bytes = batch->bytes, skip = treq->pdu_sent;
@@ -21,20 +21,20 @@ static bool tcp_send_gather(const struct tcp_req *treq, struct unvmf_sock_batch 
 	return true;
 }
 
-int tcp_send_flush(struct unvmf_host_qpair *qp)
+int host_tcp_send_flush(struct unvmf_host_qpair *qp)
 {
-	struct tcp_conn *c = tcp_conn_of(qp);
+	struct host_tcp_conn *c = host_tcp_conn_of(qp);
 	struct unvmf_sock_batch batch;
 
 	while (!TAILQ_EMPTY(&c->send_queue)) {
-		struct tcp_req *treq, *next;
+		struct host_tcp_req *treq, *next;
 		size_t left;
 		ssize_t w;
 
 		unvmf_sock_batch_reset(&batch);
 		/* Each request contributes its current PDU once; the next is built when it is out. */
 		TAILQ_FOREACH(treq, &c->send_queue, link) {
-			if (!tcp_send_gather(treq, &batch))
+			if (!host_tcp_send_gather(treq, &batch))
 				break;
 		}
 		w = unvmf_sock_batch_write(c->sock, &batch);
