@@ -38,7 +38,8 @@ static void test_icreq(void **state)
 	assert_int_equal(ic.dgst, NVME_TCP_DIGEST_HEADER);
 }
 
-static void icresp_make(struct nvme_tcp_ic_resp *ic, uint8_t cpda, bool hd, bool dd, uint32_t maxh2c)
+static void icresp_make(struct nvme_tcp_ic_resp *ic, uint8_t cpda, bool hd, bool dd,
+                        uint32_t maxh2c)
 {
 	memset(ic, 0, sizeof(*ic));
 	ic->common.pdu_type = NVME_TCP_PDU_TYPE_IC_RESP;
@@ -190,7 +191,7 @@ static void test_term_req_build(void **state)
 	(void)state;
 	memset(bad, 0xab, sizeof(bad));
 	n = nvme_tcp_pdu_term_req_build(buf, &g_plain, NVME_TCP_FES_PDU_SEQUENCE_ERROR, 0x1234, bad,
-				        sizeof(bad));
+	                                sizeof(bad));
 	assert_int_equal(n, 24 + 128);
 	assert_int_equal(t->common.pdu_type, NVME_TCP_PDU_TYPE_H2C_TERM_REQ);
 	assert_int_equal(t->common.hlen, 24);
@@ -201,10 +202,11 @@ static void test_term_req_build(void **state)
 	assert_int_equal(buf[24], 0xab);
 }
 
-static struct nvme_tcp_common_pdu_hdr ch_make(uint8_t type, uint8_t flags, uint8_t hlen, uint8_t pdo,
-					      uint32_t plen)
+static struct nvme_tcp_common_pdu_hdr ch_make(uint8_t type, uint8_t flags, uint8_t hlen,
+                                              uint8_t pdo, uint32_t plen)
 {
-	struct nvme_tcp_common_pdu_hdr ch = {.pdu_type = type, .flags = flags, .hlen = hlen, .pdo = pdo, .plen = plen};
+	struct nvme_tcp_common_pdu_hdr ch = {
+	    .pdu_type = type, .flags = flags, .hlen = hlen, .pdo = pdo, .plen = plen};
 
 	return ch;
 }
@@ -239,12 +241,13 @@ static void test_ch_check(void **state)
 	assert_int_equal(nvme_tcp_pdu_ch_check(&ch, &g_plain, &lay, &err), -EPROTO);
 	assert_int_equal(err.fei, 4);
 	/* C2HData: header up to PDO, digest flags must match, PDO past header. */
-	ch = ch_make(NVME_TCP_PDU_TYPE_C2H_DATA, NVME_TCP_C2H_DATA_FLAGS_LAST_PDU, 24, 24, 24 + 4096);
+	ch = ch_make(NVME_TCP_PDU_TYPE_C2H_DATA, NVME_TCP_C2H_DATA_FLAGS_LAST_PDU, 24, 24,
+	             24 + 4096);
 	assert_int_equal(nvme_tcp_pdu_ch_check(&ch, &g_plain, &lay, &err), 0);
 	assert_int_equal(lay.data_off, 24);
 	assert_int_equal(lay.data_len, 4096);
-	ch = ch_make(NVME_TCP_PDU_TYPE_C2H_DATA, NVME_TCP_CH_FLAGS_HDGSTF | NVME_TCP_CH_FLAGS_DDGSTF, 24,
-		     32, 32 + 512 + 4);
+	ch = ch_make(NVME_TCP_PDU_TYPE_C2H_DATA,
+	             NVME_TCP_CH_FLAGS_HDGSTF | NVME_TCP_CH_FLAGS_DDGSTF, 24, 32, 32 + 512 + 4);
 	assert_int_equal(nvme_tcp_pdu_ch_check(&ch, &g_digests, &lay, &err), 0);
 	assert_int_equal(lay.data_off, 32);
 	assert_int_equal(lay.data_len, 512);
@@ -280,14 +283,14 @@ static void test_ch_check(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_icreq),
-		cmocka_unit_test(test_icresp_check),
-		cmocka_unit_test(test_capsule_no_data),
-		cmocka_unit_test(test_capsule_in_capsule_data_digests),
-		cmocka_unit_test(test_h2c_build),
-		cmocka_unit_test(test_h2c_build_odd_cpda),
-		cmocka_unit_test(test_term_req_build),
-		cmocka_unit_test(test_ch_check),
+	    cmocka_unit_test(test_icreq),
+	    cmocka_unit_test(test_icresp_check),
+	    cmocka_unit_test(test_capsule_no_data),
+	    cmocka_unit_test(test_capsule_in_capsule_data_digests),
+	    cmocka_unit_test(test_h2c_build),
+	    cmocka_unit_test(test_h2c_build_odd_cpda),
+	    cmocka_unit_test(test_term_req_build),
+	    cmocka_unit_test(test_ch_check),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

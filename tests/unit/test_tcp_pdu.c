@@ -534,9 +534,9 @@ static void test_build_term_req(void **state)
 	for (unsigned i = 0; i < sizeof(bad); i++)
 		bad[i] = (uint8_t)i;
 	memset(b, 0xaa, sizeof(b));
-	assert_int_equal(
-	    nvme_tcp_pdu_term_req_build(b, &p, NVME_TCP_FES_INVALID_HEADER_FIELD, 0x0a0b0c0d, bad, 72),
-	    24 + 72);
+	assert_int_equal(nvme_tcp_pdu_term_req_build(b, &p, NVME_TCP_FES_INVALID_HEADER_FIELD,
+	                                             0x0a0b0c0d, bad, 72),
+	                 24 + 72);
 	assert_int_equal(b[0], NVME_TCP_PDU_TYPE_C2H_TERM_REQ);
 	assert_int_equal(b[1], 0);
 	assert_int_equal(b[2], 24);
@@ -548,7 +548,8 @@ static void test_build_term_req(void **state)
 		assert_int_equal(b[i], 0);
 	assert_memory_equal(b + 24, bad, 72);
 	/* The offending header is cut at 128 bytes: PLEN never exceeds 152. */
-	assert_int_equal(nvme_tcp_pdu_term_req_build(b, &p, NVME_TCP_FES_HDGST_ERROR, 0, bad, 200), 152);
+	assert_int_equal(nvme_tcp_pdu_term_req_build(b, &p, NVME_TCP_FES_HDGST_ERROR, 0, bad, 200),
+	                 152);
 	assert_int_equal(le32_at(b, 4), 152);
 	assert_memory_equal(b + 24, bad, 128);
 }

@@ -41,7 +41,7 @@ enum host_tcp_req_state {
 
 struct host_tcp_req {
 	enum host_tcp_req_state state;
-	TAILQ_ENTRY(host_tcp_req) link;	/* on send_queue iff state is SEND_* */
+	TAILQ_ENTRY(host_tcp_req) link; /* on send_queue iff state is SEND_* */
 	/* The PDU being written: iov[0] is hdr, then data slices, then ddgst. */
 	uint8_t hdr[HOST_TCP_HDR_MAX];
 	struct iovec iov[UNVMF_HOST_MAX_IOV + 2];
@@ -53,22 +53,22 @@ struct host_tcp_req {
 	uint32_t h2c_next;
 	uint32_t h2c_end;
 	uint16_t ttag;
-	uint32_t c2h_next;		/* next DATAO expected from the controller */
-	struct nvme_cqe early_cqe;	/* kept for SEND_THEN_COMPLETE */
+	uint32_t c2h_next;         /* next DATAO expected from the controller */
+	struct nvme_cqe early_cqe; /* kept for SEND_THEN_COMPLETE */
 };
 
 enum host_tcp_recv_state {
-	HOST_TCP_RECV_CH = 0,	/* common header (8 bytes) */
-	HOST_TCP_RECV_HDR,		/* rest of header, digest, padding up to PDO */
-	HOST_TCP_RECV_DATA,		/* C2HData payload into the request */
-	HOST_TCP_RECV_DDGST,		/* data digest */
-	HOST_TCP_RECV_ERROR,		/* connection failed; nothing more is parsed */
+	HOST_TCP_RECV_CH = 0, /* common header (8 bytes) */
+	HOST_TCP_RECV_HDR,    /* rest of header, digest, padding up to PDO */
+	HOST_TCP_RECV_DATA,   /* C2HData payload into the request */
+	HOST_TCP_RECV_DDGST,  /* data digest */
+	HOST_TCP_RECV_ERROR,  /* connection failed; nothing more is parsed */
 };
 
 struct host_tcp_conn {
 	struct unvmf_sock *sock;
 	struct nvme_tcp_pdu_params p; /* role HOST; what ICResp settled */
-	struct host_tcp_req *treqs;		/* indexed by cid */
+	struct host_tcp_req *treqs;   /* indexed by cid */
 	TAILQ_HEAD(, host_tcp_req) send_queue;
 	uint32_t state_count[HOST_TCP_REQ_NUM_STATES];
 
@@ -79,10 +79,10 @@ struct host_tcp_conn {
 	uint32_t rlen;
 	uint8_t rhdr[HOST_TCP_HDR_MAX];
 	uint32_t rhdr_got;
-	uint32_t rhdr_total;		/* header bytes up to PDO: rlay.data_off */
+	uint32_t rhdr_total; /* header bytes up to PDO: rlay.data_off */
 	struct nvme_tcp_pdu_layout rlay;
-	struct host_tcp_req *rreq;		/* C2HData destination while in HOST_TCP_RECV_DATA/DDGST */
-	uint32_t rdata_off;		/* byte offset into the request's data */
+	struct host_tcp_req *rreq; /* C2HData destination while in HOST_TCP_RECV_DATA/DDGST */
+	uint32_t rdata_off;        /* byte offset into the request's data */
 	uint32_t rdata_left;
 	uint32_t rcrc;
 	uint8_t rddgst[4];
@@ -94,22 +94,23 @@ static inline struct host_tcp_conn *host_tcp_conn_of(struct unvmf_host_qpair *qp
 	return qp->tctx;
 }
 
-void host_tcp_req_set_state(struct host_tcp_conn *c, struct host_tcp_req *treq, enum host_tcp_req_state state);
+void host_tcp_req_set_state(struct host_tcp_conn *c, struct host_tcp_req *treq,
+                            enum host_tcp_req_state state);
 /* Called by the sender when treq's current PDU is fully in the socket. */
 void host_tcp_req_pdu_sent(struct unvmf_host_qpair *qp, struct host_tcp_req *treq);
 /* A CapsuleResp for treq (state checked by the caller). */
 void host_tcp_req_response(struct unvmf_host_qpair *qp, struct host_tcp_req *treq,
-		      const struct nvme_cqe *cqe);
+                           const struct nvme_cqe *cqe);
 /* Starts H2CData transfers for an accepted R2T. */
 void host_tcp_req_start_h2c(struct unvmf_host_qpair *qp, struct host_tcp_req *treq, uint16_t ttag,
-		       uint32_t r2to, uint32_t r2tl);
+                            uint32_t r2to, uint32_t r2tl);
 /* Drops every request (connection gone); the qpair layer completes the slots. */
 void host_tcp_req_drain_all(struct unvmf_host_qpair *qp);
 /* Transport op: lays out the capsule and queues it (sent by the next poll). */
 int host_tcp_req_submit(struct unvmf_host_qpair *qp, struct host_req *req);
 /* Builds iov slices of req's data [off, off + len) into iov; returns the count. */
 int host_tcp_req_slice(const struct host_req *req, uint32_t off, uint32_t len, struct iovec *iov,
-		  int max);
+                       int max);
 
 int host_tcp_send_flush(struct unvmf_host_qpair *qp);
 int host_tcp_recv_poll(struct unvmf_host_qpair *qp);

@@ -31,21 +31,21 @@ static int host_tcp_sock_handshake(struct unvmf_sock *sock, uint64_t deadline_ns
 		if (ms < 0)
 			return ms;
 		rc = unvmf_sock_poll(sock, want == UNVMF_SOCK_WANT_READ,
-				     want == UNVMF_SOCK_WANT_WRITE, ms);
+		                     want == UNVMF_SOCK_WANT_WRITE, ms);
 		if (rc < 0)
 			return rc;
 	}
 }
 
 static int host_tcp_socket_connect(const struct unvmf_trid *trid, uint64_t deadline_ns,
-			      struct unvmf_sock **out)
+                                   struct unvmf_sock **out)
 {
 	int ms = host_tcp_ms_left(deadline_ns), rc;
 
 	if (ms < 0)
 		return ms;
 	rc = unvmf_sock_connect(trid->traddr, trid->trsvcid, trid->adrfam == NVMF_ADRFAM_IPV6, ms,
-				out);
+	                        out);
 	if (rc)
 		return rc;
 	rc = host_tcp_sock_handshake(*out, deadline_ns);
@@ -56,14 +56,16 @@ static int host_tcp_socket_connect(const struct unvmf_trid *trid, uint64_t deadl
 	return rc;
 }
 
-/* Writes (send_dir) or reads all len bytes before deadline_ns: the ICReq exchange is synchronous. */
+/* Writes (send_dir) or reads all len bytes before deadline_ns: the ICReq exchange is synchronous.
+ */
 static int host_tcp_io_full(struct unvmf_sock *sock, void *buf, size_t len, bool send_dir,
-		       uint64_t deadline_ns)
+                            uint64_t deadline_ns)
 {
 	uint8_t *p = buf;
 
 	while (len > 0) {
-		ssize_t n = send_dir ? unvmf_sock_send(sock, p, len) : unvmf_sock_recv(sock, p, len);
+		ssize_t n =
+		    send_dir ? unvmf_sock_send(sock, p, len) : unvmf_sock_recv(sock, p, len);
 		int ms, rc;
 
 		if (n > 0) {
@@ -86,8 +88,8 @@ static int host_tcp_io_full(struct unvmf_sock *sock, void *buf, size_t len, bool
 }
 
 /* Sends ICReq and reads ICResp, or the C2HTermReq the controller answers with instead. */
-static int host_tcp_icreq_exchange(struct unvmf_host_qpair *qp, struct host_tcp_conn *c, uint64_t deadline_ns,
-			      struct unvmf_host_error *err)
+static int host_tcp_icreq_exchange(struct unvmf_host_qpair *qp, struct host_tcp_conn *c,
+                                   uint64_t deadline_ns, struct unvmf_host_error *err)
 {
 	uint8_t buf[sizeof(struct nvme_tcp_ic_resp)];
 	const struct nvme_tcp_common_pdu_hdr *ch = (const void *)buf;
@@ -104,14 +106,14 @@ static int host_tcp_icreq_exchange(struct unvmf_host_qpair *qp, struct host_tcp_
 	if (ch->pdu_type == NVME_TCP_PDU_TYPE_C2H_TERM_REQ) {
 		const struct nvme_tcp_term_req_hdr *term = (const void *)buf;
 
-		rc = host_tcp_io_full(c->sock, buf + sizeof(*ch), sizeof(*term) - sizeof(*ch), false,
-				 deadline_ns);
+		rc = host_tcp_io_full(c->sock, buf + sizeof(*ch), sizeof(*term) - sizeof(*ch),
+		                      false, deadline_ns);
 		if (rc)
 			return rc;
 		qp->term_fes = term->fes;
 		memcpy(&qp->term_fei, term->fei, sizeof(qp->term_fei));
 		LOG_ERR("qpair %u: ICReq rejected with C2HTermReq FES 0x%x (%s)", qp->qid,
-			qp->term_fes, unvmf_host_fes_str(qp->term_fes));
+		        qp->term_fes, unvmf_host_fes_str(qp->term_fes));
 		if (err) {
 			err->term_fes = qp->term_fes;
 			err->term_fei = qp->term_fei;
@@ -120,11 +122,12 @@ static int host_tcp_icreq_exchange(struct unvmf_host_qpair *qp, struct host_tcp_
 	}
 	if (ch->pdu_type != NVME_TCP_PDU_TYPE_IC_RESP || ch->plen != sizeof(buf))
 		return -EPROTO;
-	rc = host_tcp_io_full(c->sock, buf + sizeof(*ch), sizeof(buf) - sizeof(*ch), false, deadline_ns);
+	rc = host_tcp_io_full(c->sock, buf + sizeof(*ch), sizeof(buf) - sizeof(*ch), false,
+	                      deadline_ns);
 	if (rc)
 		return rc;
 	rc = nvme_tcp_pdu_icresp_check((const struct nvme_tcp_ic_resp *)buf, qp->header_digest,
-				       qp->data_digest, &c->p, &perr);
+	                               qp->data_digest, &c->p, &perr);
 	if (rc)
 		LOG_ERR("qpair %u: invalid ICResp (FES 0x%x, FEI %u)", qp->qid, perr.fes, perr.fei);
 	return rc;
@@ -139,7 +142,7 @@ static void host_tcp_conn_free(struct host_tcp_conn *c)
 }
 
 static int host_tcp_connect(struct unvmf_host_qpair *qp, const struct unvmf_trid *trid,
-		       uint32_t timeout_ms, struct unvmf_host_error *err)
+                            uint32_t timeout_ms, struct unvmf_host_error *err)
 {
 	uint64_t deadline = host_now_ns() + (uint64_t)timeout_ms * 1000000ull;
 	struct host_tcp_conn *c;
@@ -165,7 +168,7 @@ static int host_tcp_connect(struct unvmf_host_qpair *qp, const struct unvmf_trid
 			err->rc = rc;
 		}
 		LOG_ERR("qpair %u: TCP connect to %s:%s failed: %s", qp->qid, trid->traddr,
-			trid->trsvcid, strerror(-rc));
+		        trid->trsvcid, strerror(-rc));
 		goto err_free_conn;
 	}
 	rc = host_tcp_icreq_exchange(qp, c, deadline, err);
@@ -194,10 +197,11 @@ int host_tcp_conn_fail(struct unvmf_host_qpair *qp, uint16_t fes, uint32_t fei, 
 	/* A TermReq in the middle of a half-written PDU would be garbage to the controller. */
 	if (fes && (!head || head->pdu_sent == 0)) {
 		uint8_t buf[sizeof(struct nvme_tcp_term_req_hdr) + 128];
-		uint32_t len = nvme_tcp_pdu_term_req_build(buf, &c->p, fes, fei, c->rhdr, c->rhdr_got);
+		uint32_t len =
+		    nvme_tcp_pdu_term_req_build(buf, &c->p, fes, fei, c->rhdr, c->rhdr_got);
 
 		LOG_ERR("qpair %u: sending H2CTermReq FES 0x%x (%s) FEI 0x%x", qp->qid, fes,
-			unvmf_host_fes_str(fes), fei);
+		        unvmf_host_fes_str(fes), fei);
 		ssize_t n = unvmf_sock_send(c->sock, buf, len);
 
 		if (n < 0)
@@ -256,12 +260,12 @@ static void host_tcp_destroy(struct unvmf_host_qpair *qp)
 }
 
 const struct host_transport_ops g_host_tcp_ops = {
-	.name = "TCP",
-	.trtype = NVMF_TRTYPE_TCP,
-	.connect = host_tcp_connect,
-	.submit = host_tcp_req_submit,
-	.poll = host_tcp_poll,
-	.shutdown = host_tcp_shutdown,
-	.wait = host_tcp_wait,
-	.destroy = host_tcp_destroy,
+    .name = "TCP",
+    .trtype = NVMF_TRTYPE_TCP,
+    .connect = host_tcp_connect,
+    .submit = host_tcp_req_submit,
+    .poll = host_tcp_poll,
+    .shutdown = host_tcp_shutdown,
+    .wait = host_tcp_wait,
+    .destroy = host_tcp_destroy,
 };

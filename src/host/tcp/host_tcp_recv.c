@@ -31,10 +31,9 @@ static int host_tcp_recv_capsule_resp(struct unvmf_host_qpair *qp)
 	struct host_tcp_req *treq = host_tcp_recv_req_lookup(qp, rsp->rccqe.cid);
 
 	if (!treq || treq->state == HOST_TCP_REQ_SEND_THEN_COMPLETE)
-		return host_tcp_conn_fail(qp, NVME_TCP_FES_INVALID_HEADER_FIELD,
-				     offsetof(struct nvme_tcp_rsp, rccqe) +
-					     offsetof(struct nvme_cqe, cid),
-				     -EPROTO);
+		return host_tcp_conn_fail(
+		    qp, NVME_TCP_FES_INVALID_HEADER_FIELD,
+		    offsetof(struct nvme_tcp_rsp, rccqe) + offsetof(struct nvme_cqe, cid), -EPROTO);
 	host_tcp_req_response(qp, treq, &rsp->rccqe);
 	return 0;
 }
@@ -48,7 +47,7 @@ static int host_tcp_recv_r2t(struct unvmf_host_qpair *qp)
 
 	if (!treq)
 		return host_tcp_conn_fail(qp, NVME_TCP_FES_INVALID_HEADER_FIELD,
-				     offsetof(struct nvme_tcp_r2t_hdr, cccid), -EPROTO);
+		                          offsetof(struct nvme_tcp_r2t_hdr, cccid), -EPROTO);
 	req = &qp->reqs[r2t->cccid];
 	/* MAXR2T 0: one R2T at a time, and only after all earlier data went out. */
 	if (treq->state != HOST_TCP_REQ_AWAIT_CTRLR || req->dir != UNVMF_HOST_DIR_TO_CTRLR)
@@ -56,7 +55,7 @@ static int host_tcp_recv_r2t(struct unvmf_host_qpair *qp)
 	if (r2t->r2tl == 0 || r2t->r2to != treq->h2c_end || r2t->r2tl > req->len ||
 	    r2t->r2to > req->len - r2t->r2tl)
 		return host_tcp_conn_fail(qp, NVME_TCP_FES_DATA_TRANSFER_OUT_OF_RANGE,
-				     offsetof(struct nvme_tcp_r2t_hdr, r2to), -EPROTO);
+		                          offsetof(struct nvme_tcp_r2t_hdr, r2to), -EPROTO);
 	host_tcp_req_start_h2c(qp, treq, r2t->ttag, r2t->r2to, r2t->r2tl);
 	return 0;
 }
@@ -71,20 +70,20 @@ static int host_tcp_recv_c2h_start(struct unvmf_host_qpair *qp)
 
 	if (!treq)
 		return host_tcp_conn_fail(qp, NVME_TCP_FES_INVALID_HEADER_FIELD,
-				     offsetof(struct nvme_tcp_c2h_data_hdr, cccid), -EPROTO);
+		                          offsetof(struct nvme_tcp_c2h_data_hdr, cccid), -EPROTO);
 	req = &qp->reqs[c2h->cccid];
 	if (treq->state != HOST_TCP_REQ_AWAIT_CTRLR || req->dir != UNVMF_HOST_DIR_FROM_CTRLR)
 		return host_tcp_conn_fail(qp, NVME_TCP_FES_PDU_SEQUENCE_ERROR, 0, -EPROTO);
 	if (c2h->datal != payload)
 		return host_tcp_conn_fail(qp, NVME_TCP_FES_INVALID_HEADER_FIELD,
-				     offsetof(struct nvme_tcp_c2h_data_hdr, datal), -EPROTO);
+		                          offsetof(struct nvme_tcp_c2h_data_hdr, datal), -EPROTO);
 	if (c2h->datao != treq->c2h_next || c2h->datal > req->len - c2h->datao)
 		return host_tcp_conn_fail(qp, NVME_TCP_FES_DATA_TRANSFER_OUT_OF_RANGE,
-				     offsetof(struct nvme_tcp_c2h_data_hdr, datao), -EPROTO);
+		                          offsetof(struct nvme_tcp_c2h_data_hdr, datao), -EPROTO);
 	if ((c2h->common.flags & NVME_TCP_C2H_DATA_FLAGS_SUCCESS) &&
 	    !(c2h->common.flags & NVME_TCP_C2H_DATA_FLAGS_LAST_PDU))
 		return host_tcp_conn_fail(qp, NVME_TCP_FES_INVALID_HEADER_FIELD,
-				     offsetof(struct nvme_tcp_common_pdu_hdr, flags), -EPROTO);
+		                          offsetof(struct nvme_tcp_common_pdu_hdr, flags), -EPROTO);
 	c->rreq = treq;
 	c->rdata_off = c2h->datao;
 	c->rdata_left = c2h->datal;
@@ -101,7 +100,7 @@ static int host_tcp_recv_term_req(struct unvmf_host_qpair *qp)
 	qp->term_fes = term->fes;
 	memcpy(&qp->term_fei, term->fei, sizeof(qp->term_fei));
 	LOG_ERR("qpair %u: controller terminated the connection: FES 0x%x (%s), FEI 0x%x", qp->qid,
-		qp->term_fes, unvmf_host_fes_str(qp->term_fes), qp->term_fei);
+	        qp->term_fes, unvmf_host_fes_str(qp->term_fes), qp->term_fei);
 	return host_tcp_conn_fail(qp, 0, 0, -ECONNABORTED);
 }
 
@@ -183,7 +182,7 @@ static void host_tcp_recv_payload(struct unvmf_host_qpair *qp, const uint8_t *sr
 	int cnt;
 
 	cnt = host_tcp_req_slice(&qp->reqs[c->rreq - c->treqs], c->rdata_off, n, iov,
-			    UNVMF_HOST_MAX_IOV);
+	                         UNVMF_HOST_MAX_IOV);
 	for (int i = 0; i < cnt; i++) {
 		memcpy(iov[i].iov_base, src, iov[i].iov_len);
 		src += iov[i].iov_len;
@@ -209,14 +208,15 @@ static int host_tcp_recv_consume(struct unvmf_host_qpair *qp)
 		case HOST_TCP_RECV_CH: {
 			struct nvme_tcp_pdu_error err;
 
-			n = UNVMF_MIN(avail, (uint32_t)sizeof(struct nvme_tcp_common_pdu_hdr) - c->rhdr_got);
+			n = UNVMF_MIN(avail, (uint32_t)sizeof(struct nvme_tcp_common_pdu_hdr) -
+			                         c->rhdr_got);
 			memcpy(c->rhdr + c->rhdr_got, src, n);
 			c->rhdr_got += n;
 			c->rpos += n;
 			if (c->rhdr_got < sizeof(struct nvme_tcp_common_pdu_hdr))
 				break;
 			if (nvme_tcp_pdu_ch_check((const struct nvme_tcp_common_pdu_hdr *)c->rhdr,
-						  &c->p, &c->rlay, &err))
+			                          &c->p, &c->rlay, &err))
 				return host_tcp_conn_fail(qp, err.fes, err.fei, -EPROTO);
 			c->rhdr_total = c->rlay.data_off;
 			c->rstate = HOST_TCP_RECV_HDR;
@@ -268,8 +268,8 @@ static ssize_t host_tcp_recv_direct(struct unvmf_host_qpair *qp)
 {
 	struct host_tcp_conn *c = host_tcp_conn_of(qp);
 	struct iovec iov[UNVMF_HOST_MAX_IOV];
-	int cnt = host_tcp_req_slice(&qp->reqs[c->rreq - c->treqs], c->rdata_off, c->rdata_left, iov,
-				UNVMF_HOST_MAX_IOV);
+	int cnt = host_tcp_req_slice(&qp->reqs[c->rreq - c->treqs], c->rdata_off, c->rdata_left,
+	                             iov, UNVMF_HOST_MAX_IOV);
 	ssize_t r;
 
 	r = unvmf_sock_readv(c->sock, iov, cnt);

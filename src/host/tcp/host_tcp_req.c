@@ -16,7 +16,8 @@ static bool host_tcp_state_on_send_queue(enum host_tcp_req_state s)
 	       s == HOST_TCP_REQ_SEND_THEN_COMPLETE;
 }
 
-void host_tcp_req_set_state(struct host_tcp_conn *c, struct host_tcp_req *treq, enum host_tcp_req_state state)
+void host_tcp_req_set_state(struct host_tcp_conn *c, struct host_tcp_req *treq,
+                            enum host_tcp_req_state state)
 {
 	bool was_queued = host_tcp_state_on_send_queue(treq->state);
 	bool queued = host_tcp_state_on_send_queue(state);
@@ -32,7 +33,7 @@ void host_tcp_req_set_state(struct host_tcp_conn *c, struct host_tcp_req *treq, 
 }
 
 int host_tcp_req_slice(const struct host_req *req, uint32_t off, uint32_t len, struct iovec *iov,
-		  int max)
+                       int max)
 {
 	int n = 0;
 
@@ -55,8 +56,9 @@ int host_tcp_req_slice(const struct host_req *req, uint32_t off, uint32_t len, s
 }
 
 /* Lays out the PDU in treq->hdr (hdr_len bytes) followed by data [off, off + len). */
-static void host_tcp_req_pdu_layout(struct host_tcp_conn *c, struct host_req *req, struct host_tcp_req *treq,
-			       uint32_t hdr_len, uint32_t off, uint32_t len)
+static void host_tcp_req_pdu_layout(struct host_tcp_conn *c, struct host_req *req,
+                                    struct host_tcp_req *treq, uint32_t hdr_len, uint32_t off,
+                                    uint32_t len)
 {
 	int n;
 
@@ -104,7 +106,8 @@ int host_tcp_req_submit(struct unvmf_host_qpair *qp, struct host_req *req)
 		limit = HOST_TCP_ADMIN_IN_CAPSULE_MAX;
 	in_capsule = req->dir == UNVMF_HOST_DIR_TO_CTRLR && req->len <= limit;
 	host_tcp_sgl_set(&req->sqe, in_capsule, req->len);
-	hdr_len = nvme_tcp_pdu_capsule_build(treq->hdr, &c->p, &req->sqe, in_capsule ? req->len : 0);
+	hdr_len =
+	    nvme_tcp_pdu_capsule_build(treq->hdr, &c->p, &req->sqe, in_capsule ? req->len : 0);
 	host_tcp_req_pdu_layout(c, req, treq, hdr_len, 0, in_capsule ? req->len : 0);
 	treq->h2c_next = in_capsule ? req->len : 0;
 	treq->h2c_end = treq->h2c_next;
@@ -114,7 +117,7 @@ int host_tcp_req_submit(struct unvmf_host_qpair *qp, struct host_req *req)
 }
 
 static void host_tcp_req_finish(struct unvmf_host_qpair *qp, struct host_tcp_req *treq,
-			   const struct nvme_cqe *cqe)
+                                const struct nvme_cqe *cqe)
 {
 	struct host_tcp_conn *c = host_tcp_conn_of(qp);
 	struct host_req *req = &qp->reqs[treq - c->treqs];
@@ -131,8 +134,8 @@ static void host_tcp_req_h2c_next_pdu(struct unvmf_host_qpair *qp, struct host_t
 	bool last = treq->h2c_next + len == treq->h2c_end;
 	uint32_t hdr_len;
 
-	hdr_len = nvme_tcp_pdu_h2c_build(treq->hdr, &c->p, req->sqe.cid, treq->ttag,
-					 treq->h2c_next, len, last);
+	hdr_len = nvme_tcp_pdu_h2c_build(treq->hdr, &c->p, req->sqe.cid, treq->ttag, treq->h2c_next,
+	                                 len, last);
 	host_tcp_req_pdu_layout(c, req, treq, hdr_len, treq->h2c_next, len);
 	treq->h2c_next += len;
 }
@@ -163,7 +166,7 @@ void host_tcp_req_pdu_sent(struct unvmf_host_qpair *qp, struct host_tcp_req *tre
 }
 
 void host_tcp_req_response(struct unvmf_host_qpair *qp, struct host_tcp_req *treq,
-		      const struct nvme_cqe *cqe)
+                           const struct nvme_cqe *cqe)
 {
 	struct host_tcp_conn *c = host_tcp_conn_of(qp);
 
@@ -176,7 +179,7 @@ void host_tcp_req_response(struct unvmf_host_qpair *qp, struct host_tcp_req *tre
 }
 
 void host_tcp_req_start_h2c(struct unvmf_host_qpair *qp, struct host_tcp_req *treq, uint16_t ttag,
-		       uint32_t r2to, uint32_t r2tl)
+                            uint32_t r2to, uint32_t r2tl)
 {
 	struct host_tcp_conn *c = host_tcp_conn_of(qp);
 

@@ -12,7 +12,7 @@ static bool host_tcp_send_gather(const struct host_tcp_req *treq, struct unvmf_s
 
 	for (int i = 0; i < treq->iovcnt; i++) {
 		if (!unvmf_sock_batch_add(batch, treq->iov[i].iov_base, treq->iov[i].iov_len,
-					  &skip)) {
+		                          &skip)) {
 			batch->cnt = cnt;
 			batch->bytes = bytes;
 			return false;
@@ -32,8 +32,10 @@ int host_tcp_send_flush(struct unvmf_host_qpair *qp)
 		ssize_t w;
 
 		unvmf_sock_batch_reset(&batch);
-		/* Each request contributes its current PDU once; the next is built when it is out. */
-		TAILQ_FOREACH(treq, &c->send_queue, link) {
+		/* Each request contributes its current PDU once; the next is built when it is out.
+		 */
+		TAILQ_FOREACH(treq, &c->send_queue, link)
+		{
 			if (!host_tcp_send_gather(treq, &batch))
 				break;
 		}
@@ -44,7 +46,8 @@ int host_tcp_send_flush(struct unvmf_host_qpair *qp)
 			return (int)w;
 		left = (size_t)w;
 		for (treq = TAILQ_FIRST(&c->send_queue); treq && left > 0; treq = next) {
-			uint32_t take = (uint32_t)UNVMF_MIN(left, (size_t)(treq->pdu_len - treq->pdu_sent));
+			uint32_t take =
+			    (uint32_t)UNVMF_MIN(left, (size_t)(treq->pdu_len - treq->pdu_sent));
 
 			next = TAILQ_NEXT(treq, link);
 			treq->pdu_sent += take;

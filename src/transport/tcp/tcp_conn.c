@@ -218,9 +218,8 @@ void tcp_conn_terminate(struct tcp_conn *conn, uint16_t fes, uint32_t fei, const
 	        fes, fei, bad_len ? ((const uint8_t *)bad_hdr)[0] : 0xff);
 	if (conn->group)
 		conn->group->stats.term_sent[fes < 8 ? fes : 0]++;
-	conn->term_pdu.hdr_len =
-	    nvme_tcp_pdu_term_req_build(conn->term_pdu.hdr, &conn->params, fes, fei, bad_hdr,
-	                                bad_len);
+	conn->term_pdu.hdr_len = nvme_tcp_pdu_term_req_build(conn->term_pdu.hdr, &conn->params, fes,
+	                                                     fei, bad_hdr, bad_len);
 	conn->term_pdu.data_len = 0;
 	conn->term_pdu.ddgst_len = 0;
 	conn->term_wanted = true;
@@ -305,13 +304,13 @@ int tcp_conn_inject_fault(struct unvmf_qpair *qpair, const char *kind)
 		if (conn->sock)
 			unvmf_sock_set_abort_on_close(conn->sock);
 		LOG_WARN("qpair %lu (qid %u): fault injected: connection reset",
-			 (unsigned long)qpair->id, qpair->qid);
+		         (unsigned long)qpair->id, qpair->qid);
 		tcp_conn_teardown(conn, TCP_END_FAULT_INJECTED, "fault injected: reset");
 		return 0;
 	}
 	if (strcmp(kind, "close") == 0) {
 		LOG_WARN("qpair %lu (qid %u): fault injected: connection close",
-			 (unsigned long)qpair->id, qpair->qid);
+		         (unsigned long)qpair->id, qpair->qid);
 		tcp_conn_teardown(conn, TCP_END_FAULT_INJECTED, "fault injected: close");
 		return 0;
 	}

@@ -96,7 +96,8 @@ int tcp_group_epoll_update(struct tcp_conn *conn)
 	}
 	if (!want) {
 		if (conn->in_epoll) {
-			epoll_ctl(conn->group->epfd, EPOLL_CTL_DEL, unvmf_sock_fd(conn->sock), NULL);
+			epoll_ctl(conn->group->epfd, EPOLL_CTL_DEL, unvmf_sock_fd(conn->sock),
+			          NULL);
 			conn->in_epoll = false;
 		}
 		return 0;

@@ -16,9 +16,9 @@ static int pdu_reject(struct nvme_tcp_pdu_error *err, uint16_t fes, uint32_t fei
 	return -EPROTO;
 }
 
-int tcp_pdu_h2c_check(const struct nvme_tcp_h2c_data_hdr *h2c, const struct nvme_tcp_pdu_layout *lay,
-                      const struct tcp_h2c_expect *exp, uint32_t maxh2cdata,
-                      struct nvme_tcp_pdu_error *err)
+int tcp_pdu_h2c_check(const struct nvme_tcp_h2c_data_hdr *h2c,
+                      const struct nvme_tcp_pdu_layout *lay, const struct tcp_h2c_expect *exp,
+                      uint32_t maxh2cdata, struct nvme_tcp_pdu_error *err)
 {
 	if (!exp->active)
 		return pdu_reject(err, NVME_TCP_FES_INVALID_HEADER_FIELD,

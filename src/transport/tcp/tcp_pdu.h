@@ -37,9 +37,9 @@ struct tcp_h2c_expect {
  * H2CData against the request its TTAG names: CCCID, in-order DATAO inside the
  * outstanding R2T, DATAL matching PLEN and within MAXH2CDATA.
  */
-int tcp_pdu_h2c_check(const struct nvme_tcp_h2c_data_hdr *h2c, const struct nvme_tcp_pdu_layout *lay,
-                      const struct tcp_h2c_expect *exp, uint32_t maxh2cdata,
-                      struct nvme_tcp_pdu_error *err);
+int tcp_pdu_h2c_check(const struct nvme_tcp_h2c_data_hdr *h2c,
+                      const struct nvme_tcp_pdu_layout *lay, const struct tcp_h2c_expect *exp,
+                      uint32_t maxh2cdata, struct nvme_tcp_pdu_error *err);
 /*
  * The SGL of a command carried with icd_len bytes of in-capsule data. On a bad
  * descriptor returns -EINVAL with the NVMe status to complete the command with

@@ -88,7 +88,7 @@ static void recv_icreq(struct tcp_conn *conn)
 	conn->params.ic_done = true;
 	conn->state = TCP_CONN_RUNNING;
 	pdu->hdr_len = nvme_tcp_pdu_icresp_build(pdu->hdr, conn->params.hdgst, conn->params.ddgst,
-	                                    conn->params.maxh2cdata);
+	                                         conn->params.maxh2cdata);
 	pdu->data_len = 0;
 	pdu->ddgst_len = 0;
 	tcp_conn_queue_pdu(conn, pdu);
