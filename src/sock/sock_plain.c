@@ -67,14 +67,10 @@ static const struct unvmf_sock_ops g_plain_ops = {
     .close = plain_close,
 };
 
-int unvmf_sock_plain_create(int fd, struct unvmf_sock **out)
+static int plain_alloc(int fd, struct unvmf_sock **out)
 {
-	struct unvmf_sock *sock;
-	int flags = fcntl(fd, F_GETFL);
+	struct unvmf_sock *sock = calloc(1, sizeof(*sock));
 
-	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
-		return -errno;
-	sock = calloc(1, sizeof(*sock));
 	if (!sock)
 		return -ENOMEM;
 	sock->ops = &g_plain_ops;
@@ -83,10 +79,23 @@ int unvmf_sock_plain_create(int fd, struct unvmf_sock **out)
 	return 0;
 }
 
-/* Wraps a fresh fd; on failure the fd is closed, so callers own one thing either way. */
+int unvmf_sock_plain_create(int fd, struct unvmf_sock **out)
+{
+	int flags = fcntl(fd, F_GETFL);
+
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+		return -errno;
+	return plain_alloc(fd, out);
+}
+
+/*
+ * Wraps an fd this file created with SOCK_NONBLOCK (no fcntl: an accept costs
+ * one system call); on failure the fd is closed, so callers own one thing
+ * either way.
+ */
 static int plain_adopt(int fd, struct unvmf_sock **out)
 {
-	int rc = unvmf_sock_plain_create(fd, out);
+	int rc = plain_alloc(fd, out);
 
 	if (rc)
 		close(fd);
