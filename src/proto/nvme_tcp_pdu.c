@@ -324,37 +324,53 @@ uint32_t nvme_tcp_pdu_r2t_build(void *buf, const struct nvme_tcp_pdu_params *p, 
 	return pdu_header_finish(buf, sizeof(*r2t), 0, p);
 }
 
+/*
+ * H2CData and C2HData share their layout (CCCID, then TTAG or reserved,
+ * DATAO, DATAL); ttag is 0 for C2HData, where the field is reserved.
+ */
+static uint32_t pdu_data_build(void *buf, const struct nvme_tcp_pdu_params *p, uint8_t type,
+                               uint8_t flags, uint16_t cccid, uint16_t ttag, uint32_t datao,
+                               uint32_t datal)
+{
+	struct nvme_tcp_h2c_data_hdr *hdr = buf;
+
+	static_assert(offsetof(struct nvme_tcp_c2h_data_hdr, cccid) ==
+	                      offsetof(struct nvme_tcp_h2c_data_hdr, cccid) &&
+	                  offsetof(struct nvme_tcp_c2h_data_hdr, datao) ==
+	                      offsetof(struct nvme_tcp_h2c_data_hdr, datao) &&
+	                  offsetof(struct nvme_tcp_c2h_data_hdr, datal) ==
+	                      offsetof(struct nvme_tcp_h2c_data_hdr, datal) &&
+	                  sizeof(struct nvme_tcp_c2h_data_hdr) ==
+	                      sizeof(struct nvme_tcp_h2c_data_hdr),
+	              "H2CData and C2HData headers share their layout");
+	memset(hdr, 0, sizeof(*hdr));
+	hdr->common.pdu_type = type;
+	hdr->common.flags = flags;
+	hdr->cccid = cccid;
+	hdr->ttag = ttag;
+	hdr->datao = datao;
+	hdr->datal = datal;
+	return pdu_header_finish(buf, sizeof(*hdr), datal, p);
+}
+
 uint32_t nvme_tcp_pdu_h2c_build(void *buf, const struct nvme_tcp_pdu_params *p, uint16_t cccid,
                                 uint16_t ttag, uint32_t datao, uint32_t datal, bool last)
 {
-	struct nvme_tcp_h2c_data_hdr *h2c = buf;
-
-	memset(h2c, 0, sizeof(*h2c));
-	h2c->common.pdu_type = NVME_TCP_PDU_TYPE_H2C_DATA;
-	if (last)
-		h2c->common.flags |= NVME_TCP_H2C_DATA_FLAGS_LAST_PDU;
-	h2c->cccid = cccid;
-	h2c->ttag = ttag;
-	h2c->datao = datao;
-	h2c->datal = datal;
-	return pdu_header_finish(buf, sizeof(*h2c), datal, p);
+	return pdu_data_build(buf, p, NVME_TCP_PDU_TYPE_H2C_DATA,
+	                      last ? NVME_TCP_H2C_DATA_FLAGS_LAST_PDU : 0, cccid, ttag, datao,
+	                      datal);
 }
 
 uint32_t nvme_tcp_pdu_c2h_build(void *buf, const struct nvme_tcp_pdu_params *p, uint16_t cccid,
                                 uint32_t datao, uint32_t datal, bool last, bool success)
 {
-	struct nvme_tcp_c2h_data_hdr *c2h = buf;
+	uint8_t flags = 0;
 
-	memset(c2h, 0, sizeof(*c2h));
-	c2h->common.pdu_type = NVME_TCP_PDU_TYPE_C2H_DATA;
 	if (last)
-		c2h->common.flags |= NVME_TCP_C2H_DATA_FLAGS_LAST_PDU;
+		flags |= NVME_TCP_C2H_DATA_FLAGS_LAST_PDU;
 	if (last && success)
-		c2h->common.flags |= NVME_TCP_C2H_DATA_FLAGS_SUCCESS;
-	c2h->cccid = cccid;
-	c2h->datao = datao;
-	c2h->datal = datal;
-	return pdu_header_finish(buf, sizeof(*c2h), datal, p);
+		flags |= NVME_TCP_C2H_DATA_FLAGS_SUCCESS;
+	return pdu_data_build(buf, p, NVME_TCP_PDU_TYPE_C2H_DATA, flags, cccid, 0, datao, datal);
 }
 
 uint32_t nvme_tcp_pdu_term_req_build(void *buf, const struct nvme_tcp_pdu_params *p, uint16_t fes,
