@@ -1,6 +1,9 @@
 /*
- * NVMe/TCP target PDU rules (src/transport/tcp/tcp_pdu.c): every header a
- * host may send, good and bad, and the exact bytes of every header we build.
+ * NVMe/TCP PDU rules from the controller's side: the shared checks and
+ * builders (src/proto/nvme_tcp_pdu.c) in the controller role, every header a
+ * host may send, good and bad, and the exact bytes of every header a
+ * controller builds; then the controller's own rules (src/transport/tcp/
+ * tcp_pdu.c: H2CData against its R2T, the SGL).
  * Offsets are spelled as numbers from the NVMe/TCP specification so a wrong
  * struct layout fails here too.
  */
@@ -21,13 +24,14 @@
 #define FES_LIMIT NVME_TCP_FES_DATA_TRANSFER_LIMIT_EXCEEDED
 #define FES_RANGE NVME_TCP_FES_DATA_TRANSFER_OUT_OF_RANGE
 
-static struct tcp_pdu_params params(bool ic_done, bool hdgst, bool ddgst)
+static struct nvme_tcp_pdu_params params(bool ic_done, bool hdgst, bool ddgst)
 {
-	struct tcp_pdu_params p = {
+	struct nvme_tcp_pdu_params p = {
+	    .role = NVME_TCP_ROLE_CONTROLLER,
 	    .ic_done = ic_done,
 	    .hdgst = hdgst,
 	    .ddgst = ddgst,
-	    .hpda_align = 4,
+	    .tx_align = 4,
 	    .icd_max = 8192,
 	    .maxh2cdata = 131072,
 	};
@@ -46,24 +50,24 @@ static void ch_set(void *buf, uint8_t type, uint8_t flags, uint8_t hlen, uint8_t
 	memcpy(b + 4, &plen, 4);
 }
 
-static void expect_reject(const void *buf, const struct tcp_pdu_params *p, uint16_t fes,
+static void expect_reject(const void *buf, const struct nvme_tcp_pdu_params *p, uint16_t fes,
                           uint32_t fei)
 {
-	struct tcp_pdu_layout lay;
-	struct tcp_pdu_error err = {0};
+	struct nvme_tcp_pdu_layout lay;
+	struct nvme_tcp_pdu_error err = {0};
 
-	assert_int_equal(tcp_pdu_ch_check(buf, p, &lay, &err), -EPROTO);
+	assert_int_equal(nvme_tcp_pdu_ch_check(buf, p, &lay, &err), -EPROTO);
 	assert_int_equal(err.fes, fes);
 	assert_int_equal(err.fei, fei);
 }
 
-static void expect_ok(const void *buf, const struct tcp_pdu_params *p, uint32_t hdr_len,
+static void expect_ok(const void *buf, const struct nvme_tcp_pdu_params *p, uint32_t hdr_len,
                       uint32_t data_off, uint32_t data_len, uint32_t ddgst_len)
 {
-	struct tcp_pdu_layout lay;
-	struct tcp_pdu_error err = {0};
+	struct nvme_tcp_pdu_layout lay;
+	struct nvme_tcp_pdu_error err = {0};
 
-	assert_int_equal(tcp_pdu_ch_check(buf, p, &lay, &err), 0);
+	assert_int_equal(nvme_tcp_pdu_ch_check(buf, p, &lay, &err), 0);
 	assert_int_equal(lay.hdr_len, hdr_len);
 	assert_int_equal(lay.data_off, data_off);
 	assert_int_equal(lay.data_len, data_len);
@@ -72,17 +76,17 @@ static void expect_ok(const void *buf, const struct tcp_pdu_params *p, uint32_t 
 
 static void test_icreq(void **state)
 {
-	struct tcp_pdu_params before = params(false, false, false);
-	struct tcp_pdu_params after = params(true, false, false);
+	struct nvme_tcp_pdu_params before = params(false, false, false);
+	struct nvme_tcp_pdu_params after = params(true, false, false);
 	uint8_t buf[128] = {0};
-	struct tcp_pdu_error err;
+	struct nvme_tcp_pdu_error err;
 
 	ch_set(buf, NVME_TCP_PDU_TYPE_IC_REQ, 0, 128, 0, 128);
 	expect_ok(buf, &before, 128, 128, 0, 0);
-	assert_int_equal(tcp_pdu_icreq_check((const void *)buf, &err), 0);
+	assert_int_equal(nvme_tcp_pdu_icreq_check((const void *)buf, &err), 0);
 	buf[10] = 31; /* HPDA at its maximum */
 	buf[11] = NVME_TCP_DIGEST_HEADER | NVME_TCP_DIGEST_DATA;
-	assert_int_equal(tcp_pdu_icreq_check((const void *)buf, &err), 0);
+	assert_int_equal(nvme_tcp_pdu_icreq_check((const void *)buf, &err), 0);
 
 	/* Exactly once. */
 	expect_reject(buf, &after, FES_SEQ, 0);
@@ -101,20 +105,20 @@ static void test_icreq(void **state)
 	/* PFV other than 0, HPDA above 31. */
 	ch_set(buf, NVME_TCP_PDU_TYPE_IC_REQ, 0, 128, 0, 128);
 	buf[8] = 1;
-	assert_int_equal(tcp_pdu_icreq_check((const void *)buf, &err), -EPROTO);
+	assert_int_equal(nvme_tcp_pdu_icreq_check((const void *)buf, &err), -EPROTO);
 	assert_int_equal(err.fes, FES_INVALID);
 	assert_int_equal(err.fei, 8);
 	buf[8] = 0;
 	buf[10] = 32;
-	assert_int_equal(tcp_pdu_icreq_check((const void *)buf, &err), -EPROTO);
+	assert_int_equal(nvme_tcp_pdu_icreq_check((const void *)buf, &err), -EPROTO);
 	assert_int_equal(err.fes, FES_INVALID);
 	assert_int_equal(err.fei, 10);
 }
 
 static void test_type_and_sequence(void **state)
 {
-	struct tcp_pdu_params before = params(false, false, false);
-	struct tcp_pdu_params after = params(true, false, false);
+	struct nvme_tcp_pdu_params before = params(false, false, false);
+	struct nvme_tcp_pdu_params after = params(true, false, false);
 	static const uint8_t c2h_types[] = {
 	    NVME_TCP_PDU_TYPE_IC_RESP,
 	    NVME_TCP_PDU_TYPE_C2H_TERM_REQ,
@@ -144,9 +148,9 @@ static void test_type_and_sequence(void **state)
 
 static void test_capsule_cmd(void **state)
 {
-	struct tcp_pdu_params p = params(true, false, false);
-	struct tcp_pdu_params ph = params(true, true, false);
-	struct tcp_pdu_params phd = params(true, true, true);
+	struct nvme_tcp_pdu_params p = params(true, false, false);
+	struct nvme_tcp_pdu_params ph = params(true, true, false);
+	struct nvme_tcp_pdu_params phd = params(true, true, true);
 	uint8_t buf[128] = {0};
 	const uint8_t H = NVME_TCP_CH_FLAGS_HDGSTF, D = NVME_TCP_CH_FLAGS_DDGSTF;
 
@@ -203,8 +207,8 @@ static void test_capsule_cmd(void **state)
 
 static void test_h2c_data_header(void **state)
 {
-	struct tcp_pdu_params p = params(true, false, false);
-	struct tcp_pdu_params pd = params(true, false, true);
+	struct nvme_tcp_pdu_params p = params(true, false, false);
+	struct nvme_tcp_pdu_params pd = params(true, false, true);
 	uint8_t buf[64] = {0};
 
 	ch_set(buf, NVME_TCP_PDU_TYPE_H2C_DATA, NVME_TCP_H2C_DATA_FLAGS_LAST_PDU, 24, 24,
@@ -236,8 +240,8 @@ static void h2c_fill(struct nvme_tcp_h2c_data_hdr *h, uint16_t cccid, uint16_t t
 static void expect_h2c(const struct nvme_tcp_h2c_data_hdr *h, const struct tcp_h2c_expect *exp,
                        uint32_t lay_len, int rc, uint16_t fes, uint32_t fei)
 {
-	struct tcp_pdu_layout lay = {.hdr_len = 24, .data_off = 24, .data_len = lay_len};
-	struct tcp_pdu_error err = {0};
+	struct nvme_tcp_pdu_layout lay = {.hdr_len = 24, .data_off = 24, .data_len = lay_len};
+	struct nvme_tcp_pdu_error err = {0};
 
 	assert_int_equal(tcp_pdu_h2c_check(h, &lay, exp, 131072, &err), rc);
 	if (rc) {
@@ -275,7 +279,7 @@ static void test_h2c_against_r2t(void **state)
 
 static void test_h2c_term_req(void **state)
 {
-	struct tcp_pdu_params before = params(false, true, true);
+	struct nvme_tcp_pdu_params before = params(false, true, true);
 	uint8_t buf[32] = {0};
 
 	/* Allowed at any time, never with digests, PLEN 24..152. */
@@ -298,22 +302,22 @@ static void test_header_digest(void **state)
 	/* The CRC32C check value (RFC 3720 B.4): digests are the standard Castagnoli CRC. */
 	uint8_t buf[16] = "123456789";
 	uint32_t want = 0xe3069283;
-	struct tcp_pdu_params p = params(true, true, false);
-	uint8_t r2t[TCP_PDU_HDR_MAX];
+	struct nvme_tcp_pdu_params p = params(true, true, false);
+	uint8_t r2t[NVME_TCP_PDU_HDR_MAX];
 
 	memcpy(buf + 9, &want, 4);
-	assert_true(tcp_pdu_hdgst_ok(buf, 9));
+	assert_true(nvme_tcp_pdu_hdgst_ok(buf, 9));
 	buf[0] ^= 1;
-	assert_false(tcp_pdu_hdgst_ok(buf, 9));
+	assert_false(nvme_tcp_pdu_hdgst_ok(buf, 9));
 	buf[0] ^= 1;
 	buf[12] ^= 0x80;
-	assert_false(tcp_pdu_hdgst_ok(buf, 9));
+	assert_false(nvme_tcp_pdu_hdgst_ok(buf, 9));
 
 	/* What we build with HDGST passes the check; one flipped bit does not. */
-	assert_int_equal(tcp_pdu_r2t_build(r2t, &p, 1, 2, 0, 4096), 28);
-	assert_true(tcp_pdu_hdgst_ok(r2t, 24));
+	assert_int_equal(nvme_tcp_pdu_r2t_build(r2t, &p, 1, 2, 0, 4096), 28);
+	assert_true(nvme_tcp_pdu_hdgst_ok(r2t, 24));
 	r2t[13] ^= 4;
-	assert_false(tcp_pdu_hdgst_ok(r2t, 24));
+	assert_false(nvme_tcp_pdu_hdgst_ok(r2t, 24));
 }
 
 static void sqe_sgl(struct nvme_sqe *cmd, uint8_t type, uint8_t subtype, uint64_t addr,
@@ -414,10 +418,10 @@ static uint16_t le16_at(const uint8_t *b, unsigned off)
 
 static void test_build_icresp(void **state)
 {
-	uint8_t b[TCP_PDU_HDR_MAX];
+	uint8_t b[NVME_TCP_PDU_HDR_MAX];
 
 	memset(b, 0xaa, sizeof(b));
-	assert_int_equal(tcp_pdu_icresp_build(b, true, false, 131072), 128);
+	assert_int_equal(nvme_tcp_pdu_icresp_build(b, true, false, 131072), 128);
 	assert_int_equal(b[0], NVME_TCP_PDU_TYPE_IC_RESP);
 	assert_int_equal(b[1], 0);
 	assert_int_equal(b[2], 128);
@@ -429,19 +433,19 @@ static void test_build_icresp(void **state)
 	assert_int_equal(le32_at(b, 12), 131072);
 	for (int i = 16; i < 128; i++)
 		assert_int_equal(b[i], 0);
-	tcp_pdu_icresp_build(b, false, true, 4096);
+	nvme_tcp_pdu_icresp_build(b, false, true, 4096);
 	assert_int_equal(b[11], NVME_TCP_DIGEST_DATA);
 	assert_int_equal(le32_at(b, 12), 4096);
 }
 
 static void test_build_r2t(void **state)
 {
-	struct tcp_pdu_params p = params(true, false, false);
-	struct tcp_pdu_params ph = params(true, true, false);
-	uint8_t b[TCP_PDU_HDR_MAX];
+	struct nvme_tcp_pdu_params p = params(true, false, false);
+	struct nvme_tcp_pdu_params ph = params(true, true, false);
+	uint8_t b[NVME_TCP_PDU_HDR_MAX];
 
 	memset(b, 0xaa, sizeof(b));
-	assert_int_equal(tcp_pdu_r2t_build(b, &p, 0x1234, 5, 65536, 32768), 24);
+	assert_int_equal(nvme_tcp_pdu_r2t_build(b, &p, 0x1234, 5, 65536, 32768), 24);
 	assert_int_equal(b[0], NVME_TCP_PDU_TYPE_R2T);
 	assert_int_equal(b[1], 0);
 	assert_int_equal(b[2], 24);
@@ -453,7 +457,7 @@ static void test_build_r2t(void **state)
 	assert_int_equal(le32_at(b, 16), 32768);
 	assert_int_equal(le32_at(b, 20), 0);
 
-	assert_int_equal(tcp_pdu_r2t_build(b, &ph, 0x1234, 5, 65536, 32768), 28);
+	assert_int_equal(nvme_tcp_pdu_r2t_build(b, &ph, 0x1234, 5, 65536, 32768), 28);
 	assert_int_equal(b[1], NVME_TCP_CH_FLAGS_HDGSTF);
 	assert_int_equal(le32_at(b, 4), 28);
 	assert_int_equal(le32_at(b, 24), unvmf_crc32c(b, 24));
@@ -461,12 +465,12 @@ static void test_build_r2t(void **state)
 
 static void test_build_rsp(void **state)
 {
-	struct tcp_pdu_params ph = params(true, true, false);
+	struct nvme_tcp_pdu_params ph = params(true, true, false);
 	struct nvme_cqe cqe = {.cdw0 = 0xdeadbeef, .sqhd = 3, .sqid = 1, .cid = 77};
-	uint8_t b[TCP_PDU_HDR_MAX];
+	uint8_t b[NVME_TCP_PDU_HDR_MAX];
 
 	cqe.status.raw = 0x1234;
-	assert_int_equal(tcp_pdu_rsp_build(b, &ph, &cqe), 28);
+	assert_int_equal(nvme_tcp_pdu_rsp_build(b, &ph, &cqe), 28);
 	assert_int_equal(b[0], NVME_TCP_PDU_TYPE_CAPSULE_RESP);
 	assert_int_equal(b[1], NVME_TCP_CH_FLAGS_HDGSTF);
 	assert_int_equal(b[2], 24);
@@ -478,13 +482,13 @@ static void test_build_rsp(void **state)
 
 static void test_build_c2h(void **state)
 {
-	struct tcp_pdu_params p = params(true, false, false);
-	struct tcp_pdu_params phd = params(true, true, true);
-	uint8_t b[TCP_PDU_HDR_MAX];
+	struct nvme_tcp_pdu_params p = params(true, false, false);
+	struct nvme_tcp_pdu_params phd = params(true, true, true);
+	uint8_t b[NVME_TCP_PDU_HDR_MAX];
 
 	/* No digests, HPDA 0: data right after the 24-byte header. */
 	memset(b, 0xaa, sizeof(b));
-	assert_int_equal(tcp_pdu_c2h_build(b, &p, 9, 4096, 8192, false, true), 24);
+	assert_int_equal(nvme_tcp_pdu_c2h_build(b, &p, 9, 4096, 8192, false, true), 24);
 	assert_int_equal(b[0], NVME_TCP_PDU_TYPE_C2H_DATA);
 	assert_int_equal(b[1], 0); /* SUCCESS never without LAST_PDU */
 	assert_int_equal(b[2], 24);
@@ -494,15 +498,15 @@ static void test_build_c2h(void **state)
 	assert_int_equal(le32_at(b, 12), 4096);
 	assert_int_equal(le32_at(b, 16), 8192);
 
-	tcp_pdu_c2h_build(b, &p, 9, 0, 512, true, false);
+	nvme_tcp_pdu_c2h_build(b, &p, 9, 0, 512, true, false);
 	assert_int_equal(b[1], NVME_TCP_C2H_DATA_FLAGS_LAST_PDU);
-	tcp_pdu_c2h_build(b, &p, 9, 0, 512, true, true);
+	nvme_tcp_pdu_c2h_build(b, &p, 9, 0, 512, true, true);
 	assert_int_equal(b[1], NVME_TCP_C2H_DATA_FLAGS_LAST_PDU | NVME_TCP_C2H_DATA_FLAGS_SUCCESS);
 
 	/* Both digests and HPDA 7 (32-byte data alignment): header 28, padded to 32. */
-	phd.hpda_align = 32;
+	phd.tx_align = 32;
 	memset(b, 0xaa, sizeof(b));
-	assert_int_equal(tcp_pdu_c2h_build(b, &phd, 9, 0, 4096, true, false), 32);
+	assert_int_equal(nvme_tcp_pdu_c2h_build(b, &phd, 9, 0, 4096, true, false), 32);
 	assert_int_equal(b[1], NVME_TCP_CH_FLAGS_HDGSTF | NVME_TCP_CH_FLAGS_DDGSTF |
 	                           NVME_TCP_C2H_DATA_FLAGS_LAST_PDU);
 	assert_int_equal(b[3], 32);
@@ -510,28 +514,29 @@ static void test_build_c2h(void **state)
 	assert_int_equal(le32_at(b, 24), unvmf_crc32c(b, 24));
 	assert_int_equal(le32_at(b, 28), 0); /* padding zeroed */
 	/* HPDA 2: 12-byte alignment, not a power of two. */
-	phd.hpda_align = 12;
-	assert_int_equal(tcp_pdu_c2h_build(b, &phd, 9, 0, 4096, true, false), 36);
+	phd.tx_align = 12;
+	assert_int_equal(nvme_tcp_pdu_c2h_build(b, &phd, 9, 0, 4096, true, false), 36);
 	assert_int_equal(b[3], 36);
 	assert_int_equal(le32_at(b, 4), 36 + 4096 + 4);
-	p.hpda_align = 12;
-	assert_int_equal(tcp_pdu_c2h_build(b, &p, 9, 0, 4096, true, false), 24);
+	p.tx_align = 12;
+	assert_int_equal(nvme_tcp_pdu_c2h_build(b, &p, 9, 0, 4096, true, false), 24);
 	/* HPDA 31: 128-byte alignment, the largest header we ever build. */
-	phd.hpda_align = 128;
-	assert_int_equal(tcp_pdu_c2h_build(b, &phd, 9, 0, 4096, true, false), 128);
+	phd.tx_align = 128;
+	assert_int_equal(nvme_tcp_pdu_c2h_build(b, &phd, 9, 0, 4096, true, false), 128);
 	assert_int_equal(b[3], 128);
 }
 
 static void test_build_term_req(void **state)
 {
-	uint8_t bad[200], b[TCP_PDU_HDR_MAX];
+	struct nvme_tcp_pdu_params p = params(true, false, false);
+	uint8_t bad[200], b[NVME_TCP_PDU_HDR_MAX];
 
 	for (unsigned i = 0; i < sizeof(bad); i++)
 		bad[i] = (uint8_t)i;
 	memset(b, 0xaa, sizeof(b));
-	assert_int_equal(
-	    tcp_pdu_term_req_build(b, NVME_TCP_FES_INVALID_HEADER_FIELD, 0x0a0b0c0d, bad, 72),
-	    24 + 72);
+	assert_int_equal(nvme_tcp_pdu_term_req_build(b, &p, NVME_TCP_FES_INVALID_HEADER_FIELD,
+	                                             0x0a0b0c0d, bad, 72),
+	                 24 + 72);
 	assert_int_equal(b[0], NVME_TCP_PDU_TYPE_C2H_TERM_REQ);
 	assert_int_equal(b[1], 0);
 	assert_int_equal(b[2], 24);
@@ -543,7 +548,8 @@ static void test_build_term_req(void **state)
 		assert_int_equal(b[i], 0);
 	assert_memory_equal(b + 24, bad, 72);
 	/* The offending header is cut at 128 bytes: PLEN never exceeds 152. */
-	assert_int_equal(tcp_pdu_term_req_build(b, NVME_TCP_FES_HDGST_ERROR, 0, bad, 200), 152);
+	assert_int_equal(nvme_tcp_pdu_term_req_build(b, &p, NVME_TCP_FES_HDGST_ERROR, 0, bad, 200),
+	                 152);
 	assert_int_equal(le32_at(b, 4), 152);
 	assert_memory_equal(b + 24, bad, 128);
 }

@@ -10,129 +10,127 @@
 
 #include <errno.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/uio.h>
 
 /* Payload left at or above this goes straight into the request's buffers. */
-#define TCP_RECV_DIRECT_MIN 8192u
+#define HOST_TCP_RECV_DIRECT_MIN 8192u
 
-static struct tcp_req *tcp_recv_req_lookup(struct unvmf_host_qpair *qp, uint16_t cid)
+static struct host_tcp_req *host_tcp_recv_req_lookup(struct unvmf_host_qpair *qp, uint16_t cid)
 {
-	struct tcp_conn *c = tcp_conn_of(qp);
+	struct host_tcp_conn *c = host_tcp_conn_of(qp);
 
-	if (cid >= qp->nreqs || c->treqs[cid].state == TCP_REQ_FREE)
+	if (cid >= qp->nreqs || c->treqs[cid].state == HOST_TCP_REQ_FREE)
 		return NULL;
 	return &c->treqs[cid];
 }
 
-static int tcp_recv_capsule_resp(struct unvmf_host_qpair *qp)
+static int host_tcp_recv_capsule_resp(struct unvmf_host_qpair *qp)
 {
-	struct tcp_conn *c = tcp_conn_of(qp);
+	struct host_tcp_conn *c = host_tcp_conn_of(qp);
 	const struct nvme_tcp_rsp *rsp = (const struct nvme_tcp_rsp *)c->rhdr;
-	struct tcp_req *treq = tcp_recv_req_lookup(qp, rsp->rccqe.cid);
+	struct host_tcp_req *treq = host_tcp_recv_req_lookup(qp, rsp->rccqe.cid);
 
-	if (!treq || treq->state == TCP_REQ_SEND_THEN_COMPLETE)
-		return tcp_conn_fail(qp, NVME_TCP_FES_INVALID_HEADER_FIELD,
-				     offsetof(struct nvme_tcp_rsp, rccqe) +
-					     offsetof(struct nvme_cqe, cid),
-				     -EPROTO);
-	tcp_req_response(qp, treq, &rsp->rccqe);
+	if (!treq || treq->state == HOST_TCP_REQ_SEND_THEN_COMPLETE)
+		return host_tcp_conn_fail(
+		    qp, NVME_TCP_FES_INVALID_HEADER_FIELD,
+		    offsetof(struct nvme_tcp_rsp, rccqe) + offsetof(struct nvme_cqe, cid), -EPROTO);
+	host_tcp_req_response(qp, treq, &rsp->rccqe);
 	return 0;
 }
 
-static int tcp_recv_r2t(struct unvmf_host_qpair *qp)
+static int host_tcp_recv_r2t(struct unvmf_host_qpair *qp)
 {
-	struct tcp_conn *c = tcp_conn_of(qp);
+	struct host_tcp_conn *c = host_tcp_conn_of(qp);
 	const struct nvme_tcp_r2t_hdr *r2t = (const struct nvme_tcp_r2t_hdr *)c->rhdr;
-	struct tcp_req *treq = tcp_recv_req_lookup(qp, r2t->cccid);
+	struct host_tcp_req *treq = host_tcp_recv_req_lookup(qp, r2t->cccid);
 	struct host_req *req;
 
 	if (!treq)
-		return tcp_conn_fail(qp, NVME_TCP_FES_INVALID_HEADER_FIELD,
-				     offsetof(struct nvme_tcp_r2t_hdr, cccid), -EPROTO);
+		return host_tcp_conn_fail(qp, NVME_TCP_FES_INVALID_HEADER_FIELD,
+		                          offsetof(struct nvme_tcp_r2t_hdr, cccid), -EPROTO);
 	req = &qp->reqs[r2t->cccid];
 	/* MAXR2T 0: one R2T at a time, and only after all earlier data went out. */
-	if (treq->state != TCP_REQ_AWAIT_CTRLR || req->dir != UNVMF_HOST_DIR_TO_CTRLR)
-		return tcp_conn_fail(qp, NVME_TCP_FES_PDU_SEQUENCE_ERROR, 0, -EPROTO);
+	if (treq->state != HOST_TCP_REQ_AWAIT_CTRLR || req->dir != UNVMF_HOST_DIR_TO_CTRLR)
+		return host_tcp_conn_fail(qp, NVME_TCP_FES_PDU_SEQUENCE_ERROR, 0, -EPROTO);
 	if (r2t->r2tl == 0 || r2t->r2to != treq->h2c_end || r2t->r2tl > req->len ||
 	    r2t->r2to > req->len - r2t->r2tl)
-		return tcp_conn_fail(qp, NVME_TCP_FES_DATA_TRANSFER_OUT_OF_RANGE,
-				     offsetof(struct nvme_tcp_r2t_hdr, r2to), -EPROTO);
-	tcp_req_start_h2c(qp, treq, r2t->ttag, r2t->r2to, r2t->r2tl);
+		return host_tcp_conn_fail(qp, NVME_TCP_FES_DATA_TRANSFER_OUT_OF_RANGE,
+		                          offsetof(struct nvme_tcp_r2t_hdr, r2to), -EPROTO);
+	host_tcp_req_start_h2c(qp, treq, r2t->ttag, r2t->r2to, r2t->r2tl);
 	return 0;
 }
 
-static int tcp_recv_c2h_start(struct unvmf_host_qpair *qp)
+static int host_tcp_recv_c2h_start(struct unvmf_host_qpair *qp)
 {
-	struct tcp_conn *c = tcp_conn_of(qp);
+	struct host_tcp_conn *c = host_tcp_conn_of(qp);
 	const struct nvme_tcp_c2h_data_hdr *c2h = (const struct nvme_tcp_c2h_data_hdr *)c->rhdr;
-	struct tcp_req *treq = tcp_recv_req_lookup(qp, c2h->cccid);
-	uint32_t payload = host_tcp_payload_len(&c2h->common, c->rhdr_total, &c->p);
+	struct host_tcp_req *treq = host_tcp_recv_req_lookup(qp, c2h->cccid);
+	uint32_t payload = c->rlay.data_len;
 	struct host_req *req;
 
 	if (!treq)
-		return tcp_conn_fail(qp, NVME_TCP_FES_INVALID_HEADER_FIELD,
-				     offsetof(struct nvme_tcp_c2h_data_hdr, cccid), -EPROTO);
+		return host_tcp_conn_fail(qp, NVME_TCP_FES_INVALID_HEADER_FIELD,
+		                          offsetof(struct nvme_tcp_c2h_data_hdr, cccid), -EPROTO);
 	req = &qp->reqs[c2h->cccid];
-	if (treq->state != TCP_REQ_AWAIT_CTRLR || req->dir != UNVMF_HOST_DIR_FROM_CTRLR)
-		return tcp_conn_fail(qp, NVME_TCP_FES_PDU_SEQUENCE_ERROR, 0, -EPROTO);
+	if (treq->state != HOST_TCP_REQ_AWAIT_CTRLR || req->dir != UNVMF_HOST_DIR_FROM_CTRLR)
+		return host_tcp_conn_fail(qp, NVME_TCP_FES_PDU_SEQUENCE_ERROR, 0, -EPROTO);
 	if (c2h->datal != payload)
-		return tcp_conn_fail(qp, NVME_TCP_FES_INVALID_HEADER_FIELD,
-				     offsetof(struct nvme_tcp_c2h_data_hdr, datal), -EPROTO);
+		return host_tcp_conn_fail(qp, NVME_TCP_FES_INVALID_HEADER_FIELD,
+		                          offsetof(struct nvme_tcp_c2h_data_hdr, datal), -EPROTO);
 	if (c2h->datao != treq->c2h_next || c2h->datal > req->len - c2h->datao)
-		return tcp_conn_fail(qp, NVME_TCP_FES_DATA_TRANSFER_OUT_OF_RANGE,
-				     offsetof(struct nvme_tcp_c2h_data_hdr, datao), -EPROTO);
+		return host_tcp_conn_fail(qp, NVME_TCP_FES_DATA_TRANSFER_OUT_OF_RANGE,
+		                          offsetof(struct nvme_tcp_c2h_data_hdr, datao), -EPROTO);
 	if ((c2h->common.flags & NVME_TCP_C2H_DATA_FLAGS_SUCCESS) &&
 	    !(c2h->common.flags & NVME_TCP_C2H_DATA_FLAGS_LAST_PDU))
-		return tcp_conn_fail(qp, NVME_TCP_FES_INVALID_HEADER_FIELD,
-				     offsetof(struct nvme_tcp_common_pdu_hdr, flags), -EPROTO);
+		return host_tcp_conn_fail(qp, NVME_TCP_FES_INVALID_HEADER_FIELD,
+		                          offsetof(struct nvme_tcp_common_pdu_hdr, flags), -EPROTO);
 	c->rreq = treq;
 	c->rdata_off = c2h->datao;
 	c->rdata_left = c2h->datal;
 	c->rcrc = UNVMF_CRC32C_INIT;
-	c->rstate = TCP_RECV_DATA;
+	c->rstate = HOST_TCP_RECV_DATA;
 	return 0;
 }
 
-static int tcp_recv_term_req(struct unvmf_host_qpair *qp)
+static int host_tcp_recv_term_req(struct unvmf_host_qpair *qp)
 {
-	struct tcp_conn *c = tcp_conn_of(qp);
+	struct host_tcp_conn *c = host_tcp_conn_of(qp);
 	const struct nvme_tcp_term_req_hdr *term = (const struct nvme_tcp_term_req_hdr *)c->rhdr;
 
 	qp->term_fes = term->fes;
 	memcpy(&qp->term_fei, term->fei, sizeof(qp->term_fei));
 	LOG_ERR("qpair %u: controller terminated the connection: FES 0x%x (%s), FEI 0x%x", qp->qid,
-		qp->term_fes, unvmf_host_fes_str(qp->term_fes), qp->term_fei);
-	return tcp_conn_fail(qp, 0, 0, -ECONNABORTED);
+	        qp->term_fes, unvmf_host_fes_str(qp->term_fes), qp->term_fei);
+	return host_tcp_conn_fail(qp, 0, 0, -ECONNABORTED);
 }
 
 /* The whole header (and digest/padding) is in c->rhdr. */
-static int tcp_recv_header_done(struct unvmf_host_qpair *qp)
+static int host_tcp_recv_header_done(struct unvmf_host_qpair *qp)
 {
-	struct tcp_conn *c = tcp_conn_of(qp);
+	struct host_tcp_conn *c = host_tcp_conn_of(qp);
 	const struct nvme_tcp_common_pdu_hdr *ch = (const struct nvme_tcp_common_pdu_hdr *)c->rhdr;
 
-	if ((ch->flags & NVME_TCP_CH_FLAGS_HDGSTF) && !host_tcp_hdgst_ok(c->rhdr, ch->hlen))
-		return tcp_conn_fail(qp, NVME_TCP_FES_HDGST_ERROR, 0, -EPROTO);
+	if ((ch->flags & NVME_TCP_CH_FLAGS_HDGSTF) && !nvme_tcp_pdu_hdgst_ok(c->rhdr, ch->hlen))
+		return host_tcp_conn_fail(qp, NVME_TCP_FES_HDGST_ERROR, 0, -EPROTO);
 	int rc;
 
-	c->rstate = TCP_RECV_CH;
+	c->rstate = HOST_TCP_RECV_CH;
 	switch (ch->pdu_type) {
 	case NVME_TCP_PDU_TYPE_CAPSULE_RESP:
-		rc = tcp_recv_capsule_resp(qp);
+		rc = host_tcp_recv_capsule_resp(qp);
 		break;
 	case NVME_TCP_PDU_TYPE_R2T:
-		rc = tcp_recv_r2t(qp);
+		rc = host_tcp_recv_r2t(qp);
 		break;
 	case NVME_TCP_PDU_TYPE_C2H_DATA:
-		rc = tcp_recv_c2h_start(qp);
+		rc = host_tcp_recv_c2h_start(qp);
 		break;
 	case NVME_TCP_PDU_TYPE_C2H_TERM_REQ:
 		/* Its optional data (our offending header) is not needed: the connection ends. */
-		rc = tcp_recv_term_req(qp);
+		rc = host_tcp_recv_term_req(qp);
 		break;
 	default:
-		rc = tcp_conn_fail(qp, NVME_TCP_FES_INVALID_HEADER_FIELD, 0, -EPROTO);
+		rc = host_tcp_conn_fail(qp, NVME_TCP_FES_INVALID_HEADER_FIELD, 0, -EPROTO);
 		break;
 	}
 	/* Kept until dispatch so an H2CTermReq can quote the offending header. */
@@ -140,15 +138,15 @@ static int tcp_recv_header_done(struct unvmf_host_qpair *qp)
 	return rc;
 }
 
-static void tcp_recv_c2h_done(struct unvmf_host_qpair *qp)
+static void host_tcp_recv_c2h_done(struct unvmf_host_qpair *qp)
 {
-	struct tcp_conn *c = tcp_conn_of(qp);
+	struct host_tcp_conn *c = host_tcp_conn_of(qp);
 	const struct nvme_tcp_c2h_data_hdr *c2h = (const struct nvme_tcp_c2h_data_hdr *)c->rhdr;
-	struct tcp_req *treq = c->rreq;
+	struct host_tcp_req *treq = c->rreq;
 
 	treq->c2h_next = c->rdata_off;
 	c->rreq = NULL;
-	c->rstate = TCP_RECV_CH;
+	c->rstate = HOST_TCP_RECV_CH;
 	if (c2h->common.flags & NVME_TCP_C2H_DATA_FLAGS_SUCCESS) {
 		struct nvme_cqe cqe;
 
@@ -156,13 +154,13 @@ static void tcp_recv_c2h_done(struct unvmf_host_qpair *qp)
 		memset(&cqe, 0, sizeof(cqe));
 		cqe.cid = c2h->cccid;
 		cqe.sqid = qp->qid;
-		tcp_req_response(qp, treq, &cqe);
+		host_tcp_req_response(qp, treq, &cqe);
 	}
 }
 
-static int tcp_recv_ddgst_check(struct unvmf_host_qpair *qp)
+static int host_tcp_recv_ddgst_check(struct unvmf_host_qpair *qp)
 {
-	struct tcp_conn *c = tcp_conn_of(qp);
+	struct host_tcp_conn *c = host_tcp_conn_of(qp);
 	uint32_t got;
 
 	memcpy(&got, c->rddgst, sizeof(got));
@@ -176,15 +174,15 @@ static int tcp_recv_ddgst_check(struct unvmf_host_qpair *qp)
 }
 
 /* C2HData payload bytes into the request at rdata_off. */
-static void tcp_recv_payload(struct unvmf_host_qpair *qp, const uint8_t *src, uint32_t n)
+static void host_tcp_recv_payload(struct unvmf_host_qpair *qp, const uint8_t *src, uint32_t n)
 {
-	struct tcp_conn *c = tcp_conn_of(qp);
+	struct host_tcp_conn *c = host_tcp_conn_of(qp);
 	struct iovec iov[UNVMF_HOST_MAX_IOV];
 	const uint8_t *start = src;
 	int cnt;
 
-	cnt = tcp_req_slice(&qp->reqs[c->rreq - c->treqs], c->rdata_off, n, iov,
-			    UNVMF_HOST_MAX_IOV);
+	cnt = host_tcp_req_slice(&qp->reqs[c->rreq - c->treqs], c->rdata_off, n, iov,
+	                         UNVMF_HOST_MAX_IOV);
 	for (int i = 0; i < cnt; i++) {
 		memcpy(iov[i].iov_base, src, iov[i].iov_len);
 		src += iov[i].iov_len;
@@ -195,9 +193,9 @@ static void tcp_recv_payload(struct unvmf_host_qpair *qp, const uint8_t *src, ui
 }
 
 /* Parses what the staging buffer holds; returns 0 or a negative errno. */
-static int tcp_recv_consume(struct unvmf_host_qpair *qp)
+static int host_tcp_recv_consume(struct unvmf_host_qpair *qp)
 {
-	struct tcp_conn *c = tcp_conn_of(qp);
+	struct host_tcp_conn *c = host_tcp_conn_of(qp);
 	int rc = 0;
 
 	while (c->rpos < c->rlen && rc == 0) {
@@ -207,57 +205,58 @@ static int tcp_recv_consume(struct unvmf_host_qpair *qp)
 		if (qp->poll_max && qp->poll_completions >= qp->poll_max)
 			break;
 		switch (c->rstate) {
-		case TCP_RECV_CH: {
-			uint16_t fes;
-			uint32_t fei;
+		case HOST_TCP_RECV_CH: {
+			struct nvme_tcp_pdu_error err;
 
-			n = UNVMF_MIN(avail, (uint32_t)sizeof(struct nvme_tcp_common_pdu_hdr) - c->rhdr_got);
+			n = UNVMF_MIN(avail, (uint32_t)sizeof(struct nvme_tcp_common_pdu_hdr) -
+			                         c->rhdr_got);
 			memcpy(c->rhdr + c->rhdr_got, src, n);
 			c->rhdr_got += n;
 			c->rpos += n;
 			if (c->rhdr_got < sizeof(struct nvme_tcp_common_pdu_hdr))
 				break;
-			if (host_tcp_ch_check((const struct nvme_tcp_common_pdu_hdr *)c->rhdr, &c->p,
-					      &c->rhdr_total, &fes, &fei))
-				return tcp_conn_fail(qp, fes, fei, -EPROTO);
-			c->rstate = TCP_RECV_HDR;
+			if (nvme_tcp_pdu_ch_check((const struct nvme_tcp_common_pdu_hdr *)c->rhdr,
+			                          &c->p, &c->rlay, &err))
+				return host_tcp_conn_fail(qp, err.fes, err.fei, -EPROTO);
+			c->rhdr_total = c->rlay.data_off;
+			c->rstate = HOST_TCP_RECV_HDR;
 			if (c->rhdr_got == c->rhdr_total)
-				rc = tcp_recv_header_done(qp);
+				rc = host_tcp_recv_header_done(qp);
 			break;
 		}
-		case TCP_RECV_HDR:
+		case HOST_TCP_RECV_HDR:
 			n = UNVMF_MIN(avail, c->rhdr_total - c->rhdr_got);
 			memcpy(c->rhdr + c->rhdr_got, src, n);
 			c->rhdr_got += n;
 			c->rpos += n;
 			if (c->rhdr_got == c->rhdr_total)
-				rc = tcp_recv_header_done(qp);
+				rc = host_tcp_recv_header_done(qp);
 			break;
-		case TCP_RECV_DATA:
+		case HOST_TCP_RECV_DATA:
 			n = UNVMF_MIN(avail, c->rdata_left);
-			tcp_recv_payload(qp, src, n);
+			host_tcp_recv_payload(qp, src, n);
 			c->rdata_left -= n;
 			c->rpos += n;
 			if (c->rdata_left == 0) {
 				if (c->p.ddgst) {
 					c->rddgst_got = 0;
-					c->rstate = TCP_RECV_DDGST;
+					c->rstate = HOST_TCP_RECV_DDGST;
 				} else {
-					tcp_recv_c2h_done(qp);
+					host_tcp_recv_c2h_done(qp);
 				}
 			}
 			break;
-		case TCP_RECV_DDGST:
+		case HOST_TCP_RECV_DDGST:
 			n = UNVMF_MIN(avail, 4 - c->rddgst_got);
 			memcpy(c->rddgst + c->rddgst_got, src, n);
 			c->rddgst_got += n;
 			c->rpos += n;
 			if (c->rddgst_got == 4) {
-				rc = tcp_recv_ddgst_check(qp);
-				tcp_recv_c2h_done(qp);
+				rc = host_tcp_recv_ddgst_check(qp);
+				host_tcp_recv_c2h_done(qp);
 			}
 			break;
-		case TCP_RECV_ERROR:
+		case HOST_TCP_RECV_ERROR:
 			return -EPROTO;
 		}
 	}
@@ -265,17 +264,17 @@ static int tcp_recv_consume(struct unvmf_host_qpair *qp)
 }
 
 /* Reads a large payload straight into the request's buffers; returns bytes or -errno. */
-static ssize_t tcp_recv_direct(struct unvmf_host_qpair *qp)
+static ssize_t host_tcp_recv_direct(struct unvmf_host_qpair *qp)
 {
-	struct tcp_conn *c = tcp_conn_of(qp);
+	struct host_tcp_conn *c = host_tcp_conn_of(qp);
 	struct iovec iov[UNVMF_HOST_MAX_IOV];
-	int cnt = tcp_req_slice(&qp->reqs[c->rreq - c->treqs], c->rdata_off, c->rdata_left, iov,
-				UNVMF_HOST_MAX_IOV);
+	int cnt = host_tcp_req_slice(&qp->reqs[c->rreq - c->treqs], c->rdata_off, c->rdata_left,
+	                             iov, UNVMF_HOST_MAX_IOV);
 	ssize_t r;
 
-	r = readv(c->fd, iov, cnt);
+	r = unvmf_sock_readv(c->sock, iov, cnt);
 	if (r <= 0)
-		return r == 0 ? -ECONNRESET : -errno;
+		return r == 0 ? -ECONNRESET : r;
 	if (c->p.ddgst) {
 		uint32_t left = (uint32_t)r;
 
@@ -291,52 +290,47 @@ static ssize_t tcp_recv_direct(struct unvmf_host_qpair *qp)
 	if (c->rdata_left == 0) {
 		if (c->p.ddgst) {
 			c->rddgst_got = 0;
-			c->rstate = TCP_RECV_DDGST;
+			c->rstate = HOST_TCP_RECV_DDGST;
 		} else {
-			tcp_recv_c2h_done(qp);
+			host_tcp_recv_c2h_done(qp);
 		}
 	}
 	return r;
 }
 
-int tcp_recv_poll(struct unvmf_host_qpair *qp)
+int host_tcp_recv_poll(struct unvmf_host_qpair *qp)
 {
-	struct tcp_conn *c = tcp_conn_of(qp);
+	struct host_tcp_conn *c = host_tcp_conn_of(qp);
 	int rc;
 
 	for (;;) {
 		ssize_t r;
 
-		if (c->rstate == TCP_RECV_ERROR)
+		if (c->rstate == HOST_TCP_RECV_ERROR)
 			return -EPROTO;
 		if (qp->poll_max && qp->poll_completions >= qp->poll_max)
 			return 0;
 		if (c->rpos < c->rlen) {
-			rc = tcp_recv_consume(qp);
+			rc = host_tcp_recv_consume(qp);
 			if (rc)
 				return rc;
 			continue;
 		}
-		if (c->rstate == TCP_RECV_DATA && c->rdata_left >= TCP_RECV_DIRECT_MIN) {
-			r = tcp_recv_direct(qp);
-			if (r == -EAGAIN || r == -EWOULDBLOCK)
+		if (c->rstate == HOST_TCP_RECV_DATA && c->rdata_left >= HOST_TCP_RECV_DIRECT_MIN) {
+			r = host_tcp_recv_direct(qp);
+			if (r == -EAGAIN)
 				return 0;
-			if (r == -EINTR)
-				continue;
 			if (r < 0)
-				return tcp_conn_fail(qp, 0, 0, (int)r);
+				return host_tcp_conn_fail(qp, 0, 0, (int)r);
 			continue;
 		}
-		r = recv(c->fd, c->rbuf, c->rbuf_cap, MSG_DONTWAIT);
+		r = unvmf_sock_recv(c->sock, c->rbuf, c->rbuf_cap);
 		if (r == 0)
-			return tcp_conn_fail(qp, 0, 0, -ECONNRESET);
-		if (r < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return 0;
-			if (errno == EINTR)
-				continue;
-			return tcp_conn_fail(qp, 0, 0, -errno);
-		}
+			return host_tcp_conn_fail(qp, 0, 0, -ECONNRESET);
+		if (r == -EAGAIN)
+			return 0;
+		if (r < 0)
+			return host_tcp_conn_fail(qp, 0, 0, (int)r);
 		c->rpos = 0;
 		c->rlen = (uint32_t)r;
 	}

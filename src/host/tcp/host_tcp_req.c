@@ -8,31 +8,32 @@
 #include <string.h>
 
 /* The admin queue and Fabrics commands may always carry 8 KiB in the capsule (NVMe/TCP). */
-#define TCP_ADMIN_IN_CAPSULE_MAX 8192u
+#define HOST_TCP_ADMIN_IN_CAPSULE_MAX 8192u
 
-static bool tcp_state_on_send_queue(enum tcp_req_state s)
+static bool host_tcp_state_on_send_queue(enum host_tcp_req_state s)
 {
-	return s == TCP_REQ_SEND_CAPSULE || s == TCP_REQ_SEND_H2C ||
-	       s == TCP_REQ_SEND_THEN_COMPLETE;
+	return s == HOST_TCP_REQ_SEND_CAPSULE || s == HOST_TCP_REQ_SEND_H2C ||
+	       s == HOST_TCP_REQ_SEND_THEN_COMPLETE;
 }
 
-void host_tcp_req_set_state(struct tcp_conn *c, struct tcp_req *treq, enum tcp_req_state state)
+void host_tcp_req_set_state(struct host_tcp_conn *c, struct host_tcp_req *treq,
+                            enum host_tcp_req_state state)
 {
-	bool was_queued = tcp_state_on_send_queue(treq->state);
-	bool queued = tcp_state_on_send_queue(state);
+	bool was_queued = host_tcp_state_on_send_queue(treq->state);
+	bool queued = host_tcp_state_on_send_queue(state);
 
 	if (was_queued && !queued)
 		TAILQ_REMOVE(&c->send_queue, treq, link);
 	else if (!was_queued && queued)
 		TAILQ_INSERT_TAIL(&c->send_queue, treq, link);
-	UNVMF_ASSERT(c->state_count[treq->state] > 0 || treq->state == TCP_REQ_FREE);
+	UNVMF_ASSERT(c->state_count[treq->state] > 0 || treq->state == HOST_TCP_REQ_FREE);
 	c->state_count[treq->state]--;
 	c->state_count[state]++;
 	treq->state = state;
 }
 
-int tcp_req_slice(const struct host_req *req, uint32_t off, uint32_t len, struct iovec *iov,
-		  int max)
+int host_tcp_req_slice(const struct host_req *req, uint32_t off, uint32_t len, struct iovec *iov,
+                       int max)
 {
 	int n = 0;
 
@@ -55,14 +56,15 @@ int tcp_req_slice(const struct host_req *req, uint32_t off, uint32_t len, struct
 }
 
 /* Lays out the PDU in treq->hdr (hdr_len bytes) followed by data [off, off + len). */
-static void tcp_req_pdu_layout(struct tcp_conn *c, struct host_req *req, struct tcp_req *treq,
-			       uint32_t hdr_len, uint32_t off, uint32_t len)
+static void host_tcp_req_pdu_layout(struct host_tcp_conn *c, struct host_req *req,
+                                    struct host_tcp_req *treq, uint32_t hdr_len, uint32_t off,
+                                    uint32_t len)
 {
 	int n;
 
 	treq->iov[0].iov_base = treq->hdr;
 	treq->iov[0].iov_len = hdr_len;
-	n = len ? tcp_req_slice(req, off, len, &treq->iov[1], UNVMF_HOST_MAX_IOV) : 0;
+	n = len ? host_tcp_req_slice(req, off, len, &treq->iov[1], UNVMF_HOST_MAX_IOV) : 0;
 	/* Slices of a range never outnumber the request's own iovecs. */
 	UNVMF_ASSERT(n >= 0);
 	treq->iovcnt = 1 + n;
@@ -77,7 +79,7 @@ static void tcp_req_pdu_layout(struct tcp_conn *c, struct host_req *req, struct 
 	treq->pdu_sent = 0;
 }
 
-static void tcp_sgl_set(struct nvme_sqe *sqe, bool in_capsule, uint32_t len)
+static void host_tcp_sgl_set(struct nvme_sqe *sqe, bool in_capsule, uint32_t len)
 {
 	sqe->psdt = NVME_PSDT_SGL_MPTR_CONTIG;
 	memset(&sqe->dptr, 0, sizeof(sqe->dptr));
@@ -91,109 +93,110 @@ static void tcp_sgl_set(struct nvme_sqe *sqe, bool in_capsule, uint32_t len)
 	sqe->dptr.sgl1.unkeyed.length = len;
 }
 
-int tcp_req_submit(struct unvmf_host_qpair *qp, struct host_req *req)
+int host_tcp_req_submit(struct unvmf_host_qpair *qp, struct host_req *req)
 {
-	struct tcp_conn *c = tcp_conn_of(qp);
-	struct tcp_req *treq = &c->treqs[req->sqe.cid];
+	struct host_tcp_conn *c = host_tcp_conn_of(qp);
+	struct host_tcp_req *treq = &c->treqs[req->sqe.cid];
 	uint32_t limit = qp->in_capsule_max;
 	bool in_capsule;
 	uint32_t hdr_len;
 
-	UNVMF_ASSERT(treq->state == TCP_REQ_FREE);
+	UNVMF_ASSERT(treq->state == HOST_TCP_REQ_FREE);
 	if (qp->qid == 0 || req->sqe.opc == NVME_OPC_FABRICS)
-		limit = TCP_ADMIN_IN_CAPSULE_MAX;
+		limit = HOST_TCP_ADMIN_IN_CAPSULE_MAX;
 	in_capsule = req->dir == UNVMF_HOST_DIR_TO_CTRLR && req->len <= limit;
-	tcp_sgl_set(&req->sqe, in_capsule, req->len);
-	hdr_len = host_tcp_capsule_build(treq->hdr, &req->sqe, in_capsule ? req->len : 0, &c->p);
-	tcp_req_pdu_layout(c, req, treq, hdr_len, 0, in_capsule ? req->len : 0);
+	host_tcp_sgl_set(&req->sqe, in_capsule, req->len);
+	hdr_len =
+	    nvme_tcp_pdu_capsule_build(treq->hdr, &c->p, &req->sqe, in_capsule ? req->len : 0);
+	host_tcp_req_pdu_layout(c, req, treq, hdr_len, 0, in_capsule ? req->len : 0);
 	treq->h2c_next = in_capsule ? req->len : 0;
 	treq->h2c_end = treq->h2c_next;
 	treq->c2h_next = 0;
-	host_tcp_req_set_state(c, treq, TCP_REQ_SEND_CAPSULE);
+	host_tcp_req_set_state(c, treq, HOST_TCP_REQ_SEND_CAPSULE);
 	return 0;
 }
 
-static void tcp_req_finish(struct unvmf_host_qpair *qp, struct tcp_req *treq,
-			   const struct nvme_cqe *cqe)
+static void host_tcp_req_finish(struct unvmf_host_qpair *qp, struct host_tcp_req *treq,
+                                const struct nvme_cqe *cqe)
 {
-	struct tcp_conn *c = tcp_conn_of(qp);
+	struct host_tcp_conn *c = host_tcp_conn_of(qp);
 	struct host_req *req = &qp->reqs[treq - c->treqs];
 
-	host_tcp_req_set_state(c, treq, TCP_REQ_FREE);
+	host_tcp_req_set_state(c, treq, HOST_TCP_REQ_FREE);
 	host_qpair_complete(qp, req, cqe);
 }
 
-static void tcp_req_h2c_next_pdu(struct unvmf_host_qpair *qp, struct tcp_req *treq)
+static void host_tcp_req_h2c_next_pdu(struct unvmf_host_qpair *qp, struct host_tcp_req *treq)
 {
-	struct tcp_conn *c = tcp_conn_of(qp);
+	struct host_tcp_conn *c = host_tcp_conn_of(qp);
 	struct host_req *req = &qp->reqs[treq - c->treqs];
-	uint32_t len = UNVMF_MIN(treq->h2c_end - treq->h2c_next, c->maxh2cdata);
+	uint32_t len = UNVMF_MIN(treq->h2c_end - treq->h2c_next, c->p.maxh2cdata);
 	bool last = treq->h2c_next + len == treq->h2c_end;
 	uint32_t hdr_len;
 
-	hdr_len = host_tcp_h2c_build(treq->hdr, req->sqe.cid, treq->ttag, treq->h2c_next, len, last,
-				     &c->p);
-	tcp_req_pdu_layout(c, req, treq, hdr_len, treq->h2c_next, len);
+	hdr_len = nvme_tcp_pdu_h2c_build(treq->hdr, &c->p, req->sqe.cid, treq->ttag, treq->h2c_next,
+	                                 len, last);
+	host_tcp_req_pdu_layout(c, req, treq, hdr_len, treq->h2c_next, len);
 	treq->h2c_next += len;
 }
 
-void host_tcp_req_pdu_sent(struct unvmf_host_qpair *qp, struct tcp_req *treq)
+void host_tcp_req_pdu_sent(struct unvmf_host_qpair *qp, struct host_tcp_req *treq)
 {
-	struct tcp_conn *c = tcp_conn_of(qp);
+	struct host_tcp_conn *c = host_tcp_conn_of(qp);
 
 	switch (treq->state) {
-	case TCP_REQ_SEND_CAPSULE:
-		host_tcp_req_set_state(c, treq, TCP_REQ_AWAIT_CTRLR);
+	case HOST_TCP_REQ_SEND_CAPSULE:
+		host_tcp_req_set_state(c, treq, HOST_TCP_REQ_AWAIT_CTRLR);
 		break;
-	case TCP_REQ_SEND_H2C:
+	case HOST_TCP_REQ_SEND_H2C:
 		if (treq->h2c_next < treq->h2c_end)
-			tcp_req_h2c_next_pdu(qp, treq);
+			host_tcp_req_h2c_next_pdu(qp, treq);
 		else
-			host_tcp_req_set_state(c, treq, TCP_REQ_AWAIT_CTRLR);
+			host_tcp_req_set_state(c, treq, HOST_TCP_REQ_AWAIT_CTRLR);
 		break;
-	case TCP_REQ_SEND_THEN_COMPLETE:
-		tcp_req_finish(qp, treq, &treq->early_cqe);
+	case HOST_TCP_REQ_SEND_THEN_COMPLETE:
+		host_tcp_req_finish(qp, treq, &treq->early_cqe);
 		break;
-	case TCP_REQ_FREE:
-	case TCP_REQ_AWAIT_CTRLR:
-	case TCP_REQ_NUM_STATES:
+	case HOST_TCP_REQ_FREE:
+	case HOST_TCP_REQ_AWAIT_CTRLR:
+	case HOST_TCP_REQ_NUM_STATES:
 		UNVMF_ASSERT(0);
 		break;
 	}
 }
 
-void tcp_req_response(struct unvmf_host_qpair *qp, struct tcp_req *treq,
-		      const struct nvme_cqe *cqe)
+void host_tcp_req_response(struct unvmf_host_qpair *qp, struct host_tcp_req *treq,
+                           const struct nvme_cqe *cqe)
 {
-	struct tcp_conn *c = tcp_conn_of(qp);
+	struct host_tcp_conn *c = host_tcp_conn_of(qp);
 
-	if (tcp_state_on_send_queue(treq->state) && treq->pdu_sent > 0) {
+	if (host_tcp_state_on_send_queue(treq->state) && treq->pdu_sent > 0) {
 		treq->early_cqe = *cqe;
-		host_tcp_req_set_state(c, treq, TCP_REQ_SEND_THEN_COMPLETE);
+		host_tcp_req_set_state(c, treq, HOST_TCP_REQ_SEND_THEN_COMPLETE);
 		return;
 	}
-	tcp_req_finish(qp, treq, cqe);
+	host_tcp_req_finish(qp, treq, cqe);
 }
 
-void tcp_req_start_h2c(struct unvmf_host_qpair *qp, struct tcp_req *treq, uint16_t ttag,
-		       uint32_t r2to, uint32_t r2tl)
+void host_tcp_req_start_h2c(struct unvmf_host_qpair *qp, struct host_tcp_req *treq, uint16_t ttag,
+                            uint32_t r2to, uint32_t r2tl)
 {
-	struct tcp_conn *c = tcp_conn_of(qp);
+	struct host_tcp_conn *c = host_tcp_conn_of(qp);
 
 	treq->ttag = ttag;
 	treq->h2c_next = r2to;
 	treq->h2c_end = r2to + r2tl;
-	tcp_req_h2c_next_pdu(qp, treq);
-	host_tcp_req_set_state(c, treq, TCP_REQ_SEND_H2C);
+	host_tcp_req_h2c_next_pdu(qp, treq);
+	host_tcp_req_set_state(c, treq, HOST_TCP_REQ_SEND_H2C);
 }
 
-void tcp_req_drain_all(struct unvmf_host_qpair *qp)
+void host_tcp_req_drain_all(struct unvmf_host_qpair *qp)
 {
-	struct tcp_conn *c = tcp_conn_of(qp);
+	struct host_tcp_conn *c = host_tcp_conn_of(qp);
 
 	for (uint16_t i = 0; i < qp->nreqs; i++) {
-		if (c->treqs[i].state != TCP_REQ_FREE)
-			host_tcp_req_set_state(c, &c->treqs[i], TCP_REQ_FREE);
+		if (c->treqs[i].state != HOST_TCP_REQ_FREE)
+			host_tcp_req_set_state(c, &c->treqs[i], HOST_TCP_REQ_FREE);
 	}
 	UNVMF_ASSERT(TAILQ_EMPTY(&c->send_queue));
 }

@@ -1,67 +1,53 @@
-/* NVMe/TCP host sender: batches the queued PDUs of many requests into one sendmsg. */
+/* NVMe/TCP host sender: batches the queued PDUs of many requests into one socket write. */
 #include "host/tcp/host_tcp_conn.h"
 #include "util/common.h"
 
 #include <errno.h>
-#include <sys/socket.h>
 
-#define TCP_SEND_IOV_BATCH 256
-
-/* Appends the unsent part of treq's PDU; returns the new count or -1 when it does not fit. */
-static int tcp_send_gather(const struct tcp_req *treq, struct iovec *iov, int n, int max)
+/* Appends the unsent part of treq's PDU whole; false (batch unchanged) when it does not fit. */
+static bool host_tcp_send_gather(const struct host_tcp_req *treq, struct unvmf_sock_batch *batch)
 {
-	uint32_t skip = treq->pdu_sent;
+	int cnt = batch->cnt;
+	size_t bytes = batch->bytes, skip = treq->pdu_sent;
 
 	for (int i = 0; i < treq->iovcnt; i++) {
-		size_t len = treq->iov[i].iov_len;
-
-		if (skip >= len) {
-			skip -= (uint32_t)len;
-			continue;
+		if (!unvmf_sock_batch_add(batch, treq->iov[i].iov_base, treq->iov[i].iov_len,
+		                          &skip)) {
+			batch->cnt = cnt;
+			batch->bytes = bytes;
+			return false;
 		}
-		if (n == max)
-			return -1;
-		iov[n].iov_base = (uint8_t *)treq->iov[i].iov_base + skip;
-		iov[n].iov_len = len - skip;
-		skip = 0;
-		n++;
 	}
-	return n;
+	return true;
 }
 
-int tcp_send_flush(struct unvmf_host_qpair *qp)
+int host_tcp_send_flush(struct unvmf_host_qpair *qp)
 {
-	struct tcp_conn *c = tcp_conn_of(qp);
-	struct iovec iov[TCP_SEND_IOV_BATCH];
+	struct host_tcp_conn *c = host_tcp_conn_of(qp);
+	struct unvmf_sock_batch batch;
 
 	while (!TAILQ_EMPTY(&c->send_queue)) {
-		struct msghdr msg = {.msg_iov = iov};
-		struct tcp_req *treq, *next;
-		size_t wanted = 0, left;
+		struct host_tcp_req *treq, *next;
+		size_t left;
 		ssize_t w;
-		int n = 0;
 
-		/* Each request contributes its current PDU once; the next is built when it is out. */
-		TAILQ_FOREACH(treq, &c->send_queue, link) {
-			int m = tcp_send_gather(treq, iov, n, TCP_SEND_IOV_BATCH);
-
-			if (m < 0)
+		unvmf_sock_batch_reset(&batch);
+		/* Each request contributes its current PDU once; the next is built when it is out.
+		 */
+		TAILQ_FOREACH(treq, &c->send_queue, link)
+		{
+			if (!host_tcp_send_gather(treq, &batch))
 				break;
-			n = m;
-			wanted += treq->pdu_len - treq->pdu_sent;
 		}
-		msg.msg_iovlen = (size_t)n;
-		w = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return 0;
-			return -errno;
-		}
+		w = unvmf_sock_batch_write(c->sock, &batch);
+		if (w == -EAGAIN)
+			return 0;
+		if (w < 0)
+			return (int)w;
 		left = (size_t)w;
 		for (treq = TAILQ_FIRST(&c->send_queue); treq && left > 0; treq = next) {
-			uint32_t take = (uint32_t)UNVMF_MIN(left, (size_t)(treq->pdu_len - treq->pdu_sent));
+			uint32_t take =
+			    (uint32_t)UNVMF_MIN(left, (size_t)(treq->pdu_len - treq->pdu_sent));
 
 			next = TAILQ_NEXT(treq, link);
 			treq->pdu_sent += take;
@@ -69,7 +55,7 @@ int tcp_send_flush(struct unvmf_host_qpair *qp)
 			if (treq->pdu_sent == treq->pdu_len)
 				host_tcp_req_pdu_sent(qp, treq);
 		}
-		if ((size_t)w < wanted)
+		if ((size_t)w < batch.bytes)
 			return 0;
 	}
 	return 0;

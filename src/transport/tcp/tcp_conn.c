@@ -30,7 +30,7 @@ static void conn_peer_trid(struct tcp_conn *conn)
 	struct unvmf_trid *peer = &conn->qpair.peer;
 
 	peer->trtype = NVMF_TRTYPE_TCP;
-	if (getpeername(conn->fd, (struct sockaddr *)&ss, &len) != 0)
+	if (getpeername(unvmf_sock_fd(conn->sock), (struct sockaddr *)&ss, &len) != 0)
 		return;
 	if (ss.ss_family == AF_INET6) {
 		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
@@ -88,7 +88,7 @@ static int conn_alloc_reqs(struct tcp_conn *conn)
 	return 0;
 }
 
-struct tcp_conn *tcp_conn_create(struct tcp_transport *tt, int fd,
+struct tcp_conn *tcp_conn_create(struct tcp_transport *tt, struct unvmf_sock *sock,
                                  const struct unvmf_trid *listen_trid)
 {
 	struct tcp_conn *conn = calloc(1, sizeof(*conn));
@@ -96,7 +96,7 @@ struct tcp_conn *tcp_conn_create(struct tcp_transport *tt, int fd,
 	if (!conn)
 		return NULL;
 	conn->tt = tt;
-	conn->fd = fd;
+	conn->sock = sock;
 	conn->state = TCP_CONN_AWAIT_ICREQ;
 	conn->rstate = TCP_RECV_CH;
 	TAILQ_INIT(&conn->sendq);
@@ -112,6 +112,7 @@ struct tcp_conn *tcp_conn_create(struct tcp_transport *tt, int fd,
 	conn->qpair.local.subnqn[0] = '\0';
 	conn->qpair.local.hostnqn[0] = '\0';
 	conn_peer_trid(conn);
+	conn->params.role = NVME_TCP_ROLE_CONTROLLER;
 	conn->params.maxh2cdata = TCP_MAXH2CDATA;
 	conn->params.icd_max = conn->icd_size;
 	return conn;
@@ -198,7 +199,7 @@ void tcp_conn_teardown(struct tcp_conn *conn, enum tcp_end_reason why, const cha
 	for (uint32_t i = 0; i < conn->num_reqs; i++)
 		tcp_req_drain(&conn->reqs[i]);
 	/* Half a PDU already left: a term request now would be garbage to the host. */
-	if (conn->term_wanted && clean && conn->fd >= 0)
+	if (conn->term_wanted && clean && conn->sock)
 		tcp_conn_queue_pdu(conn, &conn->term_pdu);
 	conn->drain_deadline_us = unvmf_now_us() + TCP_TERM_FLUSH_US;
 	if (conn->group) {
@@ -217,8 +218,8 @@ void tcp_conn_terminate(struct tcp_conn *conn, uint16_t fes, uint32_t fei, const
 	        fes, fei, bad_len ? ((const uint8_t *)bad_hdr)[0] : 0xff);
 	if (conn->group)
 		conn->group->stats.term_sent[fes < 8 ? fes : 0]++;
-	conn->term_pdu.hdr_len =
-	    tcp_pdu_term_req_build(conn->term_pdu.hdr, fes, fei, bad_hdr, bad_len);
+	conn->term_pdu.hdr_len = nvme_tcp_pdu_term_req_build(conn->term_pdu.hdr, &conn->params, fes,
+	                                                     fei, bad_hdr, bad_len);
 	conn->term_pdu.data_len = 0;
 	conn->term_pdu.ddgst_len = 0;
 	conn->term_wanted = true;
@@ -230,7 +231,7 @@ void tcp_conn_terminate(struct tcp_conn *conn, uint16_t fes, uint32_t fei, const
 static void conn_discard_input(struct tcp_conn *conn)
 {
 	for (int i = 0; i < 16; i++) {
-		if (recv(conn->fd, conn->rbuf, TCP_RECV_BUF_SIZE, MSG_DONTWAIT) <= 0)
+		if (unvmf_sock_recv(conn->sock, conn->rbuf, TCP_RECV_BUF_SIZE) <= 0)
 			return;
 	}
 }
@@ -258,13 +259,13 @@ bool tcp_conn_try_free(struct tcp_conn *conn)
 		TAILQ_REMOVE(&group->conns, conn, link);
 		group->stats.conns_current--;
 	}
-	if (conn->fd >= 0) {
+	if (conn->sock) {
 		if (conn->term_wanted) {
-			shutdown(conn->fd, SHUT_WR);
+			unvmf_sock_shutdown(conn->sock, false);
 			conn_discard_input(conn);
 		}
-		close(conn->fd);
-		conn->fd = -1;
+		unvmf_sock_close(conn->sock);
+		conn->sock = NULL;
 	}
 	LOG_DEBUG("qpair %lu: freed", (unsigned long)conn->qpair.id);
 	unvmf_qpair_fini(&conn->qpair);
@@ -300,18 +301,16 @@ int tcp_conn_inject_fault(struct unvmf_qpair *qpair, const char *kind)
 	if (conn->state == TCP_CONN_DRAINING)
 		return -EALREADY;
 	if (strcmp(kind, "reset") == 0) {
-		struct linger l = {.l_onoff = 1, .l_linger = 0};
-
-		if (conn->fd >= 0)
-			setsockopt(conn->fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+		if (conn->sock)
+			unvmf_sock_set_abort_on_close(conn->sock);
 		LOG_WARN("qpair %lu (qid %u): fault injected: connection reset",
-			 (unsigned long)qpair->id, qpair->qid);
+		         (unsigned long)qpair->id, qpair->qid);
 		tcp_conn_teardown(conn, TCP_END_FAULT_INJECTED, "fault injected: reset");
 		return 0;
 	}
 	if (strcmp(kind, "close") == 0) {
 		LOG_WARN("qpair %lu (qid %u): fault injected: connection close",
-			 (unsigned long)qpair->id, qpair->qid);
+		         (unsigned long)qpair->id, qpair->qid);
 		tcp_conn_teardown(conn, TCP_END_FAULT_INJECTED, "fault injected: close");
 		return 0;
 	}

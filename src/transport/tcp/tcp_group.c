@@ -84,7 +84,7 @@ int tcp_group_epoll_update(struct tcp_conn *conn)
 	bool want;
 	int op;
 
-	if (!conn->group || conn->fd < 0)
+	if (!conn->group || !conn->sock)
 		return 0;
 	if (conn->state == TCP_CONN_DRAINING) {
 		/* No more reads; only a term request still leaving needs the socket. */
@@ -96,13 +96,14 @@ int tcp_group_epoll_update(struct tcp_conn *conn)
 	}
 	if (!want) {
 		if (conn->in_epoll) {
-			epoll_ctl(conn->group->epfd, EPOLL_CTL_DEL, conn->fd, NULL);
+			epoll_ctl(conn->group->epfd, EPOLL_CTL_DEL, unvmf_sock_fd(conn->sock),
+			          NULL);
 			conn->in_epoll = false;
 		}
 		return 0;
 	}
 	op = conn->in_epoll ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
-	if (epoll_ctl(conn->group->epfd, op, conn->fd, &ev) != 0)
+	if (epoll_ctl(conn->group->epfd, op, unvmf_sock_fd(conn->sock), &ev) != 0)
 		return -errno;
 	conn->in_epoll = true;
 	return 0;

@@ -6,9 +6,10 @@
  *   tcp_group.c      poll group: epoll, buffer cache, pending-buffer FIFO, stats
  *   tcp_conn.c       connection lifecycle: create, start, teardown, deferred free
  *   tcp_recv.c       PDU receive state machine (socket -> headers, data)
- *   tcp_send.c       outgoing PDU queue, writev batching, partial writes
+ *   tcp_send.c       outgoing PDU queue, batched writes, partial writes
  *   tcp_req.c        request state machine (the only writer of tcp_req.state)
- *   tcp_pdu.c        pure header checks and builders
+ *   tcp_pdu.c        controller-only PDU rules (H2CData vs R2T, SGL); the rest is
+ *                    shared with the host in proto/nvme_tcp_pdu.c
  *
  * Ownership: a connection, its requests and its PDUs belong to the poll group
  * thread that tcp_group_add() ran on; before that, to reactor 0 (accept), where
@@ -23,6 +24,7 @@
 #include "transport/tcp/tcp_opts.h"
 #include "transport/tcp/tcp_pdu.h"
 #include "nvmf/transport.h"
+#include "sock/sock.h"
 #include "util/buf_pool.h"
 
 #define TCP_RECV_BUF_SIZE (64u * 1024)
@@ -39,14 +41,13 @@
 #define TCP_TERM_FLUSH_US 1000000u
 /* Receiving straight into request buffers pays off from this many bytes. */
 #define TCP_DIRECT_RECV_MIN 4096u
-#define TCP_SEND_IOV_MAX 256
 
 struct tcp_conn;
 struct tcp_group;
 
 struct tcp_listener {
 	struct unvmf_trid trid;
-	int fd;
+	struct unvmf_sock *sock;
 	unsigned refs; /* subsystems listening on this address */
 	TAILQ_ENTRY(tcp_listener) link;
 };
@@ -95,7 +96,7 @@ struct tcp_pdu_out {
 	uint32_t ddgst_len;
 	uint32_t ddgst;
 	uint32_t sent; /* bytes of this PDU already written */
-	uint8_t hdr[TCP_PDU_HDR_MAX] __attribute__((aligned(8)));
+	uint8_t hdr[NVME_TCP_PDU_HDR_MAX] __attribute__((aligned(8)));
 };
 
 struct tcp_req {
@@ -143,17 +144,17 @@ struct tcp_conn {
 	struct unvmf_qpair qpair;
 	struct tcp_transport *tt;
 	struct tcp_group *group; /* NULL until tcp_group_add() */
-	int fd;
+	struct unvmf_sock *sock; /* NULL once closed */
 	enum tcp_conn_state state;
-	struct tcp_pdu_params params;
+	struct nvme_tcp_pdu_params params;
 	/* Receive. */
 	enum tcp_recv_state rstate;
 	uint8_t *rbuf;
 	uint32_t rbuf_len;
 	uint32_t rbuf_off;
-	uint8_t hdr[TCP_PDU_HDR_MAX] __attribute__((aligned(8)));
+	uint8_t hdr[NVME_TCP_PDU_HDR_MAX] __attribute__((aligned(8)));
 	uint32_t hdr_have;
-	struct tcp_pdu_layout lay;
+	struct nvme_tcp_pdu_layout lay;
 	uint32_t pad_left;
 	uint32_t data_done;
 	const struct iovec *dst_iov; /* NULL: the data is read and dropped */
@@ -161,7 +162,7 @@ struct tcp_conn {
 	uint32_t dst_base; /* data byte 0 lands at this offset of dst_iov */
 	struct iovec dst_single;
 	uint32_t crc;
-	uint8_t ddgst[TCP_DGST_LEN];
+	uint8_t ddgst[NVME_TCP_PDU_DGST_LEN];
 	uint32_t ddgst_have;
 	struct tcp_req *cur_req;
 	/* Send. */
@@ -277,7 +278,8 @@ void tcp_group_dump_stats(struct unvmf_transport_poll_group *tgroup, void *json_
 int tcp_group_epoll_update(struct tcp_conn *conn);
 
 /* tcp_conn.c */
-struct tcp_conn *tcp_conn_create(struct tcp_transport *tt, int fd,
+/* Takes sock: on failure the caller still owns it. */
+struct tcp_conn *tcp_conn_create(struct tcp_transport *tt, struct unvmf_sock *sock,
                                  const struct unvmf_trid *listen_trid);
 /* Starts teardown (idempotent). The free happens later, from the group poll. */
 void tcp_conn_teardown(struct tcp_conn *conn, enum tcp_end_reason why, const char *reason);

@@ -1,5 +1,5 @@
 /*
- * PDU receive state machine. One recv() fills conn->rbuf with as many PDUs as
+ * PDU receive state machine. One socket read fills conn->rbuf with as many PDUs as
  * the socket holds; headers are gathered into conn->hdr (they may straddle
  * reads), data is copied straight into its destination (the request's
  * in-capsule buffer or data buffers). When a large payload is still to come
@@ -17,7 +17,6 @@
 
 #include <errno.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/uio.h>
 
 #define RECV_CALLS_PER_POLL 4
@@ -27,10 +26,10 @@ static const struct nvme_tcp_common_pdu_hdr *recv_ch(const struct tcp_conn *conn
 	return (const struct nvme_tcp_common_pdu_hdr *)conn->hdr;
 }
 
-static void recv_terminate(struct tcp_conn *conn, const struct tcp_pdu_error *err)
+static void recv_terminate(struct tcp_conn *conn, const struct nvme_tcp_pdu_error *err)
 {
 	tcp_conn_terminate(conn, err->fes, err->fei, conn->hdr,
-	                   UNVMF_MIN(conn->hdr_have, TCP_TERM_REQ_DATA_MAX));
+	                   UNVMF_MIN(conn->hdr_have, NVME_TCP_PDU_TERM_DATA_MAX));
 }
 
 static void recv_reset(struct tcp_conn *conn)
@@ -75,21 +74,21 @@ static void recv_payload_start(struct tcp_conn *conn)
 static void recv_icreq(struct tcp_conn *conn)
 {
 	const struct nvme_tcp_ic_req *ic = (const struct nvme_tcp_ic_req *)conn->hdr;
-	struct tcp_pdu_error err;
+	struct nvme_tcp_pdu_error err;
 	struct tcp_pdu_out *pdu = &conn->icresp_pdu;
 
-	if (tcp_pdu_icreq_check(ic, &err) != 0) {
+	if (nvme_tcp_pdu_icreq_check(ic, &err) != 0) {
 		recv_terminate(conn, &err);
 		return;
 	}
 	/* We support both digests: the host's wish is the outcome. */
 	conn->params.hdgst = !!(ic->dgst & NVME_TCP_DIGEST_HEADER);
 	conn->params.ddgst = !!(ic->dgst & NVME_TCP_DIGEST_DATA);
-	conn->params.hpda_align = (ic->hpda + 1u) * 4u;
+	conn->params.tx_align = (ic->hpda + 1u) * 4u;
 	conn->params.ic_done = true;
 	conn->state = TCP_CONN_RUNNING;
-	pdu->hdr_len = tcp_pdu_icresp_build(pdu->hdr, conn->params.hdgst, conn->params.ddgst,
-	                                    conn->params.maxh2cdata);
+	pdu->hdr_len = nvme_tcp_pdu_icresp_build(pdu->hdr, conn->params.hdgst, conn->params.ddgst,
+	                                         conn->params.maxh2cdata);
 	pdu->data_len = 0;
 	pdu->ddgst_len = 0;
 	tcp_conn_queue_pdu(conn, pdu);
@@ -106,7 +105,7 @@ static void recv_capsule(struct tcp_conn *conn)
 
 	if (!req) {
 		/* More commands outstanding than the queue has entries. */
-		struct tcp_pdu_error err = {.fes = NVME_TCP_FES_PDU_SEQUENCE_ERROR, .fei = 0};
+		struct nvme_tcp_pdu_error err = {.fes = NVME_TCP_FES_PDU_SEQUENCE_ERROR, .fei = 0};
 
 		recv_terminate(conn, &err);
 		return;
@@ -132,7 +131,7 @@ static void recv_h2c(struct tcp_conn *conn)
 	const struct nvme_tcp_h2c_data_hdr *h2c = (const struct nvme_tcp_h2c_data_hdr *)conn->hdr;
 	struct tcp_h2c_expect exp = {.active = false};
 	struct tcp_req *req = NULL;
-	struct tcp_pdu_error err;
+	struct nvme_tcp_pdu_error err;
 
 	if (h2c->ttag < conn->num_reqs) {
 		req = &conn->reqs[h2c->ttag];
@@ -172,12 +171,12 @@ static void recv_h2c_term(struct tcp_conn *conn)
 
 static void recv_ch_done(struct tcp_conn *conn)
 {
-	struct tcp_pdu_error err;
+	struct nvme_tcp_pdu_error err;
 
 	/* Admin queue and anything before Connect may carry the larger admin capsule. */
 	conn->params.icd_max =
 	    conn->qpair.qid == 0 ? conn->icd_size : conn->tt->base.opts.in_capsule_data_size;
-	if (tcp_pdu_ch_check(recv_ch(conn), &conn->params, &conn->lay, &err) != 0) {
+	if (nvme_tcp_pdu_ch_check(recv_ch(conn), &conn->params, &conn->lay, &err) != 0) {
 		recv_terminate(conn, &err);
 		return;
 	}
@@ -188,8 +187,8 @@ static void recv_psh_done(struct tcp_conn *conn)
 {
 	const struct nvme_tcp_common_pdu_hdr *ch = recv_ch(conn);
 
-	if (conn->lay.hdr_len > ch->hlen && !tcp_pdu_hdgst_ok(conn->hdr, ch->hlen)) {
-		struct tcp_pdu_error err = {.fes = NVME_TCP_FES_HDGST_ERROR, .fei = 0};
+	if (conn->lay.hdr_len > ch->hlen && !nvme_tcp_pdu_hdgst_ok(conn->hdr, ch->hlen)) {
+		struct nvme_tcp_pdu_error err = {.fes = NVME_TCP_FES_HDGST_ERROR, .fei = 0};
 
 		if (conn->group)
 			conn->group->stats.hdgst_errors++;
@@ -210,7 +209,7 @@ static void recv_psh_done(struct tcp_conn *conn)
 		recv_h2c_term(conn);
 		return;
 	default:
-		/* tcp_pdu_ch_check admits no other type. */
+		/* nvme_tcp_pdu_ch_check admits no other type. */
 		UNVMF_ASSERT(false);
 		return;
 	}
@@ -291,11 +290,11 @@ static void recv_process(struct tcp_conn *conn)
 
 		switch (conn->rstate) {
 		case TCP_RECV_CH:
-			n = UNVMF_MIN(avail, TCP_COMMON_HDR_LEN - conn->hdr_have);
+			n = UNVMF_MIN(avail, NVME_TCP_PDU_CH_LEN - conn->hdr_have);
 			memcpy(conn->hdr + conn->hdr_have, p, n);
 			conn->hdr_have += n;
 			conn->rbuf_off += n;
-			if (conn->hdr_have == TCP_COMMON_HDR_LEN)
+			if (conn->hdr_have == NVME_TCP_PDU_CH_LEN)
 				recv_ch_done(conn);
 			break;
 		case TCP_RECV_PSH:
@@ -321,11 +320,11 @@ static void recv_process(struct tcp_conn *conn)
 				recv_data_done(conn);
 			break;
 		case TCP_RECV_DDGST:
-			n = UNVMF_MIN(avail, TCP_DGST_LEN - conn->ddgst_have);
+			n = UNVMF_MIN(avail, NVME_TCP_PDU_DGST_LEN - conn->ddgst_have);
 			memcpy(conn->ddgst + conn->ddgst_have, p, n);
 			conn->ddgst_have += n;
 			conn->rbuf_off += n;
-			if (conn->ddgst_have == TCP_DGST_LEN)
+			if (conn->ddgst_have == NVME_TCP_PDU_DGST_LEN)
 				recv_ddgst_done(conn);
 			break;
 		case TCP_RECV_STOPPED:
@@ -342,7 +341,7 @@ static ssize_t recv_direct(struct tcp_conn *conn)
 	uint32_t left = conn->lay.data_len - conn->data_done;
 	int n = iov_slice(conn->dst_iov, conn->dst_iovcnt, conn->dst_base + conn->data_done, left,
 	                  part, UNVMF_MAX_IOV);
-	ssize_t got = readv(conn->fd, part, n);
+	ssize_t got = unvmf_sock_readv(conn->sock, part, n);
 
 	if (got > 0) {
 		size_t rem = (size_t)got;
@@ -373,7 +372,7 @@ int tcp_conn_recv(struct tcp_conn *conn)
 		if (direct) {
 			n = recv_direct(conn);
 		} else {
-			n = recv(conn->fd, conn->rbuf, TCP_RECV_BUF_SIZE, MSG_DONTWAIT);
+			n = unvmf_sock_recv(conn->sock, conn->rbuf, TCP_RECV_BUF_SIZE);
 			if (n > 0) {
 				conn->rbuf_len = (uint32_t)n;
 				conn->rbuf_off = 0;
@@ -383,15 +382,12 @@ int tcp_conn_recv(struct tcp_conn *conn)
 			tcp_conn_teardown(conn, TCP_END_HOST_CLOSE, "host closed the connection");
 			return 1;
 		}
+		if (n == -EAGAIN)
+			break;
 		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				break;
 			tcp_conn_teardown(conn,
-			                  errno == ECONNRESET || errno == EPIPE
-			                      ? TCP_END_HOST_RESET
-			                      : TCP_END_SOCKET_ERROR,
+			                  n == -ECONNRESET || n == -EPIPE ? TCP_END_HOST_RESET
+			                                                  : TCP_END_SOCKET_ERROR,
 			                  "receive error");
 			return 1;
 		}

@@ -185,8 +185,8 @@ static void req_send_r2t(struct tcp_req *req)
 	}
 	r2tl = UNVMF_MIN(req->core.length - req->h2c_next, conn->params.maxh2cdata);
 	req->r2t_end = req->h2c_next + r2tl;
-	pdu->hdr_len = tcp_pdu_r2t_build(pdu->hdr, &conn->params, req->core.cmd.cid, req->ttag,
-	                                 req->h2c_next, r2tl);
+	pdu->hdr_len = nvme_tcp_pdu_r2t_build(pdu->hdr, &conn->params, req->core.cmd.cid, req->ttag,
+	                                      req->h2c_next, r2tl);
 	pdu->data_len = 0;
 	pdu->ddgst_len = 0;
 	req->r2t_active = true;
@@ -305,11 +305,11 @@ static bool req_queue_c2h(struct tcp_req *req, bool success_ok)
 
 		UNVMF_ASSERT(i <= conn->tt->num_c2h_pdus);
 		success = last && success_ok;
-		pdu->hdr_len = tcp_pdu_c2h_build(pdu->hdr, &conn->params, req->core.cmd.cid, off,
-		                                 len, last, success);
+		pdu->hdr_len = nvme_tcp_pdu_c2h_build(pdu->hdr, &conn->params, req->core.cmd.cid,
+		                                      off, len, last, success);
 		pdu->data_off = off;
 		pdu->data_len = len;
-		pdu->ddgst_len = conn->params.ddgst ? TCP_DGST_LEN : 0;
+		pdu->ddgst_len = conn->params.ddgst ? NVME_TCP_PDU_DGST_LEN : 0;
 		if (conn->params.ddgst)
 			pdu->ddgst = iov_range_crc(req->core.iov, req->core.iovcnt, off, len);
 		tcp_conn_queue_pdu(conn, pdu);
@@ -348,7 +348,7 @@ void tcp_req_complete(struct unvmf_req *ureq)
 	}
 	if (!skip_rsp) {
 		req->rsp_pdu.hdr_len =
-		    tcp_pdu_rsp_build(req->rsp_pdu.hdr, &conn->params, &ureq->rsp);
+		    nvme_tcp_pdu_rsp_build(req->rsp_pdu.hdr, &conn->params, &ureq->rsp);
 		req->rsp_pdu.data_len = 0;
 		req->rsp_pdu.ddgst_len = 0;
 		tcp_conn_queue_pdu(conn, &req->rsp_pdu);

@@ -1,6 +1,6 @@
 /*
- * Outgoing PDUs: one FIFO per connection, written with sendmsg() batching as
- * many PDUs as fit in TCP_SEND_IOV_MAX iovecs. Data is never copied: iovecs
+ * Outgoing PDUs: one FIFO per connection, written in batches of as many PDUs
+ * as fit in one unvmf_sock_batch (one system call each). Data is never copied: iovecs
  * point into the request's buffers, which stay with the request until its
  * last PDU is fully handed to the kernel (tcp_req_pdu_sent).
  */
@@ -8,7 +8,6 @@
 #include "util/common.h"
 
 #include <errno.h>
-#include <sys/socket.h>
 
 static uint32_t pdu_total(const struct tcp_pdu_out *pdu)
 {
@@ -33,33 +32,18 @@ void tcp_conn_queue_pdu(struct tcp_conn *conn, struct tcp_pdu_out *pdu)
 	}
 }
 
-/* Appends [base + skip, base + len) to iov unless skip covers it; updates *skip. */
-static int iov_add(struct iovec *iov, int n, int max, void *base, uint32_t len, uint32_t *skip)
+/* Appends the unsent part of pdu to batch; false when the batch filled up first. */
+static bool pdu_batch_fill(struct tcp_pdu_out *pdu, struct unvmf_sock_batch *batch)
 {
-	if (*skip >= len) {
-		*skip -= len;
-		return n;
-	}
-	if (n < max) {
-		iov[n].iov_base = (uint8_t *)base + *skip;
-		iov[n].iov_len = len - *skip;
-		n++;
-	}
-	*skip = 0;
-	return n;
-}
+	size_t skip = pdu->sent;
 
-/* The unsent part of pdu as iovecs; returns the new count (stops at max). */
-static int pdu_iov_fill(struct tcp_pdu_out *pdu, struct iovec *iov, int n, int max)
-{
-	uint32_t skip = pdu->sent;
-
-	n = iov_add(iov, n, max, pdu->hdr, pdu->hdr_len, &skip);
+	if (!unvmf_sock_batch_add(batch, pdu->hdr, pdu->hdr_len, &skip))
+		return false;
 	if (pdu->data_len) {
 		const struct unvmf_req *core = &pdu->req->core;
 		uint32_t off = pdu->data_off, left = pdu->data_len;
 
-		for (int i = 0; i < core->iovcnt && left && n < max; i++) {
+		for (int i = 0; i < core->iovcnt && left; i++) {
 			uint32_t ilen = (uint32_t)core->iov[i].iov_len, take;
 
 			if (off >= ilen) {
@@ -67,15 +51,16 @@ static int pdu_iov_fill(struct tcp_pdu_out *pdu, struct iovec *iov, int n, int m
 				continue;
 			}
 			take = UNVMF_MIN(left, ilen - off);
-			n = iov_add(iov, n, max, (uint8_t *)core->iov[i].iov_base + off, take,
-			            &skip);
+			if (!unvmf_sock_batch_add(batch, (uint8_t *)core->iov[i].iov_base + off,
+			                          take, &skip))
+				return false;
 			left -= take;
 			off = 0;
 		}
 	}
 	if (pdu->ddgst_len)
-		n = iov_add(iov, n, max, &pdu->ddgst, pdu->ddgst_len, &skip);
-	return n;
+		return unvmf_sock_batch_add(batch, &pdu->ddgst, pdu->ddgst_len, &skip);
+	return true;
 }
 
 /* Retires the PDUs the kernel took whole and advances the one it took in part. */
@@ -103,39 +88,31 @@ static void sendq_advance(struct tcp_conn *conn, size_t written)
 
 int tcp_conn_flush(struct tcp_conn *conn)
 {
-	struct iovec iov[TCP_SEND_IOV_MAX];
+	struct unvmf_sock_batch batch;
 	int rc = 0;
 
 	conn->flushing = true;
 	while (!TAILQ_EMPTY(&conn->sendq)) {
-		struct msghdr msg = {.msg_iov = iov};
 		struct tcp_pdu_out *pdu;
-		size_t want = 0;
 		ssize_t n;
-		int cnt = 0;
 
+		unvmf_sock_batch_reset(&batch);
 		TAILQ_FOREACH(pdu, &conn->sendq, link)
 		{
-			cnt = pdu_iov_fill(pdu, iov, cnt, TCP_SEND_IOV_MAX);
-			if (cnt >= TCP_SEND_IOV_MAX)
+			if (!pdu_batch_fill(pdu, &batch))
 				break;
 		}
-		for (int i = 0; i < cnt; i++)
-			want += iov[i].iov_len;
-		msg.msg_iovlen = (size_t)cnt;
-		n = sendmsg(conn->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+		n = unvmf_sock_batch_write(conn->sock, &batch);
+		if (n == -EAGAIN)
+			break;
 		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				break;
-			rc = -errno;
+			rc = (int)n;
 			goto out;
 		}
 		if (conn->group)
 			conn->group->stats.bytes_tx += (uint64_t)n;
 		sendq_advance(conn, (size_t)n);
-		if ((size_t)n < want)
+		if ((size_t)n < batch.bytes)
 			break;
 	}
 	if (!TAILQ_EMPTY(&conn->sendq) && !conn->want_pollout) {

@@ -67,7 +67,7 @@ static void tcp_destroy(struct unvmf_transport *transport)
 
 	while ((l = TAILQ_FIRST(&tt->listeners))) {
 		TAILQ_REMOVE(&tt->listeners, l, link);
-		close(l->fd);
+		unvmf_sock_close(l->sock);
 		free(l);
 	}
 	unvmf_poller_unregister(&tt->accept_poller);
@@ -88,42 +88,12 @@ static struct tcp_listener *tcp_listener_find(struct tcp_transport *tt,
 	return NULL;
 }
 
-static int tcp_socket_listen(const struct unvmf_trid *trid)
-{
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
-	                         .ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV};
-	struct addrinfo *res;
-	int fd, rc, one = 1;
-
-	hints.ai_family = trid->adrfam == NVMF_ADRFAM_IPV6 ? AF_INET6 : AF_INET;
-	rc = getaddrinfo(trid->traddr, trid->trsvcid, &hints, &res);
-	if (rc)
-		return -EINVAL;
-	fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		rc = -errno;
-		goto out_free;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	/* An IPv6 listener leaves the IPv4 port to its own listener. */
-	if (res->ai_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, TCP_LISTEN_BACKLOG) != 0) {
-		rc = -errno;
-		close(fd);
-		goto out_free;
-	}
-	rc = fd;
-out_free:
-	freeaddrinfo(res);
-	return rc;
-}
-
 static int tcp_listen(struct unvmf_transport *transport, const struct unvmf_trid *trid)
 {
 	struct tcp_transport *tt = (struct tcp_transport *)transport;
 	struct tcp_listener *l;
-	int fd;
+	struct unvmf_sock *sock;
+	int rc;
 
 	if (trid->trtype != NVMF_TRTYPE_TCP ||
 	    (trid->adrfam != NVMF_ADRFAM_IPV4 && trid->adrfam != NVMF_ADRFAM_IPV6))
@@ -133,20 +103,22 @@ static int tcp_listen(struct unvmf_transport *transport, const struct unvmf_trid
 		l->refs++;
 		return 0;
 	}
-	fd = tcp_socket_listen(trid);
-	if (fd < 0) {
+	/* An IPv6 listener leaves the IPv4 port to its own listener. */
+	rc = unvmf_sock_listen(trid->traddr, trid->trsvcid, trid->adrfam == NVMF_ADRFAM_IPV6,
+	                       TCP_LISTEN_BACKLOG, &sock);
+	if (rc) {
 		LOG_ERR("TCP: cannot listen on %s:%s: %s", trid->traddr, trid->trsvcid,
-		        strerror(-fd));
-		return fd;
+		        strerror(-rc));
+		return rc;
 	}
 	l = calloc(1, sizeof(*l));
 	if (!l) {
-		close(fd);
+		unvmf_sock_close(sock);
 		return -ENOMEM;
 	}
 	l->trid = *trid;
 	l->trid.subnqn[0] = '\0';
-	l->fd = fd;
+	l->sock = sock;
 	l->refs = 1;
 	TAILQ_INSERT_TAIL(&tt->listeners, l, link);
 	LOG_INFO("TCP: listening on %s %s:%s", unvmf_adrfam_str(trid->adrfam), trid->traddr,
@@ -162,29 +134,22 @@ static void tcp_stop_listen(struct unvmf_transport *transport, const struct unvm
 	if (!l || --l->refs > 0)
 		return;
 	TAILQ_REMOVE(&tt->listeners, l, link);
-	close(l->fd);
+	unvmf_sock_close(l->sock);
 	LOG_INFO("TCP: stopped listening on %s:%s", l->trid.traddr, l->trid.trsvcid);
 	free(l);
 }
 
-static void tcp_sock_setup(struct tcp_transport *tt, int fd)
+static void tcp_sock_setup(struct tcp_transport *tt, struct unvmf_sock *sock)
 {
 	const struct unvmf_tcp_opts *to = tcp_transport_opts(tt);
-	int one = 1;
 
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (to->sock_priority) {
-		int prio = (int)to->sock_priority;
-
-		setsockopt(fd, SOL_SOCKET, SO_PRIORITY, &prio, sizeof(prio));
-	}
+	unvmf_sock_set_nodelay(sock, true);
+	if (to->sock_priority)
+		unvmf_sock_set_priority(sock, (int)to->sock_priority);
 	/* SPDK's ack_timeout: how long sent data may stay unacknowledged before the kernel gives
 	 * up. */
-	if (to->ack_timeout_ms) {
-		unsigned ms = to->ack_timeout_ms;
-
-		setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof(ms));
-	}
+	if (to->ack_timeout_ms)
+		unvmf_sock_set_user_timeout(sock, to->ack_timeout_ms);
 }
 
 static int tcp_accept_poll(void *arg)
@@ -196,21 +161,21 @@ static int tcp_accept_poll(void *arg)
 	TAILQ_FOREACH(l, &tt->listeners, link)
 	{
 		for (int i = 0; i < TCP_ACCEPTS_PER_POLL; i++) {
+			struct unvmf_sock *sock;
 			struct tcp_conn *conn;
-			int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+			int rc = unvmf_sock_accept(l->sock, &sock);
 
-			if (fd < 0) {
-				if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-				    errno != ECONNABORTED)
+			if (rc) {
+				if (rc != -EAGAIN && rc != -ECONNABORTED)
 					LOG_ERR("TCP: accept on %s:%s: %s", l->trid.traddr,
-					        l->trid.trsvcid, strerror(errno));
+					        l->trid.trsvcid, strerror(-rc));
 				break;
 			}
-			tcp_sock_setup(tt, fd);
-			conn = tcp_conn_create(tt, fd, &l->trid);
+			tcp_sock_setup(tt, sock);
+			conn = tcp_conn_create(tt, sock, &l->trid);
 			if (!conn) {
 				LOG_ERR("TCP: no memory for a new connection");
-				close(fd);
+				unvmf_sock_close(sock);
 				continue;
 			}
 			work = 1;
