@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 struct unvmf_tgt_app_hooks g_tgt_app_hooks;
-void unvmf_transports_register_all(void);
 
 enum app_state {
 	APP_STARTING,

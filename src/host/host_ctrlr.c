@@ -31,8 +31,10 @@ static const struct host_transport_ops *ctrlr_transport_ops(enum nvmf_trtype trt
 	switch (trtype) {
 	case NVMF_TRTYPE_TCP:
 		return &g_host_tcp_ops;
+#if UNVMF_WITH_RDMA
 	case NVMF_TRTYPE_RDMA:
 		return &g_host_rdma_ops;
+#endif
 	default:
 		return NULL;
 	}

@@ -11,8 +11,6 @@
 #include <errno.h>
 #include <string.h>
 
-bool unvmf_poll_group_release_channel(struct unvmf_poll_group *group, struct unvmf_bdev *bdev);
-
 static void subsystem_changed_locked(void)
 {
 	g_tgt.discovery_genctr++;

@@ -182,8 +182,6 @@ struct unvmf_bdev_channel *unvmf_poll_group_channel(struct unvmf_poll_group *gro
 	return c->ch;
 }
 
-/* Releases the group's channel on bdev once it has nothing outstanding; returns true if released. */
-bool unvmf_poll_group_release_channel(struct unvmf_poll_group *group, struct unvmf_bdev *bdev);
 bool unvmf_poll_group_release_channel(struct unvmf_poll_group *group, struct unvmf_bdev *bdev)
 {
 	for (struct unvmf_pg_bdev_ch **pp = &group->channels; *pp; pp = &(*pp)->next) {

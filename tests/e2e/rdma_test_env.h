@@ -26,10 +26,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "app/tgt_app.h"
 #include "nvmf/nvmf.h"
 #include "reactor/reactor.h"
 #include "rpc/rpc.h"
-#include "rdma_provider/provider.h"
+#include "rdma_sim.h"
 #include "nvmf/transport.h"
 #include "util/log.h"
 
@@ -41,8 +42,6 @@
 #define RTE_TIMEOUT_MS 10000
 /* Host capsule buffers: command + in-capsule data (the target's default 4 KiB). */
 #define RTE_CAPSULE_BYTES (64u + 4096u)
-
-void unvmf_transports_register_all(void);
 
 /*
  * When set before rte_start: the target also serves JSON-RPC (the stats and
