@@ -379,7 +379,7 @@ static inline void unvmf_req_set_status(struct unvmf_req *req, uint8_t sct, uint
 struct unvmf_bdev_channel *unvmf_poll_group_channel(struct unvmf_poll_group *group,
 						    struct unvmf_bdev *bdev);
 struct unvmf_poll_group *unvmf_poll_group_current(void);
-/* Releases the group's channel on bdev once it has nothing outstanding; returns true if released. */
+/* Releases the group's channel on bdev once nothing is outstanding; true if released. */
 bool unvmf_poll_group_release_channel(struct unvmf_poll_group *group, struct unvmf_bdev *bdev);
 /* Keep Alive Timeout from Connect or Set Features, rounded up to KAS (100 ms). */
 void unvmf_ctrlr_set_kato(struct unvmf_ctrlr *ctrlr, uint32_t kato_ms);

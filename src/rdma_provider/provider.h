@@ -290,14 +290,14 @@ struct rdma_prov_device_attr {
 
 /* Where a WR the NIC still holds stands (qp_outstanding). */
 enum rdma_prov_wr_where {
-	RDMA_PROV_WR_WHERE_POSTED,		/* not executed / not consumed yet */
-	RDMA_PROV_WR_WHERE_DONE,		/* executed, completion not in the CQ yet */
-	RDMA_PROV_WR_WHERE_IN_CQ,		/* completion in the CQ, not polled */
-	RDMA_PROV_WR_WHERE_UNSIGNALED_DONE,	/* executed OK without completion; slot held */
+	RDMA_PROV_WR_WHERE_POSTED,          /* not executed / not consumed yet */
+	RDMA_PROV_WR_WHERE_DONE,            /* executed, completion not in the CQ yet */
+	RDMA_PROV_WR_WHERE_IN_CQ,           /* completion in the CQ, not polled */
+	RDMA_PROV_WR_WHERE_UNSIGNALED_DONE, /* executed OK without completion; slot held */
 };
 struct rdma_prov_wr_info {
 	uint64_t wr_id;
-	enum rdma_prov_wr_opcode opcode;	/* RECV for receive-queue entries */
+	enum rdma_prov_wr_opcode opcode; /* RECV for receive-queue entries */
 	enum rdma_prov_wr_where where;
 };
 

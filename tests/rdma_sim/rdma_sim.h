@@ -84,11 +84,11 @@ struct rdma_sim_node;
 
 struct rdma_sim_fabric_opts {
 	uint64_t seed;
-	uint32_t exec_delay_max;	/* steps; 0 = next step */
+	uint32_t exec_delay_max; /* steps; 0 = next step */
 	uint32_t cqe_delay_max;
 	uint32_t cm_delay_max;
-	uint32_t rnr_delay;		/* steps between RNR retries (>= 1) */
-	uint32_t timeout_steps;		/* steps per transport retry (>= 1) */
+	uint32_t rnr_delay;     /* steps between RNR retries (>= 1) */
+	uint32_t timeout_steps; /* steps per transport retry (>= 1) */
 	/*
 	 * Virtual microseconds one step stands for. When set, a QP with an ack
 	 * timeout t > 0 waits 4.096 us x 2^t per transport retry (IB's local ACK
@@ -96,7 +96,7 @@ struct rdma_sim_fabric_opts {
 	 */
 	uint32_t step_us;
 	uint32_t timewait_steps;
-	uint32_t connect_timeout_steps;	/* UNREACHABLE / CONNECT_ERROR after this */
+	uint32_t connect_timeout_steps; /* UNREACHABLE / CONNECT_ERROR after this */
 };
 void rdma_sim_fabric_opts_init(struct rdma_sim_fabric_opts *opts);
 
@@ -108,7 +108,7 @@ int rdma_sim_fabric_create(const struct rdma_sim_fabric_opts *opts, struct rdma_
  */
 int rdma_sim_fabric_destroy(struct rdma_sim_fabric *fabric);
 int rdma_sim_node_create(struct rdma_sim_fabric *fabric, const char *addr,
-			 struct rdma_sim_node **out);
+                         struct rdma_sim_node **out);
 
 /* One step; returns how many things happened (0 = idle this step). */
 int rdma_sim_fabric_step(struct rdma_sim_fabric *fabric);
@@ -118,7 +118,7 @@ uint64_t rdma_sim_fabric_now(const struct rdma_sim_fabric *fabric);
 bool rdma_sim_fabric_idle(const struct rdma_sim_fabric *fabric);
 /* Change delays on a live fabric (reorder/delay campaigns). */
 void rdma_sim_fabric_set_delays(struct rdma_sim_fabric *fabric, uint32_t exec_delay_max,
-				uint32_t cqe_delay_max);
+                                uint32_t cqe_delay_max);
 
 struct rdma_sim_counts {
 	uint32_t ctxs, channels, ids, pds, mrs, cqs, srqs, qps;
@@ -137,25 +137,25 @@ void rdma_sim_unlock(void);
 
 /* --- fault injection --- */
 enum rdma_sim_fault_kind {
-	RDMA_SIM_FAULT_QP_ERR_BEFORE,	/* QP to ERR just before the matching WR executes */
-	RDMA_SIM_FAULT_QP_ERR_AFTER,	/* ... just after it completed successfully */
-	RDMA_SIM_FAULT_FAIL_WR,		/* the matching WR completes with status; QP to ERR */
-	RDMA_SIM_FAULT_POST_FAIL,	/* post_send refuses the matching send WR with -ENOMEM */
+	RDMA_SIM_FAULT_QP_ERR_BEFORE, /* QP to ERR just before the matching WR executes */
+	RDMA_SIM_FAULT_QP_ERR_AFTER,  /* ... just after it completed successfully */
+	RDMA_SIM_FAULT_FAIL_WR,       /* the matching WR completes with status; QP to ERR */
+	RDMA_SIM_FAULT_POST_FAIL,     /* post_send refuses the matching send WR with -ENOMEM */
 };
 
 struct rdma_sim_fault {
 	enum rdma_sim_fault_kind kind;
-	uint32_t qp_num;		/* 0: any QP */
+	uint32_t qp_num; /* 0: any QP */
 	/*
 	 * SEND..RDMA_READ match send WRs when they execute (POST_FAIL: when
 	 * they are posted), RECV matches receives when a SEND consumes them,
 	 * ANY matches both.
 	 */
 	enum rdma_prov_wr_opcode opcode;
-	uint32_t nth;			/* 1-based count of matches since armed; 0 = use wr_match */
+	uint32_t nth; /* 1-based count of matches since armed; 0 = use wr_match */
 	bool (*wr_match)(uint64_t wr_id, void *arg);
 	void *match_arg;
-	enum rdma_prov_wc_status status;	/* FAIL_WR */
+	enum rdma_prov_wc_status status; /* FAIL_WR */
 };
 /* Arms a one-shot fault; returns its id (> 0) or -errno. */
 int rdma_sim_fault_add(struct rdma_sim_fabric *fabric, const struct rdma_sim_fault *fault);
