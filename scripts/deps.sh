@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs what unvmf needs to build and test on Debian 12. Idempotent; apt runs
-# only when a package is missing.
+# only when a package is missing. Required for the product: cmake, ninja,
+# pkg-config, jansson, isa-l. Optional (the build turns the part off when
+# missing): libibverbs/librdmacm (UNVMF_RDMA), liburing (UNVMF_URING), cmocka
+# (UNVMF_TESTS), spin (model test). CI installs them all.
 set -euo pipefail
 PKGS=(build-essential cmake ninja-build pkg-config liburing-dev libjansson-dev libisal-dev
       libcmocka-dev libibverbs-dev librdmacm-dev spin python3)

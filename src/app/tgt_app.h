@@ -39,3 +39,5 @@ struct unvmf_tgt_app_hooks {
 extern struct unvmf_tgt_app_hooks g_tgt_app_hooks;
 /* Fills g_tgt_app_hooks with the JSON-RPC server and config loader (src/rpc/). */
 void unvmf_control_plane_install(void);
+/* Registers the transports built into the target (tgt_transports.c). */
+void unvmf_transports_register_all(void);

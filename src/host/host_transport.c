@@ -7,7 +7,9 @@
 
 static const struct host_transport_ops *const g_host_transports[] = {
     &g_host_tcp_ops,
+#if UNVMF_WITH_RDMA
     &g_host_rdma_ops,
+#endif
 };
 
 const struct host_transport_ops *host_transport_find(enum nvmf_trtype trtype)

@@ -15,8 +15,6 @@
 #define UNVMF_ELPE 16		/* error log entries */
 #define UNVMF_KAS_100MS 1
 
-void unvmf_ctrlr_set_kato(struct unvmf_ctrlr *ctrlr, uint32_t kato_ms);
-
 static void req_copy_to(struct unvmf_req *req, const void *src, size_t len)
 {
 	size_t off = 0;

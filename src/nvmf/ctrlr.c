@@ -131,7 +131,6 @@ static void keepalive_arm(struct unvmf_ctrlr *ctrlr)
 	ctrlr->ka_poller = unvmf_poller_register(keepalive_poll, ctrlr, period_us, "keepalive");
 }
 
-void unvmf_ctrlr_set_kato(struct unvmf_ctrlr *ctrlr, uint32_t kato_ms);
 void unvmf_ctrlr_set_kato(struct unvmf_ctrlr *ctrlr, uint32_t kato_ms)
 {
 	if (kato_ms == 0 && ctrlr->subsys->type == UNVMF_SUBSYSTEM_DISCOVERY)

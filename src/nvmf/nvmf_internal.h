@@ -188,6 +188,8 @@ struct unvmf_bdev_channel *unvmf_poll_group_channel(struct unvmf_poll_group *gro
                                                     struct unvmf_bdev *bdev);
 /* Releases the group's channel on bdev once it has nothing outstanding; true if released. */
 bool unvmf_poll_group_release_channel(struct unvmf_poll_group *group, struct unvmf_bdev *bdev);
+/* Keep Alive Timeout from Connect or Set Features, rounded up to KAS (100 ms). */
+void unvmf_ctrlr_set_kato(struct unvmf_ctrlr *ctrlr, uint32_t kato_ms);
 void unvmf_ctrlr_exec_admin(struct unvmf_req *req);
 void unvmf_ctrlr_exec_fabrics(struct unvmf_req *req);
 void unvmf_io_exec(struct unvmf_req *req);

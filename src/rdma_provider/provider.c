@@ -1,21 +1,40 @@
-/* Provider registry and the name tables shared by both providers and by logs. */
+/* Provider registry and the name tables shared by the providers and by logs. */
+#include <errno.h>
 #include <string.h>
 
 #include "rdma_provider/provider.h"
 #include "util/common.h"
 
-/* Defined in provider_verbs.c and provider_sim.c. */
+/* Defined in provider_verbs.c. */
 extern const struct rdma_provider rdma_provider_verbs;
-extern const struct rdma_provider rdma_provider_sim;
+
+/*
+ * Providers added at run time. Written only by rdma_provider_register, which
+ * runs before threads exist (program start-up), so lookups need no lock.
+ */
+static const struct rdma_provider *g_providers[4];
+static unsigned g_num_providers;
+
+int rdma_provider_register(const struct rdma_provider *p)
+{
+	if (rdma_provider_get(p->name) != NULL)
+		return -EEXIST;
+	if (g_num_providers == UNVMF_ARRAY_SIZE(g_providers))
+		return -ENOSPC;
+	g_providers[g_num_providers++] = p;
+	return 0;
+}
 
 const struct rdma_provider *rdma_provider_get(const char *name)
 {
 	if (name == NULL)
 		return NULL;
-	if (strcmp(name, "verbs") == 0)
+	if (strcmp(name, rdma_provider_verbs.name) == 0)
 		return &rdma_provider_verbs;
-	if (strcmp(name, "sim") == 0)
-		return &rdma_provider_sim;
+	for (unsigned i = 0; i < g_num_providers; i++) {
+		if (strcmp(name, g_providers[i]->name) == 0)
+			return g_providers[i];
+	}
 	return NULL;
 }
 

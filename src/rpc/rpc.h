@@ -67,6 +67,8 @@ void unvmf_rpc_request_orphan(struct unvmf_rpc_request *req);
  * Without it (unit tests) nothing is gated.
  */
 void unvmf_rpc_set_init_state(int (*init_state)(void));
+/* What init_state() says now; 1 (done) without one. */
+int unvmf_rpc_init_state(void);
 bool unvmf_rpc_starting(void);
 bool unvmf_rpc_method_allowed_at_startup(const char *name);
 /* A standalone error response (parse errors found before any request exists). */
@@ -167,5 +169,5 @@ void unvmf_rpc_register_nvmf_methods(void);
 void unvmf_rpc_register_nvmf_transport_methods(void);
 void unvmf_rpc_register_nvmf_stats_methods(void);
 void unvmf_rpc_register_compat_methods(void);
-/* Registers every method and fills g_tgt_app_hooks (see src/app/tgt_app.h). */
-void unvmf_control_plane_install(void);
+/* Registers every method group (the target's full table), replacing what was registered. */
+void unvmf_rpc_methods_install(void);

@@ -1,7 +1,6 @@
 /* Framework methods: method list, version, init wait, save_config. */
 #include "rpc/rpc.h"
 #include "util/common.h"
-#include "app/tgt_app.h"
 #include "reactor/reactor.h"
 
 #include <errno.h>
@@ -66,7 +65,7 @@ struct wait_init {
 static int wait_init_poll(void *arg)
 {
 	struct wait_init *w = arg;
-	int st = unvmf_tgt_app_init_state();
+	int st = unvmf_rpc_init_state();
 
 	if (st == 0)
 		return 0;
@@ -85,11 +84,11 @@ static void rpc_framework_wait_init(struct unvmf_rpc_request *req, json_t *param
 
 	if (unvmf_rpc_decode_or_reply(req, params, NULL, 0, NULL, NULL))
 		return;
-	if (unvmf_tgt_app_init_state() > 0) {
+	if (unvmf_rpc_init_state() > 0) {
 		unvmf_rpc_send_bool(req, true);
 		return;
 	}
-	if (unvmf_tgt_app_init_state() < 0) {
+	if (unvmf_rpc_init_state() < 0) {
 		unvmf_rpc_send_invalid_state(req, "start-up failed or the target is stopping");
 		return;
 	}

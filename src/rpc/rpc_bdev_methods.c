@@ -140,6 +140,7 @@ static void rpc_bdev_null_create(struct unvmf_rpc_request *req, json_t *params)
 	                  unvmf_bdev_null_create(p.name, p.num_blocks, p.block_size, uuid, &bdev));
 }
 
+#if UNVMF_WITH_URING
 /* bdev_uring_create and bdev_aio_create: the same io_uring backend. */
 static void rpc_bdev_uring_create(struct unvmf_rpc_request *req, json_t *params)
 {
@@ -170,6 +171,7 @@ static void rpc_bdev_uring_create(struct unvmf_rpc_request *req, json_t *params)
 	}
 	unvmf_rpc_send_result(req, json_string(p.name));
 }
+#endif
 
 struct bdev_name_params {
 	const char *name;
@@ -223,10 +225,12 @@ static void rpc_bdev_null_delete(struct unvmf_rpc_request *req, json_t *params)
 	bdev_delete_typed(req, params, "null");
 }
 
+#if UNVMF_WITH_URING
 static void rpc_bdev_uring_delete(struct unvmf_rpc_request *req, json_t *params)
 {
 	bdev_delete_typed(req, params, "uring");
 }
+#endif
 
 json_t *unvmf_rpc_bdev_create_params(struct unvmf_bdev *bdev)
 {
@@ -292,8 +296,11 @@ static void rpc_bdev_get_bdevs(struct unvmf_rpc_request *req, json_t *params)
 static const struct unvmf_rpc_method g_bdev_methods[] = {
     {"bdev_malloc_create", rpc_bdev_malloc_create}, {"bdev_malloc_delete", rpc_bdev_malloc_delete},
     {"bdev_null_create", rpc_bdev_null_create},     {"bdev_null_delete", rpc_bdev_null_delete},
+/* The io_uring backend is built only with liburing (UNVMF_URING). */
+#if UNVMF_WITH_URING
     {"bdev_uring_create", rpc_bdev_uring_create},   {"bdev_uring_delete", rpc_bdev_uring_delete},
     {"bdev_aio_create", rpc_bdev_uring_create},     {"bdev_aio_delete", rpc_bdev_uring_delete},
+#endif
     {"bdev_get_bdevs", rpc_bdev_get_bdevs},
 };
 

@@ -48,6 +48,11 @@ void unvmf_rpc_set_init_state(int (*init_state)(void))
 	g_init_state = init_state;
 }
 
+int unvmf_rpc_init_state(void)
+{
+	return g_init_state ? g_init_state() : 1;
+}
+
 bool unvmf_rpc_starting(void)
 {
 	return g_init_state && g_init_state() == 0;

@@ -1,6 +1,8 @@
 #include "rdma_test_env.h"
 
+#include "app/tgt_app.h"
 #include "nvmf/nvmf_internal.h"
+#include "rdma_sim.h"
 #include "reactor/reactor.h"
 #include "rpc/rpc.h"
 #include "transport/rdma/rdma_opts.h"

@@ -31,7 +31,8 @@
 
 #include "nvmf/nvmf.h"
 #include "nvmf/transport.h"
-#include "rdma_provider/provider.h"
+#include "app/tgt_app.h"
+#include "rdma_sim.h"
 #include "reactor/reactor.h"
 #include "util/log.h"
 
@@ -44,7 +45,6 @@
 /* Host capsule buffers: command + in-capsule data (the target's default 4 KiB). */
 #define RTE_CAPSULE_BYTES (64u + 4096u)
 
-void unvmf_transports_register_all(void);
 
 /*
  * When set before rte_start: the target also serves JSON-RPC (the stats and

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "sim.h"
-#include "rdma_provider/provider.h"
+#include "rdma_sim.h"
 
 static const char *const g_kind_names[SIM_FAULT_NUM_KINDS] = {
 	[SIM_FAULT_QP_ERR_BEFORE] = "qperr_before",

@@ -15,7 +15,7 @@
 
 #include "unvmf/nvme_spec.h"
 #include "sim.h"
-#include "rdma_provider/provider.h"
+#include "rdma_sim.h"
 
 #define SIM_TAG_FENCED 0xffffffffu
 #define SIM_SUBNQN "nqn.2024-11.io.unvmf:default"

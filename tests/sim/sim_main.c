@@ -35,7 +35,7 @@
 #endif
 
 #include "sim.h"
-#include "rdma_provider/provider.h"
+#include "rdma_sim.h"
 
 static char g_self[512];
 static bool g_quiet;	/* the shrinker: do not show every failing attempt's log */

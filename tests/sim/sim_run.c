@@ -19,11 +19,11 @@
 #include "transport/rdma/rdma_internal.h"
 #include "nvmf/transport.h"
 #include "util/log.h"
+#include "app/tgt_app.h"
 
 #define SIM_STEP_US 1000u
 #define SIM_NS_BLOCKS 8192u	/* 4 MiB: small enough that I/Os overlap */
 
-void unvmf_transports_register_all(void);
 
 struct sim_target {
 	int ready;		/* 0 pending, 1 up, -1 failed */

@@ -23,7 +23,7 @@
 #include <string.h>
 
 #include "host/rdma/host_rdma_conn.h"
-#include "rdma_provider/provider.h"
+#include "rdma_sim.h"
 #include "proto/trid.h"
 #include "unvmf/host.h"
 

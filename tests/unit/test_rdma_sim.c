@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "rdma_provider/provider.h"
+#include "rdma_sim.h"
 
 #define BUF_SIZE 4096
 #define MAX_STEPS 2000
@@ -786,7 +786,7 @@ static void test_err_flushes_everything(void **state)
 	struct pair x;
 	struct pair_opts o;
 	struct rdma_prov_wc wc[32];
-	struct rdma_sim_wr_info info[16];
+	struct rdma_prov_wr_info info[16];
 	int n;
 
 	pair_opts_init(&o);
@@ -799,7 +799,7 @@ static void test_err_flushes_everything(void **state)
 	assert_int_equal(n, 9);
 	assert_int_equal(info[0].wr_id, 100);
 	assert_int_equal(info[0].opcode, RDMA_PROV_WR_SEND);
-	assert_int_equal(info[0].where, RDMA_SIM_WR_POSTED);
+	assert_int_equal(info[0].where, RDMA_PROV_WR_WHERE_POSTED);
 	assert_int_equal(info[5].wr_id, 200);
 	assert_int_equal(info[5].opcode, RDMA_PROV_WR_RECV);
 	assert_int_equal(P->qp_modify_err(x.t.qp), 0);
@@ -995,7 +995,7 @@ static void test_fault_node_vanish(void **state)
 	struct pair x;
 	struct pair_opts o;
 	struct rdma_prov_wc wc[4];
-	struct rdma_sim_wr_info info[4];
+	struct rdma_prov_wr_info info[4];
 	uint64_t start, took;
 
 	/* Finite retries: RETRY_EXC_ERR after (retry_cnt + 1) retry periods. */
@@ -1046,7 +1046,7 @@ static void test_fault_node_vanish(void **state)
 	assert_int_equal(P->cq_poll(x.t.cq, wc, 4), 0);
 	assert_int_equal(rdma_sim_qp_outstanding(x.t.qp, info, 4), 1);
 	assert_int_equal(info[0].wr_id, 7);
-	assert_int_equal(info[0].where, RDMA_SIM_WR_POSTED);
+	assert_int_equal(info[0].where, RDMA_PROV_WR_WHERE_POSTED);
 	rdma_sim_node_set_alive(x.hn, true);
 	poll_n(x.f, x.t.cq, wc, 1);
 	assert_int_equal(wc[0].status, RDMA_PROV_WC_SUCCESS);
@@ -1079,7 +1079,7 @@ static void test_outstanding_and_cq_fd(void **state)
 	struct pair x;
 	struct pair_opts o;
 	struct rdma_prov_wc wc[4];
-	struct rdma_sim_wr_info info[8];
+	struct rdma_prov_wr_info info[8];
 	uint64_t v;
 	int fd;
 
@@ -1094,11 +1094,11 @@ static void test_outstanding_and_cq_fd(void **state)
 	post_recv(&x.h, 0xb, 64, 64);
 	assert_int_equal(rdma_sim_qp_outstanding(x.h.qp, info, 8), 2);
 	post_send(&x.t, RDMA_PROV_WR_SEND, 0xc, 0, 8, true, 0, 0);
-	while (rdma_sim_qp_outstanding(x.h.qp, info, 8) == 2 && info[0].where == RDMA_SIM_WR_POSTED)
+	while (rdma_sim_qp_outstanding(x.h.qp, info, 8) == 2 && info[0].where == RDMA_PROV_WR_WHERE_POSTED)
 		rdma_sim_fabric_step(x.f);
 	/* Consumed, completion not polled yet: still held. */
 	assert_int_equal(rdma_sim_qp_outstanding(x.h.qp, info, 8), 2);
-	assert_true(info[0].where == RDMA_SIM_WR_DONE || info[0].where == RDMA_SIM_WR_IN_CQ);
+	assert_true(info[0].where == RDMA_PROV_WR_WHERE_DONE || info[0].where == RDMA_PROV_WR_WHERE_IN_CQ);
 	rdma_sim_fabric_run_until_idle(x.f, MAX_STEPS);
 	assert_int_equal(read(fd, &v, sizeof(v)), (ssize_t)sizeof(v));
 	assert_int_equal(P->cq_poll(x.h.cq, wc, 4), 1);

@@ -218,7 +218,7 @@ static void test_registry(void **state)
 	assert_string_equal(unvmf_rpc_method_name(0), "t_echo");
 	assert_null(unvmf_rpc_method_name(UNVMF_ARRAY_SIZE(g_test_methods)));
 	/* The real table: every group registers without clashes, SPDK names present. */
-	unvmf_control_plane_install();
+	unvmf_rpc_methods_install();
 	assert_non_null(unvmf_rpc_method_find("nvmf_subsystem_add_listener"));
 	assert_non_null(unvmf_rpc_method_find("spdk_get_version"));
 	assert_non_null(unvmf_rpc_method_find("bdev_aio_delete"));

@@ -110,7 +110,6 @@ struct rdma_fault_trap {
 struct rdma_transport {
 	struct unvmf_transport base;
 	const struct rdma_provider *prov;
-	bool is_sim;
 	struct rdma_prov_ctx *ctx;
 	struct rdma_prov_channel *ch;
 	struct rdma_device devs[RDMA_MAX_DEVICES];

@@ -346,21 +346,22 @@ int rdma_group_poll(struct unvmf_transport_poll_group *tgroup)
 }
 
 /*
- * On sim, the NIC's own list of the WRs it holds for this QP: every send WR
- * must name a request of this qpair that is not FREE or COMPLETED, and each
- * request's per-kind counts must be exactly what the NIC holds for it.
+ * With a provider that can list the WRs the NIC holds for this QP (the sim):
+ * every send WR must name a request of this qpair that is not FREE or
+ * COMPLETED, and each request's per-kind counts must be exactly what the NIC
+ * holds for it.
  */
-static int check_sim_outstanding(struct rdma_qpair *rq, uint32_t sends)
+static int check_nic_outstanding(struct rdma_qpair *rq, uint32_t sends)
 {
 	static const enum rdma_wr_kind kind_of[RDMA_WRID_NUM_TYPES] = {
 	    [RDMA_WRID_SEND] = RDMA_WR_SEND,
 	    [RDMA_WRID_READ] = RDMA_WR_READ,
 	    [RDMA_WRID_WRITE] = RDMA_WR_WRITE,
 	};
-	static __thread struct rdma_sim_wr_info info[2048];
+	static __thread struct rdma_prov_wr_info info[2048];
 	static __thread uint32_t held[1024][RDMA_WR_NUM_KINDS];
 	uint32_t nsend = 0, nrecv = 0;
-	int total = rdma_sim_qp_outstanding(rq->qp, info, (int)UNVMF_ARRAY_SIZE(info));
+	int total = rq->rt->prov->qp_outstanding(rq->qp, info, (int)UNVMF_ARRAY_SIZE(info));
 
 	if (total < 0 || total > (int)UNVMF_ARRAY_SIZE(info) || rq->num_reqs > 1024)
 		return 0;
@@ -370,7 +371,7 @@ static int check_sim_outstanding(struct rdma_qpair *rq, uint32_t sends)
 		const struct rdma_req_ext *ext;
 		const struct rdma_req *req;
 
-		if (info[i].where == RDMA_SIM_WR_UNSIGNALED_DONE)
+		if (info[i].where == RDMA_PROV_WR_WHERE_UNSIGNALED_DONE)
 			continue;
 		if (info[i].opcode == RDMA_PROV_WR_RECV) {
 			nrecv++;
@@ -446,7 +447,7 @@ int rdma_group_check(struct rdma_group *rg)
 			    rq->reads_inflight);
 			return -EFAULT;
 		}
-		if (rq->rt->is_sim && rq->qp && check_sim_outstanding(rq, wrs) != 0)
+		if (rq->rt->prov->qp_outstanding && rq->qp && check_nic_outstanding(rq, wrs) != 0)
 			return -EFAULT;
 	}
 	if (bufs != rg->cache.outstanding) {

@@ -265,13 +265,13 @@ static bool qpair_nic_idle(struct rdma_qpair *rq)
 	}
 	/*
 	 * SRQ receives this QP consumed whose completion has not landed yet are
-	 * invisible to our counts; the sim can tell (a real HCA completes them
-	 * before LAST_WQE_REACHED).
+	 * invisible to our counts; a provider that lists what the NIC holds can
+	 * tell (a real HCA completes them before LAST_WQE_REACHED).
 	 */
-	if (rq->rt->is_sim) {
-		struct rdma_sim_wr_info info[4];
+	if (rq->rt->prov->qp_outstanding) {
+		struct rdma_prov_wr_info info[4];
 
-		if (rdma_sim_qp_outstanding(rq->qp, info, 4) > 0)
+		if (rq->rt->prov->qp_outstanding(rq->qp, info, 4) > 0)
 			return false;
 	}
 	return true;

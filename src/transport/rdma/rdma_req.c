@@ -108,15 +108,8 @@ void rdma_req_move(struct rdma_req *req, enum rdma_req_state state)
 		struct rdma_req_queue *q = &set->queues[req->queue];
 
 		UNVMF_ASSERT(q->len > 0);
-#ifdef UNVMF_SIM_BREAK_MOVE
-		/* tests/sim negative control: SPDK's pre-fix bug, a write stays linked on PENDING_READ while transferring. */
-		if (!(req->queue == RDMA_QUEUE_PENDING_READ &&
-		      state == RDMA_REQ_TRANSFERRING_HOST_TO_CONTROLLER))
-#endif
-		{
-			TAILQ_REMOVE(&q->head, req, link);
-			q->len--;
-		}
+		TAILQ_REMOVE(&q->head, req, link);
+		q->len--;
 	}
 	set->state_count[req->state]--;
 	/*

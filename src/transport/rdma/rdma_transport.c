@@ -165,7 +165,6 @@ static int rdma_create(const struct unvmf_transport_opts *opts, struct unvmf_tra
 		free(rt);
 		return -EINVAL;
 	}
-	rt->is_sim = rt->prov == rdma_provider_get("sim");
 	rc = rt->prov->ctx_open(ro->provider_ctx, &rt->ctx);
 	if (rc) {
 		LOG_ERR("RDMA: provider %s: cannot open: %s", rt->prov->name, strerror(-rc));

@@ -4,7 +4,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "rdma_provider/provider_sim_internal.h"
+#include "provider_sim_internal.h"
 #include "util/log.h"
 
 /* Limits the sim device advertises and enforces. */

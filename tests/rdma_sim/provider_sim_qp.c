@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "rdma_provider/provider_sim_internal.h"
+#include "provider_sim_internal.h"
 #include "util/log.h"
 
 #define SIM_RETRY_FOREVER 7

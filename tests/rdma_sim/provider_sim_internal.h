@@ -1,12 +1,12 @@
 #pragma once
 /*
  * sim provider internals, shared by provider_sim*.c. One thread owns the
- * whole fabric (see provider.h). Objects are linked on per-type fabric lists
+ * whole fabric (see rdma_sim.h). Objects are linked on per-type fabric lists
  * in creation order, so every walk is deterministic.
  */
 #include <sys/queue.h>
 
-#include "rdma_provider/provider.h"
+#include "rdma_sim.h"
 #include "util/common.h"
 
 #define SIM_ADDR_MAX 56

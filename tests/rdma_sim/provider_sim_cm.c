@@ -10,7 +10,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "rdma_provider/provider_sim_internal.h"
+#include "provider_sim_internal.h"
 #include "util/log.h"
 
 #define SIM_REQ_PDATA 56

@@ -10,7 +10,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "rdma_provider/provider_sim_internal.h"
+#include "provider_sim_internal.h"
 #include "util/log.h"
 
 /* splitmix64: tiny, full-period, and good enough to shuffle a schedule. */
@@ -422,33 +422,33 @@ void rdma_sim_node_fail_device(struct rdma_sim_node *node)
 
 /* --- inspection --- */
 
-static int wq_report(const struct sim_wq *wq, bool recv, struct rdma_sim_wr_info *out, int max,
+static int wq_report(const struct sim_wq *wq, bool recv, struct rdma_prov_wr_info *out, int max,
 		     int *n)
 {
 	int counted = 0;
 
 	for (uint64_t i = wq->head; i < wq->tail; i++) {
 		const struct sim_slot *s = &wq->slots[i % wq->cap];
-		enum rdma_sim_wr_where where;
+		enum rdma_prov_wr_where where;
 
 		switch (s->state) {
 		case SIM_SLOT_POSTED:
-			where = RDMA_SIM_WR_POSTED;
+			where = RDMA_PROV_WR_WHERE_POSTED;
 			break;
 		case SIM_SLOT_DONE:
-			where = RDMA_SIM_WR_DONE;
+			where = RDMA_PROV_WR_WHERE_DONE;
 			break;
 		case SIM_SLOT_IN_CQ:
-			where = RDMA_SIM_WR_IN_CQ;
+			where = RDMA_PROV_WR_WHERE_IN_CQ;
 			break;
 		default:
-			where = RDMA_SIM_WR_UNSIGNALED_DONE;
+			where = RDMA_PROV_WR_WHERE_UNSIGNALED_DONE;
 			break;
 		}
-		if (where != RDMA_SIM_WR_UNSIGNALED_DONE)
+		if (where != RDMA_PROV_WR_WHERE_UNSIGNALED_DONE)
 			counted++;
 		if (*n < max)
-			out[*n] = (struct rdma_sim_wr_info){
+			out[*n] = (struct rdma_prov_wr_info){
 				.wr_id = s->wr_id,
 				.opcode = recv ? RDMA_PROV_WR_RECV : s->opcode,
 				.where = where,
@@ -458,7 +458,7 @@ static int wq_report(const struct sim_wq *wq, bool recv, struct rdma_sim_wr_info
 	return counted;
 }
 
-int rdma_sim_qp_outstanding(struct rdma_prov_qp *qp, struct rdma_sim_wr_info *out, int max)
+int rdma_sim_qp_outstanding(struct rdma_prov_qp *qp, struct rdma_prov_wr_info *out, int max)
 {
 	SIM_LOCKED();
 	int n = 0;
