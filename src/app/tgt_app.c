@@ -1,6 +1,6 @@
 #include "app/tgt_app.h"
 #include "bdev/bdev.h"
-#include "nvmf/nvmf_internal.h"
+#include "nvmf/nvmf.h"
 #include "reactor/reactor.h"
 #include "nvmf/transport.h"
 #include "util/log.h"
@@ -271,7 +271,7 @@ static void app_start(void *arg)
 		unvmf_reactors_stop();
 		return;
 	}
-	g_tgt.fault_injection = g_app.opts->enable_fault_injection;
+	unvmf_tgt_set_fault_injection(g_app.opts->enable_fault_injection);
 	rc = unvmf_tgt_create_poll_groups(groups_created, NULL);
 	if (rc)
 		groups_created(NULL, rc);

@@ -7,11 +7,11 @@
  */
 #include "app/tgt_app.h"
 #include "nvmf/transport.h"
-#include "transport/tcp/tcp_transport.h"
+#include "transport/tcp/tcp_opts.h"
 #include "util/common.h"
 #include "util/log.h"
 #if UNVMF_WITH_RDMA
-#include "transport/rdma/rdma_transport.h"
+#include "transport/rdma/rdma_opts.h"
 #endif
 
 #include <string.h>

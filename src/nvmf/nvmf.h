@@ -330,6 +330,27 @@ int unvmf_poll_group_foreach_transport_group(struct unvmf_poll_group *group,
                                                        void *arg),
                                              void *arg);
 
+/* ---- fault injection (reactor 0 sets the switch; the walk runs on the group's thread) ---- */
+void unvmf_tgt_set_fault_injection(bool enabled);
+bool unvmf_tgt_fault_injection_enabled(void);
+
+/* Which qpairs a fault is for; -1 in a field matches any. */
+struct unvmf_qpair_match {
+	int64_t qpair_id;
+	int32_t cntlid;
+	int32_t qid;
+};
+struct unvmf_inject_result {
+	unsigned matched;
+	unsigned injected;
+	int first_error; /* the first refusal of the transport, 0 if none */
+};
+/* Hands fault to each of the group's qpairs on transport that match; adds to res. */
+void unvmf_poll_group_inject_fault(struct unvmf_poll_group *group,
+                                   struct unvmf_transport *transport,
+                                   const struct unvmf_qpair_match *match, const char *fault,
+                                   struct unvmf_inject_result *res);
+
 /* ---- qpairs (called by transports) ---- */
 void unvmf_qpair_init(struct unvmf_qpair *qpair, struct unvmf_transport *transport);
 /* A new connection accepted on any thread: picks a poll group and hands it over. */

@@ -6,8 +6,6 @@
 #include "rpc/rpc.h"
 #include "bdev/bdev.h"
 #include "nvmf/nvmf.h"
-/* The transport list below is still read from the target's struct. */
-#include "nvmf/nvmf_internal.h"
 #include "nvmf/transport.h"
 #include "util/common.h"
 

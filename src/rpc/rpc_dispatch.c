@@ -4,8 +4,6 @@
  */
 #include "rpc/rpc.h"
 #include "nvmf/nvmf.h"
-/* The shutting-down flag is still read from the target's struct. */
-#include "nvmf/nvmf_internal.h"
 #include "util/common.h"
 #include "util/log.h"
 

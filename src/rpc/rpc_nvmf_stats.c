@@ -8,7 +8,6 @@
 #include "rpc/rpc.h"
 #include "nvmf/nvmf.h"
 /* Fault injection below still reads the target's struct and qpair lists. */
-#include "nvmf/nvmf_internal.h"
 #include "reactor/reactor.h"
 #include "nvmf/transport.h"
 #include "util/common.h"
@@ -83,13 +82,8 @@ struct group_walk {
 	/* inject_fault */
 	struct unvmf_transport *transport;
 	const char *fault;
-	uint64_t qpair_id;
-	uint16_t cntlid;
-	uint16_t qid;
-	uint64_t present;
-	unsigned matched;
-	unsigned injected;
-	int first_error;
+	struct unvmf_qpair_match match;
+	struct unvmf_inject_result res;
 };
 
 static void stats_on_group(void *arg)
@@ -248,45 +242,25 @@ static void inject_on_group(void *arg)
 {
 	struct group_walk *w = arg;
 	struct unvmf_poll_group *group = unvmf_poll_group_current();
-	struct unvmf_qpair *q, *tmp;
 
-	if (!group)
-		return;
-	/* The transport may start tearing the qpair down from inject_fault. */
-	TAILQ_FOREACH_SAFE(q, &group->qpairs, group_link, tmp)
-	{
-		int rc;
-
-		if (q->transport != w->transport)
-			continue;
-		if ((w->present & INJECT_QPAIR_ID) && q->id != w->qpair_id)
-			continue;
-		if ((w->present & INJECT_CNTLID) && (!q->ctrlr || q->ctrlr->cntlid != w->cntlid))
-			continue;
-		if ((w->present & INJECT_QID) && q->qid != w->qid)
-			continue;
-		w->matched++;
-		rc = w->transport->ops->inject_fault(q, w->fault);
-		if (rc == 0)
-			w->injected++;
-		else if (!w->first_error)
-			w->first_error = rc;
-	}
+	if (group)
+		unvmf_poll_group_inject_fault(group, w->transport, &w->match, w->fault, &w->res);
 }
 
 static void inject_done(void *arg)
 {
 	struct group_walk *w = arg;
 
-	if (w->matched == 0)
+	if (w->res.matched == 0)
 		unvmf_rpc_send_error(w->req, -ENOENT, "no qpair matches");
-	else if (w->injected == 0)
-		unvmf_rpc_send_error(w->req, w->first_error,
+	else if (w->res.injected == 0)
+		unvmf_rpc_send_error(w->req, w->res.first_error,
 		                     "fault '%s' refused by the transport: %s", w->fault,
-		                     strerror(-w->first_error));
+		                     strerror(-w->res.first_error));
 	else
-		unvmf_rpc_send_result(w->req, json_pack("{s:i, s:i}", "injected", w->injected,
-		                                        "failed", w->matched - w->injected));
+		unvmf_rpc_send_result(w->req,
+		                      json_pack("{s:i, s:i}", "injected", w->res.injected, "failed",
+		                                w->res.matched - w->res.injected));
 	free(w);
 }
 
@@ -327,7 +301,7 @@ static void rpc_nvmf_inject_fault(struct unvmf_rpc_request *req, json_t *params)
 
 	if (unvmf_rpc_decode_or_reply(req, params, spec, UNVMF_ARRAY_SIZE(spec), &p, &present))
 		return;
-	if (!g_tgt.fault_injection) {
+	if (!unvmf_tgt_fault_injection_enabled()) {
 		unvmf_rpc_send_invalid_state(req, "fault injection is disabled; start unvmf-tgt "
 		                                  "with --enable-fault-injection");
 		return;
@@ -373,10 +347,9 @@ static void rpc_nvmf_inject_fault(struct unvmf_rpc_request *req, json_t *params)
 	w->req = req;
 	w->transport = t;
 	w->fault = p.fault;
-	w->qpair_id = p.qpair_id;
-	w->cntlid = p.cntlid;
-	w->qid = p.qid;
-	w->present = present;
+	w->match.qpair_id = (present & INJECT_QPAIR_ID) ? (int64_t)p.qpair_id : -1;
+	w->match.cntlid = (present & INJECT_CNTLID) ? p.cntlid : -1;
+	w->match.qid = (present & INJECT_QID) ? p.qid : -1;
 	rc = unvmf_for_each_thread(inject_on_group, w, inject_done);
 	if (rc) {
 		free(w);

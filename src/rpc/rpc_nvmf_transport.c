@@ -1,7 +1,6 @@
 /* nvmf_create_transport and nvmf_get_transports. */
 #include "rpc/rpc.h"
 #include "nvmf/nvmf.h"
-#include "nvmf/nvmf_internal.h"
 #include "nvmf/transport.h"
 #include "util/common.h"
 

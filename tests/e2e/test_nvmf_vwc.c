@@ -19,7 +19,7 @@
 #include "e2e_util.h"
 #include "unvmf/host.h"
 
-extern const struct unvmf_transport_ops unvmf_rdma_transport_ops;
+#include "transport/rdma/rdma_opts.h"
 
 static struct rte g_e;
 static const struct unvmf_bdev_ops *g_inner;

@@ -9,13 +9,8 @@
 #include "util/log.h"
 
 #include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #define TCP_ACCEPT_PERIOD_US 1000
 #define TCP_ACCEPTS_PER_POLL 32
