@@ -26,6 +26,7 @@ static void req_copy_to(struct unvmf_req *req, const void *src, size_t len)
 		memcpy(req->iov[i].iov_base, (const char *)src + off, n);
 		off += n;
 	}
+	unvmf_req_set_c2h_len(req, (uint32_t)UNVMF_MAX((size_t)req->c2h_len, off));
 }
 
 static void admin_done(struct unvmf_req *req, uint8_t sct, uint8_t sc)
@@ -251,6 +252,7 @@ static void log_copy(struct unvmf_req *req, const void *page, uint64_t page_len,
 		}
 		done += n;
 	}
+	unvmf_req_set_c2h_len(req, (uint32_t)done);
 }
 
 static void log_changed_ns(struct unvmf_req *req, uint64_t offset, uint32_t len, bool rae)

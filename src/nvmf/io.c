@@ -70,6 +70,7 @@ static void io_bdev_done(struct unvmf_bdev_io *bio, int status)
 		uint64_t bytes = bio->num_blocks * req->ns->bdev->block_size;
 
 		if (bio->type == UNVMF_BDEV_IO_READ) {
+			unvmf_req_set_c2h_len(req, (uint32_t)bytes);
 			qpair->stats.read_bytes += bytes;
 			if (qpair->group)
 				qpair->group->stats.read_bytes += bytes;
@@ -150,20 +151,7 @@ static void io_rw(struct unvmf_req *req, bool write)
 		return;
 	}
 	/* A longer SGL than NLB needs is allowed: trim the iovecs to the transfer. */
-	if (req->length > len) {
-		uint64_t left = len;
-
-		for (int i = 0; i < req->iovcnt; i++) {
-			if (left == 0) {
-				req->iovcnt = i;
-				break;
-			}
-			if (req->iov[i].iov_len > left)
-				req->iov[i].iov_len = left;
-			left -= req->iov[i].iov_len;
-		}
-		req->length = (uint32_t)len;
-	}
+	unvmf_req_trim(req, (uint32_t)len);
 	io_submit(req, write ? UNVMF_BDEV_IO_WRITE : UNVMF_BDEV_IO_READ, slba, nlb, io_bdev_done);
 }
 

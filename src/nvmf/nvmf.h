@@ -78,6 +78,13 @@ struct unvmf_req {
 	struct unvmf_ns *ns;
 	uint64_t start_us;
 	uint32_t dsm_next;		/* Dataset Management: next range to submit */
+	/*
+	 * Controller-to-host bytes the command produced. At completion the core
+	 * trims length and iov to it (0 on an error status), so a transport sends
+	 * exactly this much whatever the host's SGL offered: the rest of the
+	 * buffer may hold an earlier user's data and never leaves the target.
+	 */
+	uint32_t c2h_len;
 	TAILQ_ENTRY(unvmf_req) link;	/* on the AER list or the core's outstanding list */
 	bool aborted;
 };
@@ -379,6 +386,10 @@ void unvmf_req_exec(struct unvmf_req *req);
 /* Completes without executing, with the given status (e.g. a bad SGL seen by the transport). */
 void unvmf_req_complete_status(struct unvmf_req *req, uint8_t sct, uint8_t sc);
 /* Hands a request with its rsp filled to the transport. */
+/* Records that the first len bytes of req's buffer are the command's data (capped at length). */
+void unvmf_req_set_c2h_len(struct unvmf_req *req, uint32_t len);
+/* Cuts length and the iovecs down to len bytes (no-op when length <= len). */
+void unvmf_req_trim(struct unvmf_req *req, uint32_t len);
 void unvmf_req_complete(struct unvmf_req *req);
 static inline void unvmf_req_set_status(struct unvmf_req *req, uint8_t sct, uint8_t sc)
 {

@@ -39,6 +39,29 @@ void unvmf_latency_hist_add(struct unvmf_latency_hist *hist, uint64_t us)
 	hist->sum_us += us;
 }
 
+void unvmf_req_set_c2h_len(struct unvmf_req *req, uint32_t len)
+{
+	req->c2h_len = UNVMF_MIN(len, req->length);
+}
+
+void unvmf_req_trim(struct unvmf_req *req, uint32_t len)
+{
+	uint32_t left = len;
+
+	if (req->length <= len)
+		return;
+	for (int i = 0; i < req->iovcnt; i++) {
+		if (left == 0) {
+			req->iovcnt = i;
+			break;
+		}
+		if (req->iov[i].iov_len > left)
+			req->iov[i].iov_len = left;
+		left -= (uint32_t)req->iov[i].iov_len;
+	}
+	req->length = len;
+}
+
 void unvmf_req_complete(struct unvmf_req *req)
 {
 	struct unvmf_qpair *qpair = req->qpair;
@@ -46,6 +69,8 @@ void unvmf_req_complete(struct unvmf_req *req)
 	bool ok = req->rsp.status.s.sct == NVME_SCT_GENERIC &&
 		  req->rsp.status.s.sc == NVME_SC_SUCCESS;
 
+	if (req->xfer == UNVMF_XFER_CONTROLLER_TO_HOST)
+		unvmf_req_trim(req, ok ? req->c2h_len : 0);
 	req->rsp.cid = req->cmd.cid;
 	req->rsp.sqid = qpair->qid;
 	/* SQ head: with flow control on, report how far we consumed. */
@@ -87,6 +112,7 @@ void unvmf_req_exec(struct unvmf_req *req)
 	memset(&req->rsp, 0, sizeof(req->rsp));
 	req->ns = NULL;
 	req->aborted = false;
+	req->c2h_len = 0;
 	req->start_us = unvmf_now_us();
 
 	if (unvmf_unlikely(qpair->state == UNVMF_QPAIR_DISCONNECTING)) {
