@@ -95,48 +95,114 @@ static uint16_t subsystem_alloc_cntlid_locked(struct unvmf_subsystem *subsys)
 	return 0xffff;
 }
 
+/* Moves while the host lives: the last Keep Alive plus the reads and writes of every queue. */
+static uint64_t ctrlr_activity(struct unvmf_ctrlr *ctrlr)
+{
+	uint64_t sum = atomic_load(&ctrlr->last_keepalive_us);
+
+	for (unsigned q = 0; q <= ctrlr->max_qid; q++)
+		sum += atomic_load_explicit(&ctrlr->qlog[q].read_cmds, memory_order_relaxed) +
+		       atomic_load_explicit(&ctrlr->qlog[q].write_cmds, memory_order_relaxed);
+	return sum;
+}
+
+/* KATO 0: true (logged, counted) when the controller sat idle for idle_reclaim_ms. */
+static bool idle_reclaim_due(struct unvmf_ctrlr *ctrlr, uint64_t now)
+{
+	uint64_t activity = ctrlr_activity(ctrlr);
+
+	if (activity != ctrlr->idle_activity) {
+		ctrlr->idle_activity = activity;
+		ctrlr->idle_since_us = now;
+		return false;
+	}
+	if (now - ctrlr->idle_since_us <= (uint64_t)ctrlr->idle_reclaim_ms * 1000)
+		return false;
+	LOG_ERR("controller %u (host %s, subsystem %s, peer %s:%s): KATO 0 and idle for %u ms "
+	        "(max_kato_ms): reclaimed",
+	        ctrlr->cntlid, ctrlr->hostnqn, ctrlr->subsys->nqn, ctrlr->host_trid.traddr,
+	        ctrlr->host_trid.trsvcid, ctrlr->idle_reclaim_ms);
+	if (ctrlr->admin_group)
+		ctrlr->admin_group->stats.kato_zero_reclaims++;
+	return true;
+}
+
 static int keepalive_poll(void *arg)
 {
 	struct unvmf_ctrlr *ctrlr = arg;
-	uint64_t last = atomic_load(&ctrlr->last_keepalive_us);
+	uint64_t last = atomic_load(&ctrlr->last_keepalive_us), now = unvmf_now_us();
+	const char *why;
 
 	/* A host that shut the controller down or left sends no more keep-alives. */
-	if (ctrlr->kato_ms == 0 || ctrlr->failed || !ctrlr->admin_qpair ||
+	if (ctrlr->failed || !ctrlr->admin_qpair ||
 	    ctrlr->admin_qpair->state != UNVMF_QPAIR_ACTIVE ||
 	    ctrlr->csts.bits.shst == NVME_SHST_COMPLETE)
 		return 0;
-	if (unvmf_now_us() - last <= (uint64_t)ctrlr->kato_ms * 1000)
-		return 0;
-	LOG_ERR("controller %u (host %s, subsystem %s): keep-alive timeout (%u ms) expired",
-		ctrlr->cntlid, ctrlr->hostnqn, ctrlr->subsys->nqn, ctrlr->kato_ms);
+	if (ctrlr->kato_ms == 0) {
+		if (!ctrlr->idle_reclaim_ms || !idle_reclaim_due(ctrlr, now))
+			return 0;
+		why = "idle controller reclaimed";
+	} else {
+		if (now - last <= (uint64_t)ctrlr->kato_ms * 1000)
+			return 0;
+		LOG_ERR("controller %u (host %s, subsystem %s): keep-alive timeout (%u ms) expired",
+		        ctrlr->cntlid, ctrlr->hostnqn, ctrlr->subsys->nqn, ctrlr->kato_ms);
+		why = "keep-alive timeout";
+	}
 	pthread_mutex_lock(&g_tgt.lock);
-	unvmf_ctrlr_disconnect_all_locked(ctrlr, "keep-alive timeout");
+	unvmf_ctrlr_disconnect_all_locked(ctrlr, why);
 	pthread_mutex_unlock(&g_tgt.lock);
 	return 1;
 }
 
 static void keepalive_arm(struct unvmf_ctrlr *ctrlr)
 {
+	uint32_t ms = ctrlr->kato_ms ? ctrlr->kato_ms : ctrlr->idle_reclaim_ms;
 	uint64_t period_us;
 
 	if (ctrlr->ka_poller)
 		unvmf_poller_unregister(&ctrlr->ka_poller);
-	if (ctrlr->kato_ms == 0)
+	if (ms == 0)
 		return;
 	/* Check a few times per period so expiry is detected within ~kato + kato/4. */
-	period_us = (uint64_t)ctrlr->kato_ms * 1000 / 4;
+	period_us = (uint64_t)ms * 1000 / 4;
 	if (period_us < 1000)
 		period_us = 1000;
 	atomic_store(&ctrlr->last_keepalive_us, unvmf_now_us());
+	ctrlr->idle_activity = ctrlr_activity(ctrlr);
+	ctrlr->idle_since_us = unvmf_now_us();
 	ctrlr->ka_poller = unvmf_poller_register(keepalive_poll, ctrlr, period_us, "keepalive");
 }
 
+/*
+ * KATO 0 means keep-alive disabled (NVMe Base, Keep Alive Timer): the host
+ * owes no Keep Alive and we never time it out for that. But a host that
+ * vanished without a word would then hold its controller forever, so such a
+ * controller is reclaimed once it has seen neither a Keep Alive nor a
+ * completed read or write on any of its queues for max_kato_ms (a living
+ * host reconnects). A discovery controller keeps the 2-minute KATO hosts
+ * expect of it. A KATO above max_kato_ms is refused at Connect
+ * (limits.c); one set later by Set Features is lowered to it.
+ */
 void unvmf_ctrlr_set_kato(struct unvmf_ctrlr *ctrlr, uint32_t kato_ms)
 {
+	uint32_t max_ms =
+	    ctrlr->admin_qpair ? ctrlr->admin_qpair->transport->opts.limits.max_kato_ms : 0;
+
 	if (kato_ms == 0 && ctrlr->subsys->type == UNVMF_SUBSYSTEM_DISCOVERY)
 		kato_ms = DISCOVERY_KATO_MS;
+	if (max_ms && kato_ms > max_ms) {
+		LOG_WARN("controller %u (host %s): KATO %u ms lowered to max_kato_ms %u",
+		         ctrlr->cntlid, ctrlr->hostnqn, kato_ms, max_ms);
+		kato_ms = max_ms;
+	}
 	/* KAS is 100 ms: round up to it. */
 	ctrlr->kato_ms = UNVMF_DIV_ROUND_UP(kato_ms, 100) * 100;
+	ctrlr->idle_reclaim_ms = ctrlr->kato_ms == 0 ? max_ms : 0;
+	if (ctrlr->idle_reclaim_ms)
+		LOG_NOTICE("controller %u (host %s): KATO 0, keep-alive disabled; reclaimed after "
+		           "%u ms idle (max_kato_ms)",
+		           ctrlr->cntlid, ctrlr->hostnqn, ctrlr->idle_reclaim_ms);
 	keepalive_arm(ctrlr);
 }
 
@@ -157,6 +223,7 @@ static void ctrlr_attach_qpair_locked(struct unvmf_ctrlr *ctrlr, struct unvmf_qp
 	if (qid != 0)
 		ctrlr->io_queue_created = true;
 	unvmf_ctrlr_get_locked(ctrlr);
+	unvmf_limits_host_attach_locked(qpair, ctrlr->hostnqn);
 	if (qpair->group) {
 		if (qid == 0)
 			qpair->group->stats.admin_qpairs_current++;
@@ -192,6 +259,8 @@ static void connect_admin(struct unvmf_req *req, struct unvmf_subsystem *subsys,
 		connect_invalid_param(req, false, offsetof(struct nvmf_connect_cmd, sqsize));
 		return;
 	}
+	if (unvmf_limits_connect_refused(req, data->hostnqn))
+		return;
 	ctrlr = calloc(1, sizeof(*ctrlr));
 	if (!ctrlr)
 		goto err_busy;
@@ -286,6 +355,8 @@ static void connect_io(struct unvmf_req *req, struct unvmf_subsystem *subsys,
 		connect_invalid_param(req, false, offsetof(struct nvmf_connect_cmd, sqsize));
 		return;
 	}
+	if (unvmf_limits_connect_refused(req, data->hostnqn))
+		return;
 	ctrlr_attach_qpair_locked(ctrlr, qpair, cmd);
 	pthread_mutex_unlock(&g_tgt.lock);
 	LOG_INFO("controller %u: I/O queue %u connected (qpair %lu, depth %u)", ctrlr->cntlid,
@@ -537,6 +608,7 @@ void unvmf_ctrlr_qpair_gone(struct unvmf_qpair *qpair)
 		else
 			qpair->group->stats.io_qpairs_current--;
 	}
+	unvmf_limits_host_detach_locked(qpair, ctrlr->hostnqn);
 	if (qpair->qid == 0)
 		unvmf_ctrlr_disconnect_all_locked(ctrlr, "admin queue disconnected");
 	qpair->ctrlr = NULL;

@@ -117,6 +117,9 @@ struct unvmf_qpair {
 	char disconnect_reason[64];
 	struct unvmf_qpair_stats stats;
 	TAILQ_ENTRY(unvmf_qpair) group_link;
+	/* Limits (nvmf/limits.c): 0 = no Fabrics Connect deadline armed. */
+	uint64_t connect_deadline_us;
+	bool host_counted; /* counted in its host's qpairs (released at departure) */
 };
 
 enum unvmf_subsystem_type {
@@ -140,7 +143,31 @@ struct unvmf_poll_group_stats {
 	uint64_t read_bytes;
 	uint64_t written_bytes;
 	uint64_t errors;
+	/* Limits (nvmf/limits.c): qpairs ended or refused for not earning their place. */
+	uint64_t connect_timeouts;            /* no Fabrics Connect before the deadline */
+	uint64_t connect_refused_host_limit;  /* the host held max_qpairs_per_host */
+	uint64_t connect_refused_group_limit; /* the poll group held max_qpairs_per_group */
+	uint64_t connect_refused_kato;        /* KATO above max_kato_ms */
+	uint64_t kato_zero_reclaims;          /* KATO 0 controllers reclaimed as idle */
 	struct unvmf_latency_hist latency;
+};
+
+/*
+ * What a host must earn before the target spends on it, enforced by the core
+ * for every transport. They travel in the transport options (each transport
+ * decodes them with unvmf_qpair_limits_decode under the same names), so an
+ * operator sets them with nvmf_create_transport. 0 turns a limit off.
+ */
+struct unvmf_qpair_limits {
+	uint32_t connect_timeout_ms;   /* transport ready (ICResp, RDMA established) to Connect */
+	uint32_t max_qpairs_per_host;  /* connected qpairs of one host NQN, target-wide */
+	uint32_t max_qpairs_per_group; /* connected qpairs on one poll group */
+	/*
+	 * Largest KATO a Connect may ask for; also how long a controller whose
+	 * host asked KATO 0 (keep-alive disabled) may stay idle before it is
+	 * reclaimed (see unvmf_ctrlr_set_kato).
+	 */
+	uint32_t max_kato_ms;
 };
 
 struct unvmf_tgt_opts {
@@ -376,6 +403,20 @@ void unvmf_qpair_disconnect(struct unvmf_qpair *qpair, const char *reason);
 void unvmf_qpair_disconnect_async(struct unvmf_poll_group *group, uint64_t qpair_id,
 				  const char *reason);
 bool unvmf_qpair_is_admin(const struct unvmf_qpair *qpair);
+/* Defaults an operator can live with (see limits.c for why each). */
+void unvmf_qpair_limits_defaults(struct unvmf_qpair_limits *limits);
+/*
+ * The transport is ready for Fabrics Connect on qpair (TCP: ICResp sent;
+ * RDMA: connection established): Connect must arrive within the transport's
+ * limits.connect_timeout_ms. Qpair's thread.
+ */
+void unvmf_qpair_connect_deadline_arm(struct unvmf_qpair *qpair);
+/*
+ * Called by the transport's periodic sweep (qpair's thread): a qpair still
+ * unconnected past its deadline is logged, counted and disconnected with the
+ * reason "connect timeout". True when it was.
+ */
+bool unvmf_qpair_connect_deadline_check(struct unvmf_qpair *qpair, uint64_t now_us);
 /* The poll group of the calling thread, NULL on a thread without one. */
 struct unvmf_poll_group *unvmf_poll_group_current(void);
 

@@ -120,6 +120,10 @@ struct unvmf_ctrlr {
 	uint32_t kato_ms;
 	_Atomic uint64_t last_keepalive_us;
 	struct unvmf_poller *ka_poller;
+	/* KATO 0: reclaimed after this long without Keep Alive or I/O (0 = never). */
+	uint32_t idle_reclaim_ms;
+	uint64_t idle_activity; /* Keep Alive time + I/O counts at the last look */
+	uint64_t idle_since_us;
 	uint32_t aec; /* async event configuration */
 	/* Volatile Write Cache WCE; set on the admin thread, read by every I/O thread. */
 	_Atomic bool vwc_enabled;
@@ -212,4 +216,14 @@ void unvmf_ctrlr_disconnect_all_locked(struct unvmf_ctrlr *ctrlr, const char *re
 void unvmf_ctrlr_get_locked(struct unvmf_ctrlr *ctrlr);
 void unvmf_ctrlr_put(struct unvmf_ctrlr *ctrlr);
 void unvmf_ctrlr_put_locked(struct unvmf_ctrlr *ctrlr);
+/*
+ * Limits at Connect (limits.c), under g_tgt.lock, after the subsystem and
+ * host checks: whether qpair may take one more place for hostnqn. On refusal
+ * it drops g_tgt.lock, logs who and why, counts it and completes req with the
+ * status; returns true.
+ */
+bool unvmf_limits_connect_refused(struct unvmf_req *req, const char *hostnqn);
+/* Under g_tgt.lock: qpair of hostnqn connected / departs (per-host count). */
+void unvmf_limits_host_attach_locked(struct unvmf_qpair *qpair, const char *hostnqn);
+void unvmf_limits_host_detach_locked(struct unvmf_qpair *qpair, const char *hostnqn);
 void unvmf_latency_hist_add(struct unvmf_latency_hist *hist, uint64_t us);

@@ -41,6 +41,7 @@ struct unvmf_transport_opts {
 	uint32_t buf_cache_size;
 	uint32_t abort_timeout_sec;
 	bool busy_poll;
+	struct unvmf_qpair_limits limits; /* enforced by the core (nvmf/limits.c) */
 	union unvmf_transport_opts_specific specific;
 };
 
@@ -167,6 +168,17 @@ unvmf_transport_param_find(const struct unvmf_transport_param *spec, size_t coun
 int unvmf_transport_params_decode(const struct json_t *params,
                                   const struct unvmf_transport_param *spec, size_t count, void *out,
                                   uint64_t *present, char *err, size_t err_len);
+
+/*
+ * The core's qpair limits as JSON parameters, for a transport's opts_accepts,
+ * opts_decode and opts_dump: every transport speaks them under the same names.
+ * decode takes only these members (the transport splits its params); it
+ * writes limits only when all of them are valid.
+ */
+bool unvmf_qpair_limits_accepts(const char *name);
+int unvmf_qpair_limits_decode(struct unvmf_qpair_limits *limits, const struct json_t *params,
+                              char *err, size_t err_len);
+void unvmf_qpair_limits_dump(const struct unvmf_qpair_limits *limits, struct json_t *obj);
 
 /* Target-level: creates the transport and its per-group parts on every poll group. */
 int unvmf_tgt_add_transport(const struct unvmf_transport_opts *opts,

@@ -77,4 +77,5 @@ void unvmf_transport_opts_defaults(struct unvmf_transport_opts *o, enum nvmf_trt
 	o->max_io_size = 131072;
 	o->io_unit_size = 8192;
 	o->abort_timeout_sec = 1;
+	unvmf_qpair_limits_defaults(&o->limits);
 }

@@ -72,6 +72,26 @@ static json_t *group_stats_json(struct unvmf_poll_group *group)
 	                 (json_int_t)sleeps, "transports", transports);
 }
 
+/* Qpairs that did not earn their place (nvmf/limits.c), as the group's "limits" object. */
+static json_t *group_limits_add(json_t *g, struct unvmf_poll_group *group)
+{
+	struct unvmf_poll_group_info info;
+	const struct unvmf_poll_group_stats *s = &info.stats;
+
+	if (!g)
+		return NULL;
+	unvmf_poll_group_get_info(group, &info);
+	json_object_set_new(g, "limits",
+	                    json_pack("{s:I, s:I, s:I, s:I, s:I}", "connect_timeouts",
+	                              (json_int_t)s->connect_timeouts, "connect_refused_host_limit",
+	                              (json_int_t)s->connect_refused_host_limit,
+	                              "connect_refused_group_limit",
+	                              (json_int_t)s->connect_refused_group_limit,
+	                              "connect_refused_kato", (json_int_t)s->connect_refused_kato,
+	                              "kato_zero_reclaims", (json_int_t)s->kato_zero_reclaims));
+	return g;
+}
+
 /* ---- walks over every poll group ---- */
 
 struct group_walk {
@@ -92,7 +112,7 @@ static void stats_on_group(void *arg)
 	struct unvmf_poll_group *group = unvmf_poll_group_current();
 
 	if (group && w->list)
-		json_array_append_new(w->list, group_stats_json(group));
+		json_array_append_new(w->list, group_limits_add(group_stats_json(group), group));
 }
 
 static void stats_done(void *arg)

@@ -115,6 +115,9 @@ struct tcp_conn *tcp_conn_create(struct tcp_transport *tt, struct unvmf_sock *so
 	conn->params.role = NVME_TCP_ROLE_CONTROLLER;
 	conn->params.maxh2cdata = TCP_MAXH2CDATA;
 	conn->params.icd_max = conn->icd_size;
+	if (tcp_transport_opts(tt)->icreq_timeout_ms)
+		conn->icreq_deadline_us =
+		    unvmf_now_us() + (uint64_t)tcp_transport_opts(tt)->icreq_timeout_ms * 1000;
 	return conn;
 }
 
@@ -138,6 +141,8 @@ static const char *const g_end_names[TCP_END_NUM_REASONS] = {
     [TCP_END_CONTROLLER_GONE] = "controller_gone",
     [TCP_END_TARGET_SHUTDOWN] = "target_shutdown",
     [TCP_END_FAULT_INJECTED] = "fault_injected",
+    [TCP_END_ICREQ_TIMEOUT] = "icreq_timeout",
+    [TCP_END_CONNECT_TIMEOUT] = "connect_timeout",
     [TCP_END_REQUESTED] = "requested",
 };
 
@@ -157,6 +162,8 @@ enum tcp_end_reason tcp_end_reason_of_core(const char *reason)
 		enum tcp_end_reason why;
 	} map[] = {
 	    {"keep-alive timeout", TCP_END_KEEP_ALIVE_TIMEOUT},
+	    {"idle controller reclaimed", TCP_END_KEEP_ALIVE_TIMEOUT},
+	    {"connect timeout", TCP_END_CONNECT_TIMEOUT},
 	    {"host removed", TCP_END_HOST_REMOVED},
 	    {"listener removed", TCP_END_LISTENER_REMOVED},
 	    {"subsystem deleted", TCP_END_SUBSYSTEM_DELETED},

@@ -23,6 +23,41 @@ static struct tcp_group *tcp_group_from(struct unvmf_transport_poll_group *tgrou
 	return (struct tcp_group *)((char *)tgroup - offsetof(struct tcp_group, base));
 }
 
+/*
+ * A connection must earn its place: ICReq within icreq_timeout_ms of the
+ * accept, then Fabrics Connect within the core's connect_timeout_ms
+ * (unvmf_qpair_connect_deadline_check logs and counts that one).
+ */
+static int group_sweep_deadlines(void *arg)
+{
+	struct tcp_group *group = arg;
+	uint64_t now = unvmf_now_us();
+	struct tcp_conn *conn;
+	int work = 0;
+
+	TAILQ_FOREACH(conn, &group->conns, link)
+	{
+		if (conn->state == TCP_CONN_AWAIT_ICREQ) {
+			if (!conn->icreq_deadline_us || now < conn->icreq_deadline_us)
+				continue;
+			LOG_WARN(
+			    "qpair %lu (peer %s:%s): no ICReq within %u ms (icreq_timeout_ms): "
+			    "closing",
+			    (unsigned long)conn->qpair.id, conn->qpair.peer.traddr,
+			    conn->qpair.peer.trsvcid,
+			    tcp_transport_opts(group->tt)->icreq_timeout_ms);
+			conn->icreq_deadline_us = 0;
+			tcp_conn_teardown(conn, TCP_END_ICREQ_TIMEOUT, "ICReq timeout");
+			work = 1;
+		} else if (conn->state == TCP_CONN_RUNNING) {
+			/* Teardown leaves conn on group->conns: the walk goes on safely. */
+			if (unvmf_qpair_connect_deadline_check(&conn->qpair, now))
+				work = 1;
+		}
+	}
+	return work;
+}
+
 struct unvmf_transport_poll_group *tcp_group_create(struct unvmf_transport *transport,
                                                     struct unvmf_poll_group *pg)
 {
@@ -45,8 +80,14 @@ struct unvmf_transport_poll_group *tcp_group_create(struct unvmf_transport *tran
 		goto err_close_epoll;
 	if (unvmf_thread_add_wake_fd(group->epfd) != 0)
 		goto err_fini_cache;
+	group->deadline_poller = unvmf_poller_register(group_sweep_deadlines, group,
+	                                               TCP_DEADLINE_SWEEP_US, "tcp_deadlines");
+	if (!group->deadline_poller)
+		goto err_remove_wake_fd;
 	return &group->base;
 
+err_remove_wake_fd:
+	unvmf_thread_remove_wake_fd(group->epfd);
 err_fini_cache:
 	unvmf_buf_cache_fini(&group->cache);
 err_close_epoll:
@@ -72,6 +113,7 @@ void tcp_group_destroy(struct unvmf_transport_poll_group *tgroup)
 			LOG_ERR("qpair %lu: the core still owns requests; leaking it",
 			        (unsigned long)conn->qpair.id);
 	}
+	unvmf_poller_unregister(&group->deadline_poller);
 	unvmf_thread_remove_wake_fd(group->epfd);
 	close(group->epfd);
 	unvmf_buf_cache_fini(&group->cache);
@@ -251,6 +293,7 @@ void tcp_group_dump_stats(struct unvmf_transport_poll_group *tgroup, void *json_
 	json_object_set_new(obj, "pending_buffer_total",
 	                    json_integer((json_int_t)s->pending_buf_total));
 	json_object_set_new(obj, "send_eagain", json_integer((json_int_t)s->send_eagain));
+	json_object_set_new(obj, "sq_overflows", json_integer((json_int_t)s->sq_overflows));
 	for (unsigned i = 0; i < UNVMF_ARRAY_SIZE(s->term_sent); i++) {
 		if (s->term_sent[i])
 			json_object_set_new(term, g_fes_names[i],

@@ -39,6 +39,8 @@
 #define TCP_ADMIN_ICD_SIZE 8192u
 /* How long a C2HTermReq may take to leave before the socket is closed anyway. */
 #define TCP_TERM_FLUSH_US 1000000u
+/* How often a group looks for connections past their ICReq or Connect deadline. */
+#define TCP_DEADLINE_SWEEP_US 100000u
 /* Receiving straight into request buffers pays off from this many bytes. */
 #define TCP_DIRECT_RECV_MIN 4096u
 
@@ -182,7 +184,8 @@ struct tcp_conn {
 	TAILQ_HEAD(, tcp_req) free_reqs;
 	uint32_t state_count[TCP_REQ_NUM_STATES];
 	/* Teardown. */
-	bool term_wanted; /* term_pdu holds a C2HTermReq to send before closing */
+	uint64_t icreq_deadline_us; /* 0: none (see icreq_timeout_ms) */
+	bool term_wanted;           /* term_pdu holds a C2HTermReq to send before closing */
 	uint64_t drain_deadline_us;
 	TAILQ_ENTRY(tcp_conn) link;       /* group->conns */
 	TAILQ_ENTRY(tcp_conn) send_link;  /* group->send_list */
@@ -207,7 +210,9 @@ enum tcp_end_reason {
 	TCP_END_CONTROLLER_GONE,    /* its admin queue went, or a controller reset */
 	TCP_END_TARGET_SHUTDOWN,
 	TCP_END_FAULT_INJECTED,
-	TCP_END_REQUESTED, /* another disconnect the core asked for */
+	TCP_END_ICREQ_TIMEOUT,   /* no ICReq within icreq_timeout_ms of the accept */
+	TCP_END_CONNECT_TIMEOUT, /* no Fabrics Connect within connect_timeout_ms of ICResp */
+	TCP_END_REQUESTED,       /* another disconnect the core asked for */
 	TCP_END_NUM_REASONS,
 };
 
@@ -228,6 +233,7 @@ struct tcp_group_stats {
 	uint64_t pending_buf_current;
 	uint64_t pending_buf_total;
 	uint64_t send_eagain;
+	uint64_t sq_overflows; /* a capsule beyond the queue size (ended the connection) */
 };
 
 struct tcp_group {
@@ -238,7 +244,8 @@ struct tcp_group {
 	TAILQ_HEAD(, tcp_conn) conns;
 	TAILQ_HEAD(, tcp_conn) send_list; /* connections with PDUs to write */
 	TAILQ_HEAD(, tcp_conn) draining;
-	TAILQ_HEAD(, tcp_req) pending_buf; /* NEED_BUFFER, oldest first */
+	TAILQ_HEAD(, tcp_req) pending_buf;    /* NEED_BUFFER, oldest first */
+	struct unvmf_poller *deadline_poller; /* ICReq and Connect deadlines */
 	struct tcp_group_stats stats;
 };
 

@@ -35,6 +35,8 @@ void tcp_opts_init(struct unvmf_transport_opts *o)
 	t->c2h_success = true;
 	t->sock_priority = 0;
 	t->ack_timeout_ms = 0;
+	/* The Linux host sends ICReq as soon as it connects: 10 s is slack for any host. */
+	t->icreq_timeout_ms = 10000;
 }
 
 int tcp_opts_check(const struct unvmf_transport_opts *o)
@@ -72,26 +74,44 @@ static const struct unvmf_transport_param g_tcp_params[] = {
      UNVMF_TRANSPORT_PARAM_FIELD(struct unvmf_tcp_opts, sock_priority), 0, 6},
     {"ack_timeout", UNVMF_TRANSPORT_PARAM_UINT,
      UNVMF_TRANSPORT_PARAM_FIELD(struct unvmf_tcp_opts, ack_timeout_ms), 0, 3600000},
+    {"icreq_timeout_ms", UNVMF_TRANSPORT_PARAM_UINT,
+     UNVMF_TRANSPORT_PARAM_FIELD(struct unvmf_tcp_opts, icreq_timeout_ms), 0, 3600000},
 };
 
 bool tcp_opts_accepts(const char *name)
 {
-	return unvmf_transport_param_find(g_tcp_params, UNVMF_ARRAY_SIZE(g_tcp_params), name);
+	return unvmf_transport_param_find(g_tcp_params, UNVMF_ARRAY_SIZE(g_tcp_params), name) ||
+	       unvmf_qpair_limits_accepts(name);
 }
 
 int tcp_opts_decode(struct unvmf_transport_opts *opts, const json_t *params, char *err,
                     size_t err_len)
 {
 	struct unvmf_tcp_opts t = *unvmf_tcp_opts(opts);
-	int rc;
+	struct unvmf_qpair_limits limits = opts->limits;
+	json_t *own = json_object(), *core = json_object();
+	const char *key;
+	json_t *v;
+	int rc = -ENOMEM;
 
-	/* Into a copy: a refused parameter leaves opts as they were. */
-	rc = unvmf_transport_params_decode(params, g_tcp_params, UNVMF_ARRAY_SIZE(g_tcp_params), &t,
+	if (!own || !core)
+		goto out_free;
+	/* The core's limits share the namespace; each table refuses the other's names. */
+	json_object_foreach((json_t *)params, key, v)
+	    json_object_set(unvmf_qpair_limits_accepts(key) ? core : own, key, v);
+	/* Into copies: a refused parameter leaves opts as they were. */
+	rc = unvmf_transport_params_decode(own, g_tcp_params, UNVMF_ARRAY_SIZE(g_tcp_params), &t,
 	                                   NULL, err, err_len);
-	if (rc)
-		return rc;
-	*unvmf_tcp_opts(opts) = t;
-	return 0;
+	if (rc == 0)
+		rc = unvmf_qpair_limits_decode(&limits, core, err, err_len);
+	if (rc == 0) {
+		*unvmf_tcp_opts(opts) = t;
+		opts->limits = limits;
+	}
+out_free:
+	json_decref(own);
+	json_decref(core);
+	return rc;
 }
 
 void tcp_opts_dump(const struct unvmf_transport_opts *opts, json_t *j)
@@ -101,6 +121,8 @@ void tcp_opts_dump(const struct unvmf_transport_opts *opts, json_t *j)
 	json_object_set_new(j, "c2h_success", json_boolean(t->c2h_success));
 	json_object_set_new(j, "sock_priority", json_integer(t->sock_priority));
 	json_object_set_new(j, "ack_timeout", json_integer(t->ack_timeout_ms));
+	json_object_set_new(j, "icreq_timeout_ms", json_integer(t->icreq_timeout_ms));
+	unvmf_qpair_limits_dump(&opts->limits, j);
 }
 
 void tcp_listener_discover(const struct unvmf_trid *trid, struct nvmf_discovery_log_entry *e)

@@ -11,9 +11,10 @@
 #include "nvmf/transport.h"
 
 struct unvmf_tcp_opts {
-	bool c2h_success;        /* skip CapsuleResp after a successful read */
-	uint32_t sock_priority;  /* SO_PRIORITY; 0 = the default */
-	uint32_t ack_timeout_ms; /* TCP_USER_TIMEOUT; 0 = the kernel's */
+	bool c2h_success;          /* skip CapsuleResp after a successful read */
+	uint32_t sock_priority;    /* SO_PRIORITY; 0 = the default */
+	uint32_t ack_timeout_ms;   /* TCP_USER_TIMEOUT; 0 = the kernel's */
+	uint32_t icreq_timeout_ms; /* accept to ICReq; 0 = no deadline */
 };
 
 extern const struct unvmf_transport_ops unvmf_tcp_transport_ops;

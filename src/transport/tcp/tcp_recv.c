@@ -92,6 +92,8 @@ static void recv_icreq(struct tcp_conn *conn)
 	pdu->data_len = 0;
 	pdu->ddgst_len = 0;
 	tcp_conn_queue_pdu(conn, pdu);
+	conn->icreq_deadline_us = 0;
+	unvmf_qpair_connect_deadline_arm(&conn->qpair);
 	LOG_DEBUG("qpair %lu: ICReq hpda %u dgst %#x maxr2t %u", (unsigned long)conn->qpair.id,
 	          ic->hpda, ic->dgst, ic->maxr2t);
 	recv_payload_start(conn);
@@ -104,9 +106,21 @@ static void recv_capsule(struct tcp_conn *conn)
 	uint32_t max_io = conn->tt->base.opts.max_io_size;
 
 	if (!req) {
-		/* More commands outstanding than the queue has entries. */
+		/*
+		 * More commands outstanding than the queue has entries: the host
+		 * broke SQ flow control. Queueing them would let it grow our
+		 * memory without bound, so the connection ends as a protocol error.
+		 */
 		struct nvme_tcp_pdu_error err = {.fes = NVME_TCP_FES_PDU_SEQUENCE_ERROR, .fei = 0};
 
+		LOG_ERR("qpair %lu (qid %u, host %s, peer %s:%s): capsule cid %u beyond the queue "
+		        "size %u: ending the connection",
+		        (unsigned long)conn->qpair.id, conn->qpair.qid,
+		        conn->qpair.ctrlr ? conn->qpair.ctrlr->hostnqn : "-",
+		        conn->qpair.peer.traddr, conn->qpair.peer.trsvcid, cmd->ccsqe.cid,
+		        tcp_conn_depth(conn));
+		if (conn->group)
+			conn->group->stats.sq_overflows++;
 		recv_terminate(conn, &err);
 		return;
 	}
