@@ -44,7 +44,7 @@ for s in postinst prerm postrm; do
 	grep -q 'if \[ -d /run/systemd/system \]' "$work/control/$s" ||
 		fail "$s acts without checking that systemd runs"
 done
-! grep -q 'systemctl enable\|systemctl start' "$work/control/postinst" ||
+! grep -v '^[[:space:]]*#' "$work/control/postinst" | grep -Eq 'systemctl .*\b(enable|start)\b' ||
 	fail "postinst enables or starts the service"
 
 # The files, exactly.
