@@ -1,4 +1,5 @@
 #include "app/tgt_app.h"
+#include "app/tgt_notify.h"
 #include "bdev/bdev.h"
 #include "nvmf/nvmf.h"
 #include "reactor/reactor.h"
@@ -69,6 +70,7 @@ static void app_begin_shutdown(int status)
 		g_app.exit_status = status;
 	g_app.state = APP_STOPPING;
 	LOG_NOTICE("unvmf-tgt shutting down");
+	tgt_notify_stopping();
 	unvmf_tgt_shutdown(app_shutdown_done, NULL);
 }
 
@@ -116,6 +118,8 @@ static void app_started(void)
 {
 	g_app.state = APP_RUNNING;
 	LOG_NOTICE("unvmf-tgt running on %u core(s)", unvmf_reactor_count());
+	/* Both start-up paths add their listeners synchronously before getting here. */
+	tgt_notify_ready(unvmf_reactor_count());
 }
 
 /* The default configuration serves the first built-in transport. */
