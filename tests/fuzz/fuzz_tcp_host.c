@@ -90,7 +90,7 @@ static bool read_host_pdu(int fd)
 	struct pollfd pfd = {.fd = fd, .events = POLLIN};
 	uint32_t left;
 
-	if (poll(&pfd, 1, 1000) != 1 || !read_full(fd, &ch, sizeof(ch)) || ch.plen < sizeof(ch))
+	if (poll(&pfd, 1, 50) != 1 || !read_full(fd, &ch, sizeof(ch)) || ch.plen < sizeof(ch))
 		return false;
 	for (left = ch.plen - (uint32_t)sizeof(ch); left;) {
 		uint32_t n = left < sizeof(sink) ? left : (uint32_t)sizeof(sink);

@@ -34,7 +34,7 @@
 #include "transport/tcp/tcp_transport.h"
 
 #define FUZZ_MAX_INPUT (128u * 1024)
-#define FUZZ_QUIET_STEPS 16
+#define FUZZ_QUIET_STEPS 6
 #define FUZZ_MAX_STEPS 4000
 #define FUZZ_FREE_STEPS 4000
 
