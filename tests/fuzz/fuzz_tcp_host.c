@@ -148,7 +148,7 @@ static void *ctrlr_main(void *arg)
 			}
 		}
 		for (size_t done = 0; done < pdu_len; done += (size_t)n) {
-			n = write(fd, play->stream + off + done, pdu_len - done);
+			n = send(fd, play->stream + off + done, pdu_len - done, MSG_NOSIGNAL);
 			if (n <= 0)
 				goto close_conn;
 		}
