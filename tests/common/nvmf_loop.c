@@ -17,7 +17,7 @@
 #define LOOP_STEP_US 1000u
 #define LOOP_MAX_STEPS 100000u
 
-struct loop_req {
+struct nvmf_loop_req {
 	struct unvmf_req req;
 	bool done;
 };
@@ -70,7 +70,7 @@ static void loop_req_complete(struct unvmf_req *req)
 	struct nvmf_loop_qpair *lq = UNVMF_CONTAINER_OF(req->qpair, struct nvmf_loop_qpair, qpair);
 
 	lq->completions++;
-	UNVMF_CONTAINER_OF(req, struct loop_req, req)->done = true;
+	UNVMF_CONTAINER_OF(req, struct nvmf_loop_req, req)->done = true;
 }
 
 static void loop_qpair_disconnect(struct unvmf_qpair *qpair)
@@ -278,14 +278,13 @@ int nvmf_loop_qpair_close(struct nvmf_loop_qpair *lq)
 	return lq->finished ? 0 : -ETIMEDOUT;
 }
 
-int nvmf_loop_exec(struct nvmf_loop_qpair *lq, const struct nvme_sqe *sqe, void *buf, uint32_t len,
-                   enum unvmf_xfer xfer, struct nvme_cqe *cqe)
+struct nvmf_loop_req *nvmf_loop_submit(struct nvmf_loop_qpair *lq, const struct nvme_sqe *sqe,
+                                       void *buf, uint32_t len, enum unvmf_xfer xfer)
 {
-	struct loop_req *r = calloc(1, sizeof(*r));
-	int rc;
+	struct nvmf_loop_req *r = calloc(1, sizeof(*r));
 
 	if (!r)
-		return -ENOMEM;
+		return NULL;
 	r->req.qpair = &lq->qpair;
 	r->req.cmd = *sqe;
 	r->req.xfer = xfer;
@@ -296,6 +295,29 @@ int nvmf_loop_exec(struct nvmf_loop_qpair *lq, const struct nvme_sqe *sqe, void 
 		r->req.iovcnt = 1;
 	}
 	unvmf_req_exec(&r->req);
+	return r;
+}
+
+bool nvmf_loop_req_done(const struct nvmf_loop_req *r, struct nvme_cqe *cqe)
+{
+	if (r->done && cqe)
+		*cqe = r->req.rsp;
+	return r->done;
+}
+
+void nvmf_loop_req_free(struct nvmf_loop_req *r)
+{
+	free(r);
+}
+
+int nvmf_loop_exec(struct nvmf_loop_qpair *lq, const struct nvme_sqe *sqe, void *buf, uint32_t len,
+                   enum unvmf_xfer xfer, struct nvme_cqe *cqe)
+{
+	struct nvmf_loop_req *r = nvmf_loop_submit(lq, sqe, buf, len, xfer);
+	int rc;
+
+	if (!r)
+		return -ENOMEM;
 	for (unsigned i = 0; i < LOOP_MAX_STEPS && !r->done; i++)
 		nvmf_loop_step();
 	if (!r->done) {

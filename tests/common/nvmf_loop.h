@@ -85,6 +85,19 @@ int nvmf_loop_exec(struct nvmf_loop_qpair *lq, const struct nvme_sqe *sqe, void 
                    enum unvmf_xfer xfer, struct nvme_cqe *cqe);
 
 /*
+ * The same without the wait: the command is handed to the core and the
+ * request returned (NULL: no memory). The core may hold it for long (an
+ * Asynchronous Event Request until its queue closes): free it only once
+ * nvmf_loop_req_done says so.
+ */
+struct nvmf_loop_req;
+struct nvmf_loop_req *nvmf_loop_submit(struct nvmf_loop_qpair *lq, const struct nvme_sqe *sqe,
+                                       void *buf, uint32_t len, enum unvmf_xfer xfer);
+/* True once the core completed r; *cqe (optional) then gets the completion. */
+bool nvmf_loop_req_done(const struct nvmf_loop_req *r, struct nvme_cqe *cqe);
+void nvmf_loop_req_free(struct nvmf_loop_req *r);
+
+/*
  * Fabrics Connect of lq as queue qid (sqsize entries, 0's based as on the wire)
  * to subnqn as hostnqn, cntlid 0xffff for the admin queue; the status as
  * nvmf_loop_exec, *cntlid (optional) the controller's id.
