@@ -6,7 +6,7 @@
 
 #include "nvmf_loop.h"
 #include "rpc/rpc.h"
-#include "transport/tcp/tcp_transport.h"
+#include "transport/tcp/tcp_opts.h"
 
 /* 10 s of virtual time: a method answers within a few reactor steps. */
 #define FUZZ_RPC_MAX_STEPS 10000u

@@ -31,7 +31,7 @@
 
 #include "nvmf_loop.h"
 #include "transport/tcp/tcp_internal.h"
-#include "transport/tcp/tcp_transport.h"
+#include "transport/tcp/tcp_opts.h"
 
 #define FUZZ_MAX_INPUT (128u * 1024)
 #define FUZZ_QUIET_STEPS 6
