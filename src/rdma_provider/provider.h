@@ -507,6 +507,11 @@ void rdma_sim_fabric_counts(const struct rdma_sim_fabric *fabric, struct rdma_si
 uint32_t rdma_sim_counts_total(const struct rdma_sim_counts *c);
 /* strict_ownership: the first violation seen, or NULL. */
 const char *rdma_sim_fabric_violation(const struct rdma_sim_fabric *fabric);
+/*
+ * A faulty NIC: the next send-queue completion of qp lands in its CQ twice
+ * (same wr_id), the way a late duplicate would reach the slot's next user.
+ */
+int rdma_sim_dup_next_cqe(struct rdma_prov_qp *qp);
 
 /*
  * The sim serializes every provider op and every rdma_sim_* call with one

@@ -245,3 +245,10 @@ const char *rdma_sim_fabric_violation(const struct rdma_sim_fabric *f)
 	SIM_LOCKED();
 	return f->violation[0] ? f->violation : NULL;
 }
+
+int rdma_sim_dup_next_cqe(struct rdma_prov_qp *qp)
+{
+	SIM_LOCKED();
+	qp->dup_next_cqe = true;
+	return 0;
+}

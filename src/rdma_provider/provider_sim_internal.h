@@ -192,6 +192,7 @@ struct rdma_prov_qp {
 	uint8_t max_rd_atomic, max_dest_rd_atomic;
 	void *user_ctx;
 	struct rdma_prov_qp *peer;
+	bool dup_next_cqe;		/* rdma_sim_dup_next_cqe: the next send completion lands twice */
 };
 
 struct sim_fault {

@@ -705,6 +705,12 @@ static int wq_deliver(struct rdma_prov_qp *qp, struct sim_wq *wq, struct rdma_pr
 					.wc = s->wc, .qp = qp, .sq = sq, .idx = wq->deliver});
 				s->state = SIM_SLOT_IN_CQ;
 				n++;
+				if (sq && qp->dup_next_cqe && cq->count < cq->cap) {
+					qp->dup_next_cqe = false;
+					sim_cq_push(cq, &(struct sim_cqe){
+						.wc = s->wc, .qp = qp, .sq = sq, .idx = wq->deliver});
+					n++;
+				}
 			}
 		}
 		wq->deliver++;

@@ -331,6 +331,24 @@ static bool hosts_ready_idle(struct sim_host *hosts, uint32_t n)
 	return true;
 }
 
+/* The first failed ownership check of any poll group of the target, or NULL. */
+static const char *target_violation(void)
+{
+	struct rdma_transport *rt;
+
+	if (g_tgt.num_transports == 0)
+		return NULL;
+	rt = UNVMF_CONTAINER_OF(g_tgt.transports[0], struct rdma_transport, base);
+	for (unsigned i = 0; i < g_tgt.num_groups; i++) {
+		struct unvmf_transport_poll_group *tg =
+			g_tgt.groups[i] ? g_tgt.groups[i]->tgroups[rt->base.slot] : NULL;
+
+		if (tg && rdma_group_from(tg)->stats.ownership_violations)
+			return rdma_group_from(tg)->first_violation;
+	}
+	return NULL;
+}
+
 /* The end check: every block whose last acknowledged write is known reads back intact. */
 static void verify_all(struct sim_world *w, struct sim_host *hosts, uint32_t n,
 		       struct sim_result *res)
@@ -534,6 +552,8 @@ int sim_run_seed(uint64_t seed, const struct sim_schedule *sched, struct sim_sta
 		fail(res, "%s", "end: hosts could not reconnect and settle");
 	else
 		verify_all(&w, hosts, num_hosts, res);
+	if (target_violation())
+		fail(res, "target ownership violation: %s", target_violation());
 	if (w.corruptions)
 		fail(res, "data: %s", w.corruption);
 	if (rdma_sim_fabric_violation(w.fabric))
