@@ -20,7 +20,8 @@ int unvmf_buf_pool_init(struct unvmf_buf_pool *pool, uint32_t num_buffers, size_
 		return -ENOMEM;
 	}
 	pool->free = calloc(num_buffers, sizeof(void *));
-	if (!pool->free)
+	pool->owner = calloc(num_buffers, sizeof(*pool->owner));
+	if (!pool->free || !pool->owner)
 		goto err_unmap;
 	pool->buf_size = stride;
 	pool->num_buffers = num_buffers;
@@ -31,6 +32,10 @@ int unvmf_buf_pool_init(struct unvmf_buf_pool *pool, uint32_t num_buffers, size_
 	return 0;
 
 err_unmap:
+	free(pool->free);
+	free(pool->owner);
+	pool->free = NULL;
+	pool->owner = NULL;
 	munmap(pool->base, total);
 	pool->base = NULL;
 	return -ENOMEM;
@@ -43,6 +48,7 @@ void unvmf_buf_pool_fini(struct unvmf_buf_pool *pool)
 	UNVMF_ASSERT(pool->num_free == pool->num_buffers);
 	munmap(pool->base, pool->buf_size * pool->num_buffers);
 	free(pool->free);
+	free(pool->owner);
 	pthread_mutex_destroy(&pool->lock);
 	pool->base = NULL;
 }
@@ -168,4 +174,51 @@ int unvmf_buf_cache_carve(struct unvmf_buf_cache *cache, uint32_t length, uint32
 		left -= (uint32_t)iov[i].iov_len;
 	}
 	return (int)n;
+}
+
+/* Index of the buffer holding addr, or num_buffers if none does. */
+static uint32_t buf_index(const struct unvmf_buf_pool *pool, uint64_t addr)
+{
+	uint64_t base = (uint64_t)(uintptr_t)pool->base;
+
+	if (addr < base || addr - base >= (uint64_t)pool->buf_size * pool->num_buffers)
+		return pool->num_buffers;
+	return (uint32_t)((addr - base) / pool->buf_size);
+}
+
+int unvmf_buf_claim(struct unvmf_buf_pool *pool, void *buf, uint64_t lease)
+{
+	uint32_t i = buf_index(pool, (uint64_t)(uintptr_t)buf);
+	uint64_t none = 0;
+
+	if (i == pool->num_buffers || lease == 0)
+		return -EINVAL;
+	if (!atomic_compare_exchange_strong_explicit(&pool->owner[i], &none, lease,
+						     memory_order_relaxed, memory_order_relaxed))
+		return -EBUSY;
+	return 0;
+}
+
+int unvmf_buf_release(struct unvmf_buf_pool *pool, void *buf, uint64_t lease)
+{
+	uint32_t i = buf_index(pool, (uint64_t)(uintptr_t)buf);
+	uint64_t held = lease;
+
+	if (i == pool->num_buffers || lease == 0)
+		return -EINVAL;
+	if (!atomic_compare_exchange_strong_explicit(&pool->owner[i], &held, 0,
+						     memory_order_relaxed, memory_order_relaxed))
+		return -EPERM;
+	return 0;
+}
+
+bool unvmf_buf_owned(const struct unvmf_buf_pool *pool, uint64_t addr, uint32_t len,
+		     uint64_t lease)
+{
+	uint32_t i = buf_index(pool, addr);
+
+	if (i == pool->num_buffers || len == 0 || lease == 0 ||
+	    buf_index(pool, addr + len - 1) != i)
+		return false;
+	return atomic_load_explicit(&pool->owner[i], memory_order_relaxed) == lease;
 }

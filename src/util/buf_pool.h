@@ -6,6 +6,8 @@
  * the pool lives; a buffer out of the pool is owned by exactly one request.
  */
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
@@ -17,6 +19,12 @@ struct unvmf_buf_pool {
 	uint32_t num_buffers;
 	void **free; /* stack of free buffers */
 	uint32_t num_free;
+	/*
+	 * Owner tag per buffer: 0 while it is in the pool or a cache, else the
+	 * lease its user took (unvmf_buf_claim). Two users of one buffer, or a
+	 * user giving back what it does not hold, fail the compare.
+	 */
+	_Atomic uint64_t *owner;
 };
 
 struct unvmf_buf_cache {
@@ -49,3 +57,17 @@ void unvmf_buf_cache_put(struct unvmf_buf_cache *cache, void **bufs, uint32_t n)
  */
 int unvmf_buf_cache_carve(struct unvmf_buf_cache *cache, uint32_t length, uint32_t unit,
                           void **bufs, struct iovec *iov, uint32_t max_iov);
+
+/*
+ * Ownership of buffers out of the pool, one compare each (always on): a user
+ * claims what unvmf_buf_cache_get gave it under a lease (non-zero, never
+ * reused), checks the lease before every hand-over to a device, and releases
+ * it before unvmf_buf_cache_put.
+ * claim: 0, or -EBUSY if buf already has an owner (it was handed out twice).
+ * release: 0, or -EPERM if lease does not own buf (nothing changes).
+ * owned: whether [addr, addr+len) lies in one buffer that lease owns.
+ */
+int unvmf_buf_claim(struct unvmf_buf_pool *pool, void *buf, uint64_t lease);
+int unvmf_buf_release(struct unvmf_buf_pool *pool, void *buf, uint64_t lease);
+bool unvmf_buf_owned(const struct unvmf_buf_pool *pool, uint64_t addr, uint32_t len,
+		     uint64_t lease);

@@ -276,6 +276,32 @@ static void test_qp_error_completing(void **state)
 	bench_stop();
 }
 
+/*
+ * A completion the NIC reports twice (a late duplicate) names a request that
+ * has none of that kind out, or that moved on to its next command: the
+ * transport must not charge it (that would free buffers the NIC still
+ * uses), count an ownership violation and fail only that qpair.
+ */
+static void test_duplicate_completion(void **state)
+{
+	struct unvmf_transport_opts o;
+	struct rdma_prov_qp *tqp;
+	json_t *st;
+
+	bench_opts(&o);
+	bench_start(&o, 4, 5);
+	tqp = rdma_sim_qp_peer(g_va.qp);
+	assert_non_null(tqp);
+	assert_int_equal(rdma_sim_dup_next_cqe(tqp), 0);
+	submit_rw(&g_va, 0, false, 0, 8192, RTE_SGL_KEYED);
+	st = wait_destroyed(1);
+	assert_int_equal(rte_stat_sum(st, "ownership_violations"), 1);
+	json_decref(st);
+	victim_gone();
+	bystanders_work();
+	bench_stop();
+}
+
 static void test_qp_error_pending_send(void **state)
 {
 	struct unvmf_transport_opts o;
@@ -642,6 +668,7 @@ int main(void)
 	    cmocka_unit_test(test_cm_disconnect_in_flight),
 	    cmocka_unit_test(test_inject_qp_error_in_state),
 	    cmocka_unit_test(test_async_qp_fatal),
+	    cmocka_unit_test(test_duplicate_completion),
 	    cmocka_unit_test(test_rpc_trap_next_qpair),
 	    cmocka_unit_test(test_random_faults),
 	    cmocka_unit_test(test_random_faults_no_srq),

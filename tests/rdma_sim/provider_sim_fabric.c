@@ -251,8 +251,10 @@ int rdma_sim_fabric_step(struct rdma_sim_fabric *f)
 	f->now++;
 	work += sim_cm_step(f);
 	n = fabric_qp_order(f);
-	for (uint32_t i = 0; i < n; i++)
+	for (uint32_t i = 0; i < n; i++) {
+		sim_data_step(f->order[i]);
 		work += sim_qp_step_exec(f->order[i]);
+	}
 	n = fabric_qp_order(f);
 	for (uint32_t i = 0; i < n; i++)
 		work += sim_qp_step_deliver(f->order[i]);

@@ -34,6 +34,10 @@ struct sim_slot {
 	uint32_t retries;
 	uint32_t rnr_retries;
 	struct rdma_prov_wc wc;
+	/* READ/WRITE executed, bytes not moved yet (provider_sim_data.c). */
+	bool data_pending;
+	bool data_again;	/* moves them once more at its completion (a retransmission) */
+	uint64_t data_at;
 };
 
 /*
@@ -188,6 +192,7 @@ struct rdma_prov_qp {
 	uint8_t max_rd_atomic, max_dest_rd_atomic;
 	void *user_ctx;
 	struct rdma_prov_qp *peer;
+	bool dup_next_cqe;		/* rdma_sim_dup_next_cqe: the next send completion lands twice */
 };
 
 struct sim_fault {
@@ -220,6 +225,7 @@ struct rdma_sim_fabric {
 	TAILQ_HEAD(, sim_fault) faults;
 	struct rdma_prov_qp **order;		/* scratch for the per-step QP order */
 	uint32_t order_cap;
+	char violation[256];			/* first ownership violation (strict_ownership) */
 };
 
 /*
@@ -261,6 +267,28 @@ struct rdma_prov_mr *sim_mr_find(struct rdma_prov_pd *pd, uint32_t key, bool rem
 int sim_wq_init(struct sim_wq *wq, uint32_t cap, uint32_t max_sge);
 void sim_cq_push(struct rdma_prov_cq *cq, const struct sim_cqe *cqe);
 void sim_cq_purge_qp(struct rdma_prov_cq *cq, const struct rdma_prov_qp *qp);
+
+/* provider_sim_qp.c: memory checks and copies */
+uint64_t sim_sges_len(const struct rdma_prov_sge *sg, uint32_t n);
+bool sim_mr_covers(const struct rdma_prov_mr *mr, uint64_t addr, uint64_t len);
+bool sim_sges_ok(struct rdma_prov_pd *pd, const struct rdma_prov_sge *sg, uint32_t n, bool write);
+void sim_sg_copy(const struct rdma_prov_sge *dst, uint32_t ndst, const struct rdma_prov_sge *src,
+		 uint32_t nsrc, uint64_t len);
+
+/* provider_sim_data.c: late data and buffer ownership */
+/* An executed READ/WRITE of qp: its bytes move later (opts.late_data_max > 0). */
+void sim_data_defer(struct rdma_prov_qp *qp, struct sim_slot *s);
+/* Each step: moves the bytes that are due. */
+void sim_data_step(struct rdma_prov_qp *qp);
+/* The next WR of qp is about to execute: every earlier WRITE's bytes are at the peer. */
+void sim_data_fence(struct rdma_prov_qp *qp);
+/* The completion of send-queue slot idx lands (or it retires): its bytes are in place. */
+void sim_data_deliver(struct rdma_prov_qp *qp, uint64_t idx);
+/* qp or its peer goes away: everything still pending moves now. */
+void sim_data_land_all(struct rdma_prov_qp *qp);
+/* strict_ownership: the WR being posted must not name memory another held WR writes. */
+void sim_data_check_post(struct rdma_prov_pd *pd, enum rdma_prov_wr_opcode op, uint64_t wr_id,
+			 const struct rdma_prov_sge *sg, uint32_t n);
 
 /* provider_sim_qp.c */
 int sim_qp_step_exec(struct rdma_prov_qp *qp);

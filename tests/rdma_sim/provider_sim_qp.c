@@ -217,6 +217,11 @@ void sim_qp_free(struct rdma_prov_qp *qp)
 {
 	struct rdma_sim_fabric *f = qp->fabric;
 
+	/* Bytes the NIC still owed either side move now, while both memories exist. */
+	sim_data_land_all(qp);
+	if (qp->peer != NULL)
+		sim_data_land_all(qp->peer);
+
 	sim_cq_purge_qp(qp->send_cq, qp);
 	sim_cq_purge_qp(qp->recv_cq, qp);
 	qp->send_cq->refs--;
@@ -265,6 +270,7 @@ int sim_qp_post_send(struct rdma_prov_qp *qp, struct rdma_prov_send_wr *wr,
 			*bad_wr = wr;
 			return rc;
 		}
+		sim_data_check_post(qp->pd, wr->opcode, wr->wr_id, wr->sg_list, wr->num_sge);
 		s = wq_slot(wq, wq->tail);
 		*s = (struct sim_slot){
 			.wr_id = wr->wr_id,
@@ -303,6 +309,7 @@ int sim_qp_post_recv(struct rdma_prov_qp *qp, struct rdma_prov_recv_wr *wr,
 			*bad_wr = wr;
 			return rc;
 		}
+		sim_data_check_post(qp->pd, RDMA_PROV_WR_RECV, wr->wr_id, wr->sg_list, wr->num_sge);
 		*wq_slot(wq, wq->tail) = (struct sim_slot){
 			.wr_id = wr->wr_id,
 			.opcode = RDMA_PROV_WR_RECV,
@@ -397,6 +404,27 @@ static void sg_copy(const struct rdma_prov_sge *dst, uint32_t ndst, const struct
 			soff = 0;
 		}
 	}
+}
+
+uint64_t sim_sges_len(const struct rdma_prov_sge *sg, uint32_t n)
+{
+	return sges_len(sg, n);
+}
+
+bool sim_mr_covers(const struct rdma_prov_mr *mr, uint64_t addr, uint64_t len)
+{
+	return mr_covers(mr, addr, len);
+}
+
+bool sim_sges_ok(struct rdma_prov_pd *pd, const struct rdma_prov_sge *sg, uint32_t n, bool write)
+{
+	return sges_ok(pd, sg, n, write);
+}
+
+void sim_sg_copy(const struct rdma_prov_sge *dst, uint32_t ndst, const struct rdma_prov_sge *src,
+		 uint32_t nsrc, uint64_t len)
+{
+	sg_copy(dst, ndst, src, nsrc, len);
 }
 
 static bool peer_answers(const struct rdma_prov_qp *qp, const struct rdma_prov_qp *peer)
@@ -520,7 +548,9 @@ static int exec_rdma(struct rdma_prov_qp *qp, struct sim_slot *s, struct rdma_pr
 		sim_qp_set_err(peer);
 		return RDMA_PROV_WC_REM_ACCESS_ERR;
 	}
-	if (read)
+	if (qp->fabric->opts.late_data_max)
+		sim_data_defer(qp, s);
+	else if (read)
 		sg_copy(sg, s->num_sge, &remote, 1, len);
 	else
 		sg_copy(&remote, 1, sg, s->num_sge, len);
@@ -622,6 +652,8 @@ static int exec_head(struct rdma_prov_qp *qp)
 			}
 		}
 	}
+	/* RC order: what earlier WRITEs put at the peer is there before this WR acts. */
+	sim_data_fence(qp);
 	if (!peer_answers(qp, qp->peer))
 		return exec_retry(qp, s, false);
 	if (s->opcode == RDMA_PROV_WR_SEND || s->opcode == RDMA_PROV_WR_SEND_WITH_INV) {
@@ -659,6 +691,8 @@ static int wq_deliver(struct rdma_prov_qp *qp, struct sim_wq *wq, struct rdma_pr
 
 		if (s->state == SIM_SLOT_DONE && s->ready > f->now)
 			break;
+		if (sq)
+			sim_data_deliver(qp, wq->deliver);
 		if (s->state == SIM_SLOT_DONE) {
 			if (cq->count == cq->cap) {
 				LOG_ERR("rdma sim: CQ overrun on qp 0x%x, completion dropped",
@@ -671,6 +705,12 @@ static int wq_deliver(struct rdma_prov_qp *qp, struct sim_wq *wq, struct rdma_pr
 					.wc = s->wc, .qp = qp, .sq = sq, .idx = wq->deliver});
 				s->state = SIM_SLOT_IN_CQ;
 				n++;
+				if (sq && qp->dup_next_cqe && cq->count < cq->cap) {
+					qp->dup_next_cqe = false;
+					sim_cq_push(cq, &(struct sim_cqe){
+						.wc = s->wc, .qp = qp, .sq = sq, .idx = wq->deliver});
+					n++;
+				}
 			}
 		}
 		wq->deliver++;

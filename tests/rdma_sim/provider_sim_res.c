@@ -340,6 +340,7 @@ int sim_srq_post_recv(struct rdma_prov_srq *srq, struct rdma_prov_recv_wr *wr,
 			*bad_wr = wr;
 			return -ENOMEM;
 		}
+		sim_data_check_post(srq->pd, RDMA_PROV_WR_RECV, wr->wr_id, wr->sg_list, wr->num_sge);
 		s = &wq->slots[wq->tail % wq->cap];
 		*s = (struct sim_slot){
 			.wr_id = wr->wr_id,

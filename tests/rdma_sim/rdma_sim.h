@@ -97,6 +97,20 @@ struct rdma_sim_fabric_opts {
 	uint32_t step_us;
 	uint32_t timewait_steps;
 	uint32_t connect_timeout_steps; /* UNREACHABLE / CONNECT_ERROR after this */
+	/*
+	 * Late data (provider_sim_data.c): an executed READ/WRITE moves its bytes
+	 * up to late_data_max steps later (0 = at execution), retransmit_pct of
+	 * them once more at their completion; always before the completion lands,
+	 * a WRITE's before the next WR of its QP executes.
+	 */
+	uint32_t late_data_max;
+	uint32_t retransmit_pct;
+	/*
+	 * Posting a WR that writes memory another WR the NIC holds names (or that
+	 * reads memory another held WR writes), in the same PD, is recorded as a
+	 * violation (rdma_sim_fabric_violation).
+	 */
+	bool strict_ownership;
 };
 void rdma_sim_fabric_opts_init(struct rdma_sim_fabric_opts *opts);
 
@@ -125,6 +139,13 @@ struct rdma_sim_counts {
 };
 void rdma_sim_fabric_counts(const struct rdma_sim_fabric *fabric, struct rdma_sim_counts *out);
 uint32_t rdma_sim_counts_total(const struct rdma_sim_counts *c);
+/* strict_ownership: the first violation seen, or NULL. */
+const char *rdma_sim_fabric_violation(const struct rdma_sim_fabric *fabric);
+/*
+ * A faulty NIC: the next send-queue completion of qp lands in its CQ twice
+ * (same wr_id), the way a late duplicate would reach the slot's next user.
+ */
+int rdma_sim_dup_next_cqe(struct rdma_prov_qp *qp);
 
 /*
  * The sim serializes every provider op and every rdma_sim_* call with one

@@ -106,6 +106,9 @@ void sim_schedule_generate(uint64_t seed, uint32_t steps, uint32_t hosts, struct
 int sim_schedule_format(const struct sim_schedule *s, char *buf, size_t len);
 int sim_schedule_parse(const char *text, struct sim_schedule *s);
 
+/* Hosts also send reads whose SGL is longer than their data (--sgl-beyond-data). */
+extern bool g_sim_sgl_beyond_data;
+
 /* sim_run.c: runs one seed with schedule s (NULL = generate from the seed). */
 int sim_run_seed(uint64_t seed, const struct sim_schedule *s, struct sim_stats *stats,
 		 struct sim_result *res, bool verbose);

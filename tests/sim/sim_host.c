@@ -55,40 +55,82 @@ void sim_host_fini(struct sim_host *h)
 
 /* ---------------- the namespace shadow ---------------- */
 
-static uint32_t pattern_word(uint32_t tag, uint32_t lba, uint32_t i)
+static uint32_t pattern_word(uint32_t nsid, uint32_t tag, uint32_t lba, uint32_t i)
 {
-	return (tag * 2654435761u) ^ (lba * 40503u) ^ (i * 0x9e3779b9u);
+	return (tag * 2654435761u) ^ (lba * 40503u) ^ (i * 0x9e3779b9u) ^ (nsid << 28);
 }
 
-static void pattern_fill(uint8_t *buf, uint32_t lba, uint32_t n, uint32_t tag)
+static void pattern_fill(uint8_t *buf, uint32_t nsid, uint32_t lba, uint32_t n, uint32_t tag)
 {
 	for (uint32_t b = 0; b < n; b++)
 		for (uint32_t i = 0; i < 128; i++) {
-			uint32_t v = pattern_word(tag, lba + b, i);
+			uint32_t v = pattern_word(nsid, tag, lba + b, i);
 
 			memcpy(buf + (size_t)b * 512 + i * 4, &v, 4);
 		}
 }
 
-static void ns_verify(struct sim_world *w, const uint8_t *buf, uint32_t lba, uint32_t n)
+static struct sim_ns *ns_of(struct sim_world *w, uint32_t nsid)
 {
-	struct sim_ns *ns = &w->ns;
+	return &w->ns[(nsid - 1) % w->num_ns];
+}
+
+/*
+ * Which write a block-aligned word (the first of a 512-byte block) came
+ * from, for the report: pattern_word is invertible in lba (40503 is odd).
+ */
+static void ns_identify(struct sim_world *w, const uint8_t *block, char *out, size_t len)
+{
+	uint32_t word, inv = 40503u;
+
+	memcpy(&word, block, 4);
+	if (word == 0) {
+		snprintf(out, len, "zeroes");
+		return;
+	}
+	/* Newton's iteration for the inverse of 40503 modulo 2^32. */
+	for (int i = 0; i < 5; i++)
+		inv *= 2u - 40503u * inv;
+	for (uint32_t n = 1; n <= w->num_ns; n++)
+		for (uint32_t t = 1; t <= w->next_tag; t++) {
+			uint32_t lba = (word ^ (t * 2654435761u) ^ (n << 28)) * inv, second;
+
+			if (lba >= ns_of(w, n)->num_blocks)
+				continue;
+			memcpy(&second, block + 4, 4);
+			if (second != pattern_word(n, t, lba, 1))
+				continue;
+			snprintf(out, len, "namespace %u block %u of write tag %u", n, lba, t);
+			return;
+		}
+	snprintf(out, len, "0x%08x, no write's pattern", word);
+}
+
+/* Every byte of a read: the last acknowledged write's pattern, or zeroes if never written. */
+static void ns_verify(struct sim_world *w, uint32_t nsid, const uint8_t *buf, uint32_t lba,
+		      uint32_t n)
+{
+	struct sim_ns *ns = ns_of(w, nsid);
 
 	for (uint32_t b = 0; b < n; b++) {
 		uint32_t tag = ns->tag[lba + b];
 
-		if (tag == 0 || tag == SIM_TAG_FENCED)
+		if (tag == SIM_TAG_FENCED)
 			continue;
 		for (uint32_t i = 0; i < 128; i++) {
-			uint32_t v;
+			uint32_t v, want = tag ? pattern_word(nsid, tag, lba + b, i) : 0;
 
 			memcpy(&v, buf + (size_t)b * 512 + i * 4, 4);
-			if (v != pattern_word(tag, lba + b, i)) {
-				if (!ns->corruptions++)
-					snprintf(ns->corruption, sizeof(ns->corruption),
-						 "block %u read back wrong at step %lu (acknowledged "
-						 "write tag %u)",
-						 lba + b, (unsigned long)w->step, tag);
+			if (v != want) {
+				char got[80];
+
+				ns_identify(w, buf + (size_t)b * 512, got, sizeof(got));
+				if (!w->corruptions++)
+					snprintf(w->corruption, sizeof(w->corruption),
+						 "namespace %u block %u read back wrong at step %lu "
+						 "(expected %s%u, holds %s)",
+						 nsid, lba + b, (unsigned long)w->step,
+						 tag ? "write tag " : "zeroes, tag ", tag, got);
 				break;
 			}
 		}
@@ -122,6 +164,29 @@ static void ns_fence(struct sim_ns *ns, uint32_t lba, uint32_t n)
 		ns->tag[lba + b] = SIM_TAG_FENCED;
 }
 
+/*
+ * What the host buffer holds past a read's data when its SGL is longer: no
+ * byte there may change (the target must send only what the command read).
+ */
+#define SIM_TAIL_POISON 0xd5
+
+static void tail_verify(struct sim_world *w, const struct sim_slot *s, const uint8_t *buf)
+{
+	for (uint32_t off = s->nblocks * 512; off < s->sgl_len; off += 512) {
+		char got[80];
+
+		if (buf[off] == SIM_TAIL_POISON && !memcmp(buf + off, buf + off + 1, 511))
+			continue;
+		ns_identify(w, buf + off, got, sizeof(got));
+		if (!w->corruptions++)
+			snprintf(w->corruption, sizeof(w->corruption),
+				 "namespace %u read of %u blocks at %u with a %u-byte SGL: the target "
+				 "wrote past the data at byte %u (holds %s)",
+				 s->nsid, s->nblocks, s->lba, s->sgl_len, off, got);
+		return;
+	}
+}
+
 /* ---------------- one queue ---------------- */
 
 static void qp_post_recv(struct sim_qp *q, uint32_t i)
@@ -143,7 +208,7 @@ static void slot_inv_release(struct sim_qp *q, struct sim_slot *s)
 
 static void slot_abandon(struct sim_qp *q, struct sim_slot *s)
 {
-	struct sim_ns *ns = &q->h->w->ns;
+	struct sim_ns *ns = ns_of(q->h->w, s->nsid ? s->nsid : 1);
 
 	slot_inv_release(q, s);
 	if (s->kind == SIM_CMD_WRITE)
@@ -440,8 +505,8 @@ static void qp_response(struct sim_qp *q, const struct nvme_cqe *cqe, const stru
 		uint32_t rkey = h->prov->mr_rkey(s->inv_mr);
 
 		if (!(wc->flags & RDMA_PROV_WC_FLAG_WITH_INV) || wc->invalidated_rkey != rkey) {
-			if (!w->ns.corruptions++)
-				snprintf(w->ns.corruption, sizeof(w->ns.corruption),
+			if (!w->corruptions++)
+				snprintf(w->corruption, sizeof(w->corruption),
 					 "cid %u: response to an Invalidate-Key command did not "
 					 "invalidate rkey 0x%x (flags 0x%x rkey 0x%x)",
 					 cqe->cid, rkey, wc->flags, wc->invalidated_rkey);
@@ -482,21 +547,23 @@ static void qp_response(struct sim_qp *q, const struct nvme_cqe *cqe, const stru
 	case SIM_CMD_WRITE:
 		w->stats->ios++;
 		if (sts) {
-			ns_fence(&w->ns, s->lba, s->nblocks);
+			ns_fence(ns_of(w, s->nsid), s->lba, s->nblocks);
 		} else {
 			w->stats->ios_ok++;
 			for (uint32_t b = 0; b < s->nblocks; b++)
-				w->ns.tag[s->lba + b] = s->tag;
+				ns_of(w, s->nsid)->tag[s->lba + b] = s->tag;
 		}
-		ns_release(&w->ns, s->lba, s->nblocks);
+		ns_release(ns_of(w, s->nsid), s->lba, s->nblocks);
 		break;
 	case SIM_CMD_READ:
 		w->stats->ios++;
 		if (!sts) {
 			w->stats->ios_ok++;
-			ns_verify(w, q->data + (size_t)cqe->cid * w->max_io, s->lba, s->nblocks);
+			ns_verify(w, s->nsid, q->data + (size_t)cqe->cid * w->max_io, s->lba,
+				  s->nblocks);
+			tail_verify(w, s, q->data + (size_t)cqe->cid * w->max_io);
 		}
-		ns_release(&w->ns, s->lba, s->nblocks);
+		ns_release(ns_of(w, s->nsid), s->lba, s->nblocks);
 		break;
 	default:
 		w->stats->ios++;
@@ -569,13 +636,27 @@ static void host_cm_events(struct sim_host *h)
 	}
 }
 
+/* Mostly the host's first namespace, sometimes another of its mask. */
+static uint32_t host_pick_ns(struct sim_host *h)
+{
+	uint32_t first = (uint32_t)__builtin_ctz(h->ns_mask ? h->ns_mask : 1u), nsid;
+
+	if (sim_range(&h->rng, 0, 3) != 0)
+		return first + 1;
+	do
+		nsid = sim_range(&h->rng, 0, SIM_MAX_NS - 1);
+	while (!((h->ns_mask ? h->ns_mask : 1u) & (1u << nsid)));
+	return nsid + 1;
+}
+
 static void host_submit_io(struct sim_host *h, struct sim_qp *q)
 {
 	struct sim_world *w = h->w;
 	struct nvme_sqe sqe = {0};
-	uint32_t max_blocks = w->max_io / 512, n, lba, r = sim_range(&h->rng, 0, 99);
+	uint32_t max_blocks = w->max_io / 512, n, lba, nsid, r = sim_range(&h->rng, 0, 99);
 	enum sim_sgl mode = SIM_SGL_KEYED;
 	int cid = slot_find(q);
+	struct sim_ns *ns;
 	struct sim_slot *s;
 
 	if (cid < 0)
@@ -583,7 +664,7 @@ static void host_submit_io(struct sim_host *h, struct sim_qp *q)
 	s = &q->slots[cid];
 	if (r < 5) {
 		sqe.opc = 0x00;	/* flush */
-		sqe.nsid = 1;
+		sqe.nsid = host_pick_ns(h);
 		s->kind = SIM_CMD_FLUSH;
 		s->nblocks = 0;
 		qp_submit(q, (uint16_t)cid, &sqe, 0, mode);
@@ -595,19 +676,33 @@ static void host_submit_io(struct sim_host *h, struct sim_qp *q)
 		n = sim_range(&h->rng, 1, 8 < max_blocks ? 8 : max_blocks);
 	else
 		n = sim_range(&h->rng, 1, max_blocks);
-	lba = sim_range(&h->rng, 0, w->ns.num_blocks - n);
+	nsid = host_pick_ns(h);
+	ns = ns_of(w, nsid);
+	lba = sim_range(&h->rng, 0, ns->num_blocks - n);
 	s->kind = sim_range(&h->rng, 0, 99) < h->read_pct ? SIM_CMD_READ : SIM_CMD_WRITE;
-	if (!ns_claim(&w->ns, lba, n, s->kind == SIM_CMD_WRITE))
+	if (!ns_claim(ns, lba, n, s->kind == SIM_CMD_WRITE))
 		return;
+	s->nsid = nsid;
 	s->lba = lba;
 	s->nblocks = n;
 	sqe.opc = s->kind == SIM_CMD_WRITE ? 0x01 : 0x02;
-	sqe.nsid = 1;
+	sqe.nsid = nsid;
 	sqe.cdw10 = lba;
 	sqe.cdw12 = n - 1;
+	s->sgl_len = n * 512;
+	/*
+	 * Some reads describe a longer buffer than NLB needs (allowed; only the
+	 * data may arrive), once the target's pool has been through other writes.
+	 */
+	if (g_sim_sgl_beyond_data && s->kind == SIM_CMD_READ && n < max_blocks && w->step > 300 &&
+	    sim_range(&h->rng, 0, 3) == 0) {
+		s->sgl_len = sim_range(&h->rng, n + 1, max_blocks) * 512;
+		memset(q->data + (size_t)cid * w->max_io + n * 512, SIM_TAIL_POISON,
+		       s->sgl_len - n * 512);
+	}
 	if (s->kind == SIM_CMD_WRITE) {
-		s->tag = ++w->ns.next_tag;
-		pattern_fill(q->data + (size_t)cid * w->max_io, lba, n, s->tag);
+		s->tag = ++w->next_tag;
+		pattern_fill(q->data + (size_t)cid * w->max_io, nsid, lba, n, s->tag);
 		if (n * 512 <= w->icd && sim_range(&h->rng, 0, 2) == 0)
 			mode = SIM_SGL_ICD;
 	}
@@ -615,7 +710,7 @@ static void host_submit_io(struct sim_host *h, struct sim_qp *q)
 		mode = SIM_SGL_MULTI;
 	else if (mode == SIM_SGL_KEYED && sim_range(&h->rng, 0, 3) == 0)
 		mode = SIM_SGL_KEYED_INV;
-	qp_submit(q, (uint16_t)cid, &sqe, n * 512, mode);
+	qp_submit(q, (uint16_t)cid, &sqe, s->sgl_len, mode);
 }
 
 static void host_submit_admin(struct sim_host *h, struct sim_qp *q, bool keepalive)
@@ -637,7 +732,7 @@ static void host_submit_admin(struct sim_host *h, struct sim_qp *q, bool keepali
 	qp_submit(q, (uint16_t)cid, &sqe, 4096, SIM_SGL_KEYED);
 }
 
-bool sim_host_submit_read(struct sim_host *h, uint32_t lba, uint32_t n)
+bool sim_host_submit_read(struct sim_host *h, uint32_t nsid, uint32_t lba, uint32_t n)
 {
 	for (uint32_t i = 1; i <= h->num_ioq; i++) {
 		struct sim_qp *q = &h->qps[i];
@@ -646,13 +741,15 @@ bool sim_host_submit_read(struct sim_host *h, uint32_t lba, uint32_t n)
 
 		if (q->state != SIM_Q_READY || (cid = slot_find(q)) < 0)
 			continue;
-		if (!ns_claim(&h->w->ns, lba, n, false))
+		if (!ns_claim(ns_of(h->w, nsid), lba, n, false))
 			return false;
 		q->slots[cid].kind = SIM_CMD_READ;
+		q->slots[cid].nsid = nsid;
 		q->slots[cid].lba = lba;
 		q->slots[cid].nblocks = n;
+		q->slots[cid].sgl_len = n * 512;
 		sqe.opc = 0x02;
-		sqe.nsid = 1;
+		sqe.nsid = nsid;
 		sqe.cdw10 = lba;
 		sqe.cdw12 = n - 1;
 		qp_submit(q, (uint16_t)cid, &sqe, n * 512, SIM_SGL_KEYED);

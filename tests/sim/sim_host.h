@@ -6,9 +6,12 @@
  * its queues tears the whole controller down and, after a pause, it
  * connects again (a new controller), like the Linux host's reconnect.
  *
- * The namespace shadow (struct sim_ns) is shared by all hosts: a block is
- * busy while any command covers it, and its tag says which write last
- * landed there (0 never written, SIM_TAG_FENCED unknown for good).
+ * The namespace shadows (struct sim_ns, one per namespace) are shared by all
+ * hosts: a block is busy while any command covers it, and its tag says which
+ * write last landed there (0 never written: reads back as zeroes,
+ * SIM_TAG_FENCED unknown for good). Tags are unique across namespaces and
+ * the pattern names the namespace too, so a block that reads back another
+ * namespace's data, stale data or zeroes is told apart.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -21,14 +24,13 @@
 #define SIM_SUBNQN "nqn.2024-11.io.unvmf:default"
 #define SIM_PORT 4420
 #define SIM_CAPSULE_BYTES (64u + 4096u)
+#define SIM_MAX_NS 3
 
 struct sim_ns {
+	uint32_t nsid;
 	uint32_t num_blocks;
 	uint32_t *tag;
 	uint8_t *busy;
-	uint32_t next_tag;
-	uint64_t corruptions;
-	char corruption[160];
 };
 
 enum sim_qstate {
@@ -54,7 +56,9 @@ enum sim_cmd_kind {
 struct sim_slot {
 	bool busy;
 	enum sim_cmd_kind kind;
-	uint32_t lba, nblocks, tag;
+	uint32_t nsid, lba, nblocks, tag;
+	/* Read whose SGL is longer than its data: bytes [nblocks * 512, sgl_len) must stay as filled. */
+	uint32_t sgl_len;
 	uint64_t issued;
 	/* Invalidate-Key SGL: an MR of its own that the response must invalidate. */
 	struct rdma_prov_mr *inv_mr;
@@ -99,6 +103,8 @@ struct sim_host {
 	/* Workload profile: percent of reads among data commands, percent of max-size I/Os. */
 	uint8_t read_pct;
 	uint8_t big_pct;
+	/* Namespaces it does I/O to (bit nsid - 1); its first one gets most of it. */
+	uint8_t ns_mask;
 	struct sim_qp qps[1 + SIM_MAX_IOQ];	/* [0] admin */
 	uint64_t reconnect_at;
 	uint64_t last_ka;
@@ -120,7 +126,11 @@ struct sim_world {
 	uint32_t ka_every;		/* steps between keep-alives */
 	uint32_t cmd_timeout;		/* steps before a host gives a command up */
 	bool quiesce;			/* no new I/O: the end phase */
-	struct sim_ns ns;
+	struct sim_ns ns[SIM_MAX_NS];
+	uint32_t num_ns;
+	uint32_t next_tag;
+	uint64_t corruptions;
+	char corruption[200];
 	struct sim_stats *stats;
 	bool verbose;
 };
@@ -135,6 +145,6 @@ void sim_host_poll(struct sim_host *h);
 /* The host's QP of queue qp (admin 0), or NULL when not connected. */
 struct rdma_prov_qp *sim_host_qp(struct sim_host *h, uint32_t qp);
 struct rdma_prov_id *sim_host_id(struct sim_host *h, uint32_t qp);
-/* Submits a read of [lba, lba+n) on a ready I/O queue for the end check; false if none free. */
-bool sim_host_submit_read(struct sim_host *h, uint32_t lba, uint32_t n);
+/* Submits a read of [lba, lba+n) of nsid on a ready I/O queue for the end check; false if none free. */
+bool sim_host_submit_read(struct sim_host *h, uint32_t nsid, uint32_t lba, uint32_t n);
 bool sim_host_idle(const struct sim_host *h);

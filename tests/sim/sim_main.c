@@ -10,6 +10,8 @@
  *                 REGEX (the negative control; stops at the first such seed)
  *   --require-coverage  fail unless every possible (state, event) pair was reached
  *                 and every fail_wr opcode x status cell fired
+ *   --sgl-beyond-data  hosts also send reads whose SGL is longer than the data
+ *                 (the bytes past the data must arrive untouched)
  *
  * A failing seed prints one line that replays it; a run that dies on an
  * assertion or a signal prints it too (from the child's signal handler,
@@ -47,7 +49,8 @@ static void replay_format(uint64_t seed, const struct sim_schedule *s, char *buf
 
 	if (sim_schedule_format(s, faults, sizeof(faults)))
 		snprintf(faults, sizeof(faults), "?");
-	snprintf(buf, len, "REPLAY: %s --seed %" PRIu64 " --faults '%s'\n", g_self, seed, faults);
+	snprintf(buf, len, "REPLAY: %s%s --seed %" PRIu64 " --faults '%s'\n", g_self,
+		 g_sim_sgl_beyond_data ? " --sgl-beyond-data" : "", seed, faults);
 }
 
 static void on_fatal(int sig)
@@ -456,12 +459,15 @@ int main(int argc, char **argv)
 			expect_re_set = true;
 		} else if (!strcmp(a, "--require-coverage")) {
 			require_coverage = true;
+		} else if (!strcmp(a, "--sgl-beyond-data")) {
+			g_sim_sgl_beyond_data = true;
 		} else if (!strcmp(a, "-v")) {
 			verbose = true;
 		} else {
 			fprintf(stderr, "usage: %s --seed S [--faults F] [--shrink] [-v] | --first S "
 					"--seeds N | --time SECONDS [--jobs J] [--report FILE] "
-					"[--expect-failure=REGEX] [--require-coverage]\n", argv[0]);
+					"[--expect-failure=REGEX] [--require-coverage] [--sgl-beyond-data]\n",
+				argv[0]);
 			return 2;
 		}
 	}

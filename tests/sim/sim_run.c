@@ -25,12 +25,15 @@
 #define SIM_NS_BLOCKS 8192u	/* 4 MiB: small enough that I/Os overlap */
 
 
+bool g_sim_sgl_beyond_data;
+
 struct sim_target {
 	int ready;		/* 0 pending, 1 up, -1 failed */
 	int rc;
 	bool stopped;
 	struct unvmf_transport_opts opts;
-	struct unvmf_bdev *bdev;
+	struct unvmf_bdev *bdev;	/* namespace 1's: the bdev faults aim at */
+	uint32_t num_ns;
 };
 
 static void fail(struct sim_result *res, const char *fmt, const char *arg)
@@ -62,17 +65,25 @@ static void target_groups_done(void *arg, int rc)
 
 	if (rc)
 		goto fail;
-	rc = unvmf_bdev_malloc_create("Malloc0", SIM_NS_BLOCKS, 512, NULL, &t->bdev);
-	if (rc)
-		goto fail;
 	rc = unvmf_subsystem_create(SIM_SUBNQN, UNVMF_SUBSYSTEM_NVME, 4, &subsys);
 	if (rc)
 		goto fail;
 	unvmf_subsystem_set_sn(subsys, "UNVMFSIM00000001");
 	unvmf_subsystem_allow_any_host(subsys, true);
-	rc = unvmf_subsystem_add_ns(subsys, t->bdev, 1, NULL, NULL, NULL);
-	if (rc < 0)
-		goto fail;
+	for (uint32_t i = 0; i < t->num_ns; i++) {
+		struct unvmf_bdev *bdev;
+		char name[24];
+
+		snprintf(name, sizeof(name), "Malloc%u", i);
+		rc = unvmf_bdev_malloc_create(name, SIM_NS_BLOCKS, 512, NULL, &bdev);
+		if (rc)
+			goto fail;
+		if (i == 0)
+			t->bdev = bdev;
+		rc = unvmf_subsystem_add_ns(subsys, bdev, i + 1, NULL, NULL, NULL);
+		if (rc < 0)
+			goto fail;
+	}
 	rc = unvmf_tgt_add_transport(&t->opts, target_listen_done, t);
 	if (rc)
 		goto fail;
@@ -320,6 +331,24 @@ static bool hosts_ready_idle(struct sim_host *hosts, uint32_t n)
 	return true;
 }
 
+/* The first failed ownership check of any poll group of the target, or NULL. */
+static const char *target_violation(void)
+{
+	struct rdma_transport *rt;
+
+	if (g_tgt.num_transports == 0)
+		return NULL;
+	rt = UNVMF_CONTAINER_OF(g_tgt.transports[0], struct rdma_transport, base);
+	for (unsigned i = 0; i < g_tgt.num_groups; i++) {
+		struct unvmf_transport_poll_group *tg =
+			g_tgt.groups[i] ? g_tgt.groups[i]->tgroups[rt->base.slot] : NULL;
+
+		if (tg && rdma_group_from(tg)->stats.ownership_violations)
+			return rdma_group_from(tg)->first_violation;
+	}
+	return NULL;
+}
+
 /* The end check: every block whose last acknowledged write is known reads back intact. */
 static void verify_all(struct sim_world *w, struct sim_host *hosts, uint32_t n,
 		       struct sim_result *res)
@@ -327,14 +356,20 @@ static void verify_all(struct sim_world *w, struct sim_host *hosts, uint32_t n,
 	uint32_t lba = 0, chunk = w->max_io / 512;
 	uint64_t deadline = w->step + 20000;
 
-	while (lba < w->ns.num_blocks && !res->failed) {
-		uint32_t len = UNVMF_MIN(chunk, w->ns.num_blocks - lba);
+	uint32_t nsid = 1;
+
+	while (nsid <= w->num_ns && !res->failed) {
+		uint32_t len = UNVMF_MIN(chunk, w->ns[nsid - 1].num_blocks - lba);
 		bool posted = false;
 
 		for (uint32_t i = 0; i < n && !posted; i++)
-			posted = sim_host_submit_read(&hosts[i], lba, len);
+			posted = sim_host_submit_read(&hosts[i], nsid, lba, len);
 		if (posted)
 			lba += len;
+		if (lba == w->ns[nsid - 1].num_blocks) {
+			lba = 0;
+			nsid++;
+		}
 		for (uint32_t i = 0; i < n; i++)
 			sim_host_poll(&hosts[i]);
 		world_step(w);
@@ -380,9 +415,14 @@ int sim_run_seed(uint64_t seed, const struct sim_schedule *sched, struct sim_sta
 	w.cmd_timeout = 1500;
 	w.verbose = verbose;
 	w.stats = stats;
-	w.ns.num_blocks = SIM_NS_BLOCKS;
-	w.ns.tag = calloc(SIM_NS_BLOCKS, sizeof(uint32_t));
-	w.ns.busy = calloc(SIM_NS_BLOCKS, 1);
+	/* Several namespaces: one host's data must never show up in another's. */
+	w.num_ns = t.num_ns = sim_range(&rng, 1, SIM_MAX_NS);
+	for (uint32_t i = 0; i < w.num_ns; i++) {
+		w.ns[i].nsid = i + 1;
+		w.ns[i].num_blocks = SIM_NS_BLOCKS;
+		w.ns[i].tag = calloc(SIM_NS_BLOCKS, sizeof(uint32_t));
+		w.ns[i].busy = calloc(SIM_NS_BLOCKS, 1);
+	}
 	unvmf_transports_register_all();
 	unvmf_transport_ops_find(NVMF_TRTYPE_RDMA)->opts_init(&t.opts);
 	t.opts.max_io_size = w.max_io;
@@ -418,6 +458,10 @@ int sim_run_seed(uint64_t seed, const struct sim_schedule *sched, struct sim_sta
 	fo.step_us = SIM_STEP_US;
 	fo.exec_delay_max = sim_range(&rng, 0, 3);
 	fo.cqe_delay_max = sim_range(&rng, 0, 1) ? sim_range(&rng, 0, 3) : sim_range(&rng, 4, 12);
+	/* The NIC moves READ/WRITE bytes late and retransmits; every buffer has one WR owner. */
+	fo.late_data_max = sim_range(&rng, 0, 3) ? sim_range(&rng, 1, 16) : 0;
+	fo.retransmit_pct = sim_range(&rng, 0, 50);
+	fo.strict_ownership = true;
 	if (rdma_sim_fabric_create(&fo, &w.fabric) || rdma_sim_node_create(w.fabric, "sim:tgt", &tnode)) {
 		fail(res, "%s", "fabric setup");
 		goto out_free;
@@ -454,6 +498,10 @@ int sim_run_seed(uint64_t seed, const struct sim_schedule *sched, struct sim_sta
 		/* Some hosts stream big reads: their WRITE chains fill the send queue (PENDING_SEND). */
 		hosts[i].read_pct = (uint8_t)(sim_range(&rng, 0, 2) ? 50 : 90);
 		hosts[i].big_pct = (uint8_t)(sim_range(&rng, 0, 2) ? 10 : 80);
+		/* Host i mostly on namespace i % num_ns, some on all of them. */
+		hosts[i].ns_mask = (uint8_t)(sim_range(&rng, 0, 2)
+						     ? 1u << (i % w.num_ns)
+						     : (1u << w.num_ns) - 1);
 	}
 
 	/* The workload with its faults. */
@@ -504,8 +552,12 @@ int sim_run_seed(uint64_t seed, const struct sim_schedule *sched, struct sim_sta
 		fail(res, "%s", "end: hosts could not reconnect and settle");
 	else
 		verify_all(&w, hosts, num_hosts, res);
-	if (w.ns.corruptions)
-		fail(res, "data: %s", w.ns.corruption);
+	if (target_violation())
+		fail(res, "target ownership violation: %s", target_violation());
+	if (w.corruptions)
+		fail(res, "data: %s", w.corruption);
+	if (rdma_sim_fabric_violation(w.fabric))
+		fail(res, "nic: %s", rdma_sim_fabric_violation(w.fabric));
 
 out_hosts:
 	for (uint32_t i = 0; i < num_hosts; i++)
@@ -534,7 +586,9 @@ out_fabric:
 		fail(res, "end: %s sim objects leaked", name);
 	}
 out_free:
-	free(w.ns.tag);
-	free(w.ns.busy);
+	for (uint32_t i = 0; i < SIM_MAX_NS; i++) {
+		free(w.ns[i].tag);
+		free(w.ns[i].busy);
+	}
 	return res->failed ? -1 : 0;
 }

@@ -123,11 +123,46 @@ static void test_nqn_valid(void **state)
 	assert_true(unvmf_nqn_valid(longnqn));
 }
 
+/* One owner per buffer: a second claim, a release by a non-owner, a foreign range all fail. */
+static void test_buf_ownership(void **state)
+{
+	struct unvmf_buf_pool pool;
+	struct unvmf_buf_cache c;
+	void *bufs[2];
+	uint64_t a0, a1;
+
+	(void)state;
+	assert_int_equal(unvmf_buf_pool_init(&pool, 8, 4096, 4096), 0);
+	assert_int_equal(unvmf_buf_cache_init(&c, &pool, 0), 0);
+	assert_int_equal(unvmf_buf_cache_get(&c, bufs, 2), 0);
+	a0 = (uint64_t)(uintptr_t)bufs[0];
+	a1 = (uint64_t)(uintptr_t)bufs[1];
+	assert_int_equal(unvmf_buf_claim(&pool, bufs[0], 7), 0);
+	assert_int_equal(unvmf_buf_claim(&pool, bufs[0], 9), -EBUSY);
+	assert_int_equal(unvmf_buf_claim(&pool, bufs[1], 9), 0);
+	assert_true(unvmf_buf_owned(&pool, a0, 4096, 7));
+	assert_true(unvmf_buf_owned(&pool, a0 + 100, 10, 7));
+	assert_false(unvmf_buf_owned(&pool, a0, 4096, 9));
+	assert_false(unvmf_buf_owned(&pool, a1, 4096, 7));
+	/* A range that runs into the next buffer is not inside one buffer. */
+	assert_false(unvmf_buf_owned(&pool, a0 + 4000, 200, 7));
+	assert_false(unvmf_buf_owned(&pool, (uint64_t)(uintptr_t)&pool, 8, 7));
+	assert_int_equal(unvmf_buf_release(&pool, bufs[0], 9), -EPERM);
+	assert_int_equal(unvmf_buf_release(&pool, bufs[0], 7), 0);
+	assert_int_equal(unvmf_buf_release(&pool, bufs[0], 7), -EPERM);
+	assert_false(unvmf_buf_owned(&pool, a0, 4096, 7));
+	assert_int_equal(unvmf_buf_release(&pool, bufs[1], 9), 0);
+	unvmf_buf_cache_put(&c, bufs, 2);
+	unvmf_buf_cache_fini(&c);
+	unvmf_buf_pool_fini(&pool);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_crc32c_vectors),
 		cmocka_unit_test(test_buf_pool_conservation),
+		cmocka_unit_test(test_buf_ownership),
 		cmocka_unit_test(test_strings),
 		cmocka_unit_test(test_trid_parse),
 		cmocka_unit_test(test_nqn_valid),

@@ -53,6 +53,50 @@ static int env_parse(void *ctx, struct rdma_req *req)
 	return rc;
 }
 
+void rdma_env_ownership_violation(struct rdma_qpair *rq, const char *what)
+{
+	char why[64];
+
+	if (!rq->group->stats.ownership_violations++)
+		unvmf_strlcpy(rq->group->first_violation, what, sizeof(rq->group->first_violation));
+	LOG_ERR("qpair %lu (qid %u, cntlid %u): ownership violation: %s",
+	        (unsigned long)rq->qpair.id, rq->qid,
+	        rq->qpair.ctrlr ? rq->qpair.ctrlr->cntlid : 0xffff, what);
+	snprintf(why, sizeof(why), "ownership: %s", what);
+	rdma_qpair_set_error(rq, RDMA_EV_QP_ERR_BY_LOCAL, why);
+}
+
+/*
+ * Every buffer a request gets is claimed under a lease no other request
+ * ever had: a buffer the cache hands out while someone holds it fails here,
+ * not as another host's data on the wire.
+ */
+static int buffers_claim(struct rdma_qpair *rq, struct rdma_req *req, struct rdma_req_ext *ext,
+                         uint32_t n)
+{
+	struct unvmf_buf_pool *pool = &rq->rt->pool;
+	struct rdma_group *rg = rq->group;
+
+	ext->lease = rg->lease_base | (++rg->lease_seq & ((1ull << 40) - 1));
+	for (uint32_t i = 0; i < n; i++) {
+		if (unvmf_buf_claim(pool, req->bufs[i], ext->lease) == 0)
+			continue;
+		/* bufs[i] is someone else's: give back only what we claimed. */
+		for (uint32_t k = 0; k < i; k++)
+			unvmf_buf_release(pool, req->bufs[k], ext->lease);
+		unvmf_buf_cache_put(&rg->cache, req->bufs, i);
+		if (n > i + 1)
+			unvmf_buf_cache_put(&rg->cache, &req->bufs[i + 1], n - i - 1);
+		/* The copy we got was a phantom: its owner gives the buffer back, not us. */
+		rg->cache.outstanding--;
+		ext->lease = 0;
+		rdma_env_ownership_violation(rq,
+		                             "the pool handed out a buffer another request holds");
+		return -EFAULT;
+	}
+	return 0;
+}
+
 static int env_get_buffers(void *ctx, struct rdma_req *req)
 {
 	struct rdma_qpair *rq = ctx;
@@ -60,9 +104,13 @@ static int env_get_buffers(void *ctx, struct rdma_req *req)
 	int n = unvmf_buf_cache_carve(&rq->group->cache, req->core.length,
 	                              rq->rt->base.opts.io_unit_size, req->bufs, req->core.iov,
 	                              UNVMF_MAX_IOV);
+	int rc;
 
 	if (n < 0)
 		return n == -ENOMEM ? -EAGAIN : n;
+	rc = buffers_claim(rq, req, ext, (uint32_t)n);
+	if (rc)
+		return rc;
 	req->num_bufs = (uint32_t)n;
 	req->core.iovcnt = n;
 	ext->num_segs = rdma_capsule_plan(req, ext->segs, RDMA_MAX_SEGS);
@@ -74,10 +122,37 @@ static int env_get_buffers(void *ctx, struct rdma_req *req)
 static void env_put_buffers(void *ctx, struct rdma_req *req)
 {
 	struct rdma_qpair *rq = ctx;
+	struct rdma_req_ext *ext = ext_of(rq, req);
+	uint32_t kept = 0;
 
-	unvmf_buf_cache_put(&rq->group->cache, req->bufs, req->num_bufs);
+	for (uint32_t i = 0; i < req->num_bufs; i++) {
+		if (unvmf_buf_release(&rq->rt->pool, req->bufs[i], ext->lease) == 0) {
+			req->bufs[kept++] = req->bufs[i];
+			continue;
+		}
+		/* Not ours (any more): the pool must not get it back from us. */
+		rdma_env_ownership_violation(rq, "a request gave back a buffer it does not hold");
+	}
+	unvmf_buf_cache_put(&rq->group->cache, req->bufs, kept);
+	/* What we did not give back is not ours to give: stop counting it as handed out. */
+	rq->group->cache.outstanding -= req->num_bufs - kept;
+	ext->lease = 0;
 	req->num_bufs = 0;
 	req->core.iovcnt = 0;
+}
+
+/* Every piece of a READ/WRITE names memory of a buffer the request holds. */
+static bool segs_owned(struct rdma_qpair *rq, const struct rdma_req_ext *ext, uint32_t first,
+                       uint32_t n)
+{
+	for (uint32_t i = first; i < first + n; i++)
+		if (!unvmf_buf_owned(&rq->rt->pool, ext->segs[i].local, ext->segs[i].len,
+		                     ext->lease)) {
+			rdma_env_ownership_violation(
+			    rq, "a READ/WRITE names a buffer its request does not hold");
+			return false;
+		}
+	return true;
 }
 
 static uint32_t env_read_credits(void *ctx)
@@ -129,12 +204,14 @@ static int env_post_reads(void *ctx, struct rdma_req *req, uint32_t n)
 	int rc;
 
 	UNVMF_ASSERT(req->reads_posted + n <= ext->num_segs);
+	if (!segs_owned(rq, ext, req->reads_posted, n))
+		return -EFAULT;
 	for (uint32_t i = 0; i < n; i++) {
 		const struct rdma_seg *s = &ext->segs[req->reads_posted + i];
 
 		rq->sges[i] =
 		    (struct rdma_prov_sge){.addr = s->local, .length = s->len, .lkey = lkey};
-		wr_fill(&rq->wrs[i], &rq->sges[i], rdma_wrid(ext, RDMA_WRID_READ),
+		wr_fill(&rq->wrs[i], &rq->sges[i], rdma_wrid_req(ext, RDMA_WRID_READ),
 		        RDMA_PROV_WR_RDMA_READ);
 		rq->wrs[i].remote_addr = s->remote;
 		rq->wrs[i].rkey = s->rkey;
@@ -154,28 +231,51 @@ static bool env_send_room(void *ctx, uint32_t n)
 	return sq_room(ctx) >= n;
 }
 
+/*
+ * The pieces that carry the command's data: core.length is what the core
+ * left of the transfer (a read trims it to NLB when the SGL is longer). The
+ * rest of the buffers holds whatever their previous owners left there, and
+ * must not leave the target. *last_len: the length of the last piece.
+ */
+static uint32_t write_pieces(const struct rdma_req_ext *ext, uint32_t length, uint32_t *last_len)
+{
+	uint32_t n = 0;
+
+	*last_len = 0;
+	while (n < ext->num_segs && length > 0) {
+		*last_len = UNVMF_MIN(length, ext->segs[n].len);
+		length -= *last_len;
+		n++;
+	}
+	return n;
+}
+
 static int env_post_response(void *ctx, struct rdma_req *req)
 {
 	struct rdma_qpair *rq = ctx;
 	struct rdma_req_ext *ext = ext_of(rq, req);
 	const struct rdma_provider *prov = rq->rt->prov;
-	uint32_t writes = 0, n, posted;
+	uint32_t writes = 0, last_len = 0, n, posted;
 	int rc;
 
 	if (req->core.xfer == UNVMF_XFER_CONTROLLER_TO_HOST && req->num_bufs > 0 &&
 	    req->core.rsp.status.raw == 0)
-		writes = ext->num_segs;
+		writes = write_pieces(ext, req->core.length, &last_len);
 	if (sq_room(rq) < writes + 1)
 		return -EAGAIN;
+	if (writes && !segs_owned(rq, ext, 0, writes))
+		return -EFAULT;
 	if (writes) {
 		uint32_t lkey = prov->mr_lkey(rq->dev->pool_mr);
 
 		for (uint32_t i = 0; i < writes; i++) {
 			const struct rdma_seg *s = &ext->segs[i];
 
-			rq->sges[i] = (struct rdma_prov_sge){
-			    .addr = s->local, .length = s->len, .lkey = lkey};
-			wr_fill(&rq->wrs[i], &rq->sges[i], rdma_wrid(ext, RDMA_WRID_WRITE),
+			rq->sges[i] =
+			    (struct rdma_prov_sge){.addr = s->local,
+			                           .length = i + 1 < writes ? s->len : last_len,
+			                           .lkey = lkey};
+			wr_fill(&rq->wrs[i], &rq->sges[i], rdma_wrid_req(ext, RDMA_WRID_WRITE),
 			        RDMA_PROV_WR_RDMA_WRITE);
 			rq->wrs[i].remote_addr = s->remote;
 			rq->wrs[i].rkey = s->rkey;
@@ -185,7 +285,7 @@ static int env_post_response(void *ctx, struct rdma_req *req)
 	rq->sges[writes] = (struct rdma_prov_sge){.addr = (uint64_t)(uintptr_t)ext->rsp,
 	                                          .length = sizeof(*ext->rsp),
 	                                          .lkey = prov->mr_lkey(rq->rsp_mr)};
-	wr_fill(&rq->wrs[writes], &rq->sges[writes], rdma_wrid(ext, RDMA_WRID_SEND),
+	wr_fill(&rq->wrs[writes], &rq->sges[writes], rdma_wrid_req(ext, RDMA_WRID_SEND),
 	        req->invalidate ? RDMA_PROV_WR_SEND_WITH_INV : RDMA_PROV_WR_SEND);
 	rq->wrs[writes].invalidate_rkey = req->invalidate ? req->inval_rkey : 0;
 	n = writes + 1;
@@ -280,6 +380,14 @@ void rdma_env_recv_release(struct rdma_qpair *rq, struct rdma_recv *recv)
 	int rc;
 
 	recv->wr.next = NULL;
+	if (recv->posted) {
+		/* Posting it twice would let two capsules land in one buffer. */
+		if (rq)
+			rdma_env_ownership_violation(rq, "a receive already posted was given back");
+		else
+			LOG_ERR("poll group: a receive already posted was given back");
+		return;
+	}
 	if (recv->gdev) {
 		struct rdma_gdev *gd = recv->gdev;
 

@@ -45,8 +45,12 @@
 #define RDMA_LAST_WQE_TIMEOUT_US (5u * 1000 * 1000)
 
 /*
- * wr_id = pointer | type. Receives and request extensions are 8-byte
- * aligned, so the low 3 bits name what the pointer is; 0 is never a type.
+ * wr_id = generation << 48 | pointer | type. Receives and request extensions
+ * are 8-byte aligned, so the low 3 bits name what the pointer is (0 is never
+ * a type); user-space pointers fit in 48 bits (checked when the qpair is
+ * set up). A request's WRs carry the low 16 bits of its generation, so a
+ * completion that arrives after the slot moved on to its next command is
+ * told apart from the completions of that command (receives carry 0).
  */
 enum rdma_wrid_type {
 	RDMA_WRID_RECV = 1,
@@ -56,6 +60,8 @@ enum rdma_wrid_type {
 	RDMA_WRID_NUM_TYPES,
 };
 #define RDMA_WRID_TYPE_MASK 7ull
+#define RDMA_WRID_GEN_SHIFT 48
+#define RDMA_WRID_PTR_MASK (((1ull << RDMA_WRID_GEN_SHIFT) - 1) & ~RDMA_WRID_TYPE_MASK)
 
 /* One piece of a transfer: local [local, local+len) <-> remote [remote, remote+len) of rkey. */
 struct rdma_seg {
@@ -122,6 +128,7 @@ struct rdma_transport {
 	struct rdma_fault_trap trap;
 	uint64_t connects;              /* CONNECT_REQUESTs seen */
 	uint64_t rejects;
+	_Atomic uint64_t lease_groups;  /* poll groups that took a lease range */
 };
 
 /* A receive buffer: on the SRQ / the QP's RQ, or bound to a request. */
@@ -143,6 +150,8 @@ struct rdma_req_ext {
 	struct nvme_cqe *rsp; /* registered; what the response SEND carries */
 	struct rdma_seg segs[RDMA_MAX_SEGS];
 	uint32_t num_segs;
+	/* The lease its pool buffers are claimed under (0 = holds none); see unvmf_buf_claim. */
+	uint64_t lease;
 };
 
 /* A poll group's resources on one device. */
@@ -172,6 +181,7 @@ struct rdma_group_stats {
 	uint64_t recv_no_free_request; /* receives that waited for a request */
 	uint64_t faults_fired;         /* operator traps that fired on this group */
 	uint64_t qpairs_destroyed;
+	uint64_t ownership_violations; /* buffer / WR / receive owner checks that failed */
 };
 
 struct rdma_group {
@@ -179,6 +189,9 @@ struct rdma_group {
 	struct rdma_transport *rt;
 	struct rdma_gdev gdevs[RDMA_MAX_DEVICES];
 	struct unvmf_buf_cache cache;
+	uint64_t lease_base; /* unique high bits of this group's buffer leases */
+	uint64_t lease_seq;
+	char first_violation[96]; /* what the first failed ownership check saw */
 	TAILQ_HEAD(, rdma_qpair) qpairs;
 	struct rdma_group_stats stats;
 	struct rdma_wc_counters wc;
@@ -275,6 +288,17 @@ static inline uint64_t rdma_wrid(const void *ptr, enum rdma_wrid_type type)
 	return (uint64_t)(uintptr_t)ptr | (uint64_t)type;
 }
 
+/* A request's WR: its extension, the kind, and the generation of the command it serves. */
+static inline uint64_t rdma_wrid_req(const struct rdma_req_ext *ext, enum rdma_wrid_type type)
+{
+	return (ext->req->generation << RDMA_WRID_GEN_SHIFT) | rdma_wrid(ext, type);
+}
+
+static inline uint16_t rdma_wrid_gen(uint64_t wr_id)
+{
+	return (uint16_t)(wr_id >> RDMA_WRID_GEN_SHIFT);
+}
+
 /* rdma_transport.c */
 struct rdma_device *rdma_transport_device(struct rdma_transport *rt, struct rdma_prov_device *dev);
 const char *rdma_wrid_type_name(enum rdma_wrid_type type);
@@ -323,6 +347,11 @@ void rdma_env_bind_incoming(struct rdma_qpair *rq);
 /* Gives a receive back (repost to the SRQ / the QP, or drop it when the qpair is going). */
 void rdma_env_recv_release(struct rdma_qpair *rq, struct rdma_recv *recv);
 void rdma_env_req_complete(struct unvmf_req *req);
+/*
+ * An ownership check failed (a buffer, WR or receive used by a party that
+ * does not hold it): counted, logged with what, and the qpair goes to error.
+ */
+void rdma_env_ownership_violation(struct rdma_qpair *rq, const char *what);
 
 /* rdma_capsule.c (pure) */
 struct rdma_capsule_limits {

@@ -140,6 +140,8 @@ struct unvmf_transport_poll_group *rdma_group_create(struct unvmf_transport *tra
 	TAILQ_INIT(&rg->qpairs);
 	if (unvmf_buf_cache_init(&rg->cache, &rt->pool, transport->opts.buf_cache_size) != 0)
 		goto err_free;
+	/* Leases of different groups never meet: each group has its own high bits. */
+	rg->lease_base = (atomic_fetch_add(&rt->lease_groups, 1) + 1) << 40;
 	for (uint32_t i = 0; i < rt->num_devs; i++) {
 		rc = gdev_init(rg, &rg->gdevs[i], &rt->devs[i]);
 		if (rc) {
@@ -218,6 +220,15 @@ static void wc_recv(struct rdma_group *rg, const struct rdma_prov_wc *wc, struct
 {
 	struct rdma_qpair *rq;
 
+	if (!recv->posted) {
+		/* Its buffer may be bound to a request: do not let this capsule near it. */
+		if (!rg->stats.ownership_violations++)
+			unvmf_strlcpy(rg->first_violation, "completion of a receive that is not posted",
+			              sizeof(rg->first_violation));
+		LOG_ERR("RDMA poll group: completion of a receive that is not posted (wr_id 0x%lx)",
+		        (unsigned long)wc->wr_id);
+		return;
+	}
 	recv->posted = false;
 	if (recv->gdev) {
 		recv->gdev->recvs_posted--;
@@ -258,18 +269,35 @@ static void wc_send_side(struct rdma_group *rg, const struct rdma_prov_wc *wc,
 	    [RDMA_WRID_WRITE] = RDMA_WR_WRITE,
 	};
 	struct rdma_qpair *rq = ext->rq;
+	struct rdma_req *req = ext->req;
 
-	UNVMF_ASSERT(rq->sq_used > 0);
-	rq->sq_used--;
-	if (type == RDMA_WRID_READ) {
-		UNVMF_ASSERT(rq->reads_inflight > 0);
-		rq->reads_inflight--;
+	/*
+	 * Only the command that posted it may be charged: a completion of an
+	 * earlier command of the slot, a duplicate, or one of a kind the request
+	 * has none of out would free buffers the NIC still uses. Such a
+	 * completion answers no WR we count: it changes no count.
+	 */
+	if (rdma_wrid_gen(wc->wr_id) != (uint16_t)req->generation ||
+	    req->wr_outstanding[kind_of[type]] == 0 || rq->sq_used == 0 ||
+	    (type == RDMA_WRID_READ && rq->reads_inflight == 0)) {
+		char what[96];
+
+		snprintf(what, sizeof(what),
+		         "%s completion for request %u of generation %u, which is "
+		         "at %u with %u of that kind out",
+		         rdma_wrid_type_name(type), req->index, rdma_wrid_gen(wc->wr_id),
+		         (unsigned)(uint16_t)req->generation, req->wr_outstanding[kind_of[type]]);
+		rdma_env_ownership_violation(rq, what);
+		return;
 	}
+	rq->sq_used--;
+	if (type == RDMA_WRID_READ)
+		rq->reads_inflight--;
 	rdma_wc_count(&rg->wc, type, wc->status);
 	rdma_wc_count(&rq->wc, type, wc->status);
 	if (wc->status != RDMA_PROV_WC_SUCCESS && wc->status != RDMA_PROV_WC_WR_FLUSH_ERR)
-		wc_log(rq, wc, type, ext->req);
-	rdma_req_wr_done(ext->req, kind_of[type], wc->status);
+		wc_log(rq, wc, type, req);
+	rdma_req_wr_done(req, kind_of[type], wc->status);
 }
 
 static int gdev_poll(struct rdma_group *rg, struct rdma_gdev *gd)
@@ -283,7 +311,7 @@ static int gdev_poll(struct rdma_group *rg, struct rdma_gdev *gd)
 			const struct rdma_prov_wc *wc = &wcs[i];
 			enum rdma_wrid_type type =
 			    (enum rdma_wrid_type)(wc->wr_id & RDMA_WRID_TYPE_MASK);
-			void *ptr = (void *)(uintptr_t)(wc->wr_id & ~RDMA_WRID_TYPE_MASK);
+			void *ptr = (void *)(uintptr_t)(wc->wr_id & RDMA_WRID_PTR_MASK);
 
 			switch (type) {
 			case RDMA_WRID_RECV:
@@ -378,7 +406,7 @@ static int check_nic_outstanding(struct rdma_qpair *rq, uint32_t sends)
 			continue;
 		}
 		nsend++;
-		ext = (const struct rdma_req_ext *)(uintptr_t)(info[i].wr_id & ~RDMA_WRID_TYPE_MASK);
+		ext = (const struct rdma_req_ext *)(uintptr_t)(info[i].wr_id & RDMA_WRID_PTR_MASK);
 		if (type == RDMA_WRID_RECV || type >= RDMA_WRID_NUM_TYPES || ext < rq->ext ||
 		    ext >= rq->ext + rq->num_reqs) {
 			LOG_ERR("qpair %lu: the NIC holds send WR 0x%lx that names no request of it",
@@ -386,6 +414,14 @@ static int check_nic_outstanding(struct rdma_qpair *rq, uint32_t sends)
 			return -EFAULT;
 		}
 		req = ext->req;
+		if (rdma_wrid_gen(info[i].wr_id) != (uint16_t)req->generation) {
+			LOG_ERR(
+			    "qpair %lu: the NIC holds a %s WR of request %u's generation %u; the "
+			    "request is at %u",
+			    (unsigned long)rq->qpair.id, rdma_wrid_type_name(type), req->index,
+			    rdma_wrid_gen(info[i].wr_id), (unsigned)(uint16_t)req->generation);
+			return -EFAULT;
+		}
 		if (req->state == RDMA_REQ_FREE || req->state == RDMA_REQ_COMPLETED) {
 			LOG_ERR("qpair %lu: the NIC holds a %s WR of request %u, which is %s",
 			        (unsigned long)rq->qpair.id, rdma_wrid_type_name(type), req->index,

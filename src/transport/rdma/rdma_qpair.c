@@ -64,6 +64,9 @@ static int qpair_alloc(struct rdma_qpair *rq)
 	rq->rsps = calloc(rq->num_reqs, sizeof(*rq->rsps));
 	if (!rq->ext || !rq->rsps)
 		return -ENOMEM;
+	/* wr_ids carry the generation above the pointer (rdma_wrid_req). */
+	if ((uint64_t)(uintptr_t)(rq->ext + rq->num_reqs) > RDMA_WRID_PTR_MASK)
+		return -ENOMEM;
 	rc = prov->mr_reg(rq->dev->pd, rq->rsps, rq->num_reqs * sizeof(*rq->rsps), 0, &rq->rsp_mr);
 	if (rc)
 		return rc;
