@@ -169,6 +169,9 @@ struct kill_instance {
 	int sig;
 };
 
+/* At most one pending: a second call before it fires only changes the signal. */
+static struct kill_instance g_kill;
+
 static int kill_instance_poll(void *arg)
 {
 	struct kill_instance *k = arg;
@@ -176,7 +179,6 @@ static int kill_instance_poll(void *arg)
 	unvmf_poller_unregister(&k->poller);
 	LOG_NOTICE("rpc: spdk_kill_instance: raising signal %d", k->sig);
 	kill(getpid(), k->sig);
-	free(k);
 	return 1;
 }
 
@@ -198,7 +200,6 @@ static void rpc_spdk_kill_instance(struct unvmf_rpc_request *req, json_t *params
 	     16},
 	};
 	struct kill_params p = {0};
-	struct kill_instance *k;
 	int sig = 0;
 
 	if (unvmf_rpc_decode_or_reply(req, params, spec, UNVMF_ARRAY_SIZE(spec), &p, NULL))
@@ -217,15 +218,11 @@ static void rpc_spdk_kill_instance(struct unvmf_rpc_request *req, json_t *params
 		    p.sig_name);
 		return;
 	}
-	k = calloc(1, sizeof(*k));
-	if (!k) {
-		unvmf_rpc_send_error(req, -ENOMEM, "out of memory");
-		return;
-	}
-	k->sig = sig;
-	k->poller = unvmf_poller_register(kill_instance_poll, k, 20000, "kill_instance");
-	if (!k->poller) {
-		free(k);
+	g_kill.sig = sig;
+	if (!g_kill.poller)
+		g_kill.poller =
+		    unvmf_poller_register(kill_instance_poll, &g_kill, 20000, "kill_instance");
+	if (!g_kill.poller) {
 		unvmf_rpc_send_error(req, -ENOMEM, "out of memory");
 		return;
 	}

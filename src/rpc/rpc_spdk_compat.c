@@ -83,8 +83,6 @@ static const struct compat_param g_compat[] = {
     IGNORE(FILE_BDEVS, "fallocate", "unvmf does not preallocate files"),
     IGNORE(FILE_BDEVS, "nowait", "unvmf submits through io_uring, which never blocks"),
     NEUTRAL("bdev_get_bdevs", "timeout", "0", "waiting for a bdev to appear is not supported"),
-    IGNORE("bdev_get_iostat", "per_channel", "unvmf counts per bdev"),
-    NEUTRAL("bdev_get_iostat", "reset_mode", "\"none\"", "resetting statistics is not supported"),
 
     /* Subsystem features unvmf does not have. */
     NEUTRAL("nvmf_create_subsystem", "max_discard_size_kib|dmrsl", "0",
@@ -178,6 +176,8 @@ static const struct compat_refusal g_refused_methods[] = {
     {"nvmf_subsystem_set_keys", "DH-HMAC-CHAP authentication is not supported"},
     {"bdev_nvme_attach_controller", "unvmf has no NVMe initiator bdev"},
     {"bdev_lvol_create_lvstore", "unvmf has no logical volumes"},
+    {"bdev_get_iostat", "unvmf's bdevs keep no I/O statistics (nvmf_get_stats has the "
+                        "per-poll-group counters)"},
 };
 
 static bool g_noted[UNVMF_ARRAY_SIZE(g_compat)];
