@@ -14,6 +14,101 @@
 #define DISCOVERY_KATO_MS 120000
 #define CAP_TIMEOUT_500MS 30	/* CAP.TO: 15 s for CSTS.RDY to follow CC.EN */
 
+static const char *const g_refusal_names[UNVMF_CONNECT_REFUSED_COUNT] = {
+    [UNVMF_CONNECT_REFUSED_ALREADY_CONNECTED] = "already_connected",
+    [UNVMF_CONNECT_REFUSED_DATA_TOO_SHORT] = "data_too_short",
+    [UNVMF_CONNECT_REFUSED_RECORD_FORMAT] = "record_format",
+    [UNVMF_CONNECT_REFUSED_INVALID_SUBNQN] = "invalid_subnqn",
+    [UNVMF_CONNECT_REFUSED_INVALID_HOSTNQN] = "invalid_hostnqn",
+    [UNVMF_CONNECT_REFUSED_UNKNOWN_SUBSYSTEM] = "unknown_subsystem",
+    [UNVMF_CONNECT_REFUSED_NO_LISTENER] = "no_listener",
+    [UNVMF_CONNECT_REFUSED_HOST_NOT_ALLOWED] = "host_not_allowed",
+    [UNVMF_CONNECT_REFUSED_EMPTY_HOSTNQN] = "empty_hostnqn",
+    [UNVMF_CONNECT_REFUSED_STATIC_CNTLID] = "static_cntlid",
+    [UNVMF_CONNECT_REFUSED_INVALID_SQSIZE] = "invalid_sqsize",
+    [UNVMF_CONNECT_REFUSED_NO_RESOURCES] = "no_resources",
+    [UNVMF_CONNECT_REFUSED_UNKNOWN_CONTROLLER] = "unknown_controller",
+    [UNVMF_CONNECT_REFUSED_CONTROLLER_NOT_ENABLED] = "controller_not_enabled",
+    [UNVMF_CONNECT_REFUSED_QUEUE_ENTRY_SIZE] = "queue_entry_size",
+    [UNVMF_CONNECT_REFUSED_INVALID_QID] = "invalid_qid",
+    [UNVMF_CONNECT_REFUSED_QID_IN_USE] = "qid_in_use",
+};
+
+static const char *const g_refusal_texts[UNVMF_CONNECT_REFUSED_COUNT] = {
+    [UNVMF_CONNECT_REFUSED_ALREADY_CONNECTED] = "the queue is already connected",
+    [UNVMF_CONNECT_REFUSED_DATA_TOO_SHORT] = "the Connect data is shorter than 1024 bytes",
+    [UNVMF_CONNECT_REFUSED_RECORD_FORMAT] = "unknown record format",
+    [UNVMF_CONNECT_REFUSED_INVALID_SUBNQN] = "the subsystem NQN is too long",
+    [UNVMF_CONNECT_REFUSED_INVALID_HOSTNQN] = "the host NQN is not a valid NQN",
+    [UNVMF_CONNECT_REFUSED_UNKNOWN_SUBSYSTEM] = "no such subsystem",
+    [UNVMF_CONNECT_REFUSED_NO_LISTENER] = "the subsystem does not listen on this address",
+    [UNVMF_CONNECT_REFUSED_HOST_NOT_ALLOWED] = "the host is not on the subsystem's host list",
+    [UNVMF_CONNECT_REFUSED_EMPTY_HOSTNQN] =
+        "empty host NQN, and the subsystem allows only the hosts on its list",
+    [UNVMF_CONNECT_REFUSED_STATIC_CNTLID] = "only the dynamic controller model is offered",
+    [UNVMF_CONNECT_REFUSED_INVALID_SQSIZE] = "the queue size is 0 or above the maximum",
+    [UNVMF_CONNECT_REFUSED_NO_RESOURCES] = "no memory or controller ID for a new controller",
+    [UNVMF_CONNECT_REFUSED_UNKNOWN_CONTROLLER] =
+        "no live controller of this host with that controller ID",
+    [UNVMF_CONNECT_REFUSED_CONTROLLER_NOT_ENABLED] = "the controller is not enabled",
+    [UNVMF_CONNECT_REFUSED_QUEUE_ENTRY_SIZE] = "CC.IOSQES/IOCQES are not 6/4",
+    [UNVMF_CONNECT_REFUSED_INVALID_QID] = "the queue ID is beyond the queues granted",
+    [UNVMF_CONNECT_REFUSED_QID_IN_USE] = "the queue ID is already connected",
+};
+
+/* Connect refusals since start, by reason; any poll group's thread adds. */
+static _Atomic uint64_t g_refusals[UNVMF_CONNECT_REFUSED_COUNT];
+
+uint64_t unvmf_tgt_connect_refusals(enum unvmf_connect_refusal reason, const char **name)
+{
+	*name = g_refusal_names[reason];
+	return atomic_load_explicit(&g_refusals[reason], memory_order_relaxed);
+}
+
+/*
+ * Every refused Connect ends here: counted by reason, and logged with who
+ * asked for what and the status the host sees, so an operator can tell a
+ * misconfigured host list from a broken host. data is NULL before it was
+ * read; the NQNs in it are not terminated until checked.
+ */
+static void connect_refuse(struct unvmf_req *req, enum unvmf_connect_refusal reason,
+			   const struct nvmf_connect_data *data, uint8_t sct, uint8_t sc, bool iattr,
+			   uint16_t ipo)
+{
+	const struct nvmf_connect_cmd *cmd = (const struct nvmf_connect_cmd *)&req->cmd;
+	struct nvmf_connect_rsp *rsp = (struct nvmf_connect_rsp *)&req->rsp;
+	bool invalid_param = sct == NVME_SCT_COMMAND_SPECIFIC && sc == NVMF_SC_INVALID_PARAM;
+
+	atomic_fetch_add_explicit(&g_refusals[reason], 1, memory_order_relaxed);
+	LOG_NOTICE("qpair %lu: Connect refused (qid %u): host NQN '%.*s', subsystem NQN '%.*s': "
+		   "SCT %u SC 0x%02x IATTR %u IPO %u: %s (%s)",
+		   (unsigned long)req->qpair->id, cmd->qid, data ? NVMF_NQN_MAX_LEN : 0,
+		   data ? data->hostnqn : "", data ? NVMF_NQN_MAX_LEN : 0,
+		   data ? data->subnqn : "", sct, sc, invalid_param && iattr,
+		   invalid_param ? ipo : 0, g_refusal_texts[reason], g_refusal_names[reason]);
+	memset(&req->rsp, 0, sizeof(req->rsp));
+	if (invalid_param) {
+		rsp->status_code_specific.invalid.iattr = iattr ? 1 : 0;
+		rsp->status_code_specific.invalid.ipo = ipo;
+	}
+	unvmf_req_set_status(req, sct, sc);
+	unvmf_req_complete(req);
+}
+
+static void connect_refuse_param(struct unvmf_req *req, enum unvmf_connect_refusal reason,
+				 const struct nvmf_connect_data *data, bool in_data, uint16_t offset)
+{
+	connect_refuse(req, reason, data, NVME_SCT_COMMAND_SPECIFIC, NVMF_SC_INVALID_PARAM, in_data,
+		       offset);
+}
+
+static void connect_refuse_status(struct unvmf_req *req, enum unvmf_connect_refusal reason,
+				  const struct nvmf_connect_data *data, uint8_t sct, uint8_t sc)
+{
+	connect_refuse(req, reason, data, sct, sc, false, 0);
+}
+
+/* Property Get/Set: an invalid field, or a status. */
 static void connect_invalid_param(struct unvmf_req *req, bool in_data, uint16_t offset)
 {
 	struct nvmf_connect_rsp *rsp = (struct nvmf_connect_rsp *)&req->rsp;
@@ -251,12 +346,14 @@ static void connect_admin(struct unvmf_req *req, struct unvmf_subsystem *subsys,
 	if (data->cntlid != 0xffff && data->cntlid != 0xfffe) {
 		/* We only offer the dynamic controller model. */
 		pthread_mutex_unlock(&g_tgt.lock);
-		connect_invalid_param(req, true, offsetof(struct nvmf_connect_data, cntlid));
+		connect_refuse_param(req, UNVMF_CONNECT_REFUSED_STATIC_CNTLID, data, true,
+				      offsetof(struct nvmf_connect_data, cntlid));
 		return;
 	}
 	if (cmd->sqsize == 0 || (uint32_t)cmd->sqsize + 1 > topts->max_aq_depth) {
 		pthread_mutex_unlock(&g_tgt.lock);
-		connect_invalid_param(req, false, offsetof(struct nvmf_connect_cmd, sqsize));
+		connect_refuse_param(req, UNVMF_CONNECT_REFUSED_INVALID_SQSIZE, data, false,
+				      offsetof(struct nvmf_connect_cmd, sqsize));
 		return;
 	}
 	if (unvmf_limits_connect_refused(req, data->hostnqn))
@@ -303,7 +400,8 @@ err_free:
 	free(ctrlr);
 err_busy:
 	pthread_mutex_unlock(&g_tgt.lock);
-	connect_fail(req, NVME_SCT_COMMAND_SPECIFIC, NVMF_SC_CONTROLLER_BUSY);
+	connect_refuse_status(req, UNVMF_CONNECT_REFUSED_NO_RESOURCES, data, NVME_SCT_COMMAND_SPECIFIC,
+		     NVMF_SC_CONTROLLER_BUSY);
 }
 
 static void connect_io(struct unvmf_req *req, struct unvmf_subsystem *subsys,
@@ -320,39 +418,39 @@ static void connect_io(struct unvmf_req *req, struct unvmf_subsystem *subsys,
 	if (!ctrlr || ctrlr->failed ||
 	    strncmp(ctrlr->hostnqn, data->hostnqn, sizeof(data->hostnqn)) != 0) {
 		pthread_mutex_unlock(&g_tgt.lock);
-		LOG_ERR("qpair %lu: I/O queue connect to unknown controller %u", (unsigned long)qpair->id,
-			data->cntlid);
-		connect_invalid_param(req, true, offsetof(struct nvmf_connect_data, cntlid));
+		connect_refuse_param(req, UNVMF_CONNECT_REFUSED_UNKNOWN_CONTROLLER, data, true,
+				      offsetof(struct nvmf_connect_data, cntlid));
 		return;
 	}
 	if (!ctrlr->cc.bits.en || ctrlr->csts.bits.shst != NVME_SHST_NORMAL) {
 		pthread_mutex_unlock(&g_tgt.lock);
-		LOG_ERR("controller %u: I/O queue connect while not enabled", ctrlr->cntlid);
-		connect_fail(req, NVME_SCT_GENERIC, NVME_SC_COMMAND_SEQUENCE_ERROR);
+		connect_refuse_status(req, UNVMF_CONNECT_REFUSED_CONTROLLER_NOT_ENABLED, data, NVME_SCT_GENERIC,
+			     NVME_SC_COMMAND_SEQUENCE_ERROR);
 		return;
 	}
 	if (ctrlr->cc.bits.iosqes != 6 || ctrlr->cc.bits.iocqes != 4) {
 		pthread_mutex_unlock(&g_tgt.lock);
-		connect_invalid_param(req, false, offsetof(struct nvmf_connect_cmd, qid));
+		connect_refuse_param(req, UNVMF_CONNECT_REFUSED_QUEUE_ENTRY_SIZE, data, false,
+				      offsetof(struct nvmf_connect_cmd, qid));
 		return;
 	}
 	/* Beyond what Set Features Number of Queues granted (max_qid until then). */
 	if (cmd->qid > ctrlr->num_io_queues) {
 		pthread_mutex_unlock(&g_tgt.lock);
-		LOG_ERR("controller %u: qid %u beyond the %u I/O queues granted", ctrlr->cntlid,
-			cmd->qid, ctrlr->num_io_queues);
-		connect_invalid_param(req, false, offsetof(struct nvmf_connect_cmd, qid));
+		connect_refuse_param(req, UNVMF_CONNECT_REFUSED_INVALID_QID, data, false,
+				      offsetof(struct nvmf_connect_cmd, qid));
 		return;
 	}
 	if (ctrlr->qpairs[cmd->qid].group) {
 		pthread_mutex_unlock(&g_tgt.lock);
-		LOG_ERR("controller %u: qid %u already connected", ctrlr->cntlid, cmd->qid);
-		connect_invalid_param(req, false, offsetof(struct nvmf_connect_cmd, qid));
+		connect_refuse_param(req, UNVMF_CONNECT_REFUSED_QID_IN_USE, data, false,
+				      offsetof(struct nvmf_connect_cmd, qid));
 		return;
 	}
 	if (cmd->sqsize == 0 || (uint32_t)cmd->sqsize + 1 > topts->max_queue_depth) {
 		pthread_mutex_unlock(&g_tgt.lock);
-		connect_invalid_param(req, false, offsetof(struct nvmf_connect_cmd, sqsize));
+		connect_refuse_param(req, UNVMF_CONNECT_REFUSED_INVALID_SQSIZE, data, false,
+				      offsetof(struct nvmf_connect_cmd, sqsize));
 		return;
 	}
 	if (unvmf_limits_connect_refused(req, data->hostnqn))
@@ -374,15 +472,18 @@ static void fabrics_connect(struct unvmf_req *req)
 	char hostnqn[UNVMF_NQN_BUF];
 
 	if (qpair->state != UNVMF_QPAIR_UNCONNECTED) {
-		connect_fail(req, NVME_SCT_GENERIC, NVME_SC_COMMAND_SEQUENCE_ERROR);
+		connect_refuse_status(req, UNVMF_CONNECT_REFUSED_ALREADY_CONNECTED, NULL, NVME_SCT_GENERIC,
+			     NVME_SC_COMMAND_SEQUENCE_ERROR);
 		return;
 	}
 	if (req->length < sizeof(data)) {
-		connect_fail(req, NVME_SCT_GENERIC, NVME_SC_DATA_SGL_LENGTH_INVALID);
+		connect_refuse_status(req, UNVMF_CONNECT_REFUSED_DATA_TOO_SHORT, NULL, NVME_SCT_GENERIC,
+			     NVME_SC_DATA_SGL_LENGTH_INVALID);
 		return;
 	}
 	if (cmd->recfmt != 0) {
-		connect_fail(req, NVME_SCT_COMMAND_SPECIFIC, NVMF_SC_INCOMPATIBLE_FORMAT);
+		connect_refuse_status(req, UNVMF_CONNECT_REFUSED_RECORD_FORMAT, NULL, NVME_SCT_COMMAND_SPECIFIC,
+			     NVMF_SC_INCOMPATIBLE_FORMAT);
 		return;
 	}
 	{
@@ -397,11 +498,13 @@ static void fabrics_connect(struct unvmf_req *req)
 		}
 	}
 	if (strnlen(data.subnqn, sizeof(data.subnqn)) > NVMF_NQN_MAX_LEN) {
-		connect_invalid_param(req, true, offsetof(struct nvmf_connect_data, subnqn));
+		connect_refuse_param(req, UNVMF_CONNECT_REFUSED_INVALID_SUBNQN, &data, true,
+				      offsetof(struct nvmf_connect_data, subnqn));
 		return;
 	}
 	if (strnlen(data.hostnqn, sizeof(data.hostnqn)) > NVMF_NQN_MAX_LEN) {
-		connect_invalid_param(req, true, offsetof(struct nvmf_connect_data, hostnqn));
+		connect_refuse_param(req, UNVMF_CONNECT_REFUSED_INVALID_HOSTNQN, &data, true,
+				      offsetof(struct nvmf_connect_data, hostnqn));
 		return;
 	}
 	memcpy(subnqn, data.subnqn, sizeof(subnqn) - 1);
@@ -413,28 +516,44 @@ static void fabrics_connect(struct unvmf_req *req)
 	subsys = unvmf_subsystem_find(subnqn);
 	if (!subsys || subsys->deleting || g_tgt.shutting_down) {
 		pthread_mutex_unlock(&g_tgt.lock);
-		LOG_ERR("qpair %lu: connect to unknown subsystem '%s' from %s",
-			(unsigned long)qpair->id, subnqn, hostnqn);
-		connect_invalid_param(req, true, offsetof(struct nvmf_connect_data, subnqn));
+		connect_refuse_param(req, UNVMF_CONNECT_REFUSED_UNKNOWN_SUBSYSTEM, &data, true,
+				      offsetof(struct nvmf_connect_data, subnqn));
 		return;
 	}
 	if (subsys->type == UNVMF_SUBSYSTEM_NVME && !unvmf_subsystem_has_listener(subsys, &qpair->local)) {
 		pthread_mutex_unlock(&g_tgt.lock);
-		LOG_ERR("qpair %lu: subsystem %s does not listen on %s:%s", (unsigned long)qpair->id,
-			subnqn, qpair->local.traddr, qpair->local.trsvcid);
-		connect_invalid_param(req, true, offsetof(struct nvmf_connect_data, subnqn));
+		LOG_NOTICE("qpair %lu: subsystem %s does not listen on %s:%s",
+			   (unsigned long)qpair->id, subnqn, qpair->local.traddr,
+			   qpair->local.trsvcid);
+		connect_refuse_param(req, UNVMF_CONNECT_REFUSED_NO_LISTENER, &data, true,
+				      offsetof(struct nvmf_connect_data, subnqn));
 		return;
 	}
-	if (!unvmf_nqn_valid(hostnqn)) {
+	/*
+	 * An empty Host NQN is what SPDK's initiator (spdk_nvme_perf) sends by
+	 * default; SPDK's target and Linux's accept it where any host may
+	 * connect, so unvmf does too. A host list cannot name it: refused there.
+	 */
+	if (!hostnqn[0]) {
+		if (!subsys->allow_any_host) {
+			pthread_mutex_unlock(&g_tgt.lock);
+			connect_refuse_status(req, UNVMF_CONNECT_REFUSED_EMPTY_HOSTNQN, &data,
+				     NVME_SCT_COMMAND_SPECIFIC, NVMF_SC_INVALID_HOST);
+			return;
+		}
+		LOG_NOTICE("qpair %lu: Connect with an empty host NQN to %s accepted (the "
+			   "subsystem allows any host)",
+			   (unsigned long)qpair->id, subnqn);
+	} else if (!unvmf_nqn_valid(hostnqn)) {
 		pthread_mutex_unlock(&g_tgt.lock);
-		connect_invalid_param(req, true, offsetof(struct nvmf_connect_data, hostnqn));
+		connect_refuse_param(req, UNVMF_CONNECT_REFUSED_INVALID_HOSTNQN, &data, true,
+				      offsetof(struct nvmf_connect_data, hostnqn));
 		return;
 	}
 	if (!unvmf_subsystem_host_allowed(subsys, hostnqn)) {
 		pthread_mutex_unlock(&g_tgt.lock);
-		LOG_ERR("qpair %lu: host %s is not allowed on subsystem %s", (unsigned long)qpair->id,
-			hostnqn, subnqn);
-		connect_fail(req, NVME_SCT_COMMAND_SPECIFIC, NVMF_SC_INVALID_HOST);
+		connect_refuse_status(req, UNVMF_CONNECT_REFUSED_HOST_NOT_ALLOWED, &data,
+			     NVME_SCT_COMMAND_SPECIFIC, NVMF_SC_INVALID_HOST);
 		return;
 	}
 	if (cmd->qid == 0)

@@ -53,16 +53,20 @@ void unvmf_qpair_limits_defaults(struct unvmf_qpair_limits *limits)
 
 static const struct unvmf_transport_param g_limit_params[] = {
     {"connect_timeout_ms", UNVMF_TRANSPORT_PARAM_UINT,
-     UNVMF_TRANSPORT_PARAM_FIELD(struct unvmf_qpair_limits, connect_timeout_ms), 0, 3600000},
+     UNVMF_TRANSPORT_PARAM_FIELD(struct unvmf_qpair_limits, connect_timeout_ms), 0, 3600000,
+     UNVMF_TRANSPORT_PARAM_OPTION, NULL, NULL},
     {"max_qpairs_per_host", UNVMF_TRANSPORT_PARAM_UINT,
-     UNVMF_TRANSPORT_PARAM_FIELD(struct unvmf_qpair_limits, max_qpairs_per_host), 0, 1u << 20},
+     UNVMF_TRANSPORT_PARAM_FIELD(struct unvmf_qpair_limits, max_qpairs_per_host), 0, 1u << 20,
+     UNVMF_TRANSPORT_PARAM_OPTION, NULL, NULL},
     {"max_qpairs_per_group", UNVMF_TRANSPORT_PARAM_UINT,
-     UNVMF_TRANSPORT_PARAM_FIELD(struct unvmf_qpair_limits, max_qpairs_per_group), 0, 1u << 20},
+     UNVMF_TRANSPORT_PARAM_FIELD(struct unvmf_qpair_limits, max_qpairs_per_group), 0, 1u << 20,
+     UNVMF_TRANSPORT_PARAM_OPTION, NULL, NULL},
     {"max_kato_ms", UNVMF_TRANSPORT_PARAM_UINT,
-     UNVMF_TRANSPORT_PARAM_FIELD(struct unvmf_qpair_limits, max_kato_ms), 0, 0},
+     UNVMF_TRANSPORT_PARAM_FIELD(struct unvmf_qpair_limits, max_kato_ms), 0, 0,
+     UNVMF_TRANSPORT_PARAM_OPTION, NULL, NULL},
 };
 
-bool unvmf_qpair_limits_accepts(const char *name)
+const struct unvmf_transport_param *unvmf_qpair_limits_accepts(const char *name)
 {
 	return unvmf_transport_param_find(g_limit_params, UNVMF_ARRAY_SIZE(g_limit_params), name);
 }

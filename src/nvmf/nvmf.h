@@ -189,6 +189,30 @@ void unvmf_tgt_fini(void);
 /* -EINVAL for 0, -EBUSY when fewer than the subsystems that exist now. */
 int unvmf_tgt_set_max_subsystems(uint32_t max_subsystems);
 uint32_t unvmf_tgt_get_max_subsystems(void);
+
+/* Why a Fabrics Connect was refused (each is counted and logged at notice). */
+enum unvmf_connect_refusal {
+	UNVMF_CONNECT_REFUSED_ALREADY_CONNECTED,
+	UNVMF_CONNECT_REFUSED_DATA_TOO_SHORT,
+	UNVMF_CONNECT_REFUSED_RECORD_FORMAT,
+	UNVMF_CONNECT_REFUSED_INVALID_SUBNQN,
+	UNVMF_CONNECT_REFUSED_INVALID_HOSTNQN,
+	UNVMF_CONNECT_REFUSED_UNKNOWN_SUBSYSTEM,
+	UNVMF_CONNECT_REFUSED_NO_LISTENER,
+	UNVMF_CONNECT_REFUSED_HOST_NOT_ALLOWED,
+	UNVMF_CONNECT_REFUSED_EMPTY_HOSTNQN,
+	UNVMF_CONNECT_REFUSED_STATIC_CNTLID,
+	UNVMF_CONNECT_REFUSED_INVALID_SQSIZE,
+	UNVMF_CONNECT_REFUSED_NO_RESOURCES,
+	UNVMF_CONNECT_REFUSED_UNKNOWN_CONTROLLER,
+	UNVMF_CONNECT_REFUSED_CONTROLLER_NOT_ENABLED,
+	UNVMF_CONNECT_REFUSED_QUEUE_ENTRY_SIZE,
+	UNVMF_CONNECT_REFUSED_INVALID_QID,
+	UNVMF_CONNECT_REFUSED_QID_IN_USE,
+	UNVMF_CONNECT_REFUSED_COUNT,
+};
+/* Refusals of reason so far (any thread) and the reason's name ("host_not_allowed"). */
+uint64_t unvmf_tgt_connect_refusals(enum unvmf_connect_refusal reason, const char **name);
 /* NVM subsystems (the discovery subsystem is not counted). */
 unsigned unvmf_tgt_num_subsystems(void);
 

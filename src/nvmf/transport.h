@@ -52,10 +52,13 @@ struct unvmf_transport_ops {
 	/* Sets every option, common and specific, to the transport's defaults. */
 	void (*opts_init)(struct unvmf_transport_opts *opts);
 	/*
-	 * Whether name is one of the transport's own JSON parameters (lets the
-	 * RPC layer say which transport a misplaced parameter belongs to).
+	 * The entry of name in the transport's own JSON parameter table, or NULL.
+	 * The RPC layer uses it to route a parameter, and to accept one of
+	 * another transport's parameters when its value is one of the entry's
+	 * neutral values (rpc.py sends other transports' defaults), refusing it
+	 * by name otherwise.
 	 */
-	bool (*opts_accepts)(const char *name);
+	const struct unvmf_transport_param *(*opts_accepts)(const char *name);
 	/*
 	 * Decodes the transport's own JSON parameters (an object holding only
 	 * those, borrowed) into opts->specific, on top of opts_init's defaults.
@@ -147,6 +150,17 @@ enum unvmf_transport_param_type {
 	UNVMF_TRANSPORT_PARAM_STRING, /* const char * borrowed from the JSON; max = length */
 };
 
+/*
+ * What a table entry does with its parameter. SPDK's transports take
+ * parameters unvmf has no option for; rpc.py and SPDK's save_config send
+ * them, so each is listed with what its value may be.
+ */
+enum unvmf_transport_param_kind {
+	UNVMF_TRANSPORT_PARAM_OPTION = 0, /* decoded into the field at offset */
+	UNVMF_TRANSPORT_PARAM_IGNORED,    /* SPDK tuning with no effect here: any value of type */
+	UNVMF_TRANSPORT_PARAM_NEUTRAL,    /* only the values in neutral: the rest need a feature */
+};
+
 struct unvmf_transport_param {
 	const char *name;
 	enum unvmf_transport_param_type type;
@@ -154,7 +168,22 @@ struct unvmf_transport_param {
 	size_t size;
 	uint64_t min;
 	uint64_t max;
+	enum unvmf_transport_param_kind kind;
+	/*
+	 * JSON values separated by '|': for NEUTRAL the only values accepted;
+	 * for any kind, the values another transport may be sent (rpc.py's
+	 * defaults) and accept with no effect. NULL: none.
+	 */
+	const char *neutral;
+	const char *why; /* IGNORED and NEUTRAL: what unvmf lacks, for the log and the refusal */
 };
+
+/* A table row for an SPDK parameter with no field: IGNORED or NEUTRAL. */
+#define UNVMF_TRANSPORT_PARAM_COMPAT(n, t, k, neutral_values, reason)                              \
+	{                                                                                          \
+		.name = (n), .type = UNVMF_TRANSPORT_PARAM_##t, .kind = UNVMF_TRANSPORT_PARAM_##k,  \
+		.neutral = (neutral_values), .why = (reason)                                       \
+	}
 
 #define UNVMF_TRANSPORT_PARAM_FIELD(st, field) offsetof(st, field), sizeof(((st *)0)->field)
 
@@ -168,6 +197,24 @@ unvmf_transport_param_find(const struct unvmf_transport_param *spec, size_t coun
 int unvmf_transport_params_decode(const struct json_t *params,
                                   const struct unvmf_transport_param *spec, size_t count, void *out,
                                   uint64_t *present, char *err, size_t err_len);
+/*
+ * SPDK's parameters that every transport shares (or that belong to a
+ * transport unvmf does not have, such as VFIOUSER) and unvmf has no option
+ * for: the entry of name, or NULL.
+ */
+const struct unvmf_transport_param *unvmf_transport_common_param(const char *name);
+/*
+ * Checks value v of an IGNORED or NEUTRAL entry (logging once, at info,
+ * that it has no effect): 0, or -EINVAL with err naming the parameter.
+ */
+int unvmf_transport_param_accept(const struct unvmf_transport_param *p, const struct json_t *v,
+                                 char *err, size_t err_len);
+/*
+ * Another transport's parameter p (owner: that transport's name) sent to
+ * this one: 0 when v is one of p's neutral values, else -EINVAL with err.
+ */
+int unvmf_transport_param_accept_foreign(const struct unvmf_transport_param *p, const char *owner,
+                                         const struct json_t *v, char *err, size_t err_len);
 
 /*
  * The core's qpair limits as JSON parameters, for a transport's opts_accepts,
@@ -175,7 +222,7 @@ int unvmf_transport_params_decode(const struct json_t *params,
  * decode takes only these members (the transport splits its params); it
  * writes limits only when all of them are valid.
  */
-bool unvmf_qpair_limits_accepts(const char *name);
+const struct unvmf_transport_param *unvmf_qpair_limits_accepts(const char *name);
 int unvmf_qpair_limits_decode(struct unvmf_qpair_limits *limits, const struct json_t *params,
                               char *err, size_t err_len);
 void unvmf_qpair_limits_dump(const struct unvmf_qpair_limits *limits, struct json_t *obj);

@@ -4,10 +4,13 @@
  * the same messages for the types transport options use.
  */
 #include "nvmf/transport.h"
+#include "util/common.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const struct unvmf_transport_param *
@@ -160,6 +163,11 @@ int unvmf_transport_params_decode(const json_t *params, const struct unvmf_trans
 		}
 		if (json_is_null(v))
 			continue;
+		if (p->kind != UNVMF_TRANSPORT_PARAM_OPTION) {
+			if (unvmf_transport_param_accept(p, v, err, err_len))
+				return -EINVAL;
+			continue;
+		}
 		if (param_decode_one(p, v, out, err, err_len))
 			return -EINVAL;
 		found |= 1ull << (p - spec);
@@ -167,4 +175,128 @@ int unvmf_transport_params_decode(const json_t *params, const struct unvmf_trans
 	if (present)
 		*present = found;
 	return 0;
+}
+
+#define NO_VFIOUSER "a VFIOUSER option; unvmf has no vfio-user transport"
+
+/*
+ * SPDK's shared transport parameters with no unvmf option, and the
+ * VFIOUSER ones rpc.py sends with every transport. The options unvmf has
+ * (queue depths, sizes, buffers) are the RPC layer's common table.
+ */
+static const struct unvmf_transport_param g_common_params[] = {
+    UNVMF_TRANSPORT_PARAM_COMPAT("dif_insert_or_strip", BOOL, NEUTRAL, "false",
+                                 "protection information is not supported"),
+    UNVMF_TRANSPORT_PARAM_COMPAT("zcopy", BOOL, NEUTRAL, "false",
+                                 "zero-copy bdev buffers are not supported"),
+    UNVMF_TRANSPORT_PARAM_COMPAT("masked_oncs", STRING, NEUTRAL, "0|\"\"|[]",
+                                 "masking optional NVM commands is not supported"),
+    UNVMF_TRANSPORT_PARAM_COMPAT("masked_fuses", STRING, NEUTRAL, "0|\"\"|[]",
+                                 "masking fused operations is not supported"),
+    UNVMF_TRANSPORT_PARAM_COMPAT("acceptor_poll_rate", UINT, IGNORED, NULL,
+                                 "unvmf accepts on readiness, not by polling"),
+    UNVMF_TRANSPORT_PARAM_COMPAT("data_wr_pool_size", UINT, IGNORED, NULL,
+                                 "unvmf sizes its own work requests"),
+    UNVMF_TRANSPORT_PARAM_COMPAT("disable_command_passthru", BOOL, IGNORED, NULL,
+                                 "unvmf has no command passthru to disable"),
+    UNVMF_TRANSPORT_PARAM_COMPAT("kas", UINT, IGNORED, NULL,
+                                 "unvmf reports its own keep-alive granularity"),
+    UNVMF_TRANSPORT_PARAM_COMPAT("min_kato", UINT, IGNORED, NULL,
+                                 "unvmf uses the host's keep-alive timeout"),
+    UNVMF_TRANSPORT_PARAM_COMPAT("iobuf_small_cache_size", UINT, IGNORED, NULL,
+                                 "unvmf's per-group cache is buf_cache_size"),
+    UNVMF_TRANSPORT_PARAM_COMPAT("iobuf_large_cache_size", UINT, IGNORED, NULL,
+                                 "unvmf's per-group cache is buf_cache_size"),
+    UNVMF_TRANSPORT_PARAM_COMPAT("disable_mappable_bar0", BOOL, NEUTRAL, "false", NO_VFIOUSER),
+    UNVMF_TRANSPORT_PARAM_COMPAT("disable_adaptive_irq", BOOL, NEUTRAL, "false", NO_VFIOUSER),
+    UNVMF_TRANSPORT_PARAM_COMPAT("disable_shadow_doorbells", BOOL, NEUTRAL, "false", NO_VFIOUSER),
+    UNVMF_TRANSPORT_PARAM_COMPAT("disable_compare", BOOL, NEUTRAL, "false", NO_VFIOUSER),
+    UNVMF_TRANSPORT_PARAM_COMPAT("enable_intr_mode_sq_spreading", BOOL, NEUTRAL, "false",
+                                 NO_VFIOUSER),
+};
+
+const struct unvmf_transport_param *unvmf_transport_common_param(const char *name)
+{
+	return unvmf_transport_param_find(g_common_params, UNVMF_ARRAY_SIZE(g_common_params), name);
+}
+
+static bool param_value_neutral(const struct unvmf_transport_param *p, const json_t *v)
+{
+	char buf[64];
+
+	for (const char *s = p->neutral; s && *s;) {
+		const char *bar = strchr(s, '|');
+		size_t len = bar ? (size_t)(bar - s) : strlen(s);
+		json_t *n;
+		bool eq;
+
+		snprintf(buf, sizeof(buf), "%.*s", (int)len, s);
+		n = json_loads(buf, JSON_DECODE_ANY, NULL);
+		eq = n && json_equal(n, v);
+		json_decref(n);
+		if (eq)
+			return true;
+		s = bar ? bar + 1 : NULL;
+	}
+	return false;
+}
+
+/*
+ * Entries already logged: the tables are const, so the once-only log keeps
+ * its own list. Reactor 0 only (the RPC layer and config loading).
+ */
+static const struct unvmf_transport_param *g_logged[64];
+static unsigned g_num_logged;
+
+static void param_log_once(const struct unvmf_transport_param *p, const char *what)
+{
+	for (unsigned i = 0; i < g_num_logged; i++) {
+		if (g_logged[i] == p)
+			return;
+	}
+	if (g_num_logged < UNVMF_ARRAY_SIZE(g_logged))
+		g_logged[g_num_logged++] = p;
+	LOG_INFO("nvmf_create_transport: accepting SPDK parameter '%s' with no effect (%s)",
+	         p->name, what);
+}
+
+int unvmf_transport_param_accept(const struct unvmf_transport_param *p, const json_t *v, char *err,
+                                 size_t err_len)
+{
+	if (p->kind == UNVMF_TRANSPORT_PARAM_NEUTRAL) {
+		if (!param_value_neutral(p, v)) {
+			char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+
+			snprintf(err, err_len,
+			         "invalid parameter '%s': %s is not supported (%s); unvmf accepts "
+			         "only %s",
+			         p->name, text ? text : "this value", p->why, p->neutral);
+			free(text);
+			return -EINVAL;
+		}
+	} else {
+		struct {
+			uint64_t scratch;
+		} field;
+		struct unvmf_transport_param typed = *p;
+
+		/* Any value, but of the parameter's type and range. */
+		typed.offset = 0;
+		typed.size = p->type == UNVMF_TRANSPORT_PARAM_UINT ? 4 : sizeof(field.scratch);
+		if (param_decode_one(&typed, v, &field, err, err_len))
+			return -EINVAL;
+	}
+	param_log_once(p, p->why ? p->why : "no such option in unvmf");
+	return 0;
+}
+
+int unvmf_transport_param_accept_foreign(const struct unvmf_transport_param *p, const char *owner,
+                                         const json_t *v, char *err, size_t err_len)
+{
+	if (json_is_null(v) || param_value_neutral(p, v)) {
+		param_log_once(p, "another transport's default");
+		return 0;
+	}
+	snprintf(err, err_len, "invalid parameter '%s': applies to %s only", p->name, owner);
+	return -EINVAL;
 }

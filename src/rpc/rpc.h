@@ -138,6 +138,8 @@ void unvmf_rpc_format_hex(const uint8_t *in, size_t len, char *out);
  */
 int unvmf_rpc_compat_filter(const char *method, json_t *params, json_t **out, char *err,
                             size_t errlen);
+/* Why unvmf refuses an SPDK method it does not have, or NULL (rpc_spdk_compat.c). */
+const char *unvmf_rpc_compat_refused(const char *method);
 
 /* ---- request framing on a byte stream ---- */
 enum unvmf_rpc_frame_result {
@@ -156,6 +158,10 @@ void unvmf_rpc_server_stop(void);
 void unvmf_rpc_config_load(const char *path, void (*done)(void *arg, int rc), void *arg);
 /* The whole configuration in SPDK's layout: {"subsystems": [...]}. */
 json_t *unvmf_rpc_config_save(void);
+/* Subsystem i of the config (NULL past the end) and the one it depends on (or NULL). */
+const char *unvmf_rpc_config_subsystem(unsigned i, const char **depends_on);
+/* One subsystem's "config" list (framework_get_config), or NULL for an unknown name. */
+json_t *unvmf_rpc_config_subsystem_save(const char *name);
 struct unvmf_bdev;
 /* The parameters that recreate bdev with its create method (save_config, driver_specific). */
 json_t *unvmf_rpc_bdev_create_params(struct unvmf_bdev *bdev);
@@ -169,5 +175,6 @@ void unvmf_rpc_register_nvmf_methods(void);
 void unvmf_rpc_register_nvmf_transport_methods(void);
 void unvmf_rpc_register_nvmf_stats_methods(void);
 void unvmf_rpc_register_compat_methods(void);
+void unvmf_rpc_register_log_methods(void);
 /* Registers every method group (the target's full table), replacing what was registered. */
 void unvmf_rpc_methods_install(void);

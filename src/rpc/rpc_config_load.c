@@ -3,7 +3,11 @@
  * "config": [{"method": M, "params": {...}}, ...]}, ...]}. Each entry runs
  * through the RPC method table, one after the other (a method may complete
  * later), bdev entries first and nvmf entries next, as SPDK orders them. The
- * first failure stops start-up with "FILE: method M: reason".
+ * first failure stops start-up with "FILE: method M: reason". The sections
+ * of SPDK subsystems unvmf does not have (keyring, iobuf, sock, vmd, accel,
+ * nbd, scheduler) run like any other: their tuning methods are accepted
+ * with no effect and the ones that ask for a missing feature are refused
+ * with the reason (rpc_spdk_compat.c).
  */
 #include "rpc/rpc.h"
 #include "reactor/reactor.h"
@@ -13,31 +17,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-
-/*
- * SPDK methods of subsystems unvmf does not have (iobuf, sock, accel, vmd,
- * scheduler, keyring) and bdev-layer tuning: a saved SPDK config carries
- * them, and what they set only tunes SPDK's own implementation, so skipping
- * them changes nothing a host sees. A method that would (a bdev type or a
- * key user unvmf lacks) is not listed and fails as an unknown method.
- */
-static const char *const g_ignored_methods[] = {
-    "bdev_set_options",
-    "bdev_wait_for_examine",
-    "bdev_nvme_set_options",
-    "bdev_nvme_set_hotplug",
-    "bdev_raid_set_options",
-    "bdev_iscsi_set_options",
-    "iobuf_set_options",
-    "sock_impl_set_options",
-    "sock_set_default_impl",
-    "accel_set_options",
-    "vmd_enable",
-    "framework_set_scheduler",
-    "keyring_file_add_key",
-    "keyring_linux_set_options",
-    "accel_assign_opc",
-};
 
 /*
  * Entries run back to back up to this many, then the loader yields to the
@@ -56,15 +35,6 @@ struct config_load {
 	void (*done)(void *arg, int rc);
 	void *arg;
 };
-
-static bool method_ignored(const char *m)
-{
-	for (size_t i = 0; i < UNVMF_ARRAY_SIZE(g_ignored_methods); i++) {
-		if (strcmp(g_ignored_methods[i], m) == 0)
-			return true;
-	}
-	return false;
-}
 
 static void config_report(const struct config_load *cl, const char *method, const char *reason)
 {
@@ -171,13 +141,12 @@ static int config_collect(struct config_load *cl, json_t *sub)
 			              "\"params\" must be an object");
 			return -EINVAL;
 		}
-		if (method_ignored(json_string_value(method))) {
-			LOG_NOTICE("%s: ignoring SPDK method %s (nothing to configure in unvmf)",
-			           cl->path, json_string_value(method));
-			continue;
-		}
 		if (!unvmf_rpc_method_find(json_string_value(method))) {
-			config_report(cl, json_string_value(method), "unknown method");
+			const char *why = unvmf_rpc_compat_refused(json_string_value(method));
+
+			snprintf(reason, sizeof(reason), "%s%s", why ? "not supported: " : "unknown method",
+			         why ? why : "");
+			config_report(cl, json_string_value(method), reason);
 			return -EINVAL;
 		}
 		json_array_append(cl->entries, entry);

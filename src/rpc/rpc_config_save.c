@@ -123,8 +123,40 @@ static json_t *nvmf_config(void)
 	return list;
 }
 
+/* In dependency order: what a subsystem's methods refer to is created by an earlier one. */
+static const struct {
+	const char *name;
+	const char *depends_on;
+	json_t *(*config)(void);
+} g_subsystems[] = {
+    {"bdev", NULL, bdev_config},
+    {"nvmf", "bdev", nvmf_config},
+};
+
+const char *unvmf_rpc_config_subsystem(unsigned i, const char **depends_on)
+{
+	if (i >= UNVMF_ARRAY_SIZE(g_subsystems))
+		return NULL;
+	*depends_on = g_subsystems[i].depends_on;
+	return g_subsystems[i].name;
+}
+
+json_t *unvmf_rpc_config_subsystem_save(const char *name)
+{
+	for (size_t i = 0; i < UNVMF_ARRAY_SIZE(g_subsystems); i++) {
+		if (strcmp(g_subsystems[i].name, name) == 0)
+			return g_subsystems[i].config();
+	}
+	return NULL;
+}
+
 json_t *unvmf_rpc_config_save(void)
 {
-	return json_pack("{s:[{s:s, s:o*}, {s:s, s:o*}]}", "subsystems", "subsystem", "bdev",
-	                 "config", bdev_config(), "subsystem", "nvmf", "config", nvmf_config());
+	json_t *subs = json_array();
+
+	for (size_t i = 0; subs && i < UNVMF_ARRAY_SIZE(g_subsystems); i++)
+		json_array_append_new(subs,
+		                      json_pack("{s:s, s:o*}", "subsystem", g_subsystems[i].name,
+		                                "config", g_subsystems[i].config()));
+	return json_pack("{s:o*}", "subsystems", subs);
 }

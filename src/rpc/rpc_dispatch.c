@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define RPC_MAX_METHODS 128
+#define RPC_MAX_METHODS 192
 
 struct unvmf_rpc_request {
 	json_t *id;   /* NULL: the response carries a null id */
@@ -183,8 +183,10 @@ static void request_run(struct unvmf_rpc_request *req)
 	char err[512];
 
 	if (!m) {
-		unvmf_rpc_send_error(req, UNVMF_RPC_METHOD_NOT_FOUND, "Method not found: '%s'",
-		                     req->method);
+		const char *why = unvmf_rpc_compat_refused(req->method);
+
+		unvmf_rpc_send_error(req, UNVMF_RPC_METHOD_NOT_FOUND, "Method not found: '%s'%s%s",
+		                     req->method, why ? ": " : "", why ? why : "");
 		return;
 	}
 	if (unvmf_tgt_is_shutting_down()) {

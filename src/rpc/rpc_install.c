@@ -10,4 +10,5 @@ void unvmf_rpc_methods_install(void)
 	unvmf_rpc_register_nvmf_methods();
 	unvmf_rpc_register_nvmf_stats_methods();
 	unvmf_rpc_register_compat_methods();
+	unvmf_rpc_register_log_methods();
 }

@@ -392,6 +392,88 @@ static void rpc_nvmf_subsystem_remove_listener(struct unvmf_rpc_request *req, js
 	unvmf_rpc_send_bool(req, true);
 }
 
+static int listener_info_append(const struct unvmf_trid *trid, void *arg)
+{
+	/* Every path is optimized: unvmf has no ANA groups to set otherwise. */
+	json_array_append_new(arg,
+	                      json_pack("{s:o*, s:b, s:[{s:i, s:s}]}", "address",
+	                                unvmf_rpc_trid_json(trid), "secure_channel", false,
+	                                "ana_states", "ana_group", 1, "ana_state", "optimized"));
+	return 0;
+}
+
+static void rpc_nvmf_subsystem_get_listeners(struct unvmf_rpc_request *req, json_t *params)
+{
+	static const struct unvmf_rpc_param spec[] = {
+	    {"nqn", UNVMF_RPC_STRING, true, UNVMF_RPC_FIELD(struct nqn_params, nqn), 0, 0},
+	    {"tgt_name", UNVMF_RPC_STRING, false, UNVMF_RPC_FIELD(struct nqn_params, tgt_name), 0,
+	     0},
+	};
+	struct nqn_params p = {0};
+	struct unvmf_subsystem *subsys;
+	json_t *list;
+
+	if (unvmf_rpc_decode_or_reply(req, params, spec, UNVMF_ARRAY_SIZE(spec), &p, NULL))
+		return;
+	subsys = subsys_lookup(req, p.nqn, true);
+	if (!subsys)
+		return;
+	list = json_array();
+	if (list)
+		unvmf_subsystem_foreach_listener(subsys, listener_info_append, list);
+	unvmf_rpc_send_result(req, list);
+}
+
+struct ana_state_params {
+	const char *nqn;
+	const char *tgt_name;
+	json_t *listen_address;
+	const char *ana_state;
+};
+
+/* Only "optimized" can be set: it is the state every unvmf path reports. */
+static void rpc_nvmf_subsystem_listener_set_ana_state(struct unvmf_rpc_request *req, json_t *params)
+{
+	static const struct unvmf_rpc_param spec[] = {
+	    {"nqn", UNVMF_RPC_STRING, true, UNVMF_RPC_FIELD(struct ana_state_params, nqn), 0, 0},
+	    {"tgt_name", UNVMF_RPC_STRING, false,
+	     UNVMF_RPC_FIELD(struct ana_state_params, tgt_name), 0, 0},
+	    {"listen_address", UNVMF_RPC_OBJECT, true,
+	     UNVMF_RPC_FIELD(struct ana_state_params, listen_address), 0, 0},
+	    {"ana_state", UNVMF_RPC_STRING, true,
+	     UNVMF_RPC_FIELD(struct ana_state_params, ana_state), 0, 32},
+	};
+	struct ana_state_params p = {0};
+	struct unvmf_subsystem *subsys;
+	struct unvmf_trid trid;
+	char err[256];
+
+	if (unvmf_rpc_decode_or_reply(req, params, spec, UNVMF_ARRAY_SIZE(spec), &p, NULL))
+		return;
+	if (unvmf_rpc_decode_trid(p.listen_address, "listen_address", &trid, err, sizeof(err))) {
+		unvmf_rpc_send_error(req, UNVMF_RPC_INVALID_PARAMS, "%s", err);
+		return;
+	}
+	if (strcmp(p.ana_state, "optimized") != 0) {
+		unvmf_rpc_send_error(
+		    req, UNVMF_RPC_INVALID_PARAMS,
+		    "invalid parameter 'ana_state': '%s' is not supported (unvmf has "
+		    "no ANA groups; every path is optimized)",
+		    p.ana_state);
+		return;
+	}
+	subsys = subsys_lookup(req, p.nqn, false);
+	if (!subsys)
+		return;
+	if (!unvmf_subsystem_has_listener(subsys, &trid)) {
+		unvmf_rpc_send_error(req, -ENOENT, "subsystem %s has no listener on %s %s:%s",
+		                     p.nqn, unvmf_trtype_str(trid.trtype), trid.traddr,
+		                     trid.trsvcid);
+		return;
+	}
+	unvmf_rpc_send_bool(req, true);
+}
+
 /* ---- namespaces ---- */
 
 struct add_ns_params {
@@ -834,6 +916,8 @@ static const struct unvmf_rpc_method g_nvmf_methods[] = {
     {"nvmf_get_subsystems", rpc_nvmf_get_subsystems},
     {"nvmf_subsystem_add_listener", rpc_nvmf_subsystem_add_listener},
     {"nvmf_subsystem_remove_listener", rpc_nvmf_subsystem_remove_listener},
+    {"nvmf_subsystem_get_listeners", rpc_nvmf_subsystem_get_listeners},
+    {"nvmf_subsystem_listener_set_ana_state", rpc_nvmf_subsystem_listener_set_ana_state},
     {"nvmf_subsystem_add_ns", rpc_nvmf_subsystem_add_ns},
     {"nvmf_subsystem_remove_ns", rpc_nvmf_subsystem_remove_ns},
     {"nvmf_subsystem_add_host", rpc_nvmf_subsystem_add_host},

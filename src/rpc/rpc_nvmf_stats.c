@@ -115,12 +115,27 @@ static void stats_on_group(void *arg)
 		json_array_append_new(w->list, group_limits_add(group_stats_json(group), group));
 }
 
+/* Refused Fabrics Connects by reason, since start (the target's, not a poll group's). */
+static json_t *connect_refusals_json(void)
+{
+	json_t *o = json_object();
+	const char *name;
+
+	for (unsigned r = 0; o && r < UNVMF_CONNECT_REFUSED_COUNT; r++) {
+		uint64_t n = unvmf_tgt_connect_refusals((enum unvmf_connect_refusal)r, &name);
+
+		json_object_set_new(o, name, json_integer((json_int_t)n));
+	}
+	return o;
+}
+
 static void stats_done(void *arg)
 {
 	struct group_walk *w = arg;
 
-	unvmf_rpc_send_result(
-	    w->req, json_pack("{s:i, s:o*}", "tick_rate", 1000000, "poll_groups", w->list));
+	unvmf_rpc_send_result(w->req, json_pack("{s:i, s:o*, s:o*}", "tick_rate", 1000000,
+	                                        "poll_groups", w->list, "connect_refusals",
+	                                        connect_refusals_json()));
 	free(w);
 }
 

@@ -22,8 +22,6 @@ struct transport_params {
 	uint32_t num_shared_buffers;
 	uint32_t buf_cache_size;
 	uint32_t abort_timeout_sec;
-	bool dif_insert_or_strip;
-	bool zcopy;
 };
 
 #define TP(name, type, min, max)                                                                   \
@@ -44,8 +42,6 @@ static const struct unvmf_rpc_param g_transport_spec[] = {
     TP(num_shared_buffers, UNVMF_RPC_UINT, 1, 1u << 20),
     TP(buf_cache_size, UNVMF_RPC_UINT, 0, 0), /* SPDK writes UINT32_MAX for "automatic" */
     TP(abort_timeout_sec, UNVMF_RPC_UINT, 0, 3600),
-    TP(dif_insert_or_strip, UNVMF_RPC_BOOL, 0, 0),
-    TP(zcopy, UNVMF_RPC_BOOL, 0, 0),
 };
 
 static bool common_param(const char *name)
@@ -101,23 +97,27 @@ static void transport_names(char *buf, size_t len)
 		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? " or " : "", ops->name);
 }
 
-/* The registered transport whose own parameter name is, other than ops. */
+/* The registered transport other than ops whose own parameter name is, and its entry. */
 static const struct unvmf_transport_ops *param_owner(const struct unvmf_transport_ops *ops,
-                                                     const char *name)
+                                                     const char *name,
+                                                     const struct unvmf_transport_param **param)
 {
 	const struct unvmf_transport_ops *o;
 
 	for (unsigned i = 0; (o = unvmf_transport_ops_get(i)); i++) {
-		if (o != ops && o->opts_accepts && o->opts_accepts(name))
+		if (o != ops && o->opts_accepts && (*param = o->opts_accepts(name)) != NULL)
 			return o;
 	}
 	return NULL;
 }
 
 /*
- * Splits params: the common ones are checked here (an unknown name is
- * refused, naming the transport it belongs to if another has it), the rest
- * are moved to *specific for the transport's decoder. 0 or -EINVAL with err.
+ * Splits params: the common options go to *common, the transport's own to
+ * *specific for its decoder. SPDK's shared parameters unvmf has no option
+ * for are checked by the core's table, and another transport's parameter is
+ * accepted only with a neutral value (rpc.py sends every transport's
+ * defaults), else refused naming the transport it belongs to. 0 or -EINVAL
+ * with err.
  */
 static int transport_params_split(const struct unvmf_transport_ops *ops, json_t *params,
                                   json_t **common, json_t **specific, char *err, size_t errlen)
@@ -134,6 +134,7 @@ static int transport_params_split(const struct unvmf_transport_ops *ops, json_t 
 	json_object_foreach(params, key, v)
 	{
 		const struct unvmf_transport_ops *owner;
+		const struct unvmf_transport_param *param;
 
 		if (common_param(key)) {
 			json_object_set(*common, key, v);
@@ -143,12 +144,20 @@ static int transport_params_split(const struct unvmf_transport_ops *ops, json_t 
 			json_object_set(*specific, key, v);
 			continue;
 		}
-		owner = param_owner(ops, key);
-		if (owner)
-			snprintf(err, errlen, "invalid parameter '%s': applies to %s only", key,
-			         owner->name);
-		else
-			snprintf(err, errlen, "unknown parameter '%s'", key);
+		param = unvmf_transport_common_param(key);
+		if (param) {
+			if (!json_is_null(v) && unvmf_transport_param_accept(param, v, err, errlen))
+				return -EINVAL;
+			continue;
+		}
+		owner = param_owner(ops, key, &param);
+		if (owner) {
+			if (unvmf_transport_param_accept_foreign(param, owner->name, v, err,
+			                                         errlen))
+				return -EINVAL;
+			continue;
+		}
+		snprintf(err, errlen, "unknown parameter '%s'", key);
 		return -EINVAL;
 	}
 	return 0;
@@ -185,11 +194,6 @@ static int create_transport_common(struct unvmf_rpc_request *req, json_t *common
 		    "(or 4294967295 for the default)",
 		    p.buf_cache_size, 1u << 20);
 		return -EINVAL;
-	}
-	if (p.dif_insert_or_strip || p.zcopy) {
-		unvmf_rpc_send_error(req, -EOPNOTSUPP, "%s is not supported",
-		                     p.zcopy ? "zcopy" : "dif_insert_or_strip");
-		return -EOPNOTSUPP;
 	}
 	transport_apply(opts, &p, present);
 	return 0;

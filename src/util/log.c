@@ -1,5 +1,6 @@
 #include "util/log.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -8,6 +9,20 @@
 
 static enum unvmf_log_level g_level = UNVMF_LOG_NOTICE;
 static const char *const g_names[] = {"ERROR", "WARN", "NOTICE", "INFO", "DEBUG"};
+static bool g_timestamps = true;
+
+/* The layers (source folders) a DEBUG line can come from, and SPDK's names for them. */
+static const struct {
+	const char *name;
+	const char *spdk_name;
+} g_flags[] = {
+    {"nvmf", NULL},   {"tcp", "nvmf_tcp"},     {"rdma", "nvmf_rdma"}, {"bdev", NULL},
+    {"rpc", NULL},    {"reactor", NULL},       {"sock", NULL},        {"proto", NULL},
+    {"host", "nvme"}, {"rdma_provider", NULL}, {"app", NULL},         {"util", NULL},
+};
+#define LOG_NUM_FLAGS (sizeof(g_flags) / sizeof(g_flags[0]))
+static bool g_flag_on[LOG_NUM_FLAGS];
+static unsigned g_flags_set;
 
 void unvmf_log_set_level(enum unvmf_log_level level)
 {
@@ -21,6 +36,10 @@ enum unvmf_log_level unvmf_log_get_level(void)
 
 int unvmf_log_level_parse(const char *name, enum unvmf_log_level *out)
 {
+	if (strcasecmp(name, "WARNING") == 0) {
+		*out = UNVMF_LOG_WARN;
+		return 0;
+	}
 	for (unsigned i = 0; i < sizeof(g_names) / sizeof(g_names[0]); i++) {
 		if (strcasecmp(name, g_names[i]) == 0) {
 			*out = (enum unvmf_log_level)i;
@@ -28,6 +47,61 @@ int unvmf_log_level_parse(const char *name, enum unvmf_log_level *out)
 		}
 	}
 	return -1;
+}
+
+const char *unvmf_log_level_name(enum unvmf_log_level level)
+{
+	return level == UNVMF_LOG_WARN ? "WARNING" : g_names[level];
+}
+
+int unvmf_log_flag_set(const char *name, bool enable)
+{
+	bool all = strcmp(name, "all") == 0;
+	bool found = false;
+
+	for (unsigned i = 0; i < LOG_NUM_FLAGS; i++) {
+		if (!all && strcmp(name, g_flags[i].name) != 0 &&
+		    !(g_flags[i].spdk_name && strcmp(name, g_flags[i].spdk_name) == 0))
+			continue;
+		found = true;
+		if (g_flag_on[i] != enable) {
+			g_flag_on[i] = enable;
+			g_flags_set += enable ? 1 : -1u;
+		}
+	}
+	return found ? 0 : -ENOENT;
+}
+
+const char *unvmf_log_flag_name(unsigned i, bool *enabled)
+{
+	if (i >= LOG_NUM_FLAGS)
+		return NULL;
+	*enabled = g_flag_on[i];
+	return g_flags[i].name;
+}
+
+void unvmf_log_set_timestamps(bool enable)
+{
+	g_timestamps = enable;
+}
+
+/* Whether the layer of file (its folder's name) is flagged. */
+static bool log_file_flagged(const char *file, const char *base)
+{
+	const char *dir = base;
+
+	if (dir == file)
+		return false;
+	while (dir > file && dir[-1] != '/')
+		dir--;
+	for (unsigned i = 0; i < LOG_NUM_FLAGS; i++) {
+		size_t len = strlen(g_flags[i].name);
+
+		if (g_flag_on[i] && (size_t)(base - dir) == len &&
+		    strncmp(dir, g_flags[i].name, len) == 0)
+			return true;
+	}
+	return false;
 }
 
 void unvmf_log(enum unvmf_log_level level, const char *file, int line, const char *fmt, ...)
@@ -38,9 +112,15 @@ void unvmf_log(enum unvmf_log_level level, const char *file, int line, const cha
 	va_list ap;
 	int n;
 
+	if (level == UNVMF_LOG_DEBUG && g_flags_set && !(base && log_file_flagged(file, base)))
+		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	n = snprintf(buf, sizeof(buf), "[%ld.%06ld] %s %s:%d: ", (long)ts.tv_sec,
-		     ts.tv_nsec / 1000, g_names[level], base ? base + 1 : file, line);
+	if (g_timestamps)
+		n = snprintf(buf, sizeof(buf), "[%ld.%06ld] %s %s:%d: ", (long)ts.tv_sec,
+		             ts.tv_nsec / 1000, g_names[level], base ? base + 1 : file, line);
+	else
+		n = snprintf(buf, sizeof(buf), "%s %s:%d: ", g_names[level], base ? base + 1 : file,
+		             line);
 	if (n < 0)
 		return;
 	va_start(ap, fmt);

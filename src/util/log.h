@@ -5,6 +5,7 @@
  * line is formatted into a local buffer and written with one write(2).
  */
 #include <stdarg.h>
+#include <stdbool.h>
 
 enum unvmf_log_level {
 	UNVMF_LOG_ERROR = 0,
@@ -16,7 +17,22 @@ enum unvmf_log_level {
 
 void unvmf_log_set_level(enum unvmf_log_level level);
 enum unvmf_log_level unvmf_log_get_level(void);
+/* "ERROR", "WARN" (or SPDK's "WARNING"), "NOTICE", "INFO", "DEBUG", any case: 0 or -1. */
 int unvmf_log_level_parse(const char *name, enum unvmf_log_level *out);
+/* SPDK's spelling of a level ("WARNING" for UNVMF_LOG_WARN). */
+const char *unvmf_log_level_name(enum unvmf_log_level level);
+/*
+ * Debug flags, one per layer (the folder a source file is in: "nvmf",
+ * "tcp", "rdma", "rpc", ...). With no flag set every DEBUG line prints (at
+ * level DEBUG); once one is set, only the DEBUG lines of flagged layers do.
+ * SPDK's names for the same layers ("nvmf_tcp", "nvmf_rdma") are accepted;
+ * "all" sets or clears every flag. 0, or -ENOENT for an unknown flag.
+ */
+int unvmf_log_flag_set(const char *name, bool enable);
+/* Flag index i (NULL past the end) and whether it is set. */
+const char *unvmf_log_flag_name(unsigned i, bool *enabled);
+/* Whether each line starts with a timestamp (the default). */
+void unvmf_log_set_timestamps(bool enable);
 void unvmf_log(enum unvmf_log_level level, const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 

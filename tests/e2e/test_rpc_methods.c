@@ -287,8 +287,8 @@ static void test_transport_methods(void **state)
 	      -32602, "'max_queue_depth'");
 	FAILS("nvmf_create_transport", RPC_P("{s:s, s:i}", "trtype", "RDMA", "retry_count", 8),
 	      -32602, "'retry_count'");
-	FAILS("nvmf_create_transport", RPC_P("{s:s, s:b}", "trtype", "TCP", "zcopy", 1), -95,
-	      "zcopy");
+	FAILS("nvmf_create_transport", RPC_P("{s:s, s:b}", "trtype", "TCP", "zcopy", 1), -32602,
+	      "invalid parameter 'zcopy'");
 }
 
 static void test_subsystem_methods(void **state)

@@ -29,10 +29,11 @@ struct loop_opts {
 	const char *label;
 };
 
-#define LOOP_PARAM(name, type, min, max)                                                           \
+#define LOOP_PARAM(n, t, lo, hi)                                                                   \
 	{                                                                                          \
-#name, UNVMF_TRANSPORT_PARAM_##type,                                               \
-		    UNVMF_TRANSPORT_PARAM_FIELD(struct loop_opts, name), min, max                  \
+		.name = #n, .type = UNVMF_TRANSPORT_PARAM_##t,                                     \
+		.offset = offsetof(struct loop_opts, n), .size = sizeof(((struct loop_opts *)0)->n), \
+		.min = (lo), .max = (hi)                                                           \
 	}
 
 static const struct unvmf_transport_param g_loop_params[] = {
@@ -54,7 +55,7 @@ static void loop_opts_init(struct unvmf_transport_opts *o)
 	loop_opts(o)->label = "none";
 }
 
-static bool loop_opts_accepts(const char *name)
+static const struct unvmf_transport_param *loop_opts_accepts(const char *name)
 {
 	return unvmf_transport_param_find(g_loop_params, UNVMF_ARRAY_SIZE(g_loop_params), name);
 }

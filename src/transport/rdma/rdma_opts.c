@@ -120,18 +120,28 @@ struct rdma_opts_params {
 	const char *provider;
 };
 
-#define RP(name, type, min, max)                                                                   \
+#define RP(n, t, lo, hi)                                                                           \
 	{                                                                                          \
-#name, UNVMF_TRANSPORT_PARAM_##type,                                               \
-		    UNVMF_TRANSPORT_PARAM_FIELD(struct rdma_opts_params, name), min, max           \
+		.name = #n, .type = UNVMF_TRANSPORT_PARAM_##t,                                     \
+		.offset = offsetof(struct rdma_opts_params, n),                                    \
+		.size = sizeof(((struct rdma_opts_params *)0)->n), .min = (lo), .max = (hi)        \
 	}
 
 static const struct unvmf_transport_param g_rdma_params[] = {
-    RP(max_srq_depth, UINT, 1, 65535), RP(no_srq, BOOL, 0, 0),
-    RP(num_cqe, UINT, 1, 1u << 22),    RP(acceptor_backlog, INT, 0, 65535),
-    RP(ack_timeout, UINT, 0, 31),      RP(retry_count, UINT, 0, 7),
-    RP(rnr_retry_count, UINT, 0, 7),   RP(max_read_depth, UINT, 1, 256),
+    RP(max_srq_depth, UINT, 1, 65535),
+    /* rpc.py sends no_srq=false and no_wr_batching=false with every transport. */
+    {"no_srq", UNVMF_TRANSPORT_PARAM_BOOL,
+     UNVMF_TRANSPORT_PARAM_FIELD(struct rdma_opts_params, no_srq), 0, 0,
+     UNVMF_TRANSPORT_PARAM_OPTION, "false", NULL},
+    RP(num_cqe, UINT, 1, 1u << 22),
+    RP(acceptor_backlog, INT, 0, 65535),
+    RP(ack_timeout, UINT, 0, 31),
+    RP(retry_count, UINT, 0, 7),
+    RP(rnr_retry_count, UINT, 0, 7),
+    RP(max_read_depth, UINT, 1, 256),
     RP(provider, STRING, 0, 16),
+    UNVMF_TRANSPORT_PARAM_COMPAT("no_wr_batching", BOOL, IGNORED, "false",
+                                 "unvmf chains work requests as it sees fit"),
 };
 
 static bool rdma_param_given(uint64_t present, const char *name)
@@ -142,7 +152,7 @@ static bool rdma_param_given(uint64_t present, const char *name)
 	return p && (present & (1ull << (p - g_rdma_params)));
 }
 
-bool rdma_opts_accepts(const char *name)
+const struct unvmf_transport_param *rdma_opts_accepts(const char *name)
 {
 	return unvmf_transport_param_find(g_rdma_params, UNVMF_ARRAY_SIZE(g_rdma_params), name);
 }

@@ -66,22 +66,34 @@ int tcp_opts_check(const struct unvmf_transport_opts *o)
 	return 0;
 }
 
-/* SPDK's ack_timeout for TCP is in milliseconds (TCP_USER_TIMEOUT). */
+/*
+ * SPDK's ack_timeout for TCP is in milliseconds (TCP_USER_TIMEOUT).
+ * rpc.py sends c2h_success=true with every transport: that value is neutral
+ * for the others.
+ */
 static const struct unvmf_transport_param g_tcp_params[] = {
     {"c2h_success", UNVMF_TRANSPORT_PARAM_BOOL,
-     UNVMF_TRANSPORT_PARAM_FIELD(struct unvmf_tcp_opts, c2h_success), 0, 0},
+     UNVMF_TRANSPORT_PARAM_FIELD(struct unvmf_tcp_opts, c2h_success), 0, 0,
+     UNVMF_TRANSPORT_PARAM_OPTION, "true", NULL},
     {"sock_priority", UNVMF_TRANSPORT_PARAM_UINT,
-     UNVMF_TRANSPORT_PARAM_FIELD(struct unvmf_tcp_opts, sock_priority), 0, 6},
+     UNVMF_TRANSPORT_PARAM_FIELD(struct unvmf_tcp_opts, sock_priority), 0, 6,
+     UNVMF_TRANSPORT_PARAM_OPTION, NULL, NULL},
     {"ack_timeout", UNVMF_TRANSPORT_PARAM_UINT,
-     UNVMF_TRANSPORT_PARAM_FIELD(struct unvmf_tcp_opts, ack_timeout_ms), 0, 3600000},
+     UNVMF_TRANSPORT_PARAM_FIELD(struct unvmf_tcp_opts, ack_timeout_ms), 0, 3600000,
+     UNVMF_TRANSPORT_PARAM_OPTION, NULL, NULL},
     {"icreq_timeout_ms", UNVMF_TRANSPORT_PARAM_UINT,
-     UNVMF_TRANSPORT_PARAM_FIELD(struct unvmf_tcp_opts, icreq_timeout_ms), 0, 3600000},
+     UNVMF_TRANSPORT_PARAM_FIELD(struct unvmf_tcp_opts, icreq_timeout_ms), 0, 3600000,
+     UNVMF_TRANSPORT_PARAM_OPTION, NULL, NULL},
+    UNVMF_TRANSPORT_PARAM_COMPAT("control_msg_num", UINT, IGNORED, NULL,
+                                 "unvmf sizes its own control buffers"),
 };
 
-bool tcp_opts_accepts(const char *name)
+const struct unvmf_transport_param *tcp_opts_accepts(const char *name)
 {
-	return unvmf_transport_param_find(g_tcp_params, UNVMF_ARRAY_SIZE(g_tcp_params), name) ||
-	       unvmf_qpair_limits_accepts(name);
+	const struct unvmf_transport_param *p =
+	    unvmf_transport_param_find(g_tcp_params, UNVMF_ARRAY_SIZE(g_tcp_params), name);
+
+	return p ? p : unvmf_qpair_limits_accepts(name);
 }
 
 int tcp_opts_decode(struct unvmf_transport_opts *opts, const json_t *params, char *err,
