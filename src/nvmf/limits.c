@@ -51,24 +51,18 @@ void unvmf_qpair_limits_defaults(struct unvmf_qpair_limits *limits)
 	limits->max_kato_ms = 600000;
 }
 
-static const struct unvmf_transport_param g_limit_params[] = {
-    {"connect_timeout_ms", UNVMF_TRANSPORT_PARAM_UINT,
-     UNVMF_TRANSPORT_PARAM_FIELD(struct unvmf_qpair_limits, connect_timeout_ms), 0, 3600000,
-     UNVMF_TRANSPORT_PARAM_OPTION, NULL, NULL},
-    {"max_qpairs_per_host", UNVMF_TRANSPORT_PARAM_UINT,
-     UNVMF_TRANSPORT_PARAM_FIELD(struct unvmf_qpair_limits, max_qpairs_per_host), 0, 1u << 20,
-     UNVMF_TRANSPORT_PARAM_OPTION, NULL, NULL},
-    {"max_qpairs_per_group", UNVMF_TRANSPORT_PARAM_UINT,
-     UNVMF_TRANSPORT_PARAM_FIELD(struct unvmf_qpair_limits, max_qpairs_per_group), 0, 1u << 20,
-     UNVMF_TRANSPORT_PARAM_OPTION, NULL, NULL},
-    {"max_kato_ms", UNVMF_TRANSPORT_PARAM_UINT,
-     UNVMF_TRANSPORT_PARAM_FIELD(struct unvmf_qpair_limits, max_kato_ms), 0, 0,
-     UNVMF_TRANSPORT_PARAM_OPTION, NULL, NULL},
+#define LIMIT(n, hi) UNVMF_JSON_OPTION(#n, struct unvmf_qpair_limits, n, UINT, 0, hi)
+
+static const struct unvmf_json_param g_limit_params[] = {
+    LIMIT(connect_timeout_ms, 3600000),
+    LIMIT(max_qpairs_per_host, 1u << 20),
+    LIMIT(max_qpairs_per_group, 1u << 20),
+    LIMIT(max_kato_ms, 0),
 };
 
-const struct unvmf_transport_param *unvmf_qpair_limits_accepts(const char *name)
+const struct unvmf_json_param *unvmf_qpair_limits_accepts(const char *name)
 {
-	return unvmf_transport_param_find(g_limit_params, UNVMF_ARRAY_SIZE(g_limit_params), name);
+	return unvmf_json_param_find(g_limit_params, UNVMF_ARRAY_SIZE(g_limit_params), name);
 }
 
 int unvmf_qpair_limits_decode(struct unvmf_qpair_limits *limits, const json_t *params, char *err,
@@ -77,8 +71,8 @@ int unvmf_qpair_limits_decode(struct unvmf_qpair_limits *limits, const json_t *p
 	struct unvmf_qpair_limits l = *limits;
 	int rc;
 
-	rc = unvmf_transport_params_decode(params, g_limit_params, UNVMF_ARRAY_SIZE(g_limit_params),
-	                                   &l, NULL, err, err_len);
+	rc = unvmf_json_params_decode(UNVMF_TRANSPORT_PARAMS_METHOD, params, g_limit_params,
+	                              UNVMF_ARRAY_SIZE(g_limit_params), &l, NULL, err, err_len);
 	if (rc)
 		return rc;
 	*limits = l;

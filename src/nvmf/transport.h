@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "nvmf/nvmf.h"
+#include "util/json_params.h"
 
 struct json_t;
 struct nvmf_discovery_log_entry;
@@ -31,8 +32,8 @@ union unvmf_transport_opts_specific {
 /* The options every transport shares; the rest is in specific, owned by the transport. */
 struct unvmf_transport_opts {
 	enum nvmf_trtype trtype;
-	uint32_t max_queue_depth;	/* I/O queue entries */
-	uint32_t max_aq_depth;		/* admin queue entries */
+	uint32_t max_queue_depth; /* I/O queue entries */
+	uint32_t max_aq_depth;    /* admin queue entries */
 	uint32_t max_io_qpairs_per_ctrlr;
 	uint32_t in_capsule_data_size;
 	uint32_t max_io_size;
@@ -58,7 +59,7 @@ struct unvmf_transport_ops {
 	 * neutral values (rpc.py sends other transports' defaults), refusing it
 	 * by name otherwise.
 	 */
-	const struct unvmf_transport_param *(*opts_accepts)(const char *name);
+	const struct unvmf_json_param *(*opts_accepts)(const char *name);
 	/*
 	 * Decodes the transport's own JSON parameters (an object holding only
 	 * those, borrowed) into opts->specific, on top of opts_init's defaults.
@@ -83,15 +84,17 @@ struct unvmf_transport_ops {
 	void (*stop_listen)(struct unvmf_transport *transport, const struct unvmf_trid *trid);
 	/* On each poll group's thread. */
 	struct unvmf_transport_poll_group *(*poll_group_create)(struct unvmf_transport *transport,
-								 struct unvmf_poll_group *group);
+	                                                        struct unvmf_poll_group *group);
 	void (*poll_group_destroy)(struct unvmf_transport_poll_group *tgroup);
 	/* Returns > 0 when it did work. */
 	int (*poll_group_poll)(struct unvmf_transport_poll_group *tgroup);
 	/* Takes a new connection onto this group (group's thread). */
 	int (*poll_group_add)(struct unvmf_transport_poll_group *tgroup, struct unvmf_qpair *qpair);
-	/* The core is done with req: send data/response, or just release it if the qpair is going. */
+	/* The core is done with req: send data/response, or just release it if the qpair is going.
+	 */
 	void (*req_complete)(struct unvmf_req *req);
-	/* Starts teardown; the transport calls unvmf_qpair_fini() when it has let go of everything. */
+	/* Starts teardown; the transport calls unvmf_qpair_fini() when it has let go of everything.
+	 */
 	void (*qpair_disconnect)(struct unvmf_qpair *qpair);
 	/* Abort of a command by cid (Abort admin command): 0 if aborted, -ENOENT if not found. */
 	int (*qpair_abort_request)(struct unvmf_qpair *qpair, uint16_t cid);
@@ -108,14 +111,14 @@ struct unvmf_transport_ops {
 	 * -EOPNOTSUPP when kind is not a transport-level fault.
 	 */
 	int (*inject_fault_arm)(struct unvmf_transport *transport, const char *kind,
-				uint64_t qpair_id, int32_t cntlid, int32_t qid, char *err,
-				size_t err_len);
+	                        uint64_t qpair_id, int32_t cntlid, int32_t qid, char *err,
+	                        size_t err_len);
 };
 
 struct unvmf_transport {
 	const struct unvmf_transport_ops *ops;
 	struct unvmf_transport_opts opts;
-	unsigned slot;			/* index into poll group tgroups[] */
+	unsigned slot; /* index into poll group tgroups[] */
 };
 
 struct unvmf_transport_poll_group {
@@ -139,81 +142,24 @@ const struct unvmf_transport_ops *unvmf_transport_ops_get(unsigned index);
 const char *unvmf_transport_trtype_name(enum nvmf_trtype trtype);
 
 /*
- * Decoding helper for a transport's own JSON parameters: a table of fields
- * of the transport's options struct, with ranges. Messages name the
- * parameter in the RPC layer's words ("invalid parameter 'x': ...").
+ * A transport decodes its own JSON parameters with util/json_params.h: a
+ * table of fields of its options struct, with ranges, and rows for SPDK's
+ * parameters it has no option for. This names the method they come with in
+ * the once-only log of the latter.
  */
-enum unvmf_transport_param_type {
-	UNVMF_TRANSPORT_PARAM_UINT, /* unsigned field of size 1/2/4 in [min, max] */
-	UNVMF_TRANSPORT_PARAM_INT,  /* int32_t in [-(max), max] */
-	UNVMF_TRANSPORT_PARAM_BOOL,
-	UNVMF_TRANSPORT_PARAM_STRING, /* const char * borrowed from the JSON; max = length */
-};
+#define UNVMF_TRANSPORT_PARAMS_METHOD "nvmf_create_transport"
 
-/*
- * What a table entry does with its parameter. SPDK's transports take
- * parameters unvmf has no option for; rpc.py and SPDK's save_config send
- * them, so each is listed with what its value may be.
- */
-enum unvmf_transport_param_kind {
-	UNVMF_TRANSPORT_PARAM_OPTION = 0, /* decoded into the field at offset */
-	UNVMF_TRANSPORT_PARAM_IGNORED,    /* SPDK tuning with no effect here: any value of type */
-	UNVMF_TRANSPORT_PARAM_NEUTRAL,    /* only the values in neutral: the rest need a feature */
-};
-
-struct unvmf_transport_param {
-	const char *name;
-	enum unvmf_transport_param_type type;
-	size_t offset;
-	size_t size;
-	uint64_t min;
-	uint64_t max;
-	enum unvmf_transport_param_kind kind;
-	/*
-	 * JSON values separated by '|': for NEUTRAL the only values accepted;
-	 * for any kind, the values another transport may be sent (rpc.py's
-	 * defaults) and accept with no effect. NULL: none.
-	 */
-	const char *neutral;
-	const char *why; /* IGNORED and NEUTRAL: what unvmf lacks, for the log and the refusal */
-};
-
-/* A table row for an SPDK parameter with no field: IGNORED or NEUTRAL. */
-#define UNVMF_TRANSPORT_PARAM_COMPAT(n, t, k, neutral_values, reason)                              \
-	{                                                                                          \
-		.name = (n), .type = UNVMF_TRANSPORT_PARAM_##t, .kind = UNVMF_TRANSPORT_PARAM_##k,  \
-		.neutral = (neutral_values), .why = (reason)                                       \
-	}
-
-#define UNVMF_TRANSPORT_PARAM_FIELD(st, field) offsetof(st, field), sizeof(((st *)0)->field)
-
-const struct unvmf_transport_param *
-unvmf_transport_param_find(const struct unvmf_transport_param *spec, size_t count,
-                           const char *name);
-/*
- * Decodes every member of params into out by spec; an unknown member is
- * refused by name. *present gets bit i for spec[i] found (count <= 64).
- */
-int unvmf_transport_params_decode(const struct json_t *params,
-                                  const struct unvmf_transport_param *spec, size_t count, void *out,
-                                  uint64_t *present, char *err, size_t err_len);
 /*
  * SPDK's parameters that every transport shares (or that belong to a
  * transport unvmf does not have, such as VFIOUSER) and unvmf has no option
  * for: the entry of name, or NULL.
  */
-const struct unvmf_transport_param *unvmf_transport_common_param(const char *name);
-/*
- * Checks value v of an IGNORED or NEUTRAL entry (logging once, at info,
- * that it has no effect): 0, or -EINVAL with err naming the parameter.
- */
-int unvmf_transport_param_accept(const struct unvmf_transport_param *p, const struct json_t *v,
-                                 char *err, size_t err_len);
+const struct unvmf_json_param *unvmf_transport_common_param(const char *name);
 /*
  * Another transport's parameter p (owner: that transport's name) sent to
  * this one: 0 when v is one of p's neutral values, else -EINVAL with err.
  */
-int unvmf_transport_param_accept_foreign(const struct unvmf_transport_param *p, const char *owner,
+int unvmf_transport_param_accept_foreign(const struct unvmf_json_param *p, const char *owner,
                                          const struct json_t *v, char *err, size_t err_len);
 
 /*
@@ -222,14 +168,14 @@ int unvmf_transport_param_accept_foreign(const struct unvmf_transport_param *p, 
  * decode takes only these members (the transport splits its params); it
  * writes limits only when all of them are valid.
  */
-const struct unvmf_transport_param *unvmf_qpair_limits_accepts(const char *name);
+const struct unvmf_json_param *unvmf_qpair_limits_accepts(const char *name);
 int unvmf_qpair_limits_decode(struct unvmf_qpair_limits *limits, const struct json_t *params,
                               char *err, size_t err_len);
 void unvmf_qpair_limits_dump(const struct unvmf_qpair_limits *limits, struct json_t *obj);
 
 /* Target-level: creates the transport and its per-group parts on every poll group. */
 int unvmf_tgt_add_transport(const struct unvmf_transport_opts *opts,
-			    void (*done)(void *arg, int rc), void *arg);
+                            void (*done)(void *arg, int rc), void *arg);
 struct unvmf_transport *unvmf_tgt_find_transport(enum nvmf_trtype trtype);
 /* The target's transports in creation order; NULL past the last (reactor 0). */
 struct unvmf_transport *unvmf_tgt_transport_get(unsigned index);

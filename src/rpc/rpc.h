@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "proto/trid.h"
+#include "util/json_params.h"
 
 /*
  * JSON-RPC 2.0 error codes, plus SPDK's "not callable in this state" (-1).
@@ -85,37 +86,25 @@ void unvmf_rpc_send_invalid_state(struct unvmf_rpc_request *req, const char *fmt
     __attribute__((format(printf, 2, 3)));
 const char *unvmf_rpc_request_method(const struct unvmf_rpc_request *req);
 
-/* ---- parameter decoding ---- */
-enum unvmf_rpc_ptype {
-	UNVMF_RPC_STRING, /* const char * borrowed from params; max = maximum length */
-	UNVMF_RPC_BOOL,   /* bool */
-	UNVMF_RPC_UINT, /* unsigned integer field of size 1/2/4/8 in [min, max] (max 0: the field's)
-	                 */
-	UNVMF_RPC_INT,  /* int32_t in [-(max), max] when max != 0 */
-	UNVMF_RPC_OBJECT, /* json_t * borrowed */
-};
-
-struct unvmf_rpc_param {
-	const char *name;
-	enum unvmf_rpc_ptype type;
-	bool required;
-	size_t offset;
-	size_t size;
-	uint64_t min;
-	uint64_t max;
-};
-
-#define UNVMF_RPC_FIELD(st, field) offsetof(st, field), sizeof(((st *)0)->field)
+/*
+ * ---- parameter decoding: util/json_params.h, in the methods' spelling ----
+ * A method's table lists each row's leading fields positionally, {name, type,
+ * required, UNVMF_RPC_FIELD(struct, field), min, max}; the SPDK-compat fields
+ * after them stay zero (an OPTION row), which -Wextra would report.
+ */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#define unvmf_rpc_param unvmf_json_param
+#define UNVMF_RPC_STRING UNVMF_JSON_STRING
+#define UNVMF_RPC_BOOL UNVMF_JSON_BOOL
+#define UNVMF_RPC_UINT UNVMF_JSON_UINT
+#define UNVMF_RPC_INT UNVMF_JSON_INT
+#define UNVMF_RPC_OBJECT UNVMF_JSON_OBJECT
+#define UNVMF_RPC_FIELD UNVMF_JSON_FIELD
 
 /*
- * Decodes params against spec into out. Unknown members, missing required
- * ones, wrong types and out-of-range values fail with a message naming the
- * parameter in err. A JSON null counts as absent. Bit i of *present (may be
- * NULL; up to 64 entries) is set for each spec[i] found.
+ * unvmf_json_params_decode for a method's params; on failure sends -32602
+ * with the message naming the parameter. Returns 0 or -EINVAL.
  */
-int unvmf_rpc_decode(const json_t *params, const struct unvmf_rpc_param *spec, size_t count,
-                     void *out, uint64_t *present, char *err, size_t errlen);
-/* Same, and on failure sends -32602 with the message; returns 0 or -EINVAL. */
 int unvmf_rpc_decode_or_reply(struct unvmf_rpc_request *req, const json_t *params,
                               const struct unvmf_rpc_param *spec, size_t count, void *out,
                               uint64_t *present);

@@ -517,8 +517,8 @@ static void rpc_nvmf_subsystem_add_ns(struct unvmf_rpc_request *req, json_t *par
 
 	if (unvmf_rpc_decode_or_reply(req, params, spec, UNVMF_ARRAY_SIZE(spec), &p, NULL))
 		return;
-	if (unvmf_rpc_decode(p.namespace, ns_spec, UNVMF_ARRAY_SIZE(ns_spec), &n, NULL, err,
-	                     sizeof(err))) {
+	if (unvmf_json_params_decode(NULL, p.namespace, ns_spec, UNVMF_ARRAY_SIZE(ns_spec), &n,
+	                             NULL, err, sizeof(err))) {
 		unvmf_rpc_send_error(req, UNVMF_RPC_INVALID_PARAMS, "namespace: %s", err);
 		return;
 	}

@@ -100,7 +100,7 @@ static void transport_names(char *buf, size_t len)
 /* The registered transport other than ops whose own parameter name is, and its entry. */
 static const struct unvmf_transport_ops *param_owner(const struct unvmf_transport_ops *ops,
                                                      const char *name,
-                                                     const struct unvmf_transport_param **param)
+                                                     const struct unvmf_json_param **param)
 {
 	const struct unvmf_transport_ops *o;
 
@@ -134,7 +134,7 @@ static int transport_params_split(const struct unvmf_transport_ops *ops, json_t 
 	json_object_foreach(params, key, v)
 	{
 		const struct unvmf_transport_ops *owner;
-		const struct unvmf_transport_param *param;
+		const struct unvmf_json_param *param;
 
 		if (common_param(key)) {
 			json_object_set(*common, key, v);
@@ -146,7 +146,9 @@ static int transport_params_split(const struct unvmf_transport_ops *ops, json_t 
 		}
 		param = unvmf_transport_common_param(key);
 		if (param) {
-			if (!json_is_null(v) && unvmf_transport_param_accept(param, v, err, errlen))
+			if (!json_is_null(v) &&
+			    unvmf_json_param_accept(param, UNVMF_TRANSPORT_PARAMS_METHOD, v, err,
+			                            errlen))
 				return -EINVAL;
 			continue;
 		}

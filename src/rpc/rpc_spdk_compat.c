@@ -23,32 +23,26 @@
  */
 #include "rpc/rpc.h"
 #include "util/common.h"
-#include "util/log.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-enum compat_kind {
-	COMPAT_NEUTRAL, /* only the listed values */
-	COMPAT_IGNORE,  /* any value */
-};
-
 struct compat_param {
 	const char *methods; /* method names separated by '|' */
 	const char *name;    /* "obj.member" for a member of an object parameter; "*" = every one */
-	enum compat_kind kind;
-	const char *neutral; /* JSON values separated by '|'; "null" = absent only */
+	enum unvmf_json_param_kind kind; /* NEUTRAL: only the listed values; IGNORED: any */
+	const char *neutral;             /* JSON values separated by '|'; "null" = absent only */
 	const char *why;
 };
 
 #define NEUTRAL(m, n, v, w)                                                                        \
 	{                                                                                          \
-		m, n, COMPAT_NEUTRAL, v, w                                                         \
+		m, n, UNVMF_JSON_PARAM_NEUTRAL, v, w                                               \
 	}
 #define IGNORE(m, n, w)                                                                            \
 	{                                                                                          \
-		m, n, COMPAT_IGNORE, NULL, w                                                       \
+		m, n, UNVMF_JSON_PARAM_IGNORED, NULL, w                                            \
 	}
 
 #define SIZED_BDEVS "bdev_malloc_create|bdev_null_create"
@@ -184,8 +178,6 @@ static const struct compat_refusal g_refused_methods[] = {
                         "per-poll-group counters)"},
 };
 
-static bool g_noted[UNVMF_ARRAY_SIZE(g_compat)];
-
 /* Whether word is one of the '|'-separated words of list. */
 static bool list_has(const char *list, const char *word)
 {
@@ -196,27 +188,6 @@ static bool list_has(const char *list, const char *word)
 		size_t n = bar ? (size_t)(bar - s) : strlen(s);
 
 		if (n == len && strncmp(s, word, len) == 0)
-			return true;
-		s = bar ? bar + 1 : NULL;
-	}
-	return false;
-}
-
-static bool value_is_neutral(const json_t *v, const char *neutral)
-{
-	char buf[160];
-
-	for (const char *s = neutral; s && *s;) {
-		const char *bar = strchr(s, '|');
-		size_t len = bar ? (size_t)(bar - s) : strlen(s);
-		json_t *n;
-		bool eq;
-
-		snprintf(buf, sizeof(buf), "%.*s", (int)len, s);
-		n = json_loads(buf, JSON_DECODE_ANY, NULL);
-		eq = n && json_equal(n, v);
-		json_decref(n);
-		if (eq)
 			return true;
 		s = bar ? bar + 1 : NULL;
 	}
@@ -243,9 +214,8 @@ static json_t *compat_holder(json_t *params, const char *name, char *member, siz
 static int compat_check(const struct compat_param *c, const char *method, const char *name,
                         const json_t *v, char *err, size_t errlen)
 {
-	size_t row = (size_t)(c - g_compat);
-
-	if (c->kind == COMPAT_NEUTRAL && !json_is_null(v) && !value_is_neutral(v, c->neutral)) {
+	if (c->kind == UNVMF_JSON_PARAM_NEUTRAL && !json_is_null(v) &&
+	    !unvmf_json_value_in(v, c->neutral)) {
 		char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
 
 		if (strcmp(c->neutral, "null") == 0)
@@ -258,11 +228,7 @@ static int compat_check(const struct compat_param *c, const char *method, const 
 		free(text);
 		return -EINVAL;
 	}
-	if (!g_noted[row]) {
-		g_noted[row] = true;
-		LOG_INFO("%s: accepting SPDK parameter '%s' with no effect (%s)", method, name,
-		         c->why);
-	}
+	unvmf_json_param_log_once(c, method, name, c->why);
 	return 0;
 }
 

@@ -39,7 +39,8 @@ static int decode(const char *json, struct p *out, uint64_t *present, char *err)
 
 	assert_non_null(j);
 	memset(out, 0, sizeof(*out));
-	rc = unvmf_rpc_decode(j, g_spec, UNVMF_ARRAY_SIZE(g_spec), out, present, err, 256);
+	rc = unvmf_json_params_decode(NULL, j, g_spec, UNVMF_ARRAY_SIZE(g_spec), out, present, err,
+	                              256);
 	json_decref(j);
 	return rc;
 }
@@ -53,9 +54,9 @@ static void test_decode_ok(void **state)
 	uint64_t present = 0;
 	char err[256];
 
-	assert_int_equal(
-	    unvmf_rpc_decode(j, g_spec, UNVMF_ARRAY_SIZE(g_spec), &p, &present, err, sizeof(err)),
-	    0);
+	assert_int_equal(unvmf_json_params_decode(NULL, j, g_spec, UNVMF_ARRAY_SIZE(g_spec), &p,
+	                                          &present, err, sizeof(err)),
+	                 0);
 	assert_string_equal(p.name, "abc");
 	assert_true(p.flag);
 	assert_int_equal(p.small, 255);
@@ -104,8 +105,9 @@ static void test_decode_errors_name_the_parameter(void **state)
 	/* Not an object at all. */
 	json_t *arr = json_array();
 
-	assert_int_not_equal(
-	    unvmf_rpc_decode(arr, g_spec, UNVMF_ARRAY_SIZE(g_spec), &p, NULL, err, sizeof(err)), 0);
+	assert_int_not_equal(unvmf_json_params_decode(NULL, arr, g_spec, UNVMF_ARRAY_SIZE(g_spec),
+	                                              &p, NULL, err, sizeof(err)),
+	                     0);
 	assert_non_null(strstr(err, "params must be an object"));
 	json_decref(arr);
 }

@@ -29,14 +29,9 @@ struct loop_opts {
 	const char *label;
 };
 
-#define LOOP_PARAM(n, t, lo, hi)                                                                   \
-	{                                                                                          \
-		.name = #n, .type = UNVMF_TRANSPORT_PARAM_##t,                                     \
-		.offset = offsetof(struct loop_opts, n), .size = sizeof(((struct loop_opts *)0)->n), \
-		.min = (lo), .max = (hi)                                                           \
-	}
+#define LOOP_PARAM(n, t, lo, hi) UNVMF_JSON_OPTION(#n, struct loop_opts, n, t, lo, hi)
 
-static const struct unvmf_transport_param g_loop_params[] = {
+static const struct unvmf_json_param g_loop_params[] = {
     LOOP_PARAM(ring_size, UINT, 8, 4096),
     LOOP_PARAM(zero_copy, BOOL, 0, 0),
     LOOP_PARAM(label, STRING, 0, 8),
@@ -55,16 +50,17 @@ static void loop_opts_init(struct unvmf_transport_opts *o)
 	loop_opts(o)->label = "none";
 }
 
-static const struct unvmf_transport_param *loop_opts_accepts(const char *name)
+static const struct unvmf_json_param *loop_opts_accepts(const char *name)
 {
-	return unvmf_transport_param_find(g_loop_params, UNVMF_ARRAY_SIZE(g_loop_params), name);
+	return unvmf_json_param_find(g_loop_params, UNVMF_ARRAY_SIZE(g_loop_params), name);
 }
 
 static int loop_opts_decode(struct unvmf_transport_opts *o, const json_t *params, char *err,
                             size_t err_len)
 {
-	return unvmf_transport_params_decode(params, g_loop_params, UNVMF_ARRAY_SIZE(g_loop_params),
-	                                     loop_opts(o), NULL, err, err_len);
+	return unvmf_json_params_decode(UNVMF_TRANSPORT_PARAMS_METHOD, params, g_loop_params,
+	                                UNVMF_ARRAY_SIZE(g_loop_params), loop_opts(o), NULL, err,
+	                                err_len);
 }
 
 static void loop_opts_dump(const struct unvmf_transport_opts *o, json_t *j)

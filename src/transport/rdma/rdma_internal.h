@@ -277,7 +277,7 @@ static inline const struct unvmf_rdma_opts *rdma_transport_opts(const struct rdm
 /* rdma_opts.c */
 void rdma_opts_init(struct unvmf_transport_opts *o);
 int rdma_opts_check(const struct unvmf_transport_opts *o);
-const struct unvmf_transport_param *rdma_opts_accepts(const char *name);
+const struct unvmf_json_param *rdma_opts_accepts(const char *name);
 int rdma_opts_decode(struct unvmf_transport_opts *opts, const struct json_t *params, char *err,
                      size_t err_len);
 void rdma_opts_dump(const struct unvmf_transport_opts *opts, struct json_t *obj);

@@ -120,19 +120,16 @@ struct rdma_opts_params {
 	const char *provider;
 };
 
-#define RP(n, t, lo, hi)                                                                           \
-	{                                                                                          \
-		.name = #n, .type = UNVMF_TRANSPORT_PARAM_##t,                                     \
-		.offset = offsetof(struct rdma_opts_params, n),                                    \
-		.size = sizeof(((struct rdma_opts_params *)0)->n), .min = (lo), .max = (hi)        \
-	}
+#define RP(n, t, lo, hi) UNVMF_JSON_OPTION(#n, struct rdma_opts_params, n, t, lo, hi)
 
-static const struct unvmf_transport_param g_rdma_params[] = {
+static const struct unvmf_json_param g_rdma_params[] = {
     RP(max_srq_depth, UINT, 1, 65535),
     /* rpc.py sends no_srq=false and no_wr_batching=false with every transport. */
-    {"no_srq", UNVMF_TRANSPORT_PARAM_BOOL,
-     UNVMF_TRANSPORT_PARAM_FIELD(struct rdma_opts_params, no_srq), 0, 0,
-     UNVMF_TRANSPORT_PARAM_OPTION, "false", NULL},
+    {.name = "no_srq",
+     .type = UNVMF_JSON_BOOL,
+     .offset = offsetof(struct rdma_opts_params, no_srq),
+     .size = sizeof(bool),
+     .neutral = "false"},
     RP(num_cqe, UINT, 1, 1u << 22),
     RP(acceptor_backlog, INT, 0, 65535),
     RP(ack_timeout, UINT, 0, 31),
@@ -140,21 +137,21 @@ static const struct unvmf_transport_param g_rdma_params[] = {
     RP(rnr_retry_count, UINT, 0, 7),
     RP(max_read_depth, UINT, 1, 256),
     RP(provider, STRING, 0, 16),
-    UNVMF_TRANSPORT_PARAM_COMPAT("no_wr_batching", BOOL, IGNORED, "false",
-                                 "unvmf chains work requests as it sees fit"),
+    UNVMF_JSON_PARAM_COMPAT("no_wr_batching", BOOL, IGNORED, "false",
+                            "unvmf chains work requests as it sees fit"),
 };
 
 static bool rdma_param_given(uint64_t present, const char *name)
 {
-	const struct unvmf_transport_param *p =
-	    unvmf_transport_param_find(g_rdma_params, UNVMF_ARRAY_SIZE(g_rdma_params), name);
+	const struct unvmf_json_param *p =
+	    unvmf_json_param_find(g_rdma_params, UNVMF_ARRAY_SIZE(g_rdma_params), name);
 
 	return p && (present & (1ull << (p - g_rdma_params)));
 }
 
-const struct unvmf_transport_param *rdma_opts_accepts(const char *name)
+const struct unvmf_json_param *rdma_opts_accepts(const char *name)
 {
-	return unvmf_transport_param_find(g_rdma_params, UNVMF_ARRAY_SIZE(g_rdma_params), name);
+	return unvmf_json_param_find(g_rdma_params, UNVMF_ARRAY_SIZE(g_rdma_params), name);
 }
 
 int rdma_opts_decode(struct unvmf_transport_opts *opts, const json_t *params, char *err,
@@ -165,8 +162,8 @@ int rdma_opts_decode(struct unvmf_transport_opts *opts, const json_t *params, ch
 	uint64_t present;
 	int rc;
 
-	rc = unvmf_transport_params_decode(params, g_rdma_params, UNVMF_ARRAY_SIZE(g_rdma_params),
-	                                   &p, &present, err, err_len);
+	rc = unvmf_json_params_decode(UNVMF_TRANSPORT_PARAMS_METHOD, params, g_rdma_params,
+	                              UNVMF_ARRAY_SIZE(g_rdma_params), &p, &present, err, err_len);
 	if (rc)
 		return rc;
 	/* Only the providers an operator may pick; the name must outlive params. */

@@ -268,7 +268,7 @@ static inline const struct unvmf_tcp_opts *tcp_transport_opts(const struct tcp_t
 /* tcp_opts.c */
 void tcp_opts_init(struct unvmf_transport_opts *o);
 int tcp_opts_check(const struct unvmf_transport_opts *o);
-const struct unvmf_transport_param *tcp_opts_accepts(const char *name);
+const struct unvmf_json_param *tcp_opts_accepts(const char *name);
 int tcp_opts_decode(struct unvmf_transport_opts *opts, const struct json_t *params, char *err,
                     size_t err_len);
 void tcp_opts_dump(const struct unvmf_transport_opts *opts, struct json_t *obj);

@@ -71,27 +71,24 @@ int tcp_opts_check(const struct unvmf_transport_opts *o)
  * rpc.py sends c2h_success=true with every transport: that value is neutral
  * for the others.
  */
-static const struct unvmf_transport_param g_tcp_params[] = {
-    {"c2h_success", UNVMF_TRANSPORT_PARAM_BOOL,
-     UNVMF_TRANSPORT_PARAM_FIELD(struct unvmf_tcp_opts, c2h_success), 0, 0,
-     UNVMF_TRANSPORT_PARAM_OPTION, "true", NULL},
-    {"sock_priority", UNVMF_TRANSPORT_PARAM_UINT,
-     UNVMF_TRANSPORT_PARAM_FIELD(struct unvmf_tcp_opts, sock_priority), 0, 6,
-     UNVMF_TRANSPORT_PARAM_OPTION, NULL, NULL},
-    {"ack_timeout", UNVMF_TRANSPORT_PARAM_UINT,
-     UNVMF_TRANSPORT_PARAM_FIELD(struct unvmf_tcp_opts, ack_timeout_ms), 0, 3600000,
-     UNVMF_TRANSPORT_PARAM_OPTION, NULL, NULL},
-    {"icreq_timeout_ms", UNVMF_TRANSPORT_PARAM_UINT,
-     UNVMF_TRANSPORT_PARAM_FIELD(struct unvmf_tcp_opts, icreq_timeout_ms), 0, 3600000,
-     UNVMF_TRANSPORT_PARAM_OPTION, NULL, NULL},
-    UNVMF_TRANSPORT_PARAM_COMPAT("control_msg_num", UINT, IGNORED, NULL,
-                                 "unvmf sizes its own control buffers"),
+static const struct unvmf_json_param g_tcp_params[] = {
+    {.name = "c2h_success",
+     .type = UNVMF_JSON_BOOL,
+     .offset = offsetof(struct unvmf_tcp_opts, c2h_success),
+     .size = sizeof(bool),
+     .neutral = "true"},
+    UNVMF_JSON_OPTION("sock_priority", struct unvmf_tcp_opts, sock_priority, UINT, 0, 6),
+    UNVMF_JSON_OPTION("ack_timeout", struct unvmf_tcp_opts, ack_timeout_ms, UINT, 0, 3600000),
+    UNVMF_JSON_OPTION("icreq_timeout_ms", struct unvmf_tcp_opts, icreq_timeout_ms, UINT, 0,
+                      3600000),
+    UNVMF_JSON_PARAM_COMPAT("control_msg_num", UINT, IGNORED, NULL,
+                            "unvmf sizes its own control buffers"),
 };
 
-const struct unvmf_transport_param *tcp_opts_accepts(const char *name)
+const struct unvmf_json_param *tcp_opts_accepts(const char *name)
 {
-	const struct unvmf_transport_param *p =
-	    unvmf_transport_param_find(g_tcp_params, UNVMF_ARRAY_SIZE(g_tcp_params), name);
+	const struct unvmf_json_param *p =
+	    unvmf_json_param_find(g_tcp_params, UNVMF_ARRAY_SIZE(g_tcp_params), name);
 
 	return p ? p : unvmf_qpair_limits_accepts(name);
 }
@@ -112,8 +109,8 @@ int tcp_opts_decode(struct unvmf_transport_opts *opts, const json_t *params, cha
 	json_object_foreach((json_t *)params, key, v)
 	    json_object_set(unvmf_qpair_limits_accepts(key) ? core : own, key, v);
 	/* Into copies: a refused parameter leaves opts as they were. */
-	rc = unvmf_transport_params_decode(own, g_tcp_params, UNVMF_ARRAY_SIZE(g_tcp_params), &t,
-	                                   NULL, err, err_len);
+	rc = unvmf_json_params_decode(UNVMF_TRANSPORT_PARAMS_METHOD, own, g_tcp_params,
+	                              UNVMF_ARRAY_SIZE(g_tcp_params), &t, NULL, err, err_len);
 	if (rc == 0)
 		rc = unvmf_qpair_limits_decode(&limits, core, err, err_len);
 	if (rc == 0) {
