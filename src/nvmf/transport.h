@@ -172,6 +172,12 @@ const struct unvmf_json_param *unvmf_qpair_limits_accepts(const char *name);
 int unvmf_qpair_limits_decode(struct unvmf_qpair_limits *limits, const struct json_t *params,
                               char *err, size_t err_len);
 void unvmf_qpair_limits_dump(const struct unvmf_qpair_limits *limits, struct json_t *obj);
+/*
+ * The checks every transport's opts_check makes of the common options (queue
+ * depths, I/O and buffer sizes, in-capsule data size), logged under name: 0
+ * or -EINVAL.
+ */
+int unvmf_transport_opts_check_common(const struct unvmf_transport_opts *o, const char *name);
 
 /* Target-level: creates the transport and its per-group parts on every poll group. */
 int unvmf_tgt_add_transport(const struct unvmf_transport_opts *opts,

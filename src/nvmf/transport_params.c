@@ -1,7 +1,7 @@
 /*
  * What every transport's options share: SPDK's common transport parameters
- * unvmf has no option for, and another transport's parameters. The decoder
- * itself is util/json_params.c.
+ * unvmf has no option for, another transport's parameters, and the checks of
+ * the common options. The decoder itself is util/json_params.c.
  */
 #include "nvmf/transport.h"
 #include "util/common.h"
@@ -63,4 +63,31 @@ int unvmf_transport_param_accept_foreign(const struct unvmf_json_param *p, const
 	}
 	snprintf(err, err_len, "invalid parameter '%s': applies to %s only", p->name, owner);
 	return -EINVAL;
+}
+
+int unvmf_transport_opts_check_common(const struct unvmf_transport_opts *o, const char *name)
+{
+	if (o->max_queue_depth < 2 || o->max_queue_depth > 65535 || o->max_aq_depth < 2 ||
+	    o->max_aq_depth > 65535) {
+		LOG_ERR("%s: queue depths must be 2..65535", name);
+		return -EINVAL;
+	}
+	if (o->io_unit_size < 512 || o->max_io_size < o->io_unit_size ||
+	    UNVMF_DIV_ROUND_UP(o->max_io_size, o->io_unit_size) > UNVMF_MAX_IOV) {
+		LOG_ERR("%s: max_io_size %u needs at most %u buffers of io_unit_size %u", name,
+		        o->max_io_size, UNVMF_MAX_IOV, o->io_unit_size);
+		return -EINVAL;
+	}
+	/* One request must fit, or it would wait for buffers forever. */
+	if (o->num_shared_buffers < UNVMF_DIV_ROUND_UP(o->max_io_size, o->io_unit_size)) {
+		LOG_ERR("%s: num_shared_buffers %u cannot hold one max_io_size transfer", name,
+		        o->num_shared_buffers);
+		return -EINVAL;
+	}
+	/* IOCCSZ counts 16-byte units. */
+	if (o->in_capsule_data_size % 16 || o->in_capsule_data_size > 1024 * 1024) {
+		LOG_ERR("%s: in_capsule_data_size must be a multiple of 16, at most 1 MiB", name);
+		return -EINVAL;
+	}
+	return 0;
 }

@@ -72,27 +72,11 @@ void rdma_opts_init(struct unvmf_transport_opts *o)
 int rdma_opts_check(const struct unvmf_transport_opts *o)
 {
 	const struct unvmf_rdma_opts *r = unvmf_rdma_opts_const(o);
+	int rc;
 
-	if (o->max_queue_depth < 2 || o->max_queue_depth > 65535 || o->max_aq_depth < 2 ||
-	    o->max_aq_depth > 65535) {
-		LOG_ERR("RDMA: queue depths must be 2..65535");
-		return -EINVAL;
-	}
-	if (o->io_unit_size < 512 || o->max_io_size < o->io_unit_size ||
-	    UNVMF_DIV_ROUND_UP(o->max_io_size, o->io_unit_size) > UNVMF_MAX_IOV) {
-		LOG_ERR("RDMA: max_io_size %u needs at most %u buffers of io_unit_size %u",
-		        o->max_io_size, UNVMF_MAX_IOV, o->io_unit_size);
-		return -EINVAL;
-	}
-	if (o->num_shared_buffers < UNVMF_DIV_ROUND_UP(o->max_io_size, o->io_unit_size)) {
-		LOG_ERR("RDMA: num_shared_buffers %u cannot hold one max_io_size transfer",
-		        o->num_shared_buffers);
-		return -EINVAL;
-	}
-	if (o->in_capsule_data_size % 16 || o->in_capsule_data_size > 1024 * 1024) {
-		LOG_ERR("RDMA: in_capsule_data_size must be a multiple of 16, at most 1 MiB");
-		return -EINVAL;
-	}
+	rc = unvmf_transport_opts_check_common(o, "RDMA");
+	if (rc)
+		return rc;
 	if (r->max_read_depth < 1 || r->max_read_depth > 255 || r->retry_count > 7 ||
 	    r->rnr_retry_count > 7 || r->ack_timeout > 31) {
 		LOG_ERR("RDMA: max_read_depth 1..255, retry counts 0..7, ack_timeout 0..31");

@@ -6,7 +6,6 @@
 #include "transport/tcp/tcp_opts.h"
 #include "transport/tcp/tcp_internal.h"
 #include "util/common.h"
-#include "util/log.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -41,29 +40,7 @@ void tcp_opts_init(struct unvmf_transport_opts *o)
 
 int tcp_opts_check(const struct unvmf_transport_opts *o)
 {
-	if (o->max_queue_depth < 2 || o->max_queue_depth > 65535 || o->max_aq_depth < 2 ||
-	    o->max_aq_depth > 65535) {
-		LOG_ERR("TCP: queue depths must be 2..65535");
-		return -EINVAL;
-	}
-	if (o->io_unit_size < 512 || o->max_io_size < o->io_unit_size ||
-	    UNVMF_DIV_ROUND_UP(o->max_io_size, o->io_unit_size) > UNVMF_MAX_IOV) {
-		LOG_ERR("TCP: max_io_size %u needs at most %u buffers of io_unit_size %u",
-		        o->max_io_size, UNVMF_MAX_IOV, o->io_unit_size);
-		return -EINVAL;
-	}
-	/* One request must fit, or it would wait for buffers forever. */
-	if (o->num_shared_buffers < UNVMF_DIV_ROUND_UP(o->max_io_size, o->io_unit_size)) {
-		LOG_ERR("TCP: num_shared_buffers %u cannot hold one max_io_size transfer",
-		        o->num_shared_buffers);
-		return -EINVAL;
-	}
-	/* IOCCSZ counts 16-byte units. */
-	if (o->in_capsule_data_size % 16 || o->in_capsule_data_size > 1024 * 1024) {
-		LOG_ERR("TCP: in_capsule_data_size must be a multiple of 16, at most 1 MiB");
-		return -EINVAL;
-	}
-	return 0;
+	return unvmf_transport_opts_check_common(o, "TCP");
 }
 
 /*
