@@ -316,41 +316,55 @@ static int server_timer(void *arg)
 	return work;
 }
 
+/* Whether a target already serves path (a stale file from a crash does not count). */
+static bool server_path_live(const struct sockaddr_un *sa)
+{
+	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool live = probe >= 0 && connect(probe, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
+
+	if (probe >= 0)
+		close(probe);
+	return live;
+}
+
+/*
+ * The socket is bound and listening under a private name, then renamed onto
+ * path: a client that sees the file can connect at once (a bind on path
+ * itself leaves a window in which connects are refused), and the rename
+ * replaces a stale file in one step.
+ */
 static int server_bind(const char *path)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct sockaddr_un sa = {.sun_family = AF_UNIX}, tmp = {.sun_family = AF_UNIX};
 	int fd, rc;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
 	strcpy(sa.sun_path, path);
+	if (server_path_live(&sa))
+		return -EADDRINUSE;
+	if (snprintf(tmp.sun_path, sizeof(tmp.sun_path), "%s.%d.tmp", path, (int)getpid()) >=
+	    (int)sizeof(tmp.sun_path))
+		return -ENAMETOOLONG;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-		goto bound;
-	rc = -errno;
-	if (rc == -EADDRINUSE) {
-		/* A socket file is there: in use by a live target, or stale from a crash. */
-		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		bool live = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	unlink(tmp.sun_path);
+	if (bind(fd, (struct sockaddr *)&tmp, sizeof(tmp)) != 0)
+		goto err_close;
+	if (listen(fd, 16) != 0 || rename(tmp.sun_path, path) != 0)
+		goto err_unlink;
+	return fd;
 
-		if (probe >= 0)
-			close(probe);
-		if (!live && unlink(path) == 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-			goto bound;
-		rc = -EADDRINUSE;
-	}
+err_unlink:
+	rc = -errno;
+	unlink(tmp.sun_path);
 	close(fd);
 	return rc;
-bound:
-	if (listen(fd, 16)) {
-		rc = -errno;
-		close(fd);
-		unlink(path);
-		return rc;
-	}
-	return fd;
+err_close:
+	rc = -errno;
+	close(fd);
+	return rc;
 }
 
 int unvmf_rpc_server_start(const char *path)

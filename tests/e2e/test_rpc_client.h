@@ -24,22 +24,34 @@ struct rpc_conn {
 	int next_id;
 };
 
+/*
+ * The target creates its socket file at bind() and accepts from listen() on:
+ * a connect in between is refused, so a refusal is retried for a while.
+ */
 static inline int rpc_conn_open(struct rpc_conn *c, const char *path)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int rc = 0;
 
 	memset(c, 0, sizeof(*c));
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (c->fd < 0)
-		return -errno;
-	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		int rc = -errno;
-
+	for (int tries = 0; tries < 250; tries++) {
+		c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (c->fd < 0)
+			return -errno;
+		if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			rc = 0;
+			break;
+		}
+		rc = -errno;
 		close(c->fd);
 		c->fd = -1;
-		return rc;
+		if (rc != -ECONNREFUSED)
+			return rc;
+		usleep(20000);
 	}
+	if (rc)
+		return rc;
 	c->cap = 1 << 16;
 	c->buf = malloc(c->cap);
 	c->next_id = 1;
