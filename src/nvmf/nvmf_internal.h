@@ -32,11 +32,13 @@ struct unvmf_ns {
 
 struct unvmf_host_entry {
 	char nqn[UNVMF_NQN_BUF];
+	char psk[UNVMF_KEY_NAME_BUF]; /* keyring name of its TLS PSK; empty: none */
 	TAILQ_ENTRY(unvmf_host_entry) link;
 };
 
 struct unvmf_listener {
 	struct unvmf_trid trid;
+	bool secure_channel;
 	TAILQ_ENTRY(unvmf_listener) link;
 };
 

@@ -16,7 +16,7 @@
 
 /*
  * SPDK methods of subsystems unvmf does not have (iobuf, sock, accel, vmd,
- * scheduler, keyring) and bdev-layer tuning: a saved SPDK config carries
+ * scheduler, the Linux keyring) and bdev-layer tuning: a saved SPDK config carries
  * them, and what they set only tunes SPDK's own implementation, so skipping
  * them changes nothing a host sees. A method that would (a bdev type or a
  * key user unvmf lacks) is not listed and fails as an unknown method.
@@ -34,7 +34,6 @@ static const char *const g_ignored_methods[] = {
     "accel_set_options",
     "vmd_enable",
     "framework_set_scheduler",
-    "keyring_file_add_key",
     "keyring_linux_set_options",
     "accel_assign_opc",
 };
@@ -187,7 +186,7 @@ static int config_collect(struct config_load *cl, json_t *sub)
 
 static int config_prepare(struct config_load *cl)
 {
-	static const char *const order[] = {"bdev", "nvmf", NULL};
+	static const char *const order[] = {"keyring", "bdev", "nvmf", NULL};
 	json_error_t jerr;
 	json_t *root, *subs, *sub;
 	size_t i;
@@ -222,7 +221,8 @@ static int config_prepare(struct config_load *cl)
 		json_array_foreach(subs, i, sub)
 		{
 			const char *name = json_string_value(json_object_get(sub, "subsystem"));
-			bool known = strcmp(name, "bdev") == 0 || strcmp(name, "nvmf") == 0;
+			bool known = strcmp(name, "bdev") == 0 || strcmp(name, "nvmf") == 0 ||
+			             strcmp(name, "keyring") == 0;
 
 			if (order[o] ? strcmp(name, order[o]) != 0 : known)
 				continue;

@@ -88,7 +88,6 @@ static const struct compat_param g_compat[] = {
             "per-host namespace visibility is not supported"),
     NEUTRAL("nvmf_subsystem_add_ns", "namespace.hide_metadata", "false",
             "metadata is not supported"),
-    NEUTRAL("nvmf_subsystem_add_host", "psk", "null", "TLS is not supported"),
     NEUTRAL("nvmf_subsystem_add_host", "dhchap_key", "null",
             "DH-HMAC-CHAP authentication is not supported"),
     NEUTRAL("nvmf_subsystem_add_host", "dhchap_ctrlr_key", "null",
