@@ -271,3 +271,11 @@ int unvmf_subsystem_foreach_listener_opts(struct unvmf_subsystem *subsys,
 	pthread_mutex_unlock(&g_tgt.lock);
 	return rc;
 }
+
+void unvmf_keyring_wipe(void)
+{
+	pthread_mutex_lock(&g_tgt.lock);
+	memset(g_keyring, 0, sizeof(g_keyring));
+	g_keyring_next = 0;
+	pthread_mutex_unlock(&g_tgt.lock);
+}

@@ -200,9 +200,14 @@ static int listener_append(const struct unvmf_trid *trid, void *arg)
 	return 0;
 }
 
-static int host_append(const char *hostnqn, void *arg)
+static int host_append(const char *hostnqn, const char *psk, void *arg)
 {
-	json_array_append_new(arg, json_pack("{s:s}", "nqn", hostnqn));
+	json_t *h = json_pack("{s:s}", "nqn", hostnqn);
+
+	/* As SPDK: the keyring name of the host's TLS PSK, never the key. */
+	if (h && psk[0])
+		json_object_set_new(h, "psk", json_string(psk));
+	json_array_append_new(arg, h);
 	return 0;
 }
 
@@ -245,7 +250,7 @@ static json_t *subsystem_json(struct unvmf_subsystem *subsys)
 	unvmf_subsystem_foreach_listener(subsys, listener_append, listeners);
 	json_object_set_new(o, "listen_addresses", listeners);
 	json_object_set_new(o, "allow_any_host", json_boolean(info.allow_any_host));
-	unvmf_subsystem_foreach_host(subsys, host_append, hosts);
+	unvmf_subsystem_foreach_host_psk(subsys, host_append, hosts);
 	json_object_set_new(o, "hosts", hosts);
 	if (info.type == UNVMF_SUBSYSTEM_DISCOVERY)
 		return o;

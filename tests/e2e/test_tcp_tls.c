@@ -397,6 +397,29 @@ static void test_tls_keyring_rpc_and_save_config(void **state)
 	assert_non_null(strstr(rpc_resp_message(r), "in use"));
 	json_decref(r);
 
+	r = rpc_call(&g_c, "nvmf_get_subsystems", RPC_P("{s:s}", "nqn", SUBNQN));
+	entry = json_array_get(
+	    json_object_get(json_array_get(json_object_get(r, "result"), 0), "hosts"), 0);
+	assert_string_equal(json_string_value(json_object_get(entry, "nqn")), HOSTNQN);
+	assert_string_equal(json_string_value(json_object_get(entry, "psk")), "key0");
+	json_decref(r);
+	/* One address, one rule: a second subsystem cannot listen there in the clear. */
+	r = rpc_call(&g_c, "nvmf_create_subsystem", RPC_P("{s:s}", "nqn", SUBNQN "2"));
+	assert_int_equal(rpc_resp_code(r), 0);
+	json_decref(r);
+	r = rpc_call(&g_c, "nvmf_subsystem_add_listener",
+	             RPC_P("{s:s, s:{s:s, s:s, s:s, s:s}}", "nqn", SUBNQN "2", "listen_address",
+	                   "trtype", "TCP", "adrfam", "IPv4", "traddr", "127.0.0.1", "trsvcid",
+	                   g_tp.port));
+	assert_int_equal(rpc_resp_code(r), -22);
+	json_decref(r);
+	r = rpc_call(&g_c, "nvmf_subsystem_add_listener",
+	             RPC_P("{s:s, s:b, s:{s:s, s:s, s:s, s:s}}", "nqn", SUBNQN "2", "secure_channel",
+	                   1, "listen_address", "trtype", "TCP", "adrfam", "IPv4", "traddr",
+	                   "127.0.0.1", "trsvcid", g_tp.port));
+	assert_int_equal(rpc_resp_code(r), 0);
+	json_decref(r);
+
 	r = rpc_call(&g_c, "save_config", NULL);
 	assert_int_equal(rpc_resp_code(r), 0);
 	subs = json_object_get(json_object_get(r, "result"), "subsystems");

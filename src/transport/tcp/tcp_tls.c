@@ -100,30 +100,49 @@ static bool nqn_equal(const char *wire, size_t wire_len, const char *nqn)
 	return n == strlen(nqn) && memcmp(wire, nqn, n) == 0;
 }
 
+/* Copies the Connect data out of req's buffers; false when fewer bytes came than it has. */
+static bool connect_data_copy(const struct tcp_req *req, struct nvmf_connect_data *data)
+{
+	uint8_t *dst = (uint8_t *)data;
+	size_t need = sizeof(*data);
+
+	for (int i = 0; i < req->core.iovcnt && need; i++) {
+		size_t n = req->core.iov[i].iov_len < need ? req->core.iov[i].iov_len : need;
+
+		memcpy(dst, req->core.iov[i].iov_base, n);
+		dst += n;
+		need -= n;
+	}
+	return need == 0;
+}
+
 bool tcp_tls_connect_refused(struct tcp_req *req)
 {
 	struct tcp_conn *conn = req->conn;
 	const struct nvmf_capsule_cmd *cmd = (const struct nvmf_capsule_cmd *)&req->core.cmd;
 	const struct unvmf_psk_identity *id;
-	const struct nvmf_connect_data *data;
+	struct nvmf_connect_data data;
 
 	if (!conn->tls || req->core.cmd.opc != NVME_OPC_FABRICS ||
 	    cmd->fctype != NVMF_FCTYPE_CONNECT)
 		return false;
 	id = unvmf_sock_tls_identity(conn->sock);
-	/* Connect data not all in one place: the core refuses it anyway; nothing to compare. */
-	if (req->core.iovcnt != 1 || req->core.iov[0].iov_len < sizeof(*data))
+	/*
+	 * However the data came (in the capsule or after an R2T), it is all in
+	 * req's buffers now. Too short to hold the NQNs: nothing proves who it
+	 * is, so it is refused like a mismatch.
+	 */
+	if (!connect_data_copy(req, &data))
+		memset(&data, 0, sizeof(data));
+	if (id && nqn_equal(data.hostnqn, sizeof(data.hostnqn), id->hostnqn) &&
+	    nqn_equal(data.subnqn, sizeof(data.subnqn), id->subnqn))
 		return false;
-	data = req->core.iov[0].iov_base;
-	if (id && nqn_equal(data->hostnqn, sizeof(data->hostnqn), id->hostnqn) &&
-	    nqn_equal(data->subnqn, sizeof(data->subnqn), id->subnqn))
-		return false;
-	LOG_ERR("qpair %lu (peer %s:%s): Connect as host %.*s to %.*s refused: the TLS PSK "
-	        "identity is host %s, subsystem %s",
+	data.hostnqn[sizeof(data.hostnqn) - 1] = '\0';
+	data.subnqn[sizeof(data.subnqn) - 1] = '\0';
+	LOG_ERR("qpair %lu (peer %s:%s): Connect refused: the TLS PSK identity is host %s, "
+	        "subsystem %s, the Connect names host '%s', subsystem '%s'",
 	        (unsigned long)conn->qpair.id, conn->qpair.peer.traddr, conn->qpair.peer.trsvcid,
-	        (int)strnlen(data->hostnqn, sizeof(data->hostnqn)), data->hostnqn,
-	        (int)strnlen(data->subnqn, sizeof(data->subnqn)), data->subnqn,
-	        id ? id->hostnqn : "?", id ? id->subnqn : "?");
+	        id ? id->hostnqn : "?", id ? id->subnqn : "?", data.hostnqn, data.subnqn);
 	if (conn->group)
 		conn->group->stats.tls_connect_refused++;
 	return true;
