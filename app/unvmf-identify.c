@@ -19,14 +19,18 @@ struct identify_args {
 	struct unvmf_trid trid;
 	char hostnqn[UNVMF_HOST_NQN_BUF];
 	bool json;
+	const char *psk_path;
+	const char *psk_identity;
 };
 
 static void usage(const char *prog)
 {
 	fprintf(stderr,
 		"usage: %s -r 'trtype:TCP adrfam:IPv4 traddr:ADDR trsvcid:PORT [subnqn:NQN]'\n"
-		"          [--hostnqn NQN] [--json]\n"
-		"  without subnqn (or with the discovery NQN) prints the discovery log\n",
+		"          [--hostnqn NQN] [--json] [--psk-path FILE [--psk-identity ID]]\n"
+		"  without subnqn (or with the discovery NQN) prints the discovery log\n"
+		"  --psk-path FILE     NVMe/TCP over TLS 1.3 with the PSK in FILE (interchange\n"
+		"                      format, mode 0600); --psk-identity overrides the identity\n",
 		prog);
 }
 
@@ -36,6 +40,8 @@ static int parse_args(int argc, char **argv, struct identify_args *a)
 		{"trid", required_argument, NULL, 'r'},
 		{"hostnqn", required_argument, NULL, 'H'},
 		{"json", no_argument, NULL, 'j'},
+		{"psk-path", required_argument, NULL, 'k'},
+		{"psk-identity", required_argument, NULL, 'I'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -62,11 +68,17 @@ static int parse_args(int argc, char **argv, struct identify_args *a)
 		case 'j':
 			a->json = true;
 			break;
+		case 'k':
+			a->psk_path = optarg;
+			break;
+		case 'I':
+			a->psk_identity = optarg;
+			break;
 		default:
 			return -EINVAL;
 		}
 	}
-	if (!have_trid || optind != argc)
+	if (!have_trid || optind != argc || (a->psk_identity && !a->psk_path))
 		return -EINVAL;
 	return 0;
 }
@@ -324,13 +336,17 @@ static json_t *discovery_to_json(struct unvmf_host_ctrlr *ctrlr)
 		field_str(traddr, sizeof(traddr), e->traddr, sizeof(e->traddr));
 		field_str(trsvcid, sizeof(trsvcid), e->trsvcid, sizeof(e->trsvcid));
 		field_str(subnqn, sizeof(subnqn), e->subnqn, sizeof(e->subnqn));
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:i, s:i, s:s, s:s, s:s, s:i, s:i}",
-						     "trtype", unvmf_trtype_str(e->trtype), "adrfam",
-						     unvmf_adrfam_str(e->adrfam), "subtype",
-						     subtype_str(e->subtype), "treq", e->treq,
-						     "portid", e->portid, "trsvcid", trsvcid,
-						     "traddr", traddr, "subnqn", subnqn, "cntlid",
-						     e->cntlid, "asqsz", e->asqsz));
+		json_t *j = json_pack("{s:s, s:s, s:s, s:i, s:i, s:s, s:s, s:s, s:i, s:i}", "trtype",
+				      unvmf_trtype_str(e->trtype), "adrfam",
+				      unvmf_adrfam_str(e->adrfam), "subtype",
+				      subtype_str(e->subtype), "treq", e->treq, "portid", e->portid,
+				      "trsvcid", trsvcid, "traddr", traddr, "subnqn", subnqn,
+				      "cntlid", e->cntlid, "asqsz", e->asqsz);
+
+		/* TSAS of NVMe/TCP: the security type (0 none, 1 TLS 1.2, 2 TLS 1.3). */
+		if (e->trtype == NVMF_TRTYPE_TCP)
+			json_object_set_new(j, "tcp_sectype", json_integer(e->tsas.tcp.sectype));
+		json_array_append_new(arr, j);
 	}
 	out = json_pack("{s:I, s:I, s:i, s:o}", "genctr", (json_int_t)log->genctr, "numrec",
 			(json_int_t)log->numrec, "recfmt", log->recfmt, "entries", arr);
@@ -354,6 +370,9 @@ static void discovery_print(json_t *d)
 		printf("Address Family:        %s\n", json_string_value(json_object_get(e, "adrfam")));
 		printf("Subsystem Type:        %s\n", json_string_value(json_object_get(e, "subtype")));
 		printf("Transport Requirements: 0x%02llx\n", json_integer_value(json_object_get(e, "treq")));
+		if (json_object_get(e, "tcp_sectype"))
+			printf("Security Type:         %lld\n",
+			       json_integer_value(json_object_get(e, "tcp_sectype")));
 		printf("Port ID:               %lld\n", json_integer_value(json_object_get(e, "portid")));
 		printf("Controller ID:         %lld\n", json_integer_value(json_object_get(e, "cntlid")));
 		printf("Admin Max SQ Size:     %lld\n", json_integer_value(json_object_get(e, "asqsz")));
@@ -371,6 +390,8 @@ static void connect_error_print(const struct identify_args *a, const struct unvm
 		fprintf(stderr, " (NVMe status sct 0x%x sc 0x%02x: %s)", err->cqe.status.s.sct,
 			err->cqe.status.s.sc,
 			unvmf_host_status_str(err->cqe.status.s.sct, err->cqe.status.s.sc));
+	if (err->stage == UNVMF_HOST_STAGE_TLS)
+		fprintf(stderr, " (in the TLS handshake)");
 	if (err->term_fes)
 		fprintf(stderr, " (NVMe/TCP termination FES 0x%x: %s)", err->term_fes,
 			unvmf_host_fes_str(err->term_fes));
@@ -393,6 +414,13 @@ int main(int argc, char **argv)
 	unvmf_host_opts_init(&opts);
 	unvmf_strlcpy(opts.hostnqn, a.hostnqn, sizeof(opts.hostnqn));
 	opts.num_io_queues = 1;
+	if (a.psk_path) {
+		rc = unvmf_host_opts_set_psk_file(&opts, a.psk_path, a.psk_identity);
+		if (rc) {
+			fprintf(stderr, "PSK from %s: %s\n", a.psk_path, strerror(-rc));
+			return 1;
+		}
+	}
 	rc = unvmf_host_connect(&a.trid, &opts, &ctrlr, &err);
 	if (rc) {
 		connect_error_print(&a, &err);

@@ -67,6 +67,8 @@ struct perf_args {
 	bool verify;
 	bool json;
 	bool hdgst;
+	const char *psk_path;
+	const char *psk_identity;
 	bool ddgst;
 };
 
@@ -170,7 +172,10 @@ static void usage(const char *prog)
 		"                     256 MiB of the namespace is used)\n"
 		"  --json             print results as one JSON object\n"
 		"  --hostnqn NQN      host NQN\n"
-		"  --header-digest / --data-digest   enable NVMe/TCP digests\n",
+		"  --header-digest / --data-digest   enable NVMe/TCP digests\n"
+		"  --psk-path FILE    NVMe/TCP over TLS 1.3 with the PSK in FILE (interchange\n"
+		"                     format, mode 0600)\n"
+		"  --psk-identity ID  PSK identity (default NVMe0R<hh> <hostnqn> <subnqn>)\n",
 		prog);
 }
 
@@ -215,6 +220,8 @@ static int parse_args(int argc, char **argv, struct perf_args *a)
 		{"hostnqn", required_argument, NULL, 'H'},
 		{"header-digest", no_argument, NULL, 'g'},
 		{"data-digest", no_argument, NULL, 'G'},
+		{"psk-path", required_argument, NULL, 'k'},
+		{"psk-identity", required_argument, NULL, 'I'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -293,11 +300,18 @@ static int parse_args(int argc, char **argv, struct perf_args *a)
 		case 'G':
 			a->ddgst = true;
 			break;
+		case 'k':
+			a->psk_path = optarg;
+			break;
+		case 'I':
+			a->psk_identity = optarg;
+			break;
 		default:
 			return -EINVAL;
 		}
 	}
-	if (!have_r || !have_q || !have_o || !have_w || !have_t || optind != argc)
+	if (!have_r || !have_q || !have_o || !have_w || !have_t || optind != argc ||
+	    (a->psk_identity && !a->psk_path))
 		return -EINVAL;
 	if (!a->trid.subnqn[0]) {
 		fprintf(stderr, "-r needs subnqn:NQN\n");
@@ -918,6 +932,13 @@ int main(int argc, char **argv)
 	opts.io_queue_size = (uint16_t)UNVMF_MIN(args.depth + 1u, 65535u);
 	opts.header_digest = args.hdgst;
 	opts.data_digest = args.ddgst;
+	if (args.psk_path) {
+		rc = unvmf_host_opts_set_psk_file(&opts, args.psk_path, args.psk_identity);
+		if (rc) {
+			fprintf(stderr, "PSK from %s: %s\n", args.psk_path, strerror(-rc));
+			return 1;
+		}
+	}
 	/* Task buffers live until after their qpair is destroyed: RDMA may register them once. */
 	opts.rdma_mr_cache = true;
 	rc = unvmf_host_connect(&args.trid, &opts, &ctrlr, &err);

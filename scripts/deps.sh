@@ -2,12 +2,13 @@
 # Installs what unvmf needs to build and test on Debian 12. Idempotent; apt runs
 # only when a package is missing. Required for the product: cmake, ninja,
 # pkg-config, jansson, isa-l. Optional (the build turns the part off when
-# missing): libibverbs/librdmacm (UNVMF_RDMA), liburing (UNVMF_URING), cmocka
+# missing): libibverbs/librdmacm (UNVMF_RDMA), liburing (UNVMF_URING), libssl-dev
+# (UNVMF_TLS: NVMe/TCP over TLS), cmocka
 # (UNVMF_TESTS), libsystemd (UNVMF_SYSTEMD: sd_notify), spin (model test).
 # dpkg-dev and man-db: the Debian package and its test. CI installs them all.
 set -euo pipefail
 PKGS=(build-essential cmake ninja-build pkg-config liburing-dev libjansson-dev libisal-dev
-      libcmocka-dev libibverbs-dev librdmacm-dev libsystemd-dev dpkg-dev man-db spin python3)
+      libcmocka-dev libssl-dev libibverbs-dev librdmacm-dev libsystemd-dev dpkg-dev man-db spin python3)
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -36,6 +36,10 @@ struct unvmf_host_qpair;
 /* Maximum iovecs per command (copied into the request slot at submit). */
 #define UNVMF_HOST_MAX_IOV 32
 #define UNVMF_HOST_NQN_BUF 224
+/* An interchange-format PSK ("NVMeTLSkey-1:01:<base64>:", 48-byte keys included) and NUL. */
+#define UNVMF_HOST_TLS_PSK_BUF 128
+/* "NVMe1R02 <hostnqn> <subnqn> <digest>" and NUL. */
+#define UNVMF_HOST_TLS_IDENTITY_BUF 544
 
 struct unvmf_host_opts {
 	/* Empty: taken from trid->hostnqn, else nqn.2014-08.org.nvmexpress:uuid:<random uuid>. */
@@ -57,6 +61,17 @@ struct unvmf_host_opts {
 	bool disable_sq_flow_control;
 	/* Send queue sizes as asked even past CAP.MQES (negative tests only). */
 	bool exact_queue_size;
+
+	/*
+	 * NVMe/TCP over TLS 1.3 (PSK). tls_psk: the configured PSK in the
+	 * interchange format, as `nvme gen-tls-key` prints it (empty: plain
+	 * TCP). tls_psk_identity: the PSK identity to offer; empty = "NVMe0R<hh>
+	 * <hostnqn> <subnqn>" with hh by key length (01: 32 bytes, 02: 48). A
+	 * "NVMe1R" identity must carry the right PSK digest. Every queue of the
+	 * controller handshakes with it; -EOPNOTSUPP in a build without TLS.
+	 */
+	char tls_psk[UNVMF_HOST_TLS_PSK_BUF];
+	char tls_psk_identity[UNVMF_HOST_TLS_IDENTITY_BUF];
 
 	/*
 	 * NVMe/RDMA (trid trtype RDMA). rdma_provider names the provider seam
@@ -89,6 +104,14 @@ struct unvmf_host_opts {
 
 /* Fills defaults: kato 10 s, 4 I/O queues of 128, admin queue 32, no digests, 5 s timeouts. */
 void unvmf_host_opts_init(struct unvmf_host_opts *opts);
+/*
+ * Sets opts->tls_psk from a key file holding an interchange-format PSK (mode
+ * 0600, as spdk_nvme_perf's --psk-path); identity (NULL: the default) sets
+ * tls_psk_identity. -EACCES for a file others may read, -EINVAL for a
+ * malformed key or identity, -EOPNOTSUPP without TLS in this build.
+ */
+int unvmf_host_opts_set_psk_file(struct unvmf_host_opts *opts, const char *path,
+                                 const char *identity);
 
 /* Where a failed connect stopped; with the NVMe status / TCP FES that stopped it. */
 enum unvmf_host_connect_stage {
@@ -101,6 +124,7 @@ enum unvmf_host_connect_stage {
 	UNVMF_HOST_STAGE_IDENTIFY,	/* Identify Controller */
 	UNVMF_HOST_STAGE_FEATURES,	/* Set Features Number of Queues */
 	UNVMF_HOST_STAGE_RDMA_CM,	/* RDMA CM connect: REQ/REP private data, reject */
+	UNVMF_HOST_STAGE_TLS,		/* TLS handshake (rc: -ENOKEY, -EKEYREJECTED, ...) */
 };
 
 struct unvmf_host_error {

@@ -10,8 +10,12 @@
 #include <errno.h>
 #include <string.h>
 
+/*
+ * secure: a secure channel is required there (TREQ); the transport's
+ * listener_discover reads TREQ to fill its TSAS security type.
+ */
 static void entry_fill(struct nvmf_discovery_log_entry *e, const struct unvmf_trid *trid,
-		       uint8_t subtype, const char *nqn, uint16_t portid)
+		       uint8_t subtype, const char *nqn, uint16_t portid, bool secure)
 {
 	const struct unvmf_transport_ops *ops;
 
@@ -19,7 +23,7 @@ static void entry_fill(struct nvmf_discovery_log_entry *e, const struct unvmf_tr
 	e->trtype = (uint8_t)trid->trtype;
 	e->adrfam = (uint8_t)trid->adrfam;
 	e->subtype = subtype;
-	e->treq = NVMF_TREQ_SECURE_CHANNEL_NOT_REQUIRED;
+	e->treq = secure ? NVMF_TREQ_SECURE_CHANNEL_REQUIRED : NVMF_TREQ_SECURE_CHANNEL_NOT_REQUIRED;
 	e->portid = portid;
 	e->cntlid = 0xffff;
 	e->asqsz = 32;
@@ -31,6 +35,21 @@ static void entry_fill(struct nvmf_discovery_log_entry *e, const struct unvmf_tr
 	ops = unvmf_transport_ops_find(trid->trtype);
 	if (ops && ops->listener_discover)
 		ops->listener_discover(trid, e);
+}
+
+/* Under g_tgt.lock: whether some subsystem requires a secure channel at addr. */
+static bool addr_secure_locked(const struct unvmf_trid *addr)
+{
+	struct unvmf_subsystem *subsys;
+	struct unvmf_listener *l;
+
+	TAILQ_FOREACH(subsys, &g_tgt.subsystems, link) {
+		TAILQ_FOREACH(l, &subsys->listeners, link) {
+			if (l->secure_channel && unvmf_trid_same_addr(&l->trid, addr))
+				return true;
+		}
+	}
+	return false;
 }
 
 /* Port ids: stable per listen address across the log, derived from its position. */
@@ -72,7 +91,7 @@ void unvmf_discovery_log(const char *hostnqn, const struct unvmf_trid *local, vo
 	pthread_mutex_lock(&g_tgt.lock);
 	if (local->trtype) {
 		entry_fill(&entry, local, NVMF_SUBTYPE_DISCOVERY_CURRENT, NVMF_DISCOVERY_NQN,
-			   port_id(local));
+			   port_id(local), addr_secure_locked(local));
 		entry.eflags = 0;
 		EMIT(entry);
 	}
@@ -83,16 +102,14 @@ void unvmf_discovery_log(const char *hostnqn, const struct unvmf_trid *local, vo
 			continue;
 		TAILQ_FOREACH(l, &subsys->listeners, link) {
 			entry_fill(&entry, &l->trid, NVMF_SUBTYPE_NVME, subsys->nqn,
-				   port_id(&l->trid));
+				   port_id(&l->trid), l->secure_channel);
 			EMIT(entry);
 		}
 	}
 	TAILQ_FOREACH(r, &g_tgt.referrals, link) {
 		entry_fill(&entry, &r->trid, NVMF_SUBTYPE_DISCOVERY_REFERRAL,
 			   r->trid.subnqn[0] ? r->trid.subnqn : NVMF_DISCOVERY_NQN,
-			   port_id(&r->trid));
-		if (r->secure_channel)
-			entry.treq = NVMF_TREQ_SECURE_CHANNEL_REQUIRED;
+			   port_id(&r->trid), r->secure_channel);
 		EMIT(entry);
 	}
 	memset(&hdr, 0, sizeof(hdr));

@@ -269,6 +269,21 @@ void unvmf_subsystem_allow_any_host(struct unvmf_subsystem *subsys, bool allow);
 bool unvmf_subsystem_host_allowed(struct unvmf_subsystem *subsys, const char *hostnqn);
 /* Starts the transport listening (refcounted per address) and records it. */
 int unvmf_subsystem_add_listener(struct unvmf_subsystem *subsys, const struct unvmf_trid *trid);
+/* How a listener is set up; zeroed = unvmf_subsystem_add_listener(). */
+struct unvmf_listen_opts {
+	/*
+	 * A secure channel is required at this address (NVMe/TCP: TLS 1.3 with
+	 * PSK; hosts in the clear are refused). -EOPNOTSUPP from a transport (or
+	 * a build) without one; -EINVAL when another subsystem listens on the
+	 * same address with the other setting.
+	 */
+	bool secure_channel;
+};
+int unvmf_subsystem_add_listener_ext(struct unvmf_subsystem *subsys, const struct unvmf_trid *trid,
+                                     const struct unvmf_listen_opts *opts);
+/* Whether subsys listens on trid's address with a secure channel required. */
+bool unvmf_subsystem_listener_secure(struct unvmf_subsystem *subsys,
+                                     const struct unvmf_trid *trid);
 /* Also disconnects qpairs that arrived through that listener. */
 int unvmf_subsystem_remove_listener(struct unvmf_subsystem *subsys,
 				    const struct unvmf_trid *trid);
@@ -277,6 +292,38 @@ bool unvmf_subsystem_has_listener(struct unvmf_subsystem *subsys, const struct u
 void unvmf_subsystem_ns_changed(struct unvmf_subsystem *subsys, uint32_t nsid);
 
 int unvmf_tgt_add_referral(const struct unvmf_trid *trid, bool secure);
+
+/* ---- TLS pre-shared keys (tls_keys.c; reactor 0 changes, any thread reads) ---- */
+struct unvmf_psk_key;
+#define UNVMF_KEY_NAME_BUF 128
+#define UNVMF_KEY_PATH_BUF 1024
+#define UNVMF_KEYRING_MAX 64
+/*
+ * Names a configured PSK (keyring_file_add_key: read from path by the
+ * caller). -EEXIST: the name is taken; -ENAMETOOLONG; -ENOSPC: the keyring
+ * holds UNVMF_KEYRING_MAX keys.
+ */
+int unvmf_keyring_add(const char *name, const char *path, const struct unvmf_psk_key *key);
+/* -ENOENT: no such key; -EBUSY: a host entry still uses it. */
+int unvmf_keyring_remove(const char *name);
+/* Keys in the order added, under the target lock (names and paths only, never the key). */
+int unvmf_keyring_foreach(int (*fn)(const char *name, const char *path, void *arg), void *arg);
+/*
+ * Gives hostnqn's entry in subsys the named PSK (NULL or "": none): TLS
+ * connections of that host to subsys use it. -ENOENT: no such host entry;
+ * -ENOKEY: no such key.
+ */
+int unvmf_subsystem_set_host_psk(struct unvmf_subsystem *subsys, const char *hostnqn,
+                                 const char *key_name);
+/* The PSK name of hostnqn's entry: 0, or -ENOENT when it has none (or there is no entry). */
+int unvmf_subsystem_get_host_psk(struct unvmf_subsystem *subsys, const char *hostnqn, char *name,
+                                 size_t name_len);
+/*
+ * The configured PSK of hostnqn for subnqn, for a TLS handshake (any thread):
+ * the key of hostnqn's entry in that subsystem; for the discovery NQN, the
+ * key of the first subsystem entry of hostnqn that has one. -ENOKEY if none.
+ */
+int unvmf_tgt_tls_psk_find(const char *subnqn, const char *hostnqn, struct unvmf_psk_key *key);
 int unvmf_tgt_remove_referral(const struct unvmf_trid *trid);
 
 /* ---- reading the configuration (reactor 0) ---- */
@@ -325,6 +372,16 @@ int unvmf_subsystem_foreach_ns(struct unvmf_subsystem *subsys,
 /* Allowed hosts in the order added, under the target lock. */
 int unvmf_subsystem_foreach_host(struct unvmf_subsystem *subsys,
                                  int (*fn)(const char *hostnqn, void *arg), void *arg);
+/* Hosts with the keyring name of their PSK ("" for none), under the target lock. */
+int unvmf_subsystem_foreach_host_psk(struct unvmf_subsystem *subsys,
+                                     int (*fn)(const char *hostnqn, const char *psk, void *arg),
+                                     void *arg);
+/* Listeners with their options, under the target lock. */
+int unvmf_subsystem_foreach_listener_opts(struct unvmf_subsystem *subsys,
+                                          int (*fn)(const struct unvmf_trid *trid,
+                                                    const struct unvmf_listen_opts *opts,
+                                                    void *arg),
+                                          void *arg);
 /* Listeners in the order added, under the target lock. */
 int unvmf_subsystem_foreach_listener(struct unvmf_subsystem *subsys,
                                      int (*fn)(const struct unvmf_trid *trid, void *arg),

@@ -32,11 +32,13 @@ struct unvmf_ns {
 
 struct unvmf_host_entry {
 	char nqn[UNVMF_NQN_BUF];
+	char psk[UNVMF_KEY_NAME_BUF]; /* keyring name of its TLS PSK; empty: none */
 	TAILQ_ENTRY(unvmf_host_entry) link;
 };
 
 struct unvmf_listener {
 	struct unvmf_trid trid;
+	bool secure_channel;
 	TAILQ_ENTRY(unvmf_listener) link;
 };
 
@@ -226,4 +228,6 @@ bool unvmf_limits_connect_refused(struct unvmf_req *req, const char *hostnqn);
 /* Under g_tgt.lock: qpair of hostnqn connected / departs (per-host count). */
 void unvmf_limits_host_attach_locked(struct unvmf_qpair *qpair, const char *hostnqn);
 void unvmf_limits_host_detach_locked(struct unvmf_qpair *qpair, const char *hostnqn);
+/* tls_keys.c: forgets every key, wiping it (target shutdown). */
+void unvmf_keyring_wipe(void);
 void unvmf_latency_hist_add(struct unvmf_latency_hist *hist, uint64_t us);

@@ -567,6 +567,14 @@ bool unvmf_subsystem_has_listener(struct unvmf_subsystem *subsys, const struct u
 
 int unvmf_subsystem_add_listener(struct unvmf_subsystem *subsys, const struct unvmf_trid *trid)
 {
+	static const struct unvmf_listen_opts plain;
+
+	return unvmf_subsystem_add_listener_ext(subsys, trid, &plain);
+}
+
+int unvmf_subsystem_add_listener_ext(struct unvmf_subsystem *subsys, const struct unvmf_trid *trid,
+                                     const struct unvmf_listen_opts *opts)
+{
 	struct unvmf_transport *t = unvmf_tgt_find_transport(trid->trtype);
 	struct unvmf_listener *l;
 	int rc;
@@ -580,7 +588,11 @@ int unvmf_subsystem_add_listener(struct unvmf_subsystem *subsys, const struct un
 		return -ENOMEM;
 	l->trid = *trid;
 	l->trid.subnqn[0] = '\0';
-	rc = t->ops->listen(t, &l->trid);
+	l->secure_channel = opts->secure_channel;
+	if (t->ops->listen_ext)
+		rc = t->ops->listen_ext(t, &l->trid, opts);
+	else
+		rc = opts->secure_channel ? -EOPNOTSUPP : t->ops->listen(t, &l->trid);
 	if (rc) {
 		free(l);
 		return rc;
@@ -589,8 +601,9 @@ int unvmf_subsystem_add_listener(struct unvmf_subsystem *subsys, const struct un
 	TAILQ_INSERT_TAIL(&subsys->listeners, l, link);
 	subsystem_changed_locked();
 	pthread_mutex_unlock(&g_tgt.lock);
-	LOG_NOTICE("subsystem %s: listening on %s %s:%s", subsys->nqn,
-		   unvmf_trtype_str(trid->trtype), trid->traddr, trid->trsvcid);
+	LOG_NOTICE("subsystem %s: listening on %s %s:%s%s", subsys->nqn,
+		   unvmf_trtype_str(trid->trtype), trid->traddr, trid->trsvcid,
+		   opts->secure_channel ? " (secure channel required)" : "");
 	return 0;
 }
 

@@ -706,5 +706,6 @@ void unvmf_tgt_fini(void)
 		TAILQ_REMOVE(&g_tgt.referrals, r, link);
 		free(r);
 	}
+	unvmf_keyring_wipe();
 	pthread_mutex_destroy(&g_tgt.lock);
 }

@@ -82,6 +82,12 @@ struct unvmf_transport_ops {
 	void (*destroy)(struct unvmf_transport *transport);
 	int (*listen)(struct unvmf_transport *transport, const struct unvmf_trid *trid);
 	void (*stop_listen)(struct unvmf_transport *transport, const struct unvmf_trid *trid);
+	/*
+	 * Optional: listen() with options (a secure channel). Without it, the
+	 * core refuses a listener that asks for one.
+	 */
+	int (*listen_ext)(struct unvmf_transport *transport, const struct unvmf_trid *trid,
+	                  const struct unvmf_listen_opts *opts);
 	/* On each poll group's thread. */
 	struct unvmf_transport_poll_group *(*poll_group_create)(struct unvmf_transport *transport,
 	                                                        struct unvmf_poll_group *group);

@@ -161,6 +161,10 @@ json_t *unvmf_rpc_transport_json(const struct unvmf_transport *t);
 void unvmf_rpc_register_app_methods(void);
 void unvmf_rpc_register_bdev_methods(void);
 void unvmf_rpc_register_nvmf_methods(void);
+/* rpc_keyring_methods.c: keyring_file_add_key, keyring_file_remove_key, keyring_get_keys. */
+void unvmf_rpc_register_keyring_methods(void);
+/* The keyring's save_config entries (a new list). */
+json_t *unvmf_rpc_keyring_config(void);
 void unvmf_rpc_register_nvmf_transport_methods(void);
 void unvmf_rpc_register_nvmf_stats_methods(void);
 void unvmf_rpc_register_compat_methods(void);

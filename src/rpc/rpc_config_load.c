@@ -156,7 +156,7 @@ static int config_collect(struct config_load *cl, json_t *sub)
 
 static int config_prepare(struct config_load *cl)
 {
-	static const char *const order[] = {"bdev", "nvmf", NULL};
+	static const char *const order[] = {"keyring", "bdev", "nvmf", NULL};
 	json_error_t jerr;
 	json_t *root, *subs, *sub;
 	size_t i;
@@ -191,7 +191,8 @@ static int config_prepare(struct config_load *cl)
 		json_array_foreach(subs, i, sub)
 		{
 			const char *name = json_string_value(json_object_get(sub, "subsystem"));
-			bool known = strcmp(name, "bdev") == 0 || strcmp(name, "nvmf") == 0;
+			bool known = strcmp(name, "bdev") == 0 || strcmp(name, "nvmf") == 0 ||
+			             strcmp(name, "keyring") == 0;
 
 			if (order[o] ? strcmp(name, order[o]) != 0 : known)
 				continue;

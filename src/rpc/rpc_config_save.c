@@ -1,7 +1,8 @@
 /*
  * save_config: the current state as the list of methods that recreates it,
  * in SPDK's layout, so that unvmf-tgt -c on the output rebuilds the same
- * bdevs, transports, subsystems, namespaces, hosts, listeners and referrals.
+ * keys, bdevs, transports, subsystems, namespaces, hosts (with their PSK
+ * names), listeners (with secure_channel) and referrals.
  */
 #include "rpc/rpc.h"
 #include "bdev/bdev.h"
@@ -34,12 +35,14 @@ struct subsystem_config {
 	const char *nqn;
 };
 
-static int host_config(const char *hostnqn, void *arg)
+static int host_config(const char *hostnqn, const char *psk, void *arg)
 {
 	struct subsystem_config *c = arg;
+	json_t *p = json_pack("{s:s, s:s}", "nqn", c->nqn, "host", hostnqn);
 
-	config_add(c->list, "nvmf_subsystem_add_host",
-	           json_pack("{s:s, s:s}", "nqn", c->nqn, "host", hostnqn));
+	if (p && psk[0])
+		json_object_set_new(p, "psk", json_string(psk));
+	config_add(c->list, "nvmf_subsystem_add_host", p);
 	return 0;
 }
 
@@ -65,13 +68,14 @@ static int ns_config(const struct unvmf_ns_info *ns, void *arg)
 	return 0;
 }
 
-static int listener_config(const struct unvmf_trid *trid, void *arg)
+static int listener_config(const struct unvmf_trid *trid, const struct unvmf_listen_opts *opts,
+                           void *arg)
 {
 	struct subsystem_config *c = arg;
 
-	config_add(
-	    c->list, "nvmf_subsystem_add_listener",
-	    json_pack("{s:s, s:o*}", "nqn", c->nqn, "listen_address", unvmf_rpc_trid_json(trid)));
+	config_add(c->list, "nvmf_subsystem_add_listener",
+	           json_pack("{s:s, s:o*, s:b}", "nqn", c->nqn, "listen_address",
+	                     unvmf_rpc_trid_json(trid), "secure_channel", opts->secure_channel));
 	return 0;
 }
 
@@ -89,10 +93,10 @@ static int subsystem_config(struct unvmf_subsystem *subsys, void *arg)
 		                     "allow_any_host", s.allow_any_host, "max_namespaces",
 		                     (int)s.max_namespaces, "min_cntlid", s.min_cntlid,
 		                     "max_cntlid", s.max_cntlid, "ana_reporting", s.ana_reporting));
-		unvmf_subsystem_foreach_host(subsys, host_config, &c);
+		unvmf_subsystem_foreach_host_psk(subsys, host_config, &c);
 		unvmf_subsystem_foreach_ns(subsys, ns_config, &c);
 	}
-	unvmf_subsystem_foreach_listener(subsys, listener_config, &c);
+	unvmf_subsystem_foreach_listener_opts(subsys, listener_config, &c);
 	return 0;
 }
 
@@ -129,6 +133,8 @@ static const struct {
 	const char *depends_on;
 	json_t *(*config)(void);
 } g_subsystems[] = {
+    /* The keyring first: hosts name its keys. */
+    {"keyring", NULL, unvmf_rpc_keyring_config},
     {"bdev", NULL, bdev_config},
     {"nvmf", "bdev", nvmf_config},
 };

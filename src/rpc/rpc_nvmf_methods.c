@@ -200,9 +200,14 @@ static int listener_append(const struct unvmf_trid *trid, void *arg)
 	return 0;
 }
 
-static int host_append(const char *hostnqn, void *arg)
+static int host_append(const char *hostnqn, const char *psk, void *arg)
 {
-	json_array_append_new(arg, json_pack("{s:s}", "nqn", hostnqn));
+	json_t *h = json_pack("{s:s}", "nqn", hostnqn);
+
+	/* As SPDK: the keyring name of the host's TLS PSK, never the key. */
+	if (h && psk[0])
+		json_object_set_new(h, "psk", json_string(psk));
+	json_array_append_new(arg, h);
 	return 0;
 }
 
@@ -245,7 +250,7 @@ static json_t *subsystem_json(struct unvmf_subsystem *subsys)
 	unvmf_subsystem_foreach_listener(subsys, listener_append, listeners);
 	json_object_set_new(o, "listen_addresses", listeners);
 	json_object_set_new(o, "allow_any_host", json_boolean(info.allow_any_host));
-	unvmf_subsystem_foreach_host(subsys, host_append, hosts);
+	unvmf_subsystem_foreach_host_psk(subsys, host_append, hosts);
 	json_object_set_new(o, "hosts", hosts);
 	if (info.type == UNVMF_SUBSYSTEM_DISCOVERY)
 		return o;
@@ -324,10 +329,6 @@ static int listener_decode(struct unvmf_rpc_request *req, json_t *params, struct
 		unvmf_rpc_send_error(req, UNVMF_RPC_INVALID_PARAMS, "%s", err);
 		return -EINVAL;
 	}
-	if (p->secure_channel) {
-		unvmf_rpc_send_error(req, -EOPNOTSUPP, "secure_channel (TLS) is not supported");
-		return -EOPNOTSUPP;
-	}
 	return 0;
 }
 
@@ -356,7 +357,8 @@ static void rpc_nvmf_subsystem_add_listener(struct unvmf_rpc_request *req, json_
 		                     trid.trsvcid);
 		return;
 	}
-	rc = unvmf_subsystem_add_listener(subsys, &trid);
+	rc = unvmf_subsystem_add_listener_ext(
+	    subsys, &trid, &(struct unvmf_listen_opts){.secure_channel = p.secure_channel});
 	if (rc) {
 		unvmf_rpc_send_error(req, rc, "cannot listen on %s %s:%s: %s",
 		                     unvmf_trtype_str(trid.trtype), trid.traddr, trid.trsvcid,
@@ -644,9 +646,11 @@ struct host_params {
 	const char *nqn;
 	const char *tgt_name;
 	const char *host;
+	const char *psk; /* keyring name (add only) */
 };
 
 static const struct unvmf_rpc_param g_host_spec[] = {
+    {"psk", UNVMF_RPC_STRING, false, UNVMF_RPC_FIELD(struct host_params, psk), 0, 0},
     {"nqn", UNVMF_RPC_STRING, true, UNVMF_RPC_FIELD(struct host_params, nqn), 0, 0},
     {"tgt_name", UNVMF_RPC_STRING, false, UNVMF_RPC_FIELD(struct host_params, tgt_name), 0, 0},
     {"host", UNVMF_RPC_STRING, true, UNVMF_RPC_FIELD(struct host_params, host), 0,
@@ -677,6 +681,15 @@ static void rpc_nvmf_subsystem_add_host(struct unvmf_rpc_request *req, json_t *p
 	}
 	if (rc) {
 		unvmf_rpc_send_error(req, rc, "cannot add host %s: %s", p.host, strerror(-rc));
+		return;
+	}
+	/* The host's TLS PSK, by keyring name: without the key, no host entry either. */
+	rc = p.psk ? unvmf_subsystem_set_host_psk(subsys, p.host, p.psk) : 0;
+	if (rc) {
+		unvmf_subsystem_remove_host(subsys, p.host);
+		unvmf_rpc_send_error(req, rc, "cannot use psk '%s' for host %s: %s", p.psk, p.host,
+		                     rc == -ENOKEY ? "no such key (keyring_file_add_key)"
+		                                   : strerror(-rc));
 		return;
 	}
 	unvmf_rpc_send_bool(req, true);

@@ -98,7 +98,6 @@ static const struct compat_param g_compat[] = {
             "ANA groups other than the namespace's own are not supported"),
     NEUTRAL("nvmf_subsystem_listener_set_ana_state", "anagrpid", "null",
             "ANA groups other than the namespace's own are not supported"),
-    NEUTRAL("nvmf_subsystem_add_host", "psk", "null", "TLS is not supported"),
     NEUTRAL("nvmf_subsystem_add_host", "dhchap_key|dhchap_ctrlr_key", "null", NO_DHCHAP),
     IGNORE("nvmf_subsystem_remove_host", "timeout_ms",
            "unvmf disconnects the host's controllers at once"),
@@ -163,7 +162,6 @@ struct compat_refusal {
 static const struct compat_refusal g_refused_methods[] = {
     {"vmd_enable", "VMD (PCIe NVMe device enumeration) is not supported"},
     {"nbd_start_disk", "exporting a bdev as an NBD block device is not supported"},
-    {"keyring_file_add_key", "keys are only used by TLS and DH-HMAC-CHAP, which unvmf lacks"},
     {"nvmf_create_target", "unvmf has one target"},
     {"nvmf_delete_target", "unvmf has one target"},
     {"nvmf_get_targets", "unvmf has one target"},

@@ -50,6 +50,16 @@ int unvmf_sock_handshake(struct unvmf_sock *sock)
 	return sock->ops->handshake(sock);
 }
 
+bool unvmf_sock_pending(struct unvmf_sock *sock)
+{
+	return sock->ops->pending ? sock->ops->pending(sock) : false;
+}
+
+const char *unvmf_sock_kind(const struct unvmf_sock *sock)
+{
+	return sock->ops->name;
+}
+
 int unvmf_sock_poll(struct unvmf_sock *sock, bool want_read, bool want_write, int timeout_ms)
 {
 	struct pollfd pfd = {.fd = sock->fd};

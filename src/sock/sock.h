@@ -2,8 +2,8 @@
 /*
  * The socket seam of NVMe/TCP, shared by the target transport and the host
  * library: every byte either side reads or writes passes through a struct
- * unvmf_sock, so the stream can be plain TCP (sock_plain.c) or, later, TLS
- * behind the same calls.
+ * unvmf_sock, so the stream can be plain TCP (sock_plain.c) or TLS
+ * (sock_tls.c, sock_tls.h) behind the same calls.
  *
  * One contract for every implementation, kept here so callers test one set
  * of values:
@@ -13,8 +13,12 @@
  *     (FIN), -EAGAIN when nothing is there now, or another -errno;
  *   - writes return the bytes the kernel took (> 0, maybe fewer than asked),
  *     -EAGAIN when it took none, or -errno (-EPIPE, -ECONNRESET, ...);
- *     a write never raises SIGPIPE;
- *   - EINTR is retried inside and never returned.
+ *     a write never raises SIGPIPE; after -EAGAIN the caller offers the
+ *     same unsent bytes first again (TLS must re-send what it staged);
+ *   - EINTR is retried inside and never returned;
+ *   - bytes an implementation already took off the descriptor but has not
+ *     returned yet (TLS records) are reported by unvmf_sock_pending(): the
+ *     descriptor will not become readable for them.
  * A socket belongs to one thread at a time (the connection's owner).
  */
 #include <stdbool.h>
@@ -34,14 +38,16 @@ enum unvmf_sock_want {
 
 /*
  * What an implementation provides. readv/writev follow the contract above;
- * handshake returns an enum unvmf_sock_want or -errno; close releases the
- * descriptor and the object.
+ * handshake returns an enum unvmf_sock_want or -errno; pending (optional)
+ * says whether readable bytes wait inside the implementation; close releases
+ * the descriptor and the object.
  */
 struct unvmf_sock_ops {
 	const char *name;
 	ssize_t (*readv)(struct unvmf_sock *sock, const struct iovec *iov, int iovcnt);
 	ssize_t (*writev)(struct unvmf_sock *sock, const struct iovec *iov, int iovcnt);
 	int (*handshake)(struct unvmf_sock *sock);
+	bool (*pending)(struct unvmf_sock *sock);
 	void (*close)(struct unvmf_sock *sock);
 };
 
@@ -90,6 +96,10 @@ ssize_t unvmf_sock_send(struct unvmf_sock *sock, const void *buf, size_t len);
 ssize_t unvmf_sock_writev(struct unvmf_sock *sock, const struct iovec *iov, int iovcnt);
 /* Advances the handshake: an enum unvmf_sock_want (NONE when done) or -errno. */
 int unvmf_sock_handshake(struct unvmf_sock *sock);
+/* Whether a read would return bytes that no readiness event will announce. */
+bool unvmf_sock_pending(struct unvmf_sock *sock);
+/* The implementation's name ("plain", "tls"). */
+const char *unvmf_sock_kind(const struct unvmf_sock *sock);
 /*
  * Waits up to timeout_ms (-1: forever) for sock to become readable (want_read)
  * or writable (want_write): 1 when it is, 0 on timeout, or -errno.

@@ -1,7 +1,7 @@
 /*
  * Plain TCP behind the socket seam: non-blocking sendmsg/recvmsg, the
  * contract's error mapping in one place, and the listen/accept/connect that
- * produce plain sockets (a TLS socket will be made from one of these).
+ * produce plain sockets (a TLS socket is made from one of these).
  */
 #include "sock/sock.h"
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #define MAX_PAIRS 16
+#define RECORD_MAX (4u << 20)
 
 struct pair {
 	struct fault_proxy *proxy;
@@ -21,6 +22,8 @@ struct pair {
 	bool faulty;
 	uint64_t rng;
 	uint64_t moved[2];
+	uint8_t *rec[2];
+	size_t rec_len[2];
 	pthread_t thread;
 };
 
@@ -31,6 +34,7 @@ struct fault_proxy {
 	pthread_t accept_thread;
 	atomic_bool stop;
 	atomic_bool fired;
+	bool joined;
 	struct pair pairs[MAX_PAIRS];
 	unsigned num_pairs;
 };
@@ -100,6 +104,13 @@ static int pair_move(struct pair *p, int dir)
 	if (here && plan->kind == FAULT_CORRUPT && p->moved[dir] + (uint64_t)n > plan->offset) {
 		buf[plan->offset - p->moved[dir]] ^= 0x10;
 		atomic_store(&p->proxy->fired, true);
+	}
+	if (p->rec[dir]) {
+		size_t keep = p->rec_len[dir] + (size_t)n <= RECORD_MAX ? (size_t)n
+								      : RECORD_MAX - p->rec_len[dir];
+
+		memcpy(p->rec[dir] + p->rec_len[dir], buf, keep);
+		p->rec_len[dir] += keep;
 	}
 	p->moved[dir] += (uint64_t)n;
 	if (here && plan->kind == FAULT_SLOW &&
@@ -187,6 +198,10 @@ static void *accept_main(void *arg)
 			continue;
 		}
 		p->faulty = proxy->num_pairs == proxy->plan.conn_index;
+		if (proxy->plan.record) {
+			p->rec[0] = malloc(RECORD_MAX);
+			p->rec[1] = malloc(RECORD_MAX);
+		}
 		p->rng = proxy->plan.seed * 31 + proxy->num_pairs;
 		if (pthread_create(&p->thread, NULL, pair_main, p) != 0) {
 			close(p->host_fd);
@@ -233,12 +248,40 @@ bool fault_proxy_fired(struct fault_proxy *proxy)
 	return atomic_load(&proxy->fired);
 }
 
-void fault_proxy_stop(struct fault_proxy *proxy)
+void fault_proxy_join(struct fault_proxy *proxy)
 {
+	if (proxy->joined)
+		return;
 	atomic_store(&proxy->stop, true);
 	pthread_join(proxy->accept_thread, NULL);
 	for (unsigned i = 0; i < proxy->num_pairs; i++)
 		pthread_join(proxy->pairs[i].thread, NULL);
 	close(proxy->listen_fd);
+	proxy->joined = true;
+}
+
+unsigned fault_proxy_num_conns(struct fault_proxy *proxy)
+{
+	return proxy->num_pairs;
+}
+
+size_t fault_proxy_recorded(struct fault_proxy *proxy, unsigned conn, enum fault_dir dir,
+			    const uint8_t **buf)
+{
+	if (!proxy->joined || conn >= proxy->num_pairs || !proxy->pairs[conn].rec[dir]) {
+		*buf = NULL;
+		return 0;
+	}
+	*buf = proxy->pairs[conn].rec[dir];
+	return proxy->pairs[conn].rec_len[dir];
+}
+
+void fault_proxy_stop(struct fault_proxy *proxy)
+{
+	fault_proxy_join(proxy);
+	for (unsigned i = 0; i < proxy->num_pairs; i++) {
+		free(proxy->pairs[i].rec[0]);
+		free(proxy->pairs[i].rec[1]);
+	}
 	free(proxy);
 }

@@ -31,6 +31,8 @@ struct fault_plan {
 	uint64_t seed;		/* chunk sizes */
 	/* Which accepted connection the fault applies to (0 = first); others pass through re-chunked. */
 	unsigned conn_index;
+	/* Keep a copy of every byte that passes (up to 4 MiB per direction and connection). */
+	bool record;
 };
 
 struct fault_proxy;
@@ -40,6 +42,13 @@ int fault_proxy_start(const struct fault_plan *plan, int target_port, int *liste
 		      struct fault_proxy **out);
 /* True once the fault fired. */
 bool fault_proxy_fired(struct fault_proxy *proxy);
-/* Closes everything and joins the threads. */
+/* Closes everything and joins the threads (the recordings stay readable). */
+void fault_proxy_join(struct fault_proxy *proxy);
+/* Connections accepted so far. */
+unsigned fault_proxy_num_conns(struct fault_proxy *proxy);
+/* After fault_proxy_join: the bytes of connection conn in dir (plan.record); their count. */
+size_t fault_proxy_recorded(struct fault_proxy *proxy, unsigned conn, enum fault_dir dir,
+			    const uint8_t **buf);
+/* fault_proxy_join, then frees everything. */
 void fault_proxy_stop(struct fault_proxy *proxy);
 const char *fault_kind_name(enum fault_kind kind);

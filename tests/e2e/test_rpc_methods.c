@@ -400,9 +400,14 @@ static void test_subsystem_methods(void **state)
 	      "already allowed");
 	FAILS("nvmf_subsystem_add_host", RPC_P("{s:s, s:s}", "nqn", NQN1, "host", "not an nqn"),
 	      -32602, "'host'");
+	/* A PSK must be a keyring key; the host entry is not left behind without it. */
 	FAILS("nvmf_subsystem_add_host",
-	      RPC_P("{s:s, s:s, s:s}", "nqn", NQN1, "host", HOST1, "psk", "x"), -32602,
-	      "invalid parameter 'psk': TLS is not supported");
+	      RPC_P("{s:s, s:s, s:s}", "nqn", NQN1, "host", "nqn.2024-11.io.unvmf:psk-host", "psk",
+	            "x"),
+	      -126, "cannot use psk 'x'");
+	FAILS("nvmf_subsystem_remove_host",
+	      RPC_P("{s:s, s:s}", "nqn", NQN1, "host", "nqn.2024-11.io.unvmf:psk-host"), -2,
+	      "not in the allowed list");
 	FAILS("nvmf_subsystem_add_host",
 	      RPC_P("{s:s, s:s, s:s}", "nqn", NQN1, "host", HOST1, "pskx", "x"), -32602,
 	      "unknown parameter 'pskx'");

@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 /* Runs a tool with args through the shell; returns its exit code and stderr. */
@@ -56,6 +58,37 @@ static void test_identify_connect_failure(void **state)
 	assert_non_null(strstr(err, "failed to connect"));
 }
 
+/* The TLS options: an identity needs a key file, and a key file others can read is refused. */
+static void test_psk_options(void **state)
+{
+	char err[4096], path[] = "/tmp/unvmf-cli-psk-XXXXXX", args[512];
+	FILE *f;
+	int fd;
+
+	(void)state;
+	assert_int_equal(run_tool("unvmf-identify",
+				  "-r 'traddr:127.0.0.1' --psk-identity 'NVMe0R01 a b'", err,
+				  sizeof(err)),
+			 1);
+	assert_non_null(strstr(err, "usage"));
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	fputs("NVMeTLSkey-1:01:VRLbtnN9AQb2WXW3c9+wEf/DRLz0QuLdbYvEhwtdWwNf9LrZ:\n", f);
+	fclose(f);
+	chmod(path, 0644);
+	snprintf(args, sizeof(args), "-r 'traddr:127.0.0.1 trsvcid:1' --psk-path %s", path);
+	assert_int_equal(run_tool("unvmf-identify", args, err, sizeof(err)), 1);
+	assert_non_null(strstr(err, "Permission denied"));
+	snprintf(args, sizeof(args),
+		 "-r 'traddr:127.0.0.1 trsvcid:1 subnqn:nqn.x' -q 1 -o 4096 -w read -t 1 "
+		 "--psk-path %s",
+		 path);
+	assert_int_equal(run_tool("unvmf-perf", args, err, sizeof(err)), 1);
+	assert_non_null(strstr(err, "Permission denied"));
+	unlink(path);
+}
+
 static void test_perf_usage(void **state)
 {
 	char err[4096];
@@ -83,6 +116,7 @@ int main(void)
 		cmocka_unit_test(test_identify_usage),
 		cmocka_unit_test(test_identify_connect_failure),
 		cmocka_unit_test(test_perf_usage),
+		cmocka_unit_test(test_psk_options),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

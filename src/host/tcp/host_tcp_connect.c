@@ -1,5 +1,7 @@
 /* NVMe/TCP host connection lifecycle: socket, ICReq/ICResp, poll, wait, failure, destroy. */
 #include "host/tcp/host_tcp_conn.h"
+#include "sock/sock_tls.h"
+#include "util/tls_psk.h"
 #include "util/common.h"
 #include "util/log.h"
 
@@ -37,22 +39,70 @@ static int host_tcp_sock_handshake(struct unvmf_sock *sock, uint64_t deadline_ns
 	}
 }
 
-static int host_tcp_socket_connect(const struct unvmf_trid *trid, uint64_t deadline_ns,
-                                   struct unvmf_sock **out)
+/*
+ * Makes plain a TLS client with the controller's PSK: the identity given, or
+ * NVMe0R<hh> <hostnqn> <subnqn>. On failure plain is still the caller's.
+ */
+static int host_tcp_tls_wrap(const struct unvmf_host_ctrlr *ctrlr, struct unvmf_sock **sock)
+{
+	struct unvmf_psk_identity id = {.version = 0};
+	char identity[UNVMF_PSK_IDENTITY_BUF];
+	struct unvmf_psk_key key;
+	struct unvmf_sock *tls;
+	int rc;
+
+	rc = unvmf_psk_interchange_parse(ctrlr->opts.tls_psk, &key);
+	if (rc)
+		return rc;
+	if (ctrlr->opts.tls_psk_identity[0]) {
+		rc = unvmf_strlcpy(identity, ctrlr->opts.tls_psk_identity, sizeof(identity))
+		         ? -EINVAL
+		         : 0;
+	} else {
+		id.hash = unvmf_psk_cipher_hash(&key);
+		unvmf_strlcpy(id.hostnqn, ctrlr->hostnqn, sizeof(id.hostnqn));
+		unvmf_strlcpy(id.subnqn,
+		              ctrlr->trid.subnqn[0] ? ctrlr->trid.subnqn : NVMF_DISCOVERY_NQN,
+		              sizeof(id.subnqn));
+		rc = unvmf_psk_identity_build(&id, identity, sizeof(identity));
+		rc = rc < 0 ? rc : 0;
+	}
+	if (rc == 0)
+		rc = unvmf_sock_tls_client(*sock, identity, &key, &tls);
+	memset(&key, 0, sizeof(key));
+	if (rc)
+		return rc;
+	*sock = tls;
+	return 0;
+}
+
+static int host_tcp_socket_connect(const struct unvmf_host_ctrlr *ctrlr,
+                                   const struct unvmf_trid *trid, uint64_t deadline_ns,
+                                   struct unvmf_sock **out, enum unvmf_host_connect_stage *stage)
 {
 	int ms = host_tcp_ms_left(deadline_ns), rc;
 
+	*stage = UNVMF_HOST_STAGE_SOCKET;
 	if (ms < 0)
 		return ms;
 	rc = unvmf_sock_connect(trid->traddr, trid->trsvcid, trid->adrfam == NVMF_ADRFAM_IPV6, ms,
 	                        out);
 	if (rc)
 		return rc;
-	rc = host_tcp_sock_handshake(*out, deadline_ns);
-	if (rc) {
-		unvmf_sock_close(*out);
-		*out = NULL;
+	if (ctrlr->opts.tls_psk[0]) {
+		*stage = UNVMF_HOST_STAGE_TLS;
+		rc = host_tcp_tls_wrap(ctrlr, out);
+		if (rc)
+			goto out_close;
 	}
+	rc = host_tcp_sock_handshake(*out, deadline_ns);
+	if (rc)
+		goto out_close;
+	return 0;
+
+out_close:
+	unvmf_sock_close(*out);
+	*out = NULL;
 	return rc;
 }
 
@@ -145,6 +195,7 @@ static int host_tcp_connect(struct unvmf_host_qpair *qp, const struct unvmf_trid
                             uint32_t timeout_ms, struct unvmf_host_error *err)
 {
 	uint64_t deadline = host_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+	enum unvmf_host_connect_stage stage;
 	struct host_tcp_conn *c;
 	int rc;
 
@@ -161,14 +212,15 @@ static int host_tcp_connect(struct unvmf_host_qpair *qp, const struct unvmf_trid
 		goto err_free_conn;
 	}
 	c->state_count[HOST_TCP_REQ_FREE] = qp->nreqs;
-	rc = host_tcp_socket_connect(trid, deadline, &c->sock);
+	rc = host_tcp_socket_connect(qp->ctrlr, trid, deadline, &c->sock, &stage);
 	if (rc) {
 		if (err) {
-			err->stage = UNVMF_HOST_STAGE_SOCKET;
+			err->stage = stage;
 			err->rc = rc;
 		}
-		LOG_ERR("qpair %u: TCP connect to %s:%s failed: %s", qp->qid, trid->traddr,
-		        trid->trsvcid, strerror(-rc));
+		LOG_ERR("qpair %u: %s to %s:%s failed: %s", qp->qid,
+		        stage == UNVMF_HOST_STAGE_TLS ? "TLS handshake" : "TCP connect",
+		        trid->traddr, trid->trsvcid, strerror(-rc));
 		goto err_free_conn;
 	}
 	rc = host_tcp_icreq_exchange(qp, c, deadline, err);
@@ -245,7 +297,7 @@ static void host_tcp_wait(struct unvmf_host_qpair *qp, int timeout_ms)
 {
 	struct host_tcp_conn *c = host_tcp_conn_of(qp);
 
-	if (c->rpos < c->rlen)
+	if (c->rpos < c->rlen || unvmf_sock_pending(c->sock))
 		return;
 	unvmf_sock_poll(c->sock, true, !TAILQ_EMPTY(&c->send_queue), timeout_ms);
 }

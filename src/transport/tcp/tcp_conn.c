@@ -144,6 +144,10 @@ static const char *const g_end_names[TCP_END_NUM_REASONS] = {
     [TCP_END_ICREQ_TIMEOUT] = "icreq_timeout",
     [TCP_END_CONNECT_TIMEOUT] = "connect_timeout",
     [TCP_END_REQUESTED] = "requested",
+    [TCP_END_TLS_CLEAR_TEXT] = "tls_clear_text",
+    [TCP_END_TLS_UNKNOWN_KEY] = "tls_unknown_key",
+    [TCP_END_TLS_KEY_MISMATCH] = "tls_key_mismatch",
+    [TCP_END_TLS_HANDSHAKE] = "tls_handshake_failed",
 };
 
 const char *tcp_end_reason_name(enum tcp_end_reason why)
@@ -199,6 +203,7 @@ void tcp_conn_teardown(struct tcp_conn *conn, enum tcp_end_reason why, const cha
 		TAILQ_REMOVE(&conn->group->send_list, conn, send_link);
 		conn->in_send_list = false;
 	}
+	tcp_conn_recv_again_cancel(conn);
 	clean = tcp_conn_sendq_drop(conn);
 	conn->want_pollout = false;
 	/* Parked requests (AERs) come back through req_complete and are released there. */

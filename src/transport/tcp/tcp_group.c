@@ -72,6 +72,7 @@ struct unvmf_transport_poll_group *tcp_group_create(struct unvmf_transport *tran
 	TAILQ_INIT(&group->conns);
 	TAILQ_INIT(&group->send_list);
 	TAILQ_INIT(&group->draining);
+	TAILQ_INIT(&group->recv_again);
 	TAILQ_INIT(&group->pending_buf);
 	group->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (group->epfd < 0)
@@ -193,6 +194,11 @@ static int group_service_events(struct tcp_group *group)
 		/* Draining connections are served from the draining list. */
 		if (conn->state == TCP_CONN_DRAINING)
 			continue;
+		/* The handshake wants readable or writable; either event moves it on. */
+		if (conn->tls_handshaking) {
+			work |= tcp_conn_recv(conn);
+			continue;
+		}
 		if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP))
 			work |= tcp_conn_recv(conn);
 		if (conn->state != TCP_CONN_DRAINING && (evs[i].events & EPOLLOUT)) {
@@ -201,6 +207,24 @@ static int group_service_events(struct tcp_group *group)
 			if (rc < 0)
 				tcp_conn_teardown(conn, send_error_reason(rc), "send error");
 		}
+	}
+	return work;
+}
+
+/* TLS connections whose socket still holds decrypted bytes: epoll will not report them. */
+static int group_recv_again(struct tcp_group *group)
+{
+	TAILQ_HEAD(, tcp_conn) list = TAILQ_HEAD_INITIALIZER(list);
+	struct tcp_conn *conn;
+	int work = 0;
+
+	/* Taken as a batch: a connection that queues itself again waits for the next poll. */
+	TAILQ_CONCAT(&list, &group->recv_again, again_link);
+	while ((conn = TAILQ_FIRST(&list))) {
+		TAILQ_REMOVE(&list, conn, again_link);
+		conn->recv_again = false;
+		work = 1;
+		tcp_conn_recv(conn);
 	}
 	return work;
 }
@@ -241,6 +265,7 @@ int tcp_group_poll(struct unvmf_transport_poll_group *tgroup)
 	int work = 0;
 
 	work |= group_service_events(group);
+	work |= group_recv_again(group);
 	work |= group_flush(group);
 	work |= group_retry_pending(group);
 	work |= group_flush(group);
@@ -294,6 +319,9 @@ void tcp_group_dump_stats(struct unvmf_transport_poll_group *tgroup, void *json_
 	                    json_integer((json_int_t)s->pending_buf_total));
 	json_object_set_new(obj, "send_eagain", json_integer((json_int_t)s->send_eagain));
 	json_object_set_new(obj, "sq_overflows", json_integer((json_int_t)s->sq_overflows));
+	json_object_set_new(obj, "tls_handshakes", json_integer((json_int_t)s->tls_handshakes));
+	json_object_set_new(obj, "tls_connect_refused",
+	                    json_integer((json_int_t)s->tls_connect_refused));
 	for (unsigned i = 0; i < UNVMF_ARRAY_SIZE(s->term_sent); i++) {
 		if (s->term_sent[i])
 			json_object_set_new(term, g_fes_names[i],

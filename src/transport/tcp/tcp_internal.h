@@ -8,6 +8,8 @@
  *   tcp_recv.c       PDU receive state machine (socket -> headers, data)
  *   tcp_send.c       outgoing PDU queue, batched writes, partial writes
  *   tcp_req.c        request state machine (the only writer of tcp_req.state)
+ *   tcp_tls.c        TLS: the server handshake before the first PDU, PSK lookup,
+ *                    Connect against the TLS identity
  *   tcp_pdu.c        controller-only PDU rules (H2CData vs R2T, SGL); the rest is
  *                    shared with the host in proto/nvme_tcp_pdu.c
  *
@@ -51,6 +53,7 @@ struct tcp_listener {
 	struct unvmf_trid trid;
 	struct unvmf_sock *sock;
 	unsigned refs; /* subsystems listening on this address */
+	bool secure;   /* TLS required: every accepted socket becomes a TLS server */
 	TAILQ_ENTRY(tcp_listener) link;
 };
 
@@ -128,7 +131,7 @@ struct tcp_req {
 };
 
 enum tcp_conn_state {
-	TCP_CONN_AWAIT_ICREQ,
+	TCP_CONN_AWAIT_ICREQ, /* (after the TLS handshake on a secure listener) */
 	TCP_CONN_RUNNING,
 	TCP_CONN_DRAINING, /* no more reads; waiting for the core and the term req */
 };
@@ -148,6 +151,9 @@ struct tcp_conn {
 	struct tcp_group *group; /* NULL until tcp_group_add() */
 	struct unvmf_sock *sock; /* NULL once closed */
 	enum tcp_conn_state state;
+	bool tls;             /* the socket is TLS: Connect must match its identity */
+	bool tls_handshaking; /* no PDU is read before the handshake completes */
+	bool recv_again;      /* on group->recv_again: the socket holds bytes epoll cannot see */
 	struct nvme_tcp_pdu_params params;
 	/* Receive. */
 	enum tcp_recv_state rstate;
@@ -190,6 +196,7 @@ struct tcp_conn {
 	TAILQ_ENTRY(tcp_conn) link;       /* group->conns */
 	TAILQ_ENTRY(tcp_conn) send_link;  /* group->send_list */
 	TAILQ_ENTRY(tcp_conn) drain_link; /* group->draining */
+	TAILQ_ENTRY(tcp_conn) again_link; /* group->recv_again */
 };
 
 /*
@@ -213,6 +220,11 @@ enum tcp_end_reason {
 	TCP_END_ICREQ_TIMEOUT,   /* no ICReq within icreq_timeout_ms of the accept */
 	TCP_END_CONNECT_TIMEOUT, /* no Fabrics Connect within connect_timeout_ms of ICResp */
 	TCP_END_REQUESTED,       /* another disconnect the core asked for */
+	/* TLS listeners. */
+	TCP_END_TLS_CLEAR_TEXT,   /* the host spoke NVMe/TCP in the clear (an ICReq, not TLS) */
+	TCP_END_TLS_UNKNOWN_KEY,  /* no PSK for the identity the host offered */
+	TCP_END_TLS_KEY_MISMATCH, /* host and target PSKs differ */
+	TCP_END_TLS_HANDSHAKE,    /* any other TLS handshake failure */
 	TCP_END_NUM_REASONS,
 };
 
@@ -234,6 +246,8 @@ struct tcp_group_stats {
 	uint64_t pending_buf_total;
 	uint64_t send_eagain;
 	uint64_t sq_overflows; /* a capsule beyond the queue size (ended the connection) */
+	uint64_t tls_handshakes;      /* TLS handshakes completed */
+	uint64_t tls_connect_refused; /* Connect naming another host or subsystem than the PSK */
 };
 
 struct tcp_group {
@@ -244,6 +258,7 @@ struct tcp_group {
 	TAILQ_HEAD(, tcp_conn) conns;
 	TAILQ_HEAD(, tcp_conn) send_list; /* connections with PDUs to write */
 	TAILQ_HEAD(, tcp_conn) draining;
+	TAILQ_HEAD(, tcp_conn) recv_again;    /* TLS: decrypted bytes wait in the socket */
 	TAILQ_HEAD(, tcp_req) pending_buf;    /* NEED_BUFFER, oldest first */
 	struct unvmf_poller *deadline_poller; /* ICReq and Connect deadlines */
 	struct tcp_group_stats stats;
@@ -304,6 +319,20 @@ uint32_t tcp_conn_depth(const struct tcp_conn *conn);
 /* tcp_check.c */
 /* Debug invariants of group and its connections (see the file); 0 or -EFAULT, logged. */
 int tcp_group_check(const struct tcp_group *group);
+
+/* tcp_tls.c */
+/* Makes an accepted socket of a secure listener a TLS server; 0 or -errno (sock untouched). */
+int tcp_tls_accept(struct unvmf_sock **sock);
+/* Advances the server handshake of conn; > 0 if it did work. Ends conn on failure. */
+int tcp_conn_handshake(struct tcp_conn *conn);
+/*
+ * Whether a Fabrics Connect of req names another host or subsystem than the
+ * PSK identity of conn's TLS handshake; if so it was failed (Invalid Host).
+ */
+bool tcp_tls_connect_refused(struct tcp_req *req);
+/* Queues conn for another receive when its socket holds bytes no epoll event announces. */
+void tcp_conn_recv_again_check(struct tcp_conn *conn);
+void tcp_conn_recv_again_cancel(struct tcp_conn *conn);
 
 /* tcp_recv.c */
 /* Reads and processes what the socket has; > 0 if it did work. */

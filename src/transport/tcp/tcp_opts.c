@@ -111,8 +111,12 @@ void tcp_opts_dump(const struct unvmf_transport_opts *opts, json_t *j)
 	unvmf_qpair_limits_dump(&opts->limits, j);
 }
 
+/* The core set TREQ from the listener: a secure channel over NVMe/TCP is TLS 1.3. */
 void tcp_listener_discover(const struct unvmf_trid *trid, struct nvmf_discovery_log_entry *e)
 {
 	(void)trid;
-	e->tsas.tcp.sectype = NVMF_TCP_SECTYPE_NONE;
+	e->tsas.tcp.sectype =
+	    (e->treq & NVMF_TREQ_SECURE_CHANNEL_MASK) == NVMF_TREQ_SECURE_CHANNEL_REQUIRED
+	        ? NVMF_TCP_SECTYPE_TLS13
+	        : NVMF_TCP_SECTYPE_NONE;
 }

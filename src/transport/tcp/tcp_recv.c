@@ -377,6 +377,13 @@ int tcp_conn_recv(struct tcp_conn *conn)
 {
 	int work = 0;
 
+	/* A TLS listener's socket carries nothing of NVMe/TCP until the handshake is done. */
+	if (conn->tls_handshaking) {
+		work = tcp_conn_handshake(conn);
+		if (conn->tls_handshaking || conn->state == TCP_CONN_DRAINING)
+			return work;
+	}
+
 	for (int i = 0; i < RECV_CALLS_PER_POLL && conn->state != TCP_CONN_DRAINING; i++) {
 		bool direct = conn->rstate == TCP_RECV_DATA && conn->dst_iov &&
 		              conn->lay.data_len - conn->data_done >= TCP_DIRECT_RECV_MIN;
@@ -413,5 +420,6 @@ int tcp_conn_recv(struct tcp_conn *conn)
 		if ((size_t)n < asked)
 			break;
 	}
+	tcp_conn_recv_again_check(conn);
 	return work;
 }

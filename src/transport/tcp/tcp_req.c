@@ -143,8 +143,14 @@ static void req_release(struct tcp_req *req)
 }
 
 /* Hands the request to the core; it may complete (and be reused) before this returns. */
+static void req_fail(struct tcp_req *req, uint8_t sct, uint8_t sc);
+
 static void req_execute(struct tcp_req *req)
 {
+	if (tcp_tls_connect_refused(req)) {
+		req_fail(req, NVME_SCT_COMMAND_SPECIFIC, NVMF_SC_INVALID_HOST);
+		return;
+	}
 	tcp_req_set_state(req, TCP_REQ_READY_TO_EXECUTE);
 	tcp_req_set_state(req, TCP_REQ_EXECUTING);
 	unvmf_req_exec(&req->core);

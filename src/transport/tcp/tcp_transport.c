@@ -7,6 +7,7 @@
 #include "reactor/reactor.h"
 #include "util/common.h"
 #include "util/log.h"
+#include "sock/sock_tls.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -83,7 +84,8 @@ static struct tcp_listener *tcp_listener_find(struct tcp_transport *tt,
 	return NULL;
 }
 
-static int tcp_listen(struct unvmf_transport *transport, const struct unvmf_trid *trid)
+static int tcp_listen_ext(struct unvmf_transport *transport, const struct unvmf_trid *trid,
+                          const struct unvmf_listen_opts *opts)
 {
 	struct tcp_transport *tt = (struct tcp_transport *)transport;
 	struct tcp_listener *l;
@@ -93,8 +95,19 @@ static int tcp_listen(struct unvmf_transport *transport, const struct unvmf_trid
 	if (trid->trtype != NVMF_TRTYPE_TCP ||
 	    (trid->adrfam != NVMF_ADRFAM_IPV4 && trid->adrfam != NVMF_ADRFAM_IPV6))
 		return -EINVAL;
+	if (opts->secure_channel && !unvmf_sock_tls_available()) {
+		LOG_ERR("TCP: %s:%s: secure_channel needs TLS, which this build lacks (UNVMF_TLS)",
+		        trid->traddr, trid->trsvcid);
+		return -EOPNOTSUPP;
+	}
 	l = tcp_listener_find(tt, trid);
 	if (l) {
+		/* One socket, one rule: TLS is required at an address or it is not. */
+		if (l->secure != opts->secure_channel) {
+			LOG_ERR("TCP: %s:%s already listens %s a secure channel", trid->traddr,
+			        trid->trsvcid, l->secure ? "with" : "without");
+			return -EINVAL;
+		}
 		l->refs++;
 		return 0;
 	}
@@ -115,10 +128,18 @@ static int tcp_listen(struct unvmf_transport *transport, const struct unvmf_trid
 	l->trid.subnqn[0] = '\0';
 	l->sock = sock;
 	l->refs = 1;
+	l->secure = opts->secure_channel;
 	TAILQ_INSERT_TAIL(&tt->listeners, l, link);
-	LOG_INFO("TCP: listening on %s %s:%s", unvmf_adrfam_str(trid->adrfam), trid->traddr,
-	         trid->trsvcid);
+	LOG_INFO("TCP: listening on %s %s:%s%s", unvmf_adrfam_str(trid->adrfam), trid->traddr,
+	         trid->trsvcid, l->secure ? " (TLS 1.3 required)" : "");
 	return 0;
+}
+
+static int tcp_listen(struct unvmf_transport *transport, const struct unvmf_trid *trid)
+{
+	static const struct unvmf_listen_opts plain;
+
+	return tcp_listen_ext(transport, trid, &plain);
 }
 
 static void tcp_stop_listen(struct unvmf_transport *transport, const struct unvmf_trid *trid)
@@ -167,12 +188,23 @@ static int tcp_accept_poll(void *arg)
 				break;
 			}
 			tcp_sock_setup(tt, sock);
+			if (l->secure) {
+				rc = tcp_tls_accept(&sock);
+				if (rc) {
+					LOG_ERR("TCP: %s:%s: cannot set up TLS: %s", l->trid.traddr,
+					        l->trid.trsvcid, strerror(-rc));
+					unvmf_sock_close(sock);
+					continue;
+				}
+			}
 			conn = tcp_conn_create(tt, sock, &l->trid);
 			if (!conn) {
 				LOG_ERR("TCP: no memory for a new connection");
 				unvmf_sock_close(sock);
 				continue;
 			}
+			conn->tls = l->secure;
+			conn->tls_handshaking = l->secure;
 			work = 1;
 			/* The core may hand it back at once (shutdown): conn is not ours after
 			 * this. */
@@ -198,6 +230,7 @@ const struct unvmf_transport_ops unvmf_tcp_transport_ops = {
     .create = tcp_create,
     .destroy = tcp_destroy,
     .listen = tcp_listen,
+    .listen_ext = tcp_listen_ext,
     .stop_listen = tcp_stop_listen,
     .poll_group_create = tcp_group_create,
     .poll_group_destroy = tcp_group_destroy,
