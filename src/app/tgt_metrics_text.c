@@ -318,7 +318,7 @@ static void group_add(struct metrics_set *set, const json_t *g)
 	const json_t *reactor = json_object_get(g, "reactor");
 	const json_t *limits = json_object_get(g, "limits");
 	const json_t *t;
-	char group[16];
+	char group[24];
 	size_t i;
 
 	snprintf(group, sizeof(group), "%llu", (unsigned long long)json_u64(g, "thread"));
