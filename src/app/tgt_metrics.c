@@ -24,6 +24,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -280,6 +281,19 @@ static enum MHD_Result metrics_handle(void *cls, struct MHD_Connection *conn, co
 	return metrics_reply(conn, MHD_HTTP_OK, text, MHD_RESPMEM_MUST_FREE, text_type);
 }
 
+/* libmicrohttpd's complaints go through our log (and its format), not straight to stderr. */
+static void metrics_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[256];
+	size_t len;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	len = strlen(msg);
+	if (len && msg[len - 1] == '\n')
+		msg[len - 1] = '\0';
+	LOG_WARN("metrics: %s", msg);
+}
+
 int tgt_metrics_start(const char *spec)
 {
 	struct sockaddr_storage ss;
@@ -296,12 +310,13 @@ int tgt_metrics_start(const char *spec)
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	g_metrics.stopping = false;
-	g_metrics.daemon = MHD_start_daemon(
-	    flags, 0, NULL, NULL, metrics_handle, NULL, MHD_OPTION_SOCK_ADDR,
-	    (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
+	g_metrics.daemon =
+	    MHD_start_daemon(flags, 0, NULL, NULL, metrics_handle, NULL, MHD_OPTION_SOCK_ADDR,
+	                     (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
+	                     MHD_OPTION_EXTERNAL_LOGGER, metrics_mhd_log, NULL, MHD_OPTION_END);
 	if (!g_metrics.daemon) {
-		LOG_ERR("metrics: cannot listen on %s", spec);
-		return -EADDRINUSE;
+		/* libmicrohttpd logged why (metrics_mhd_log); it leaves no errno to return. */
+		return -EIO;
 	}
 	if (ss.ss_family == AF_INET6)
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, addr, sizeof(addr));

@@ -131,12 +131,12 @@ static const struct group_metric g_group_metrics[] = {
     {"current_io_qpairs", "unvmf_poll_group_io_qpairs", "gauge", "Connected I/O qpairs"},
     {"qpairs", "unvmf_poll_group_qpairs_accepted_total", "counter",
      "Qpairs handed to the poll group since start"},
-    {"completed_nvme_io", "unvmf_poll_group_io_completed_total", "counter",
-     "NVMe I/O commands completed (any status)"},
+    {"completed_nvme_io", "unvmf_poll_group_commands_completed_total", "counter",
+     "Commands completed: I/O, admin and fabrics, any status"},
     {"bytes_read", "unvmf_poll_group_read_bytes_total", "counter", "Bytes read by hosts"},
     {"bytes_written", "unvmf_poll_group_written_bytes_total", "counter", "Bytes written by hosts"},
-    {"errors", "unvmf_poll_group_io_errors_total", "counter",
-     "NVMe I/O commands completed with an error status"},
+    {"errors", "unvmf_poll_group_command_errors_total", "counter",
+     "Commands completed with an error status"},
     {"pending_bdev_io", "unvmf_poll_group_pending_bdev_io", "gauge",
      "I/Os submitted to the bdevs and not yet completed"},
 };
@@ -166,8 +166,8 @@ static void seconds_from_us(char *out, size_t len, uint64_t us)
 
 static void group_latency_add(struct metrics_set *set, const json_t *lat, const char *group)
 {
-	static const char fam[] = "unvmf_poll_group_io_latency_seconds";
-	static const char help[] = "Latency of NVMe I/O commands, bdev submission to completion";
+	static const char fam[] = "unvmf_poll_group_command_latency_seconds";
+	static const char help[] = "Command latency, execution start to completion (all queues)";
 	uint64_t counts[METRICS_LATENCY_BUCKETS] = {0}, cum = 0;
 	const json_t *b, *buckets = json_object_get(lat, "buckets");
 	char le[32], name[64], sum[48];

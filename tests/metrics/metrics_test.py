@@ -254,8 +254,8 @@ def test_format(bins, work):
             print("promtool not installed: the format checked by this script only")
         sums = stats_sums(tgt)
         checks = {"unvmf_poll_group_read_bytes_total": sums["bytes_read"],
-                  "unvmf_poll_group_io_completed_total": sums["completed_nvme_io"],
-                  "unvmf_poll_group_io_latency_seconds_count": sums["latency_count"]}
+                  "unvmf_poll_group_commands_completed_total": sums["completed_nvme_io"],
+                  "unvmf_poll_group_command_latency_seconds_count": sums["latency_count"]}
         for name, want in checks.items():
             got = value(samples, name)
             if got != want:
@@ -272,6 +272,13 @@ def test_format(bins, work):
         status, _, _ = http_get(tgt.url("/nothing"))
         if status != 404:
             fail(f"/nothing answered {status}, not 404")
+        # A second target on the same metrics port must refuse to start, saying why.
+        busy = subprocess.run([os.path.join(bins, "unvmf-tgt"), "--no-rpc", "-p",
+                               str(free_port()), "-s", "16", "--metrics",
+                               str(tgt.metrics_port)], capture_output=True, text=True,
+                              timeout=60)
+        if busy.returncode == 0 or "metrics" not in busy.stderr:
+            fail(f"a target on a busy metrics port: status {busy.returncode}, {busy.stderr}")
     finally:
         tgt.stop()
     events = []
@@ -337,7 +344,7 @@ def test_prometheus(bins, work):
         if not rate or rate <= 0:
             fail(f"read rate during the load is {rate}")
         q = prom_scalar(prom_port, "histogram_quantile(0.5, sum by (le) "
-                        "(rate(unvmf_poll_group_io_latency_seconds_bucket[3s])))")
+                        "(rate(unvmf_poll_group_command_latency_seconds_bucket[3s])))")
         if not q or q <= 0:
             fail(f"median I/O latency from the histogram is {q}")
         result = wait_perf(load, 6)
@@ -355,7 +362,7 @@ def test_prometheus(bins, work):
             fail(f"bytes read {want} < what unvmf-perf read ({result['reads']} reads)")
         series = prom_query(prom_port, '{__name__=~"unvmf_.*"}')
         names = {s["metric"]["__name__"] for s in series}
-        for name in ("unvmf_poll_group_io_completed_total", "unvmf_transport_pdus_rx_total",
+        for name in ("unvmf_poll_group_commands_completed_total", "unvmf_transport_pdus_rx_total",
                      "unvmf_connect_refused_total", "unvmf_subsystem_qpairs"):
             if name not in names:
                 fail(f"prometheus has no {name}")

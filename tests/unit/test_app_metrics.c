@@ -99,24 +99,26 @@ static void test_render(void **state)
 	text = tgt_metrics_render(stats, subs);
 	assert_non_null(text);
 	/* One TYPE line per family, its samples together from both groups. */
-	assert_int_equal(count_of(text, "# TYPE unvmf_poll_group_io_completed_total counter\n"), 1);
-	a = strstr(text, "unvmf_poll_group_io_completed_total{group=\"0\"} 10\n");
-	b = strstr(text, "unvmf_poll_group_io_completed_total{group=\"1\"} 5\n");
+	assert_int_equal(
+	    count_of(text, "# TYPE unvmf_poll_group_commands_completed_total counter\n"), 1);
+	a = strstr(text, "unvmf_poll_group_commands_completed_total{group=\"0\"} 10\n");
+	b = strstr(text, "unvmf_poll_group_commands_completed_total{group=\"1\"} 5\n");
 	assert_non_null(a);
-	assert_true(b == a + strlen("unvmf_poll_group_io_completed_total{group=\"0\"} 10\n"));
+	assert_true(b == a + strlen("unvmf_poll_group_commands_completed_total{group=\"0\"} 10\n"));
 	assert_non_null(strstr(text, "unvmf_poll_group_io_qpairs{group=\"1\"} 1\n"));
 	assert_non_null(strstr(text, "# TYPE unvmf_poll_group_io_qpairs gauge\n"));
 	/* Buckets are cumulative over powers of two of µs, +Inf = count, sum in seconds. */
-	assert_int_equal(count_of(text, "# TYPE unvmf_poll_group_io_latency_seconds histogram\n"),
-	                 1);
+	assert_int_equal(
+	    count_of(text, "# TYPE unvmf_poll_group_command_latency_seconds histogram\n"), 1);
 	assert_non_null(strstr(text, "_bucket{group=\"0\",le=\"0.000002\"} 0\n"));
 	assert_non_null(strstr(text, "_bucket{group=\"0\",le=\"0.000004\"} 7\n"));
 	assert_non_null(strstr(text, "_bucket{group=\"0\",le=\"1073.741824\"} 7\n"));
 	assert_non_null(strstr(text, "_bucket{group=\"0\",le=\"2147.483648\"} 10\n"));
 	assert_non_null(strstr(text, "_bucket{group=\"0\",le=\"+Inf\"} 10\n"));
 	assert_non_null(
-	    strstr(text, "unvmf_poll_group_io_latency_seconds_sum{group=\"0\"} 1.500000\n"));
-	assert_non_null(strstr(text, "unvmf_poll_group_io_latency_seconds_count{group=\"1\"} 0\n"));
+	    strstr(text, "unvmf_poll_group_command_latency_seconds_sum{group=\"0\"} 1.500000\n"));
+	assert_non_null(
+	    strstr(text, "unvmf_poll_group_command_latency_seconds_count{group=\"1\"} 0\n"));
 	assert_non_null(
 	    strstr(text, "unvmf_connect_refused_total{group=\"0\",reason=\"host_limit\"} 4\n"));
 	/* Transport counters by name; maps of counts get a label; arrays and coverage stay out. */
