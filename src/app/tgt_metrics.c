@@ -310,10 +310,14 @@ int tgt_metrics_start(const char *spec)
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	g_metrics.stopping = false;
-	g_metrics.daemon =
-	    MHD_start_daemon(flags, 0, NULL, NULL, metrics_handle, NULL, MHD_OPTION_SOCK_ADDR,
-	                     (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
-	                     MHD_OPTION_EXTERNAL_LOGGER, metrics_mhd_log, NULL, MHD_OPTION_END);
+	/* The logger first: libmicrohttpd uses its own for anything before it. */
+	g_metrics.daemon = MHD_start_daemon(
+	    flags,
+	    ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+	                                   : ((struct sockaddr_in *)&ss)->sin_port),
+	    NULL, NULL, metrics_handle, NULL, MHD_OPTION_EXTERNAL_LOGGER, metrics_mhd_log, NULL,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)10, MHD_OPTION_END);
 	if (!g_metrics.daemon) {
 		/* libmicrohttpd logged why (metrics_mhd_log); it leaves no errno to return. */
 		return -EIO;
