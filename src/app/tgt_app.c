@@ -250,12 +250,14 @@ static void groups_created(void *arg, int rc)
 		}
 	}
 	if (g_app.opts->metrics_addr) {
-		rc = g_tgt_app_hooks.metrics_start ? g_tgt_app_hooks.metrics_start(g_app.opts->metrics_addr)
-						   : -EOPNOTSUPP;
+		rc = g_tgt_app_hooks.metrics_start
+		         ? g_tgt_app_hooks.metrics_start(g_app.opts->metrics_addr)
+		         : -EOPNOTSUPP;
 		if (rc) {
 			LOG_ERR("cannot serve metrics on %s: %s", g_app.opts->metrics_addr,
-				rc == -EOPNOTSUPP ? "this build has no metrics server (UNVMF_METRICS)"
-						  : strerror(-rc));
+			        rc == -EOPNOTSUPP
+			            ? "this build has no metrics server (UNVMF_METRICS)"
+			            : strerror(-rc));
 			app_begin_shutdown(1);
 			return;
 		}

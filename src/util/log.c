@@ -70,13 +70,13 @@ static size_t log_json_escape(char *dst, size_t cap, const char *src)
 }
 
 static void log_json(enum unvmf_log_level level, const struct timespec *ts, const char *file,
-		     int line, const char *msg)
+                     int line, const char *msg)
 {
 	char buf[2560];
 	int n;
 
 	n = snprintf(buf, sizeof(buf), "{\"ts\":%ld.%06ld,\"level\":\"%s\",\"file\":\"",
-		     (long)ts->tv_sec, ts->tv_nsec / 1000, g_names[level]);
+	             (long)ts->tv_sec, ts->tv_nsec / 1000, g_names[level]);
 	n += (int)log_json_escape(buf + n, sizeof(buf) - (size_t)n - 64, file);
 	n += snprintf(buf + n, sizeof(buf) - (size_t)n, "\",\"line\":%d,\"msg\":\"", line);
 	n += (int)log_json_escape(buf + n, sizeof(buf) - (size_t)n - 4, msg);
