@@ -347,7 +347,7 @@ static void group_add(struct metrics_set *set, const json_t *g)
 	for (i = 0; limits && i < UNVMF_ARRAY_SIZE(g_refusals); i++) {
 		const char *rl[] = {"group", group, "reason", g_refusals[i].reason, NULL};
 
-		set_add_u64(set, "unvmf_connect_refused_total", "counter",
+		set_add_u64(set, "unvmf_limits_connect_refused_total", "counter",
 		            "Fabrics Connects refused by the limits, by reason", rl,
 		            json_u64(limits, g_refusals[i].key));
 	}
@@ -468,8 +468,30 @@ char *tgt_metrics_render(const json_t *stats, const json_t *subsystems)
 
 		set_add_u64(&set, "unvmf_build_info", "gauge", "unvmf-tgt's version", labels, 1);
 	}
-	json_array_foreach(json_object_get(stats, "poll_groups"), i, g) group_add(&set, g);
-	json_array_foreach(subsystems, i, s) subsystem_add(&set, s);
+	json_array_foreach(json_object_get(stats, "poll_groups"), i, g)
+	{
+		group_add(&set, g);
+	}
+	{
+		const char *reason;
+		const json_t *n;
+
+		/* The target's, not a poll group's: every refused Fabrics Connect by reason. */
+		json_object_foreach((json_t *)json_object_get(stats, "connect_refusals"), reason, n)
+		{
+			const char *labels[] = {"reason", reason, NULL};
+
+			set_add_u64(&set, "unvmf_connect_refused_total", "counter",
+			            "Fabrics Connects refused, by reason", labels,
+			            json_is_integer(n) && json_integer_value(n) > 0
+			                ? (uint64_t)json_integer_value(n)
+			                : 0);
+		}
+	}
+	json_array_foreach(subsystems, i, s)
+	{
+		subsystem_add(&set, s);
+	}
 	if (set.failed)
 		goto out_free;
 	qsort(set.v, set.len, sizeof(*set.v), sample_cmp_base);

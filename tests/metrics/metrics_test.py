@@ -236,6 +236,13 @@ def test_format(bins, work):
         result = wait_perf(tgt.perf(1), 1)
         if result["reads"] == 0:
             fail("unvmf-perf read nothing")
+        # A Connect to a subsystem that does not exist is refused and counted by reason.
+        refused = subprocess.run(
+            [os.path.join(bins, "unvmf-identify"), "-r",
+             f"trtype:TCP adrfam:IPv4 traddr:127.0.0.1 trsvcid:{tgt.port} "
+             "subnqn:nqn.2024-11.io.unvmf:nothing"], capture_output=True, timeout=60)
+        if refused.returncode == 0:
+            fail("a Connect to an unknown subsystem succeeded")
         status, ctype, text = http_get(tgt.url("/metrics"))
         if status != 200 or not ctype.startswith("text/plain; version=0.0.4"):
             fail(f"/metrics: status {status}, Content-Type {ctype!r}")
@@ -256,13 +263,21 @@ def test_format(bins, work):
         checks = {"unvmf_poll_group_read_bytes_total": sums["bytes_read"],
                   "unvmf_poll_group_commands_completed_total": sums["completed_nvme_io"],
                   "unvmf_poll_group_command_latency_seconds_count": sums["latency_count"]}
+        refusals = tgt.rpc("nvmf_get_stats")["connect_refusals"]
+        if refusals.get("unknown_subsystem", 0) < 1:
+            fail(f"nvmf_get_stats connect_refusals: {refusals}")
+        for reason, n in refusals.items():
+            got = value(samples, "unvmf_connect_refused_total", reason=reason)
+            if got != n:
+                fail(f"unvmf_connect_refused_total{{reason={reason}}} = {got}, not {n}")
         for name, want in checks.items():
             got = value(samples, name)
             if got != want:
                 fail(f"{name} = {got}, nvmf_get_stats says {want}")
         if sums["bytes_read"] < result["reads"] * 4096:
             fail(f"bytes read {sums['bytes_read']} < what unvmf-perf read")
-        for name in ("unvmf_poll_group_qpairs", "unvmf_connect_refused_total",
+        for name in ("unvmf_poll_group_qpairs", "unvmf_limits_connect_refused_total",
+                     "unvmf_connect_refused_total",
                      "unvmf_transport_bytes_rx_total", "unvmf_reactor_iterations_total",
                      "unvmf_subsystem_namespaces"):
             if not any(n == name for n, _ in samples):
@@ -363,7 +378,7 @@ def test_prometheus(bins, work):
         series = prom_query(prom_port, '{__name__=~"unvmf_.*"}')
         names = {s["metric"]["__name__"] for s in series}
         for name in ("unvmf_poll_group_commands_completed_total", "unvmf_transport_pdus_rx_total",
-                     "unvmf_connect_refused_total", "unvmf_subsystem_qpairs"):
+                     "unvmf_limits_connect_refused_total", "unvmf_subsystem_qpairs"):
             if name not in names:
                 fail(f"prometheus has no {name}")
         dashboard_check(prom_port, names)

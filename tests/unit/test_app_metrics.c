@@ -70,7 +70,8 @@ static const char g_stats[] =
     "  \"bytes_read\": 0, \"bytes_written\": 512, \"errors\": 0, \"pending_bdev_io\": 1,"
     "  \"latency\": {\"count\": 0, \"sum_us\": 0, \"avg_us\": 0, \"buckets\": []},"
     "  \"reactor\": {\"iterations\": 7, \"busy_iterations\": 3, \"sleeps\": 0},"
-    "  \"transports\": []}]}";
+    "  \"transports\": []}],"
+    " \"connect_refusals\": {\"host_not_allowed\": 2, \"unknown_subsystem\": 0}}";
 
 static const char g_subsystems[] =
     "[{\"nqn\": \"nqn.x:a\\\"b\", \"namespaces\": 2, \"controllers\": [{}],"
@@ -119,8 +120,12 @@ static void test_render(void **state)
 	    strstr(text, "unvmf_poll_group_command_latency_seconds_sum{group=\"0\"} 1.500000\n"));
 	assert_non_null(
 	    strstr(text, "unvmf_poll_group_command_latency_seconds_count{group=\"1\"} 0\n"));
+	assert_non_null(strstr(
+	    text, "unvmf_limits_connect_refused_total{group=\"0\",reason=\"host_limit\"} 4\n"));
 	assert_non_null(
-	    strstr(text, "unvmf_connect_refused_total{group=\"0\",reason=\"host_limit\"} 4\n"));
+	    strstr(text, "unvmf_connect_refused_total{reason=\"host_not_allowed\"} 2\n"));
+	assert_non_null(
+	    strstr(text, "unvmf_connect_refused_total{reason=\"unknown_subsystem\"} 0\n"));
 	/* Transport counters by name; maps of counts get a label; arrays and coverage stay out. */
 	assert_non_null(
 	    strstr(text, "unvmf_transport_recvs_total{group=\"0\",trtype=\"RDMA\"} 9\n"));
