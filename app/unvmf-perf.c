@@ -22,10 +22,12 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,9 +41,10 @@
 
 #define PERF_MAX_CORES 64
 #define PERF_DRAIN_MS 10000
-#define PERF_GEN_UNKNOWN UINT32_MAX	/* a failed write left the block undefined */
+#define PERF_GEN_UNKNOWN UINT32_MAX /* a failed write left the block undefined */
 #define PERF_PICK_TRIES 16
 #define PERF_VERIFY_MAX_BYTES (256ull << 20)
+#define PERF_MAX_TARGETS 16
 
 enum perf_pattern {
 	PERF_READ,
@@ -53,7 +56,9 @@ enum perf_pattern {
 };
 
 struct perf_args {
-	struct unvmf_trid trid;
+	struct unvmf_trid trids[PERF_MAX_TARGETS];
+	const char *trid_strs[PERF_MAX_TARGETS];
+	uint32_t ntargets;
 	char hostnqn[UNVMF_HOST_NQN_BUF];
 	uint32_t depth;
 	uint32_t io_size;
@@ -70,6 +75,30 @@ struct perf_args {
 	const char *psk_path;
 	const char *psk_identity;
 	bool ddgst;
+	bool progress; /* a line per second (default: when stdout is a terminal) */
+	bool continue_on_error;
+	uint32_t warmup_s;
+	uint64_t number_ios;   /* 0: no limit */
+	const char *histogram; /* latency histogram file (.csv: CSV, else JSON) */
+};
+
+/* One -r: its controller and the namespace every qpair of it works on. */
+struct perf_target {
+	unsigned index;
+	struct unvmf_host_ctrlr *ctrlr;
+	uint32_t nsid;
+	uint32_t block_size;
+	uint32_t io_blocks;
+	/*
+	 * Blocks per verify-sweep I/O: the run's I/O size, raised to PERF_SWEEP_BYTES
+	 * (within the controller's MDTS) so that writing and reading back a region of
+	 * small blocks takes a few large commands instead of many small ones.
+	 */
+	uint32_t sweep_blocks;
+	uint64_t ns_blocks;
+	uint64_t region_blocks; /* per qpair */
+	uint32_t nqpairs;
+	bool admin_failed;
 };
 
 struct perf_worker;
@@ -79,28 +108,35 @@ struct perf_task {
 	void *buf;
 	struct iovec iov;
 	uint64_t lba;
-	uint32_t nblocks;	/* of this I/O: g_io_blocks, or up to g_sweep_blocks in a sweep */
+	uint32_t nblocks; /* of this I/O: g_io_blocks, or up to g_sweep_blocks in a sweep */
 	bool is_read;
 	uint64_t submit_ns;
-	uint32_t gen;		/* write: the generation being written */
+	uint32_t gen;  /* write: the generation being written */
+	bool measured; /* submitted after the warm-up: counts in the results */
 };
 
 /* One I/O qpair and its region, owned by a worker thread. */
 struct perf_qpair {
 	struct perf_worker *worker;
+	struct perf_target *tgt;
 	struct unvmf_host_qpair *qpair;
 	struct perf_task *tasks;
 	uint64_t region_start;
 	uint64_t region_blocks;
 	uint64_t seq_next;
-	uint32_t *gens;		/* verify: per block of the region */
-	uint8_t *inflight;	/* verify: per block of the region */
-	struct perf_task **idle;	/* tasks that found no free block; retried each poll */
+	uint32_t *gens;          /* verify: per block of the region */
+	uint8_t *inflight;       /* verify: per block of the region */
+	struct perf_task **idle; /* tasks that found no free block; retried each poll */
 	uint32_t nidle;
 	uint32_t outstanding;
 	int failed_rc;
-	uint64_t sweep_next;	/* verify sweep: next region-relative block */
-	bool sweep_read;	/* verify sweep: read back (else write generation 1) */
+	uint64_t sweep_next; /* verify sweep: next region-relative block */
+	bool sweep_read;     /* verify sweep: read back (else write generation 1) */
+	/* Measured results of this qpair, for the per-target report. */
+	uint64_t ios;
+	uint64_t bytes;
+	uint64_t io_errors;
+	uint64_t lat_sum_ns;
 };
 
 struct perf_worker {
@@ -115,26 +151,37 @@ struct perf_worker {
 	uint64_t bytes;
 	uint64_t io_errors;
 	uint64_t verify_errors;
-	uint64_t verified_blocks;	/* blocks compared with their expected pattern */
+	uint64_t verified_blocks; /* blocks compared with their expected pattern */
 	uint64_t elapsed_ns;
 	struct unvmf_lat_hist hist;
+	bool warm; /* still in the warm-up: nothing counts yet */
+	bool done;
+	/*
+	 * Warm-up included and never reset: the progress line's source. The
+	 * worker stores them (relaxed) every few hundred polls; the main thread
+	 * loads them, so neither needs a lock and the I/O path no atomic RMW.
+	 */
+	uint64_t live_ios;
+	uint64_t live_bytes;
+	uint64_t live_errors;
+	uint64_t live_lat_ns;
+	struct {
+		uint64_t ios, bytes, errors, lat_ns;
+	} pub;
 };
 
 static const struct perf_args *g_args;
-static uint32_t g_block_size;
-static uint32_t g_io_blocks;
-/*
- * Blocks per verify-sweep I/O: the run's I/O size, raised to PERF_SWEEP_BYTES
- * (within the controller's MDTS) so that writing and reading back a region of
- * small blocks takes a few large commands instead of many small ones.
- */
-static uint32_t g_sweep_blocks;
 #define PERF_SWEEP_BYTES (128u * 1024)
 static uint64_t g_seed;
 static atomic_bool g_stop;
+static uint64_t g_warmup_end_ns;
 static uint64_t g_deadline_ns;
-static uint64_t g_ns_blocks;
-static uint64_t g_region_blocks;	/* per qpair */
+/* --number-ios: measured I/Os handed out so far, across the workers. */
+static atomic_uint_fast64_t g_ios_submitted;
+static atomic_uint g_workers_running;
+/* Why the run stopped early (the first reason wins), printed with the results. */
+static atomic_flag g_stop_reason_set = ATOMIC_FLAG_INIT;
+static char g_stop_reason[256];
 
 static uint64_t now_ns(void)
 {
@@ -142,6 +189,23 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Ends the run for a failure (without --continue-on-error): every worker
+ * drains and the results say why. Any thread.
+ */
+static void perf_stop_on_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void perf_stop_on_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!atomic_flag_test_and_set(&g_stop_reason_set)) {
+		va_start(ap, fmt);
+		vsnprintf(g_stop_reason, sizeof(g_stop_reason), fmt, ap);
+		va_end(ap);
+	}
+	atomic_store(&g_stop, true);
 }
 
 static uint64_t rng_next(uint64_t *s)
@@ -156,27 +220,37 @@ static uint64_t rng_next(uint64_t *s)
 
 static void usage(const char *prog)
 {
-	fprintf(stderr,
-		"usage: %s -r TRID -q DEPTH -o IO_SIZE -w PATTERN -t SECONDS [options]\n"
-		"  -r TRID            'trtype:TCP adrfam:IPv4 traddr:ADDR trsvcid:PORT subnqn:NQN'\n"
-		"  -q DEPTH           commands in flight per qpair\n"
-		"  -o IO_SIZE         bytes per I/O (multiple of the block size)\n"
-		"  -w PATTERN         read|write|randread|randwrite|rw|randrw\n"
-		"  -M READ_PCT        read percentage for rw/randrw (default 50)\n"
-		"  -t SECONDS         run time\n"
-		"  -c CORE_MASK       hex mask of cores, one thread each (default 0x1)\n"
-		"  -P NUM             I/O qpairs per core (default 1)\n"
-		"  --nsid N           namespace (default: first active)\n"
-		"  --verify           write a pattern over the regions first, check every read\n"
-		"                     against the last write, read back after writes (at most\n"
-		"                     256 MiB of the namespace is used)\n"
-		"  --json             print results as one JSON object\n"
-		"  --hostnqn NQN      host NQN\n"
-		"  --header-digest / --data-digest   enable NVMe/TCP digests\n"
-		"  --psk-path FILE    NVMe/TCP over TLS 1.3 with the PSK in FILE (interchange\n"
-		"                     format, mode 0600)\n"
-		"  --psk-identity ID  PSK identity (default NVMe0R<hh> <hostnqn> <subnqn>)\n",
-		prog);
+	fprintf(
+	    stderr,
+	    "usage: %s -r TRID [-r TRID...] -q DEPTH -o IO_SIZE -w PATTERN -t SECONDS [options]\n"
+	    "  -r TRID            'trtype:TCP adrfam:IPv4 traddr:ADDR trsvcid:PORT subnqn:NQN';\n"
+	    "                     several -r: one controller each, every core drives them all\n"
+	    "  -q DEPTH           commands in flight per qpair\n"
+	    "  -o IO_SIZE         bytes per I/O (multiple of the block size)\n"
+	    "  -w PATTERN         read|write|randread|randwrite|rw|randrw\n"
+	    "  -M READ_PCT        read percentage for rw/randrw (default 50)\n"
+	    "  -t SECONDS         run time (optional with --number-ios)\n"
+	    "  -c CORE_MASK       hex mask of cores, one thread each (default 0x1)\n"
+	    "  -P NUM             I/O qpairs per core (default 1)\n"
+	    "  --nsid N           namespace (default: first active)\n"
+	    "  --verify           write a pattern over the regions first, check every read\n"
+	    "                     against the last write, read back after writes (at most\n"
+	    "                     256 MiB of the namespace is used)\n"
+	    "  --json             print results as one JSON object\n"
+	    "  --hostnqn NQN      host NQN\n"
+	    "  --header-digest / --data-digest   enable NVMe/TCP digests\n"
+	    "  --progress         a line per second (IOPS, MiB/s, mean latency, errors); the\n"
+	    "                     default when stdout is a terminal (to stderr with --json)\n"
+	    "  --warmup SEC       run SEC seconds of I/O before measuring\n"
+	    "  --number-ios N     stop after N measured I/Os (with -t: whichever comes first)\n"
+	    "  --continue-on-error  keep going after I/O errors and failed qpairs (the run\n"
+	    "                     stops when no qpair is left); default: stop at the first\n"
+	    "  --histogram FILE   write the latency histogram (FILE.csv: CSV, else JSON;\n"
+	    "                     bench/plot_hist.py draws it)\n"
+	    "  --psk-path FILE    NVMe/TCP over TLS 1.3 with the PSK in FILE (interchange\n"
+	    "                     format, mode 0600)\n"
+	    "  --psk-identity ID  PSK identity (default NVMe0R<hh> <hostnqn> <subnqn>)\n",
+	    prog);
 }
 
 static int parse_pattern(const char *s, enum perf_pattern *p)
@@ -185,8 +259,8 @@ static int parse_pattern(const char *s, enum perf_pattern *p)
 		const char *name;
 		enum perf_pattern p;
 	} names[] = {
-		{"read", PERF_READ}, {"write", PERF_WRITE}, {"randread", PERF_RANDREAD},
-		{"randwrite", PERF_RANDWRITE}, {"rw", PERF_RW}, {"randrw", PERF_RANDRW},
+	    {"read", PERF_READ},           {"write", PERF_WRITE}, {"randread", PERF_RANDREAD},
+	    {"randwrite", PERF_RANDWRITE}, {"rw", PERF_RW},       {"randrw", PERF_RANDRW},
 	};
 
 	for (size_t i = 0; i < UNVMF_ARRAY_SIZE(names); i++) {
@@ -214,16 +288,21 @@ static int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 static int parse_args(int argc, char **argv, struct perf_args *a)
 {
 	static const struct option longopts[] = {
-		{"verify", no_argument, NULL, 'V'},
-		{"json", no_argument, NULL, 'j'},
-		{"nsid", required_argument, NULL, 'n'},
-		{"hostnqn", required_argument, NULL, 'H'},
-		{"header-digest", no_argument, NULL, 'g'},
-		{"data-digest", no_argument, NULL, 'G'},
-		{"psk-path", required_argument, NULL, 'k'},
-		{"psk-identity", required_argument, NULL, 'I'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"verify", no_argument, NULL, 'V'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"nsid", required_argument, NULL, 'n'},
+	    {"hostnqn", required_argument, NULL, 'H'},
+	    {"header-digest", no_argument, NULL, 'g'},
+	    {"data-digest", no_argument, NULL, 'G'},
+	    {"progress", no_argument, NULL, 'p'},
+	    {"warmup", required_argument, NULL, 'W'},
+	    {"number-ios", required_argument, NULL, 'N'},
+	    {"continue-on-error", no_argument, NULL, 'E'},
+	    {"histogram", required_argument, NULL, 'S'},
+	    {"psk-path", required_argument, NULL, 'k'},
+	    {"psk-identity", required_argument, NULL, 'I'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	bool have_r = false, have_q = false, have_o = false, have_w = false, have_t = false;
 	uint32_t v;
@@ -237,10 +316,19 @@ static int parse_args(int argc, char **argv, struct perf_args *a)
 	while ((opt = getopt_long(argc, argv, "r:q:o:w:M:t:c:P:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'r':
-			if (unvmf_trid_parse(&a->trid, optarg)) {
+			if (a->ntargets == PERF_MAX_TARGETS) {
+				fprintf(stderr, "at most %u -r\n", PERF_MAX_TARGETS);
+				return -EINVAL;
+			}
+			if (unvmf_trid_parse(&a->trids[a->ntargets], optarg)) {
 				fprintf(stderr, "invalid transport ID: '%s'\n", optarg);
 				return -EINVAL;
 			}
+			if (!a->trids[a->ntargets].subnqn[0]) {
+				fprintf(stderr, "-r needs subnqn:NQN\n");
+				return -EINVAL;
+			}
+			a->trid_strs[a->ntargets++] = optarg;
 			have_r = true;
 			break;
 		case 'q':
@@ -306,20 +394,42 @@ static int parse_args(int argc, char **argv, struct perf_args *a)
 		case 'I':
 			a->psk_identity = optarg;
 			break;
+		case 'p':
+			a->progress = true;
+			break;
+		case 'W':
+			if (parse_u32(optarg, 0, 3600, &a->warmup_s))
+				return -EINVAL;
+			break;
+		case 'N':
+			errno = 0;
+			a->number_ios = strtoull(optarg, &end, 0);
+			if (errno || *end || a->number_ios == 0)
+				return -EINVAL;
+			break;
+		case 'E':
+			a->continue_on_error = true;
+			break;
+		case 'S':
+			a->histogram = optarg;
+			break;
 		default:
 			return -EINVAL;
 		}
 	}
-	if (!have_r || !have_q || !have_o || !have_w || !have_t || optind != argc ||
+	if (!have_t && a->number_ios)
+		a->seconds = 0; /* until the I/Os are done */
+	else if (!have_t)
+		return -EINVAL;
+	if (!have_r || !have_q || !have_o || !have_w || optind != argc ||
 	    (a->psk_identity && !a->psk_path))
 		return -EINVAL;
-	if (!a->trid.subnqn[0]) {
-		fprintf(stderr, "-r needs subnqn:NQN\n");
-		return -EINVAL;
-	}
+	if (isatty(STDOUT_FILENO))
+		a->progress = true;
 	if (a->read_pct < 0) {
-		a->read_pct = a->pattern == PERF_RW || a->pattern == PERF_RANDRW ? 50 :
-			      (a->pattern == PERF_READ || a->pattern == PERF_RANDREAD) ? 100 : 0;
+		a->read_pct = a->pattern == PERF_RW || a->pattern == PERF_RANDRW         ? 50
+		              : (a->pattern == PERF_READ || a->pattern == PERF_RANDREAD) ? 100
+		                                                                         : 0;
 	} else if (a->pattern != PERF_RW && a->pattern != PERF_RANDRW) {
 		fprintf(stderr, "-M applies to rw/randrw only\n");
 		return -EINVAL;
@@ -342,7 +452,7 @@ static void task_complete(void *arg, const struct nvme_cqe *cqe);
 
 static bool task_range_free(const struct perf_qpair *pq, uint64_t rel)
 {
-	for (uint32_t i = 0; i < g_io_blocks; i++) {
+	for (uint32_t i = 0; i < pq->tgt->io_blocks; i++) {
 		if (pq->inflight[rel + i])
 			return false;
 	}
@@ -352,17 +462,17 @@ static bool task_range_free(const struct perf_qpair *pq, uint64_t rel)
 /* Picks the region-relative start block of the next I/O; false when none is free now. */
 static bool task_pick(struct perf_qpair *pq, uint64_t *rel)
 {
-	uint64_t slots = pq->region_blocks / g_io_blocks;
+	uint64_t slots = pq->region_blocks / pq->tgt->io_blocks;
 
 	for (int tries = 0; tries < PERF_PICK_TRIES; tries++) {
 		uint64_t r;
 
 		if (pattern_random(g_args->pattern)) {
-			r = (rng_next(&pq->worker->rng) % slots) * g_io_blocks;
+			r = (rng_next(&pq->worker->rng) % slots) * pq->tgt->io_blocks;
 		} else {
 			r = pq->seq_next;
-			pq->seq_next += g_io_blocks;
-			if (pq->seq_next + g_io_blocks > pq->region_blocks)
+			pq->seq_next += pq->tgt->io_blocks;
+			if (pq->seq_next + pq->tgt->io_blocks > pq->region_blocks)
 				pq->seq_next = 0;
 		}
 		if (!g_args->verify || task_range_free(pq, r)) {
@@ -380,41 +490,53 @@ static int task_submit(struct perf_task *t)
 	uint64_t rel;
 	int rc;
 
-	if (!task_pick(pq, &rel))
+	t->measured = !w->warm;
+	/* The quota is taken before the pick so that a refused pick gives it back. */
+	if (t->measured && g_args->number_ios &&
+	    atomic_fetch_add(&g_ios_submitted, 1) >= g_args->number_ios)
+		return -EDQUOT;
+	if (!task_pick(pq, &rel)) {
+		if (t->measured && g_args->number_ios)
+			atomic_fetch_sub(&g_ios_submitted, 1);
 		return -EBUSY;
+	}
 	t->lba = pq->region_start + rel;
-	t->nblocks = g_io_blocks;
-	t->iov.iov_len = (size_t)g_io_blocks * g_block_size;
+	t->nblocks = pq->tgt->io_blocks;
+	t->iov.iov_len = (size_t)pq->tgt->io_blocks * pq->tgt->block_size;
 	t->is_read = (int)(rng_next(&w->rng) % 100) < g_args->read_pct;
 	if (g_args->verify) {
-		for (uint32_t i = 0; i < g_io_blocks; i++)
+		for (uint32_t i = 0; i < pq->tgt->io_blocks; i++)
 			pq->inflight[rel + i] = 1;
 		if (!t->is_read) {
 			/* One generation per I/O: every block gets it; each block's table entry
 			 * may lag but a write always moves all of them to t->gen. */
 			uint32_t g = 0;
 
-			for (uint32_t i = 0; i < g_io_blocks; i++)
-				g = UNVMF_MAX(g, pq->gens[rel + i] == PERF_GEN_UNKNOWN ? 0 :
-								      pq->gens[rel + i]);
+			for (uint32_t i = 0; i < pq->tgt->io_blocks; i++)
+				g = UNVMF_MAX(g, pq->gens[rel + i] == PERF_GEN_UNKNOWN
+				                     ? 0
+				                     : pq->gens[rel + i]);
 			t->gen = g + 1;
-			for (uint32_t i = 0; i < g_io_blocks; i++)
-				unvmf_verify_fill((uint8_t *)t->buf + (size_t)i * g_block_size,
-						  g_block_size, t->lba + i, g_seed, t->gen);
+			for (uint32_t i = 0; i < pq->tgt->io_blocks; i++)
+				unvmf_verify_fill((uint8_t *)t->buf +
+				                      (size_t)i * pq->tgt->block_size,
+				                  pq->tgt->block_size, t->lba + i, g_seed, t->gen);
 		}
 	}
 	t->submit_ns = now_ns();
 	if (t->is_read)
-		rc = unvmf_host_read(pq->qpair, g_args->nsid, t->lba, g_io_blocks, &t->iov, 1,
-				     task_complete, t);
+		rc = unvmf_host_read(pq->qpair, pq->tgt->nsid, t->lba, pq->tgt->io_blocks, &t->iov,
+		                     1, task_complete, t);
 	else
-		rc = unvmf_host_write(pq->qpair, g_args->nsid, t->lba, g_io_blocks, &t->iov, 1,
-				      task_complete, t);
+		rc = unvmf_host_write(pq->qpair, pq->tgt->nsid, t->lba, pq->tgt->io_blocks, &t->iov,
+		                      1, task_complete, t);
 	if (rc) {
 		if (g_args->verify) {
-			for (uint32_t i = 0; i < g_io_blocks; i++)
+			for (uint32_t i = 0; i < pq->tgt->io_blocks; i++)
 				pq->inflight[rel + i] = 0;
 		}
+		if (t->measured && g_args->number_ios)
+			atomic_fetch_sub(&g_ios_submitted, 1);
 		return rc;
 	}
 	pq->outstanding++;
@@ -433,20 +555,21 @@ static void task_verify_read(struct perf_task *t)
 		if (gen == 0 || gen == PERF_GEN_UNKNOWN)
 			continue;
 		pq->worker->verified_blocks++;
-		if (unvmf_verify_check((uint8_t *)t->buf + (size_t)i * g_block_size, g_block_size,
-				       t->lba + i, g_seed, gen, &res))
+		if (unvmf_verify_check((uint8_t *)t->buf + (size_t)i * pq->tgt->block_size,
+		                       pq->tgt->block_size, t->lba + i, g_seed, gen, &res))
 			continue;
 		pq->worker->verify_errors++;
 		if (pq->worker->verify_errors <= 20) {
 			fprintf(stderr,
-				"verify error: lba %llu byte %u: expected (lba %llu seed 0x%llx gen %u), "
-				"got %s(lba %llu seed 0x%llx gen %u)\n",
-				(unsigned long long)(t->lba + i), res.offset,
-				(unsigned long long)res.expected.lba,
-				(unsigned long long)res.expected.seed, res.expected.gen,
-				res.got_valid ? "" : "unrecognised data ",
-				(unsigned long long)res.got.lba, (unsigned long long)res.got.seed,
-				res.got.gen);
+			        "verify error: lba %llu byte %u: expected (lba %llu seed 0x%llx "
+			        "gen %u), "
+			        "got %s(lba %llu seed 0x%llx gen %u)\n",
+			        (unsigned long long)(t->lba + i), res.offset,
+			        (unsigned long long)res.expected.lba,
+			        (unsigned long long)res.expected.seed, res.expected.gen,
+			        res.got_valid ? "" : "unrecognised data ",
+			        (unsigned long long)res.got.lba, (unsigned long long)res.got.seed,
+			        res.got.gen);
 		}
 	}
 }
@@ -459,32 +582,50 @@ static void task_complete(void *arg, const struct nvme_cqe *cqe)
 	uint64_t rel = t->lba - pq->region_start;
 	bool ok = cqe->status.s.sct == 0 && cqe->status.s.sc == 0;
 
+	uint64_t lat = now_ns() - t->submit_ns;
+
 	pq->outstanding--;
-	unvmf_lat_hist_record(&w->hist, now_ns() - t->submit_ns);
+	w->live_ios++;
+	w->live_lat_ns += lat;
+	if (ok)
+		w->live_bytes += g_args->io_size;
+	if (t->measured) {
+		unvmf_lat_hist_record(&w->hist, lat);
+		pq->lat_sum_ns += lat;
+	}
 	if (!ok) {
 		w->io_errors++;
+		w->live_errors++;
+		pq->io_errors++;
 		if (w->io_errors <= 20)
-			fprintf(stderr, "I/O error: %s lba %llu: sct 0x%x sc 0x%x (%s)\n",
-				t->is_read ? "read" : "write", (unsigned long long)t->lba,
-				cqe->status.s.sct, cqe->status.s.sc,
-				unvmf_host_status_str(cqe->status.s.sct, cqe->status.s.sc));
-	} else if (t->is_read) {
-		w->reads++;
+			fprintf(stderr, "I/O error: target %u %s lba %llu: sct 0x%x sc 0x%x (%s)\n",
+			        pq->tgt->index, t->is_read ? "read" : "write",
+			        (unsigned long long)t->lba, cqe->status.s.sct, cqe->status.s.sc,
+			        unvmf_host_status_str(cqe->status.s.sct, cqe->status.s.sc));
+		if (!g_args->continue_on_error)
+			perf_stop_on_error(
+			    "I/O error on target %u (%s)", pq->tgt->index,
+			    unvmf_host_status_str(cqe->status.s.sct, cqe->status.s.sc));
+	} else if (t->measured) {
+		if (t->is_read)
+			w->reads++;
+		else
+			w->writes++;
 		w->bytes += g_args->io_size;
-	} else {
-		w->writes++;
-		w->bytes += g_args->io_size;
+		pq->ios++;
+		pq->bytes += g_args->io_size;
 	}
 	if (g_args->verify) {
 		if (t->is_read && ok)
 			task_verify_read(t);
-		for (uint32_t i = 0; i < g_io_blocks; i++) {
+		for (uint32_t i = 0; i < pq->tgt->io_blocks; i++) {
 			if (!t->is_read)
 				pq->gens[rel + i] = ok ? t->gen : PERF_GEN_UNKNOWN;
 			pq->inflight[rel + i] = 0;
 		}
 	}
-	if (w->stopping || !ok)
+	/* With --continue-on-error a failed command's slot goes on working. */
+	if (w->stopping || (!ok && !g_args->continue_on_error))
 		return;
 	if (task_submit(t))
 		pq->idle[pq->nidle++] = t;
@@ -513,6 +654,7 @@ static void *worker_main(void *arg)
 	if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set))
 		fprintf(stderr, "warning: could not pin to core %u\n", w->core);
 	start = now_ns();
+	w->warm = g_args->warmup_s > 0;
 	for (uint32_t q = 0; q < w->nqpairs; q++) {
 		for (uint32_t i = 0; i < g_args->depth; i++) {
 			struct perf_qpair *pq = &w->qpairs[q];
@@ -522,7 +664,7 @@ static void *worker_main(void *arg)
 		}
 	}
 	for (;;) {
-		bool busy = false;
+		bool busy = false, alive = false;
 
 		for (uint32_t q = 0; q < w->nqpairs; q++) {
 			struct perf_qpair *pq = &w->qpairs[q];
@@ -534,30 +676,70 @@ static void *worker_main(void *arg)
 			if (rc < 0) {
 				pq->failed_rc = rc;
 				w->io_errors++;
-				fprintf(stderr, "qpair %u failed: %s\n", unvmf_host_qpair_qid(pq->qpair),
-					strerror(-rc));
+				w->live_errors++;
+				pq->io_errors++;
+				fprintf(stderr, "target %u: qpair %u failed: %s\n", pq->tgt->index,
+				        unvmf_host_qpair_qid(pq->qpair), strerror(-rc));
+				if (!g_args->continue_on_error)
+					perf_stop_on_error(
+					    "target %u (%s): qpair %u failed: %s", pq->tgt->index,
+					    g_args->trid_strs[pq->tgt->index],
+					    unvmf_host_qpair_qid(pq->qpair), strerror(-rc));
 				continue;
 			}
+			alive = true;
 			if (pq->outstanding)
 				busy = true;
 			if (!w->stopping && pq->nidle)
 				worker_fill_idle(pq);
 		}
-		if ((++iter & 0xff) == 0 && !w->stopping &&
-		    (atomic_load(&g_stop) || now_ns() >= g_deadline_ns)) {
+		if ((++iter & 0xff) == 0) {
+			uint64_t now = now_ns();
+
+			__atomic_store_n(&w->pub.ios, w->live_ios, __ATOMIC_RELAXED);
+			__atomic_store_n(&w->pub.bytes, w->live_bytes, __ATOMIC_RELAXED);
+			__atomic_store_n(&w->pub.errors, w->live_errors, __ATOMIC_RELAXED);
+			__atomic_store_n(&w->pub.lat_ns, w->live_lat_ns, __ATOMIC_RELAXED);
+			if (w->warm && now >= g_warmup_end_ns) {
+				/* Completions of warm-up commands still in flight do not count. */
+				w->warm = false;
+				start = now;
+			}
+			if (!w->stopping &&
+			    (atomic_load(&g_stop) || now >= g_deadline_ns ||
+			     (g_args->number_ios && !busy &&
+			      atomic_load(&g_ios_submitted) >= g_args->number_ios))) {
+				w->stopping = true;
+				/* A run by count ends when the last I/O completes, not when it is
+				 * sent. */
+				if (!g_args->number_ios || now >= g_deadline_ns ||
+				    atomic_load(&g_stop))
+					w->elapsed_ns = now - start;
+			}
+		}
+		if (!alive && !w->stopping) {
+			/* --continue-on-error, every qpair of this core failed: nothing left to do.
+			 */
 			w->stopping = true;
 			w->elapsed_ns = now_ns() - start;
 		}
 		if (w->stopping && !busy)
 			break;
 		if (w->stopping && now_ns() > g_deadline_ns + PERF_DRAIN_MS * 1000000ull) {
-			fprintf(stderr, "core %u: commands still outstanding after drain\n", w->core);
+			fprintf(stderr, "core %u: commands still outstanding after drain\n",
+			        w->core);
 			w->io_errors++;
 			break;
 		}
 	}
 	if (!w->elapsed_ns)
 		w->elapsed_ns = now_ns() - start;
+	__atomic_store_n(&w->pub.ios, w->live_ios, __ATOMIC_RELAXED);
+	__atomic_store_n(&w->pub.bytes, w->live_bytes, __ATOMIC_RELAXED);
+	__atomic_store_n(&w->pub.errors, w->live_errors, __ATOMIC_RELAXED);
+	__atomic_store_n(&w->pub.lat_ns, w->live_lat_ns, __ATOMIC_RELAXED);
+	__atomic_store_n(&w->done, true, __ATOMIC_RELEASE);
+	atomic_fetch_sub(&g_workers_running, 1);
 	return NULL;
 }
 
@@ -579,21 +761,21 @@ static int sweep_submit(struct perf_task *t)
 
 	if (atomic_load(&g_stop) || rel >= pq->region_blocks)
 		return 1;
-	t->nblocks = (uint32_t)UNVMF_MIN((uint64_t)g_sweep_blocks, pq->region_blocks - rel);
-	t->iov.iov_len = (size_t)t->nblocks * g_block_size;
+	t->nblocks = (uint32_t)UNVMF_MIN((uint64_t)pq->tgt->sweep_blocks, pq->region_blocks - rel);
+	t->iov.iov_len = (size_t)t->nblocks * pq->tgt->block_size;
 	pq->sweep_next += t->nblocks;
 	t->lba = pq->region_start + rel;
 	t->is_read = pq->sweep_read;
 	if (!t->is_read) {
 		t->gen = 1;
 		for (uint32_t i = 0; i < t->nblocks; i++)
-			unvmf_verify_fill((uint8_t *)t->buf + (size_t)i * g_block_size, g_block_size,
-					  t->lba + i, g_seed, t->gen);
-		rc = unvmf_host_write(pq->qpair, g_args->nsid, t->lba, t->nblocks, &t->iov, 1,
-				      sweep_complete, t);
+			unvmf_verify_fill((uint8_t *)t->buf + (size_t)i * pq->tgt->block_size,
+			                  pq->tgt->block_size, t->lba + i, g_seed, t->gen);
+		rc = unvmf_host_write(pq->qpair, pq->tgt->nsid, t->lba, t->nblocks, &t->iov, 1,
+		                      sweep_complete, t);
 	} else {
-		rc = unvmf_host_read(pq->qpair, g_args->nsid, t->lba, t->nblocks, &t->iov, 1,
-				     sweep_complete, t);
+		rc = unvmf_host_read(pq->qpair, pq->tgt->nsid, t->lba, t->nblocks, &t->iov, 1,
+		                     sweep_complete, t);
 	}
 	if (rc)
 		return rc;
@@ -614,9 +796,9 @@ static void sweep_complete(void *arg, const struct nvme_cqe *cqe)
 		w->io_errors++;
 		if (w->io_errors <= 20)
 			fprintf(stderr, "I/O error: verify %s lba %llu: sct 0x%x sc 0x%x (%s)\n",
-				t->is_read ? "read-back" : "precondition", (unsigned long long)t->lba,
-				cqe->status.s.sct, cqe->status.s.sc,
-				unvmf_host_status_str(cqe->status.s.sct, cqe->status.s.sc));
+			        t->is_read ? "read-back" : "precondition",
+			        (unsigned long long)t->lba, cqe->status.s.sct, cqe->status.s.sc,
+			        unvmf_host_status_str(cqe->status.s.sct, cqe->status.s.sc));
 	} else if (t->is_read) {
 		task_verify_read(t);
 	}
@@ -629,8 +811,8 @@ static void sweep_complete(void *arg, const struct nvme_cqe *cqe)
 }
 
 /* Runs one sweep over every qpair; keeps the admin queue alive meanwhile. */
-static void sweep_regions(struct unvmf_host_ctrlr *ctrlr, struct perf_worker *workers,
-			  uint32_t nworkers, bool is_read)
+static void sweep_regions(struct perf_target *targets, uint32_t ntargets,
+                          struct perf_worker *workers, uint32_t nworkers, bool is_read)
 {
 	uint64_t last_progress = now_ns(), last_admin = 0;
 	bool busy = true;
@@ -668,8 +850,9 @@ static void sweep_regions(struct unvmf_host_ctrlr *ctrlr, struct perf_worker *wo
 				if (rc < 0) {
 					pq->failed_rc = rc;
 					workers[i].io_errors++;
-					fprintf(stderr, "qpair %u failed during the verify sweep: %s\n",
-						unvmf_host_qpair_qid(pq->qpair), strerror(-rc));
+					fprintf(stderr,
+					        "qpair %u failed during the verify sweep: %s\n",
+					        unvmf_host_qpair_qid(pq->qpair), strerror(-rc));
 					continue;
 				}
 				if (rc > 0)
@@ -679,10 +862,15 @@ static void sweep_regions(struct unvmf_host_ctrlr *ctrlr, struct perf_worker *wo
 		}
 		if (now - last_admin > 100000000ull) {
 			last_admin = now;
-			if (unvmf_host_admin_poll(ctrlr) < 0) {
-				fprintf(stderr, "admin queue failed during the verify sweep\n");
-				workers[0].io_errors++;
-				return;
+			for (uint32_t k = 0; k < ntargets; k++) {
+				if (unvmf_host_admin_poll(targets[k].ctrlr) < 0) {
+					fprintf(stderr,
+					        "target %u: admin queue failed during the verify "
+					        "sweep\n",
+					        k);
+					workers[0].io_errors++;
+					return;
+				}
 			}
 		}
 		if (busy && now - last_progress > PERF_DRAIN_MS * 1000000ull) {
@@ -697,10 +885,11 @@ static void sweep_regions(struct unvmf_host_ctrlr *ctrlr, struct perf_worker *wo
  * Task buffers are reused by index: task i of a qpair is resubmitted from its
  * own callback, so a task's buffer has one I/O at a time.
  */
-static int qpair_setup(struct perf_qpair *pq, struct perf_worker *w, uint64_t start,
-		       uint64_t blocks)
+static int qpair_setup(struct perf_qpair *pq, struct perf_worker *w, struct perf_target *tg,
+                       uint64_t start, uint64_t blocks)
 {
 	pq->worker = w;
+	pq->tgt = tg;
 	pq->region_start = start;
 	pq->region_blocks = blocks;
 	pq->tasks = calloc(g_args->depth, sizeof(*pq->tasks));
@@ -710,7 +899,8 @@ static int qpair_setup(struct perf_qpair *pq, struct perf_worker *w, uint64_t st
 	for (uint32_t i = 0; i < g_args->depth; i++) {
 		struct perf_task *t = &pq->tasks[i];
 
-		size_t len = UNVMF_MAX((size_t)g_args->io_size, (size_t)g_sweep_blocks * g_block_size);
+		size_t len = UNVMF_MAX((size_t)g_args->io_size,
+		                       (size_t)pq->tgt->sweep_blocks * pq->tgt->block_size);
 
 		if (posix_memalign(&t->buf, 4096, len))
 			return -ENOMEM;
@@ -742,7 +932,7 @@ static void qpair_teardown(struct perf_qpair *pq)
 	free(pq->inflight);
 }
 
-static int ns_select(struct unvmf_host_ctrlr *ctrlr, struct perf_args *a, uint64_t *nblocks)
+static int ns_select(struct perf_target *tg, uint32_t nsid)
 {
 	struct nvme_id_ns *nd = calloc(1, sizeof(*nd));
 	uint32_t *list = calloc(1024, sizeof(uint32_t));
@@ -750,27 +940,29 @@ static int ns_select(struct unvmf_host_ctrlr *ctrlr, struct perf_args *a, uint64
 
 	if (!nd || !list)
 		goto out_free;
-	if (!a->nsid) {
-		rc = unvmf_host_identify_active_ns_list(ctrlr, 0, list);
+	tg->nsid = nsid;
+	if (!tg->nsid) {
+		rc = unvmf_host_identify_active_ns_list(tg->ctrlr, 0, list);
 		if (rc)
 			goto out_free;
 		if (!list[0]) {
-			fprintf(stderr, "controller has no active namespace\n");
+			fprintf(stderr, "target %u: controller has no active namespace\n",
+			        tg->index);
 			rc = -ENODEV;
 			goto out_free;
 		}
-		a->nsid = list[0];
+		tg->nsid = list[0];
 	}
-	rc = unvmf_host_identify_ns(ctrlr, a->nsid, nd);
+	rc = unvmf_host_identify_ns(tg->ctrlr, tg->nsid, nd);
 	if (rc)
 		goto out_free;
 	if (nd->nsze == 0) {
-		fprintf(stderr, "namespace %u is not active\n", a->nsid);
+		fprintf(stderr, "target %u: namespace %u is not active\n", tg->index, tg->nsid);
 		rc = -ENODEV;
 		goto out_free;
 	}
-	g_block_size = 1u << nd->lbaf[nd->flbas & 0xf].lbads;
-	*nblocks = nd->nsze;
+	tg->block_size = 1u << nd->lbaf[nd->flbas & 0xf].lbads;
+	tg->ns_blocks = nd->nsze;
 out_free:
 	free(nd);
 	free(list);
@@ -789,22 +981,95 @@ static uint64_t workers_io_errors(const struct perf_worker *workers, uint32_t nw
 static json_t *hist_json(const struct unvmf_lat_hist *h)
 {
 	return json_pack("{s:f, s:f, s:f, s:f, s:f, s:f}", "avg", unvmf_lat_hist_mean(h) / 1000.0,
-			 "min", h->count ? (double)h->min / 1000.0 : 0.0, "max",
-			 (double)h->max / 1000.0, "p50",
-			 (double)unvmf_lat_hist_percentile(h, 50) / 1000.0, "p99",
-			 (double)unvmf_lat_hist_percentile(h, 99) / 1000.0, "p99_9",
-			 (double)unvmf_lat_hist_percentile(h, 99.9) / 1000.0);
+	                 "min", h->count ? (double)h->min / 1000.0 : 0.0, "max",
+	                 (double)h->max / 1000.0, "p50",
+	                 (double)unvmf_lat_hist_percentile(h, 50) / 1000.0, "p99",
+	                 (double)unvmf_lat_hist_percentile(h, 99) / 1000.0, "p99_9",
+	                 (double)unvmf_lat_hist_percentile(h, 99.9) / 1000.0);
 }
 
-static int report(struct perf_worker *workers, uint32_t nworkers)
+/* Per-target sums over the qpairs of every worker. */
+struct target_result {
+	uint64_t ios, bytes, io_errors, lat_sum_ns;
+};
+
+static void target_results(const struct perf_worker *workers, uint32_t nworkers,
+                           struct target_result *res, uint32_t ntargets)
+{
+	memset(res, 0, sizeof(*res) * ntargets);
+	for (uint32_t i = 0; i < nworkers; i++) {
+		for (uint32_t q = 0; q < workers[i].nqpairs; q++) {
+			const struct perf_qpair *pq = &workers[i].qpairs[q];
+			struct target_result *r = &res[pq->tgt->index];
+
+			r->ios += pq->ios;
+			r->bytes += pq->bytes;
+			r->io_errors += pq->io_errors;
+			r->lat_sum_ns += pq->lat_sum_ns;
+		}
+	}
+}
+
+/*
+ * --histogram: the merged measured latencies, one row per non-empty bucket
+ * of struct unvmf_lat_hist (bounds in ns, inclusive). JSON unless the name
+ * ends in .csv; bench/plot_hist.py reads both.
+ */
+static int histogram_write(const char *path, const struct unvmf_lat_hist *h)
+{
+	size_t len = strlen(path);
+	bool csv = len > 4 && strcasecmp(path + len - 4, ".csv") == 0;
+	FILE *f = fopen(path, "w");
+	bool first = true;
+
+	if (!f) {
+		fprintf(stderr, "--histogram %s: %s\n", path, strerror(errno));
+		return -errno;
+	}
+	if (csv)
+		fprintf(f, "lo_ns,hi_ns,count\n");
+	else
+		fprintf(f,
+		        "{\"unit\": \"ns\", \"count\": %llu, \"min\": %llu, \"max\": %llu, "
+		        "\"mean\": %.1f, \"buckets\": [",
+		        (unsigned long long)h->count, (unsigned long long)(h->count ? h->min : 0),
+		        (unsigned long long)h->max, unvmf_lat_hist_mean(h));
+	for (uint32_t b = 0; b < LAT_HIST_BUCKETS; b++) {
+		uint64_t lo, hi;
+
+		if (!h->buckets[b])
+			continue;
+		unvmf_lat_hist_bucket_range(b, &lo, &hi);
+		if (csv)
+			fprintf(f, "%llu,%llu,%llu\n", (unsigned long long)lo,
+			        (unsigned long long)hi, (unsigned long long)h->buckets[b]);
+		else
+			fprintf(f, "%s\n  {\"lo\": %llu, \"hi\": %llu, \"count\": %llu}",
+			        first ? "" : ",", (unsigned long long)lo, (unsigned long long)hi,
+			        (unsigned long long)h->buckets[b]);
+		first = false;
+	}
+	if (!csv)
+		fprintf(f, "\n]}\n");
+	if (fclose(f)) {
+		fprintf(stderr, "--histogram %s: %s\n", path, strerror(errno));
+		return -EIO;
+	}
+	return 0;
+}
+
+static int report(const struct perf_target *targets, uint32_t ntargets, struct perf_worker *workers,
+                  uint32_t nworkers)
 {
 	struct unvmf_lat_hist *total = malloc(sizeof(*total));
+	struct target_result tres[PERF_MAX_TARGETS];
 	uint64_t ios = 0, bytes = 0, io_err = 0, ver_err = 0, reads = 0, writes = 0, elapsed = 1;
-	uint64_t verified = 0, nqpairs = 0;
+	uint64_t verified = 0;
 	uint64_t region_bytes = 0;
 	bool limited = false;
-	json_t *out, *threads = json_array();
+	json_t *out, *threads = json_array(), *jtargets = json_array();
 	double iops, mibps, secs;
+	int status;
 
 	if (!total)
 		return -ENOMEM;
@@ -820,39 +1085,58 @@ static int report(struct perf_worker *workers, uint32_t nworkers)
 		io_err += w->io_errors;
 		ver_err += w->verify_errors;
 		verified += w->verified_blocks;
-		nqpairs += w->nqpairs;
 		elapsed = UNVMF_MAX(elapsed, w->elapsed_ns);
 		json_array_append_new(threads,
-				      json_pack("{s:i, s:f, s:f, s:o}", "core", w->core, "iops",
-						(double)(w->reads + w->writes) / ws, "mibps",
-						(double)w->bytes / ws / 1048576.0, "latency_us",
-						hist_json(&w->hist)));
+		                      json_pack("{s:i, s:f, s:f, s:o}", "core", w->core, "iops",
+		                                (double)(w->reads + w->writes) / ws, "mibps",
+		                                (double)w->bytes / ws / 1048576.0, "latency_us",
+		                                hist_json(&w->hist)));
 	}
 	ios = reads + writes;
 	secs = (double)elapsed / 1e9;
 	iops = (double)ios / secs;
 	mibps = (double)bytes / secs / 1048576.0;
-	if (g_args->verify) {
-		region_bytes = g_region_blocks * nqpairs * g_block_size;
-		limited = g_region_blocks * nqpairs < g_ns_blocks;
+	target_results(workers, nworkers, tres, ntargets);
+	for (uint32_t k = 0; k < ntargets; k++) {
+		const struct perf_target *tg = &targets[k];
+
+		if (g_args->verify) {
+			region_bytes += tg->region_blocks * tg->nqpairs * tg->block_size;
+			limited |= tg->region_blocks * tg->nqpairs < tg->ns_blocks;
+		}
+		json_array_append_new(
+		    jtargets, json_pack("{s:s, s:s, s:i, s:f, s:f, s:I, s:I, s:f}", "trid",
+		                        g_args->trid_strs[k], "subnqn", g_args->trids[k].subnqn,
+		                        "nsid", (int)tg->nsid, "iops", (double)tres[k].ios / secs,
+		                        "mibps", (double)tres[k].bytes / secs / 1048576.0, "ios",
+		                        (json_int_t)tres[k].ios, "io_errors",
+		                        (json_int_t)tres[k].io_errors, "latency_avg_us",
+		                        tres[k].ios ? (double)tres[k].lat_sum_ns /
+		                                          (double)tres[k].ios / 1000.0
+		                                    : 0.0));
 	}
 	if (g_args->json) {
 		char *s;
 
-		out = json_pack("{s:s, s:i, s:i, s:i, s:f, s:f, s:f, s:I, s:I, s:I, s:I, s:o, s:o, s:b}",
-				"workload", g_args->pattern_name, "io_size", (int)g_args->io_size,
-				"queue_depth", (int)g_args->depth, "read_pct", g_args->read_pct,
-				"time_s", secs, "iops", iops, "mibps", mibps, "reads",
-				(json_int_t)reads, "writes", (json_int_t)writes, "io_errors",
-				(json_int_t)io_err, "verify_errors", (json_int_t)ver_err,
-				"latency_us", hist_json(total), "threads", threads, "verify",
-				g_args->verify);
+		out = json_pack(
+		    "{s:s, s:i, s:i, s:i, s:f, s:f, s:f, s:I, s:I, s:I, s:I, s:o, s:o, s:b, "
+		    "s:o, s:i}",
+		    "workload", g_args->pattern_name, "io_size", (int)g_args->io_size,
+		    "queue_depth", (int)g_args->depth, "read_pct", g_args->read_pct, "time_s", secs,
+		    "iops", iops, "mibps", mibps, "reads", (json_int_t)reads, "writes",
+		    (json_int_t)writes, "io_errors", (json_int_t)io_err, "verify_errors",
+		    (json_int_t)ver_err, "latency_us", hist_json(total), "threads", threads,
+		    "verify", g_args->verify, "targets", jtargets, "warmup_s",
+		    (int)g_args->warmup_s);
 		if (g_args->verify) {
-			json_object_set_new(out, "verified_blocks", json_integer((json_int_t)verified));
+			json_object_set_new(out, "verified_blocks",
+			                    json_integer((json_int_t)verified));
 			json_object_set_new(out, "verify_region_bytes",
-					    json_integer((json_int_t)region_bytes));
+			                    json_integer((json_int_t)region_bytes));
 			json_object_set_new(out, "verify_region_limited", json_boolean(limited));
 		}
+		if (g_stop_reason[0])
+			json_object_set_new(out, "stopped", json_string(g_stop_reason));
 		s = json_dumps(out, JSON_INDENT(2));
 		if (s)
 			printf("%s\n", s);
@@ -864,20 +1148,32 @@ static int report(struct perf_worker *workers, uint32_t nworkers)
 		       "p99.9(us)");
 		for (uint32_t i = 0; i < nworkers; i++) {
 			const struct unvmf_lat_hist *h = &workers[i].hist;
-			double ws = (double)(workers[i].elapsed_ns ? workers[i].elapsed_ns : 1) / 1e9;
+			double ws =
+			    (double)(workers[i].elapsed_ns ? workers[i].elapsed_ns : 1) / 1e9;
 
-			printf("NSID %-4u core %-14u %12.2f %10.2f %12.2f %12.2f %12.2f %12.2f %12.2f %12.2f\n",
-			       g_args->nsid, workers[i].core,
+			printf("NSID %-4u core %-14u %12.2f %10.2f %12.2f %12.2f %12.2f %12.2f "
+			       "%12.2f %12.2f\n",
+			       targets[0].nsid, workers[i].core,
 			       (double)(workers[i].reads + workers[i].writes) / ws,
-			       (double)workers[i].bytes / ws / 1048576.0, unvmf_lat_hist_mean(h) / 1000.0,
+			       (double)workers[i].bytes / ws / 1048576.0,
+			       unvmf_lat_hist_mean(h) / 1000.0,
 			       h->count ? (double)h->min / 1000.0 : 0.0, (double)h->max / 1000.0,
 			       (double)unvmf_lat_hist_percentile(h, 50) / 1000.0,
 			       (double)unvmf_lat_hist_percentile(h, 99) / 1000.0,
 			       (double)unvmf_lat_hist_percentile(h, 99.9) / 1000.0);
 		}
-		printf("%-28s %12.2f %10.2f %12.2f %12.2f %12.2f %12.2f %12.2f %12.2f\n", "Total", iops,
-		       mibps, unvmf_lat_hist_mean(total) / 1000.0,
-		       total->count ? (double)total->min / 1000.0 : 0.0, (double)total->max / 1000.0,
+		for (uint32_t k = 0; ntargets > 1 && k < ntargets; k++)
+			printf("target %-2u NSID %-13u %12.2f %10.2f %12.2f   %s\n", k,
+			       targets[k].nsid, (double)tres[k].ios / secs,
+			       (double)tres[k].bytes / secs / 1048576.0,
+			       tres[k].ios
+			           ? (double)tres[k].lat_sum_ns / (double)tres[k].ios / 1000.0
+			           : 0.0,
+			       g_args->trids[k].subnqn);
+		printf("%-28s %12.2f %10.2f %12.2f %12.2f %12.2f %12.2f %12.2f %12.2f\n", "Total",
+		       iops, mibps, unvmf_lat_hist_mean(total) / 1000.0,
+		       total->count ? (double)total->min / 1000.0 : 0.0,
+		       (double)total->max / 1000.0,
 		       (double)unvmf_lat_hist_percentile(total, 50) / 1000.0,
 		       (double)unvmf_lat_hist_percentile(total, 99) / 1000.0,
 		       (double)unvmf_lat_hist_percentile(total, 99.9) / 1000.0);
@@ -886,33 +1182,174 @@ static int report(struct perf_worker *workers, uint32_t nworkers)
 		if (g_args->verify)
 			printf(" verify errors %llu", (unsigned long long)ver_err);
 		printf("\n");
-		if (g_args->verify)
-			printf("verified %llu blocks over %llu MiB at LBA 0..%llu%s\n",
+		if (g_args->verify && ntargets == 1)
+			printf(
+			    "verified %llu blocks over %llu MiB at LBA 0..%llu%s\n",
+			    (unsigned long long)verified, (unsigned long long)(region_bytes >> 20),
+			    (unsigned long long)(targets[0].region_blocks * targets[0].nqpairs - 1),
+			    limited ? " (verify limits the workload to this part of the namespace)"
+			            : "");
+		else if (g_args->verify)
+			printf("verified %llu blocks over %llu MiB on %u targets%s\n",
 			       (unsigned long long)verified,
-			       (unsigned long long)(region_bytes >> 20),
-			       (unsigned long long)(g_region_blocks * nqpairs - 1),
-			       limited ? " (verify limits the workload to this part of the namespace)"
-				       : "");
+			       (unsigned long long)(region_bytes >> 20), ntargets,
+			       limited ? " (verify limits the workload to part of the namespaces)"
+			               : "");
 		json_decref(threads);
+		json_decref(jtargets);
 	}
-	free(total);
+	if (g_stop_reason[0])
+		fprintf(stderr, "unvmf-perf: stopped early: %s%s\n", g_stop_reason,
+		        g_args->continue_on_error ? "" : " (--continue-on-error keeps going)");
+	status = io_err || ver_err ? 1 : 0;
 	if (g_args->verify && !verified) {
 		fprintf(stderr, "--verify checked no block\n");
-		return 1;
+		status = 1;
 	}
-	return io_err || ver_err ? 1 : 0;
+	if (g_args->histogram && histogram_write(g_args->histogram, total))
+		status = 1;
+	free(total);
+	return status;
+}
+
+/* The progress line: what completed in the last interval, warm-up included (and marked). */
+struct progress {
+	uint64_t start_ns, last_ns;
+	uint64_t ios, bytes, errors, lat_ns;
+};
+
+static void progress_print(struct progress *p, const struct perf_worker *workers, uint32_t nworkers,
+                           uint64_t now)
+{
+	uint64_t ios = 0, bytes = 0, errors = 0, lat = 0;
+	double dt = (double)(now - p->last_ns) / 1e9;
+	FILE *f = g_args->json ? stderr : stdout;
+
+	for (uint32_t i = 0; i < nworkers; i++) {
+		ios += __atomic_load_n(&workers[i].pub.ios, __ATOMIC_RELAXED);
+		bytes += __atomic_load_n(&workers[i].pub.bytes, __ATOMIC_RELAXED);
+		errors += __atomic_load_n(&workers[i].pub.errors, __ATOMIC_RELAXED);
+		lat += __atomic_load_n(&workers[i].pub.lat_ns, __ATOMIC_RELAXED);
+	}
+	fprintf(f, "[%6.1f s]%s IOPS %11.1f  MiB/s %9.2f  lat(us) %9.2f  errors %llu\n",
+	        (double)(now - p->start_ns) / 1e9, now < g_warmup_end_ns ? " warm-up" : "",
+	        (double)(ios - p->ios) / dt, (double)(bytes - p->bytes) / dt / 1048576.0,
+	        ios > p->ios ? (double)(lat - p->lat_ns) / (double)(ios - p->ios) / 1000.0 : 0.0,
+	        (unsigned long long)errors);
+	fflush(f);
+	p->last_ns = now;
+	p->ios = ios;
+	p->bytes = bytes;
+	p->errors = errors;
+	p->lat_ns = lat;
+}
+
+/* Connects one -r and sizes its regions; 0 or -errno (printed). */
+static int target_setup(struct perf_target *tg, const struct unvmf_host_opts *opts,
+                        struct perf_args *args, uint32_t nqpairs)
+{
+	const struct unvmf_trid *trid = &args->trids[tg->index];
+	struct unvmf_host_error err;
+	uint64_t region;
+	int rc;
+
+	rc = unvmf_host_connect(trid, opts, &tg->ctrlr, &err);
+	if (rc) {
+		fprintf(stderr, "connect to %s failed: %s", trid->subnqn, strerror(-rc));
+		if (err.has_cqe)
+			fprintf(stderr, " (%s)",
+			        unvmf_host_status_str(err.cqe.status.s.sct, err.cqe.status.s.sc));
+		fprintf(stderr, "\n");
+		return rc;
+	}
+	rc = ns_select(tg, args->nsid);
+	if (rc)
+		return rc;
+	if (args->io_size % tg->block_size) {
+		fprintf(stderr, "target %u: I/O size %u is not a multiple of the block size %u\n",
+		        tg->index, args->io_size, tg->block_size);
+		return -EINVAL;
+	}
+	tg->io_blocks = args->io_size / tg->block_size;
+	tg->sweep_blocks = tg->io_blocks;
+	if (args->verify) {
+		uint32_t mdts = unvmf_host_ctrlr_max_xfer(tg->ctrlr);
+		uint32_t sweep = UNVMF_MIN(PERF_SWEEP_BYTES, mdts ? mdts : args->io_size);
+
+		tg->sweep_blocks = UNVMF_MAX(tg->io_blocks, sweep / tg->block_size);
+		if (tg->block_size < UNVMF_VERIFY_MIN_BLOCK)
+			return -EINVAL;
+	}
+	region = tg->ns_blocks;
+	if (args->verify) {
+		/* Enough for each qpair's 2 * DEPTH distinct I/Os even past the cap. */
+		uint64_t cap =
+		    UNVMF_MAX(PERF_VERIFY_MAX_BYTES, 2ull * args->depth * args->io_size * nqpairs) /
+		    tg->block_size;
+
+		region = UNVMF_MIN(region, cap);
+	}
+	region /= nqpairs;
+	region -= region % tg->io_blocks;
+	if (region < (uint64_t)tg->io_blocks * (args->verify ? 2u * args->depth : 1u)) {
+		fprintf(stderr, "target %u: namespace too small for %u qpairs of depth %u\n",
+		        tg->index, nqpairs, args->depth);
+		return -ENOSPC;
+	}
+	tg->region_blocks = region;
+	if (unvmf_host_ctrlr_num_io_queues(tg->ctrlr) < nqpairs) {
+		fprintf(stderr, "target %u: controller granted %u I/O queues, %u needed\n",
+		        tg->index, unvmf_host_ctrlr_num_io_queues(tg->ctrlr), nqpairs);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+/*
+ * The admin queues stay on the main thread: keep-alive while the workers run,
+ * and the progress line. Returns when the time is up, a signal or a failure
+ * stopped the run, or every worker has finished (--number-ios, or no qpair left).
+ */
+static void main_loop(struct perf_target *targets, uint32_t ntargets, struct perf_worker *workers,
+                      uint32_t nworkers)
+{
+	struct progress p = {0};
+	uint32_t admin_alive = ntargets;
+
+	p.start_ns = p.last_ns = now_ns();
+	while (!atomic_load(&g_stop) && now_ns() < g_deadline_ns &&
+	       atomic_load(&g_workers_running) > 0) {
+		uint64_t now;
+
+		for (uint32_t k = 0; k < ntargets; k++) {
+			struct perf_target *tg = &targets[k];
+
+			if (tg->admin_failed || unvmf_host_admin_poll(tg->ctrlr) >= 0)
+				continue;
+			tg->admin_failed = true;
+			admin_alive--;
+			fprintf(stderr, "target %u: admin queue failed\n", k);
+			if (!g_args->continue_on_error || admin_alive == 0)
+				perf_stop_on_error("target %u (%s): admin queue failed", k,
+				                   g_args->trid_strs[k]);
+		}
+		now = now_ns();
+		if (g_args->progress && now - p.last_ns >= 1000000000ull)
+			progress_print(&p, workers, nworkers, now);
+		usleep(10000);
+	}
 }
 
 int main(int argc, char **argv)
 {
 	static struct perf_args args;
-	struct unvmf_host_ctrlr *ctrlr = NULL;
+	static struct perf_target targets[PERF_MAX_TARGETS];
 	struct perf_worker *workers = NULL;
 	struct unvmf_host_opts opts;
 	struct unvmf_host_error err;
 	struct sigaction sa = {.sa_handler = perf_sigint};
-	uint32_t nworkers = 0, nqpairs, qi = 0;
-	uint64_t ns_blocks = 0, region;
+	uint32_t nworkers = 0, nqpairs;
+	uint32_t started = 0;
 	int rc, status = 1;
 
 	if (parse_args(argc, argv, &args)) {
@@ -922,6 +1359,7 @@ int main(int argc, char **argv)
 	g_args = &args;
 	for (unsigned c = 0; c < PERF_MAX_CORES; c++)
 		nworkers += (args.core_mask >> c) & 1;
+	/* Per target: every core drives P qpairs of each. */
 	nqpairs = nworkers * args.qpairs_per_core;
 	if (getrandom(&g_seed, sizeof(g_seed), 0) != sizeof(g_seed))
 		g_seed = (uint64_t)now_ns();
@@ -941,53 +1379,11 @@ int main(int argc, char **argv)
 	}
 	/* Task buffers live until after their qpair is destroyed: RDMA may register them once. */
 	opts.rdma_mr_cache = true;
-	rc = unvmf_host_connect(&args.trid, &opts, &ctrlr, &err);
-	if (rc) {
-		fprintf(stderr, "connect to %s failed: %s", args.trid.subnqn, strerror(-rc));
-		if (err.has_cqe)
-			fprintf(stderr, " (%s)", unvmf_host_status_str(err.cqe.status.s.sct,
-								       err.cqe.status.s.sc));
-		fprintf(stderr, "\n");
-		return 1;
-	}
-	rc = ns_select(ctrlr, &args, &ns_blocks);
-	if (rc)
-		goto out_disconnect;
-	if (args.io_size % g_block_size) {
-		fprintf(stderr, "I/O size %u is not a multiple of the block size %u\n", args.io_size,
-			g_block_size);
-		goto out_disconnect;
-	}
-	g_io_blocks = args.io_size / g_block_size;
-	g_sweep_blocks = g_io_blocks;
-	if (args.verify) {
-		uint32_t mdts = unvmf_host_ctrlr_max_xfer(ctrlr);
-		uint32_t sweep = UNVMF_MIN(PERF_SWEEP_BYTES, mdts ? mdts : args.io_size);
-
-		g_sweep_blocks = UNVMF_MAX(g_io_blocks, sweep / g_block_size);
-	}
-	if (args.verify && g_block_size < UNVMF_VERIFY_MIN_BLOCK)
-		goto out_disconnect;
-	region = ns_blocks;
-	if (args.verify) {
-		/* Enough for each qpair's 2 * DEPTH distinct I/Os even past the cap. */
-		uint64_t cap = UNVMF_MAX(PERF_VERIFY_MAX_BYTES,
-					 2ull * args.depth * args.io_size * nqpairs) / g_block_size;
-
-		region = UNVMF_MIN(region, cap);
-	}
-	region /= nqpairs;
-	region -= region % g_io_blocks;
-	if (region < (uint64_t)g_io_blocks * (args.verify ? 2u * args.depth : 1u)) {
-		fprintf(stderr, "namespace too small for %u qpairs of depth %u\n", nqpairs, args.depth);
-		goto out_disconnect;
-	}
-	g_ns_blocks = ns_blocks;
-	g_region_blocks = region;
-	if (unvmf_host_ctrlr_num_io_queues(ctrlr) < nqpairs) {
-		fprintf(stderr, "controller granted %u I/O queues, %u needed\n",
-			unvmf_host_ctrlr_num_io_queues(ctrlr), nqpairs);
-		goto out_disconnect;
+	for (uint32_t k = 0; k < args.ntargets; k++) {
+		targets[k].index = k;
+		targets[k].nqpairs = nqpairs;
+		if (target_setup(&targets[k], &opts, &args, nqpairs))
+			goto out_disconnect;
 	}
 
 	workers = calloc(nworkers, sizeof(*workers));
@@ -998,63 +1394,70 @@ int main(int argc, char **argv)
 
 		if (!((args.core_mask >> c) & 1))
 			continue;
-		w = &workers[wi++];
+		w = &workers[wi];
 		w->core = c;
 		w->rng = g_seed ^ ((uint64_t)(c + 1) * 0x9e3779b97f4a7c15ull);
 		if (!w->rng)
 			w->rng = 1;
 		unvmf_lat_hist_init(&w->hist);
-		w->qpairs = calloc(args.qpairs_per_core, sizeof(*w->qpairs));
+		w->qpairs =
+		    calloc((size_t)args.qpairs_per_core * args.ntargets, sizeof(*w->qpairs));
 		if (!w->qpairs)
 			goto out_free_workers;
-		for (uint32_t q = 0; q < args.qpairs_per_core; q++, qi++) {
-			struct perf_qpair *pq = &w->qpairs[q];
+		for (uint32_t k = 0; k < args.ntargets; k++) {
+			for (uint32_t q = 0; q < args.qpairs_per_core; q++) {
+				struct perf_qpair *pq = &w->qpairs[w->nqpairs];
+				uint64_t qi = (uint64_t)wi * args.qpairs_per_core + q;
 
-			rc = unvmf_host_qpair_create(ctrlr, (uint16_t)(args.depth + 1), &pq->qpair, &err);
-			if (rc) {
-				fprintf(stderr, "I/O qpair create failed: %s\n", strerror(-rc));
-				goto out_free_workers;
+				rc = unvmf_host_qpair_create(
+				    targets[k].ctrlr, (uint16_t)(args.depth + 1), &pq->qpair, &err);
+				if (rc) {
+					fprintf(stderr, "target %u: I/O qpair create failed: %s\n",
+					        k, strerror(-rc));
+					goto out_free_workers;
+				}
+				w->nqpairs++;
+				if (qpair_setup(pq, w, &targets[k], qi * targets[k].region_blocks,
+				                targets[k].region_blocks))
+					goto out_free_workers;
 			}
-			w->nqpairs++;
-			if (qpair_setup(pq, w, (uint64_t)qi * region, region))
-				goto out_free_workers;
 		}
+		wi++;
 	}
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	if (args.verify) {
-		sweep_regions(ctrlr, workers, nworkers, false);
+		sweep_regions(targets, args.ntargets, workers, nworkers, false);
 		/* An undefined region or a stuck qpair makes the run meaningless. */
 		if (workers_io_errors(workers, nworkers)) {
 			fprintf(stderr, "verify precondition failed; no timed run\n");
-			report(workers, nworkers);
+			report(targets, args.ntargets, workers, nworkers);
 			status = 1;
 			goto out_free_workers;
 		}
 	}
-	g_deadline_ns = now_ns() + (uint64_t)args.seconds * 1000000000ull;
-	for (uint32_t i = 0; i < nworkers; i++) {
-		if (pthread_create(&workers[i].thread, NULL, worker_main, &workers[i])) {
-			atomic_store(&g_stop, true);
-			for (uint32_t j = 0; j < i; j++)
-				pthread_join(workers[j].thread, NULL);
-			goto out_free_workers;
-		}
-	}
-	/* The admin queue stays on this thread: keep alive while the workers run. */
-	while (!atomic_load(&g_stop) && now_ns() < g_deadline_ns) {
-		if (unvmf_host_admin_poll(ctrlr) < 0) {
-			fprintf(stderr, "admin queue failed\n");
+	g_warmup_end_ns = now_ns() + (uint64_t)args.warmup_s * 1000000000ull;
+	g_deadline_ns = args.seconds ? g_warmup_end_ns + (uint64_t)args.seconds * 1000000000ull
+	                             : UINT64_MAX / 2;
+	atomic_store(&g_workers_running, nworkers);
+	for (started = 0; started < nworkers; started++) {
+		if (pthread_create(&workers[started].thread, NULL, worker_main,
+		                   &workers[started])) {
+			atomic_fetch_sub(&g_workers_running, nworkers - started);
+			perf_stop_on_error("cannot start a worker thread");
 			break;
 		}
-		usleep(10000);
 	}
-	for (uint32_t i = 0; i < nworkers; i++)
+	main_loop(targets, args.ntargets, workers, nworkers);
+	for (uint32_t i = 0; i < started; i++)
 		pthread_join(workers[i].thread, NULL);
-	if (args.verify && args.read_pct < 100 && !atomic_load(&g_stop))
-		sweep_regions(ctrlr, workers, nworkers, true);
-	status = report(workers, nworkers);
+	if (started < nworkers)
+		goto out_free_workers;
+	if (args.verify && args.read_pct < 100 && !atomic_load(&g_stop) &&
+	    !workers_io_errors(workers, nworkers))
+		sweep_regions(targets, args.ntargets, workers, nworkers, true);
+	status = report(targets, args.ntargets, workers, nworkers);
 
 out_free_workers:
 	for (uint32_t i = 0; workers && i < nworkers; i++) {
@@ -1064,6 +1467,7 @@ out_free_workers:
 	}
 	free(workers);
 out_disconnect:
-	unvmf_host_disconnect(ctrlr);
+	for (uint32_t k = 0; k < args.ntargets; k++)
+		unvmf_host_disconnect(targets[k].ctrlr);
 	return status;
 }

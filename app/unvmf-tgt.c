@@ -23,6 +23,9 @@ static void usage(const char *prog)
 		"      --block-size N        default config: 512 or 4096 (default 512)\n"
 		"      --null                default config: a null namespace (no data kept)\n"
 		"  -L, --log-level LEVEL     error|warn|notice|info|debug (default notice)\n"
+		"      --log-format FORMAT   text|json: one JSON object per log line (default text)\n"
+		"      --metrics [ADDR:]PORT Prometheus metrics at http://ADDR:PORT/metrics\n"
+		"                            (off by default; ADDR defaults to 127.0.0.1)\n"
 		"      --enable-fault-injection  allow the fault-injection RPCs\n"
 		"  -h, --help\n",
 		prog);
@@ -43,11 +46,14 @@ int main(int argc, char **argv)
 		{"log-level", required_argument, NULL, 'L'},
 		{"enable-fault-injection", no_argument, NULL, 3},
 		{"null", no_argument, NULL, 4},
+		{"log-format", required_argument, NULL, 5},
+		{"metrics", required_argument, NULL, 6},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct unvmf_tgt_app_opts opts;
 	enum unvmf_log_level level;
+	enum unvmf_log_format format;
 	char *end;
 	int c;
 
@@ -106,6 +112,16 @@ int main(int argc, char **argv)
 			break;
 		case 4:
 			opts.null_bdev = true;
+			break;
+		case 5:
+			if (unvmf_log_format_parse(optarg, &format)) {
+				fprintf(stderr, "unvmf-tgt: log format must be text or json\n");
+				return 1;
+			}
+			unvmf_log_set_format(format);
+			break;
+		case 6:
+			opts.metrics_addr = optarg;
 			break;
 		case 'h':
 			usage(argv[0]);

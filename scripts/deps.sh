@@ -5,10 +5,14 @@
 # missing): libibverbs/librdmacm (UNVMF_RDMA), liburing (UNVMF_URING), libssl-dev
 # (UNVMF_TLS: NVMe/TCP over TLS), cmocka
 # (UNVMF_TESTS), libsystemd (UNVMF_SYSTEMD: sd_notify), spin (model test).
-# dpkg-dev and man-db: the Debian package and its test. CI installs them all.
+# dpkg-dev and man-db: the Debian package and its test. libmicrohttpd
+# (UNVMF_METRICS: unvmf-tgt --metrics). prometheus: the metrics.prometheus test
+# scrapes the target with the real server (19 MB, 16 s of test; the test skips
+# without it). python3-matplotlib: bench/plot_hist.py. CI installs them all.
 set -euo pipefail
 PKGS=(build-essential cmake ninja-build pkg-config liburing-dev libjansson-dev libisal-dev
-      libcmocka-dev libssl-dev libibverbs-dev librdmacm-dev libsystemd-dev dpkg-dev man-db spin python3)
+      libcmocka-dev libssl-dev libibverbs-dev librdmacm-dev libsystemd-dev dpkg-dev man-db spin python3
+      libmicrohttpd-dev prometheus python3-matplotlib)
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

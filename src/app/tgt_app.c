@@ -71,6 +71,8 @@ static void app_begin_shutdown(int status)
 	g_app.state = APP_STOPPING;
 	LOG_NOTICE("unvmf-tgt shutting down");
 	tgt_notify_stopping();
+	if (g_tgt_app_hooks.metrics_stop)
+		g_tgt_app_hooks.metrics_stop();
 	unvmf_tgt_shutdown(app_shutdown_done, NULL);
 }
 
@@ -243,6 +245,19 @@ static void groups_created(void *arg, int rc)
 		if (rc) {
 			LOG_ERR("cannot start the RPC server on %s: %s", g_app.opts->rpc_socket,
 				strerror(-rc));
+			app_begin_shutdown(1);
+			return;
+		}
+	}
+	if (g_app.opts->metrics_addr) {
+		rc = g_tgt_app_hooks.metrics_start
+		         ? g_tgt_app_hooks.metrics_start(g_app.opts->metrics_addr)
+		         : -EOPNOTSUPP;
+		if (rc) {
+			LOG_ERR("cannot serve metrics on %s: %s", g_app.opts->metrics_addr,
+			        rc == -EOPNOTSUPP
+			            ? "this build has no metrics server (UNVMF_METRICS)"
+			            : strerror(-rc));
 			app_begin_shutdown(1);
 			return;
 		}

@@ -11,6 +11,7 @@ struct unvmf_tgt_app_opts {
 	bool busy_poll;
 	const char *config_file;	/* NULL: the default configuration */
 	const char *rpc_socket;		/* NULL: no RPC server */
+	const char *metrics_addr;	/* NULL: no metrics endpoint; "PORT" or "ADDR:PORT" */
 	bool enable_fault_injection;
 	/* Default configuration. */
 	const char *listen_addr;
@@ -35,6 +36,9 @@ struct unvmf_tgt_app_hooks {
 	void (*load_config)(const char *path, void (*done)(void *arg, int rc), void *arg);
 	int (*rpc_start)(const char *path);
 	void (*rpc_stop)(void);
+	/* The Prometheus endpoint (tgt_metrics.c); NULL in a build without it. */
+	int (*metrics_start)(const char *addr);
+	void (*metrics_stop)(void);
 };
 extern struct unvmf_tgt_app_hooks g_tgt_app_hooks;
 /* Fills g_tgt_app_hooks with the JSON-RPC server and config loader (src/rpc/). */

@@ -5,6 +5,9 @@
  */
 #include "app/tgt_app.h"
 #include "rpc/rpc.h"
+#if UNVMF_WITH_METRICS
+#include "app/tgt_metrics.h"
+#endif
 
 void unvmf_control_plane_install(void)
 {
@@ -13,4 +16,8 @@ void unvmf_control_plane_install(void)
 	g_tgt_app_hooks.load_config = unvmf_rpc_config_load;
 	g_tgt_app_hooks.rpc_start = unvmf_rpc_server_start;
 	g_tgt_app_hooks.rpc_stop = unvmf_rpc_server_stop;
+#if UNVMF_WITH_METRICS
+	g_tgt_app_hooks.metrics_start = tgt_metrics_start;
+	g_tgt_app_hooks.metrics_stop = tgt_metrics_stop;
+#endif
 }

@@ -23,6 +23,68 @@ static const struct {
 #define LOG_NUM_FLAGS (sizeof(g_flags) / sizeof(g_flags[0]))
 static bool g_flag_on[LOG_NUM_FLAGS];
 static unsigned g_flags_set;
+static enum unvmf_log_format g_format = UNVMF_LOG_FORMAT_TEXT;
+
+void unvmf_log_set_format(enum unvmf_log_format format)
+{
+	g_format = format;
+}
+
+int unvmf_log_format_parse(const char *name, enum unvmf_log_format *out)
+{
+	if (strcasecmp(name, "text") == 0)
+		*out = UNVMF_LOG_FORMAT_TEXT;
+	else if (strcasecmp(name, "json") == 0)
+		*out = UNVMF_LOG_FORMAT_JSON;
+	else
+		return -1;
+	return 0;
+}
+
+/* The JSON string escape of src into dst (always terminated); returns the length written. */
+static size_t log_json_escape(char *dst, size_t cap, const char *src)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 0;
+
+	for (; *src && n + 7 < cap; src++) {
+		unsigned char c = (unsigned char)*src;
+
+		if (c == '"' || c == '\\') {
+			dst[n++] = '\\';
+			dst[n++] = (char)c;
+		} else if (c == '\n') {
+			dst[n++] = '\\';
+			dst[n++] = 'n';
+		} else if (c < 0x20) {
+			memcpy(dst + n, "\\u00", 4);
+			dst[n + 4] = hex[c >> 4];
+			dst[n + 5] = hex[c & 0xf];
+			n += 6;
+		} else {
+			dst[n++] = (char)c;
+		}
+	}
+	dst[n] = '\0';
+	return n;
+}
+
+static void log_json(enum unvmf_log_level level, const struct timespec *ts, const char *file,
+                     int line, const char *msg)
+{
+	char buf[2560];
+	int n;
+
+	n = snprintf(buf, sizeof(buf), "{\"ts\":%ld.%06ld,\"level\":\"%s\",\"file\":\"",
+	             (long)ts->tv_sec, ts->tv_nsec / 1000, g_names[level]);
+	n += (int)log_json_escape(buf + n, sizeof(buf) - (size_t)n - 64, file);
+	n += snprintf(buf + n, sizeof(buf) - (size_t)n, "\",\"line\":%d,\"msg\":\"", line);
+	n += (int)log_json_escape(buf + n, sizeof(buf) - (size_t)n - 4, msg);
+	memcpy(buf + n, "\"}\n", 3);
+	n += 3;
+	if (write(STDERR_FILENO, buf, (size_t)n) < 0)
+		return;
+}
 
 void unvmf_log_set_level(enum unvmf_log_level level)
 {
@@ -115,6 +177,14 @@ void unvmf_log(enum unvmf_log_level level, const char *file, int line, const cha
 	if (level == UNVMF_LOG_DEBUG && g_flags_set && !(base && log_file_flagged(file, base)))
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
+	if (g_format == UNVMF_LOG_FORMAT_JSON) {
+		va_start(ap, fmt);
+		n = vsnprintf(buf, sizeof(buf), fmt, ap);
+		va_end(ap);
+		if (n >= 0)
+			log_json(level, &ts, base ? base + 1 : file, line, buf);
+		return;
+	}
 	if (g_timestamps)
 		n = snprintf(buf, sizeof(buf), "[%ld.%06ld] %s %s:%d: ", (long)ts.tv_sec,
 		             ts.tv_nsec / 1000, g_names[level], base ? base + 1 : file, line);

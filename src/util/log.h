@@ -33,6 +33,20 @@ int unvmf_log_flag_set(const char *name, bool enable);
 const char *unvmf_log_flag_name(unsigned i, bool *enabled);
 /* Whether each line starts with a timestamp (the default). */
 void unvmf_log_set_timestamps(bool enable);
+
+/*
+ * TEXT: "[sec.usec] LEVEL file:line: message". JSON: one object per line,
+ * {"ts": sec.usec, "level": "LEVEL", "file": "...", "line": n, "msg": "..."},
+ * for log shippers that would otherwise parse the text with a regex. JSON
+ * lines always carry ts: unvmf_log_set_timestamps is for the text format.
+ */
+enum unvmf_log_format {
+	UNVMF_LOG_FORMAT_TEXT = 0,
+	UNVMF_LOG_FORMAT_JSON,
+};
+void unvmf_log_set_format(enum unvmf_log_format format);
+/* "text" or "json"; -1 for anything else. */
+int unvmf_log_format_parse(const char *name, enum unvmf_log_format *out);
 void unvmf_log(enum unvmf_log_level level, const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
