@@ -751,7 +751,7 @@ static void ep_observe(struct sim_hostile *x)
 			hq_fabric_connect(dup, 0);
 		}
 		if (dup->ended && !ep->sent) {
-			ep_probe(x, io, SIM_HO_QP_ENDED);
+			ep_setup_failed(x, "the second connection of qid 1");
 			return;
 		}
 		if (ep->sent && dup->done[0]) {
@@ -764,8 +764,6 @@ static void ep_observe(struct sim_hostile *x)
 			ep_probe(x, io, SIM_HO_STATUS);
 			return;
 		}
-		if (io->ended)
-			break;
 		break;
 	}
 	case SIM_HA_AER_FLOOD:
