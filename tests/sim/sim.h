@@ -19,6 +19,10 @@
 #define SIM_MAX_FAULTS 64
 #define SIM_MAX_HOSTS 4
 #define SIM_MAX_IOQ 8
+/* Sizes of the hostile-host tables (sim_hostile.h checks them against its enums). */
+#define SIM_HOSTILE_ACTIONS 12
+#define SIM_HOSTILE_OUTCOMES 5
+#define SIM_HOSTILE_CAUSES 3
 
 enum sim_fault_kind {
 	SIM_FAULT_QP_ERR_BEFORE,	/* target QP to ERR before its nth WR of opcode */
@@ -90,6 +94,10 @@ struct sim_stats {
 	uint64_t fail_wr_fired[8][32];
 	uint64_t coverage[RDMA_REQ_NUM_STATES];
 	uint64_t failures;
+	/* --hostile: episodes by [enum sim_hostile_action][enum sim_hostile_outcome]. */
+	uint64_t hostile[SIM_HOSTILE_ACTIONS][SIM_HOSTILE_OUTCOMES];
+	/* ... and which target counter moved, by [action][cause bit]. */
+	uint64_t hostile_cause[SIM_HOSTILE_ACTIONS][SIM_HOSTILE_CAUSES];
 };
 
 #define SIM_WHY_LEN 512
@@ -108,6 +116,8 @@ int sim_schedule_parse(const char *text, struct sim_schedule *s);
 
 /* Hosts also send reads whose SGL is longer than their data (--sgl-beyond-data). */
 extern bool g_sim_sgl_beyond_data;
+/* One more host that misbehaves on purpose; the others must not notice (--hostile). */
+extern bool g_sim_hostile;
 
 /* sim_run.c: runs one seed with schedule s (NULL = generate from the seed). */
 int sim_run_seed(uint64_t seed, const struct sim_schedule *s, struct sim_stats *stats,

@@ -12,6 +12,8 @@
  *                 and every fail_wr opcode x status cell fired
  *   --sgl-beyond-data  hosts also send reads whose SGL is longer than the data
  *                 (the bytes past the data must arrive untouched)
+ *   --hostile     one more host misbehaves on purpose, no faults (sim_hostile.h);
+ *                 with --require-coverage: every hostile action reached its outcome
  *
  * A failing seed prints one line that replays it; a run that dies on an
  * assertion or a signal prints it too (from the child's signal handler,
@@ -37,6 +39,7 @@
 #endif
 
 #include "sim.h"
+#include "sim_hostile.h"
 #include "rdma_sim.h"
 
 static char g_self[512];
@@ -49,8 +52,9 @@ static void replay_format(uint64_t seed, const struct sim_schedule *s, char *buf
 
 	if (sim_schedule_format(s, faults, sizeof(faults)))
 		snprintf(faults, sizeof(faults), "?");
-	snprintf(buf, len, "REPLAY: %s%s --seed %" PRIu64 " --faults '%s'\n", g_self,
-		 g_sim_sgl_beyond_data ? " --sgl-beyond-data" : "", seed, faults);
+	snprintf(buf, len, "REPLAY: %s%s%s --seed %" PRIu64 " --faults '%s'\n", g_self,
+		 g_sim_sgl_beyond_data ? " --sgl-beyond-data" : "",
+		 g_sim_hostile ? " --hostile" : "", seed, faults);
 }
 
 static void on_fatal(int sig)
@@ -69,6 +73,9 @@ static void schedule_of(uint64_t seed, struct sim_schedule *s)
 	uint32_t hosts = sim_range(&rng, 1, SIM_MAX_HOSTS), steps = sim_range(&rng, 600, 2000);
 
 	sim_schedule_generate(seed, steps, hosts, s);
+	/* --hostile runs without faults: what a bystander sees is the hostile host's doing. */
+	if (g_sim_hostile)
+		s->num = 0;
 }
 
 /*
@@ -198,6 +205,7 @@ static void stats_merge(struct sim_stats *to, const struct sim_stats *from)
 			to->fail_wr_fired[o][k] += from->fail_wr_fired[o][k];
 	for (unsigned s = 0; s < RDMA_REQ_NUM_STATES; s++)
 		to->coverage[s] |= from->coverage[s];
+	sim_hostile_stats_merge(to, from);
 }
 
 static bool state_waits(unsigned s)
@@ -373,6 +381,8 @@ static int report_write(const char *path, const struct sim_stats *t, double secs
 	pairs_unreached(t, f);
 	fprintf(f, "## pairs reached that are listed impossible: %u\n", pairs_contradicted(t, NULL));
 	pairs_contradicted(t, f);
+	if (g_sim_hostile)
+		sim_hostile_report(f, t);
 	fprintf(f, "\n## failures (one replay line each)\n%s", failures[0] ? failures : "none\n");
 	fclose(f);
 	return 0;
@@ -461,12 +471,15 @@ int main(int argc, char **argv)
 			require_coverage = true;
 		} else if (!strcmp(a, "--sgl-beyond-data")) {
 			g_sim_sgl_beyond_data = true;
+		} else if (!strcmp(a, "--hostile")) {
+			g_sim_hostile = true;
 		} else if (!strcmp(a, "-v")) {
 			verbose = true;
 		} else {
 			fprintf(stderr, "usage: %s --seed S [--faults F] [--shrink] [-v] | --first S "
 					"--seeds N | --time SECONDS [--jobs J] [--report FILE] "
-					"[--expect-failure=REGEX] [--require-coverage] [--sgl-beyond-data]\n",
+					"[--expect-failure=REGEX] [--require-coverage] [--sgl-beyond-data] "
+					"[--hostile]\n",
 				argv[0]);
 			return 2;
 		}
@@ -611,6 +624,18 @@ int main(int argc, char **argv)
 		if (!matched)
 			fprintf(stderr, "unvmf-sim: no seed failed the way --expect-failure says\n");
 		return matched ? 0 : 1;
+	}
+	if (require_coverage && g_sim_hostile) {
+		/* A fault-free campaign reaches few drain pairs: the hostile table is what counts. */
+		unsigned missed = sim_hostile_unreached(&total, stderr);
+
+		if (missed) {
+			fprintf(stderr, "unvmf-sim: --require-coverage --hostile: %u hostile actions "
+					"never reached their expected outcome\n",
+				missed);
+			return 1;
+		}
+		return failures ? 1 : 0;
 	}
 	if (require_coverage) {
 		unsigned pairs = pairs_unreached(&total, stderr);

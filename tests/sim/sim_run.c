@@ -16,6 +16,7 @@
 #include "reactor/reactor.h"
 #include "sim.h"
 #include "sim_host.h"
+#include "sim_hostile.h"
 #include "transport/rdma/rdma_internal.h"
 #include "nvmf/transport.h"
 #include "util/log.h"
@@ -26,6 +27,7 @@
 
 
 bool g_sim_sgl_beyond_data;
+bool g_sim_hostile;
 
 struct sim_target {
 	int ready;		/* 0 pending, 1 up, -1 failed */
@@ -100,6 +102,37 @@ static void target_shutdown_done(void *arg)
 	unvmf_tgt_fini();
 	unvmf_bdev_delete_all();
 	t->stopped = true;
+}
+
+/*
+ * --hostile: a Connect deadline short enough that bare connections end within the seed,
+ * rnr_retry_count up to 7 (forever on the NIC: the target must bound it),
+ * and an SRQ deep enough for the bystanders plus what one hostile qpair may
+ * hold (two queue sizes).
+ */
+static void hostile_opts(struct unvmf_transport_opts *o, uint64_t *rng)
+{
+	o->limits.connect_timeout_ms = sim_range(rng, 300, 1000);
+	/*
+	 * A pool that never starves: with the small pools of the fault campaign a
+	 * request (a Fabrics Connect's data too) can wait in NEED_BUFFER for more
+	 * than a thousand steps, which would blur what the hostile host caused.
+	 */
+	o->num_shared_buffers = 1024;
+	unvmf_rdma_opts(o)->rnr_retry_count = (uint8_t)sim_range(rng, 3, 7);
+	unvmf_rdma_opts(o)->max_srq_depth = sim_range(rng, 512, 1024);
+}
+
+/*
+ * The hostile host's verdict. The bystanders are judged by the end phase as
+ * in every seed (all reconnect and settle, every acknowledged block reads back
+ * intact, no byte past a read's data): their controllers may still restart
+ * on a command timeout, as they do in fault-free seeds without a hostile host.
+ */
+static void hostile_verdict(struct sim_hostile *x, struct sim_result *res)
+{
+	if (x->failure[0])
+		fail(res, "%s", x->failure);
 }
 
 /* One step of everything: fabric, both reactors, virtual time. */
@@ -394,7 +427,8 @@ int sim_run_seed(uint64_t seed, const struct sim_schedule *sched, struct sim_sta
 	struct sim_target t = {0};
 	struct sim_world w = {0};
 	struct sim_host hosts[SIM_MAX_HOSTS] = {0};
-	struct rdma_sim_node *tnode, *hnode[SIM_MAX_HOSTS];
+	struct sim_hostile hostile = {0};
+	struct rdma_sim_node *tnode, *hnode[SIM_MAX_HOSTS], *xnode;
 	struct sim_schedule gen;
 	uint64_t rng = seed * 0x2545f4914f6cdd1dull + 1, slow_until = 0, deadline;
 	uint32_t num_hosts, steps, need, next_fault = 0, num_armed = 0;
@@ -448,6 +482,17 @@ int sim_run_seed(uint64_t seed, const struct sim_schedule *sched, struct sim_sta
 	/* 4.096 us x 2^8..2^14: 1 to 68 steps of 1 ms per transport retry. */
 	unvmf_rdma_opts(&t.opts)->ack_timeout = (uint8_t)sim_range(&rng, 8, 14);
 	unvmf_rdma_opts(&t.opts)->provider = "sim";
+	if (g_sim_hostile)
+		hostile_opts(&t.opts, &rng);
+	if (g_sim_hostile && sched && sched->num) {
+		fail(res, "%s", "--hostile runs without faults");
+		goto out_free;
+	}
+	if (!sched && g_sim_hostile) {
+		/* No faults: whatever a bystander sees is the hostile host's doing. */
+		gen.num = 0;
+		sched = &gen;
+	}
 	if (!sched) {
 		sim_schedule_generate(seed, steps, num_hosts, &gen);
 		sched = &gen;
@@ -504,6 +549,15 @@ int sim_run_seed(uint64_t seed, const struct sim_schedule *sched, struct sim_sta
 						     : (1u << w.num_ns) - 1);
 	}
 
+	if (g_sim_hostile &&
+	    (rdma_sim_node_create(w.fabric, "sim:evil", &xnode) ||
+	     sim_hostile_init(&hostile, &w, xnode, seed, (uint16_t)t.opts.max_queue_depth,
+			      RDMA_CAPSULE_CMD_SIZE + t.opts.in_capsule_data_size,
+			      unvmf_rdma_opts(&t.opts)->no_srq, t.opts.limits.connect_timeout_ms))) {
+		fail(res, "%s", "hostile host setup");
+		goto out_hosts;
+	}
+
 	/* The workload with its faults. */
 	while (w.step < steps) {
 		while (next_fault < sched->num && sched->faults[next_fault].at <= w.step) {
@@ -522,7 +576,13 @@ int sim_run_seed(uint64_t seed, const struct sim_schedule *sched, struct sim_sta
 		}
 		for (uint32_t i = 0; i < num_hosts; i++)
 			sim_host_poll(&hosts[i]);
+		if (g_sim_hostile)
+			sim_hostile_poll(&hostile);
 		world_step(&w);
+	}
+	if (g_sim_hostile) {
+		sim_hostile_stop(&hostile);
+		hostile_verdict(&hostile, res);
 	}
 
 	for (uint32_t i = 0; i < next_fault; i++) {
@@ -569,6 +629,8 @@ out_hosts:
 		fail(res, "%s", "end: target qpairs never finished draining after the hosts left");
 	for (uint32_t i = 0; i < num_hosts; i++)
 		sim_host_fini(&hosts[i]);
+	if (g_sim_hostile)
+		sim_hostile_fini(&hostile);
 out_target:
 	unvmf_tgt_shutdown(target_shutdown_done, &t);
 	for (deadline = w.step + 20000; !t.stopped && w.step < deadline;)

@@ -417,6 +417,32 @@ void rdma_env_recv_release(struct rdma_qpair *rq, struct rdma_recv *recv)
 	rq->recvs_posted++;
 }
 
+/*
+ * A capsule waits here only while every request is taken. A host may send a
+ * command once it has the response of an earlier one, and a request lets go
+ * of its capsule only when its response SEND has completed, so up to the
+ * queue size may wait: one per request whose response is on its way. More
+ * means the host ignored the queue size it asked for; parking them would let
+ * one qpair hold the group's SRQ receives, so the qpair ends instead.
+ */
+static bool recv_beyond_queue(struct rdma_qpair *rq, struct rdma_recv *recv)
+{
+	char why[64];
+
+	if (rq->incoming_len < rq->num_reqs)
+		return false;
+	rq->group->stats.capsules_beyond_queue++;
+	LOG_ERR("qpair %lu (qid %u, host %s, peer %s:%s): protocol violation: more than %u "
+	        "capsules beyond the queue size outstanding: closing",
+	        (unsigned long)rq->qpair.id, rq->qid,
+	        rq->qpair.ctrlr ? rq->qpair.ctrlr->hostnqn : "-", rq->qpair.peer.traddr,
+	        rq->qpair.peer.trsvcid, rq->num_reqs);
+	snprintf(why, sizeof(why), "protocol: capsules beyond the queue size (%u)", rq->num_reqs);
+	rdma_qpair_set_error(rq, RDMA_EV_QP_ERR_BY_LOCAL, why);
+	rdma_env_recv_release(rq, recv);
+	return true;
+}
+
 void rdma_env_recv(struct rdma_qpair *rq, struct rdma_recv *recv)
 {
 	struct rdma_req *req;
@@ -427,7 +453,9 @@ void rdma_env_recv(struct rdma_qpair *rq, struct rdma_recv *recv)
 		return;
 	}
 	if (!TAILQ_EMPTY(&rq->incoming) || !(req = rdma_req_bind(&rq->set, recv))) {
-		/* The host sent more than its queue size: keep the order, wait for a request. */
+		if (recv_beyond_queue(rq, recv))
+			return;
+		/* A response is on its way to the host: keep the order, wait for its request. */
 		TAILQ_INSERT_TAIL(&rq->incoming, recv, link);
 		rq->incoming_len++;
 		rq->group->stats.recv_no_free_request++;

@@ -41,6 +41,10 @@
 /* One READ/WRITE per (local buffer x remote descriptor) piece. */
 #define RDMA_MAX_SEGS (UNVMF_MAX_IOV + RDMA_MAX_SGL_DESCRIPTORS)
 #define RDMA_CAPSULE_CMD_SIZE 64u
+/* The most RNR retries a response SEND gets (7 would be forever): rdma_opts_response_rnr_retry. */
+#define RDMA_RESPONSE_RNR_RETRY_MAX 6u
+/* How often a qpair without Fabrics Connect yet checks its deadline. */
+#define RDMA_CONNECT_CHECK_US (10u * 1000)
 /* Some HCAs never report LAST_WQE_REACHED: after this the SRQ qpair is destroyed anyway. */
 #define RDMA_LAST_WQE_TIMEOUT_US (5u * 1000 * 1000)
 
@@ -182,6 +186,8 @@ struct rdma_group_stats {
 	uint64_t faults_fired;         /* operator traps that fired on this group */
 	uint64_t qpairs_destroyed;
 	uint64_t ownership_violations; /* buffer / WR / receive owner checks that failed */
+	/* Hostile hosts: qpairs ended for what their host did. */
+	uint64_t capsules_beyond_queue; /* more capsules than the queue size outstanding */
 };
 
 struct rdma_group {
@@ -245,6 +251,7 @@ struct rdma_qpair {
 	uint32_t cq_reserved;
 	TAILQ_HEAD(, rdma_recv) incoming; /* SRQ receives waiting for a free request */
 	uint32_t incoming_len;
+	struct unvmf_poller *connect_poller; /* until Fabrics Connect: its deadline */
 	struct rdma_wc_counters wc;
 	uint64_t coverage[RDMA_REQ_NUM_STATES];
 	/* Scratch for building one chain (copied by the provider at post). */
@@ -282,6 +289,7 @@ int rdma_opts_decode(struct unvmf_transport_opts *opts, const struct json_t *par
                      size_t err_len);
 void rdma_opts_dump(const struct unvmf_transport_opts *opts, struct json_t *obj);
 void rdma_listener_discover(const struct unvmf_trid *trid, struct nvmf_discovery_log_entry *e);
+uint8_t rdma_opts_response_rnr_retry(const struct unvmf_rdma_opts *r);
 
 static inline uint64_t rdma_wrid(const void *ptr, enum rdma_wrid_type type)
 {

@@ -48,6 +48,9 @@ void unvmf_rdma_opts_set_provider(struct unvmf_transport_opts *opts, const char 
  * num_cqe bounds the per-group CQ; every qpair reserves its send-queue depth
  * (and, without SRQ, its receive-queue depth) in it so that the CQ can never
  * overflow; a qpair that does not fit is rejected (NO_RESOURCES).
+ *
+ * The core's limits (connect_timeout_ms, max_qpairs_per_host, ...) keep the
+ * core's defaults (unvmf_transport_opts_defaults) and share this namespace.
  */
 void rdma_opts_init(struct unvmf_transport_opts *o)
 {
@@ -86,9 +89,24 @@ int rdma_opts_check(const struct unvmf_transport_opts *o)
 		LOG_ERR("RDMA: max_srq_depth must be 2..65535");
 		return -EINVAL;
 	}
-	if (r->retry_count == 7 || r->rnr_retry_count == 7)
+	if (r->retry_count == 7)
 		LOG_WARN("RDMA: a retry count of 7 retries forever: a dead link is never reported");
+	if (r->rnr_retry_count > RDMA_RESPONSE_RNR_RETRY_MAX)
+		LOG_WARN("RDMA: rnr_retry_count %u retries forever; responses use %u so that a "
+		         "host that posts no receives cannot hold its requests forever",
+		         r->rnr_retry_count, RDMA_RESPONSE_RNR_RETRY_MAX);
 	return 0;
+}
+
+/*
+ * The RNR retry count of the target's own QPs (its responses): 7 means
+ * forever to the NIC, and a host that never posts a receive would then keep
+ * its requests, its SRQ receives and its send queue until it disconnects.
+ * The host's side (the count the REP tells it) stays what was configured.
+ */
+uint8_t rdma_opts_response_rnr_retry(const struct unvmf_rdma_opts *r)
+{
+	return (uint8_t)UNVMF_MIN(r->rnr_retry_count, RDMA_RESPONSE_RNR_RETRY_MAX);
 }
 
 /* What nvmf_create_transport takes for RDMA, with SPDK's names and our ranges. */
@@ -135,19 +153,47 @@ static bool rdma_param_given(uint64_t present, const char *name)
 
 const struct unvmf_json_param *rdma_opts_accepts(const char *name)
 {
-	return unvmf_json_param_find(g_rdma_params, UNVMF_ARRAY_SIZE(g_rdma_params), name);
+	const struct unvmf_json_param *p =
+	    unvmf_json_param_find(g_rdma_params, UNVMF_ARRAY_SIZE(g_rdma_params), name);
+
+	return p ? p : unvmf_qpair_limits_accepts(name);
+}
+
+/* Own parameters into p, the core's limits into *limits; nothing is applied on error. */
+static int rdma_params_split_decode(const json_t *params, struct rdma_opts_params *p,
+                                    uint64_t *present, struct unvmf_qpair_limits *limits, char *err,
+                                    size_t err_len)
+{
+	json_t *own = json_object(), *core = json_object();
+	const char *key;
+	json_t *v;
+	int rc = -ENOMEM;
+
+	if (!own || !core)
+		goto out_free;
+	/* Each table refuses the other's names: split first, as TCP does. */
+	json_object_foreach((json_t *)params, key, v)
+	    json_object_set(unvmf_qpair_limits_accepts(key) ? core : own, key, v);
+	rc = unvmf_json_params_decode(UNVMF_TRANSPORT_PARAMS_METHOD, own, g_rdma_params,
+	                              UNVMF_ARRAY_SIZE(g_rdma_params), p, present, err, err_len);
+	if (rc == 0)
+		rc = unvmf_qpair_limits_decode(limits, core, err, err_len);
+out_free:
+	json_decref(own);
+	json_decref(core);
+	return rc;
 }
 
 int rdma_opts_decode(struct unvmf_transport_opts *opts, const json_t *params, char *err,
                      size_t err_len)
 {
 	struct unvmf_rdma_opts *r = unvmf_rdma_opts(opts);
+	struct unvmf_qpair_limits limits = opts->limits;
 	struct rdma_opts_params p = {0};
 	uint64_t present;
 	int rc;
 
-	rc = unvmf_json_params_decode(UNVMF_TRANSPORT_PARAMS_METHOD, params, g_rdma_params,
-	                              UNVMF_ARRAY_SIZE(g_rdma_params), &p, &present, err, err_len);
+	rc = rdma_params_split_decode(params, &p, &present, &limits, err, err_len);
 	if (rc)
 		return rc;
 	/* Only the providers an operator may pick; the name must outlive params. */
@@ -176,6 +222,7 @@ int rdma_opts_decode(struct unvmf_transport_opts *opts, const json_t *params, ch
 		r->max_read_depth = p.max_read_depth;
 	if (rdma_param_given(present, "provider"))
 		r->provider = strcmp(p.provider, "sim") == 0 ? "sim" : "verbs";
+	opts->limits = limits;
 	return 0;
 }
 
@@ -193,6 +240,7 @@ void rdma_opts_dump(const struct unvmf_transport_opts *opts, json_t *j)
 	json_object_set_new(j, "max_read_depth", json_integer(r->max_read_depth));
 	if (r->provider)
 		json_object_set_new(j, "provider", json_string(r->provider));
+	unvmf_qpair_limits_dump(&opts->limits, j);
 }
 
 void rdma_listener_discover(const struct unvmf_trid *trid, struct nvmf_discovery_log_entry *e)

@@ -136,6 +136,38 @@ static int qpair_accept(struct rdma_qpair *rq)
 	return rq->rt->prov->cm_accept(rq->id, rq->qp, &param);
 }
 
+/*
+ * From the accept on, the qpair holds its CQ entries, requests and receives:
+ * a host that never sends Fabrics Connect (or never even completes the CM
+ * handshake) is disconnected at the core's connect deadline, which logs and
+ * counts it (connect_timeouts). The poller goes once the qpair is connected.
+ */
+static int qpair_connect_deadline_poll(void *arg)
+{
+	struct rdma_qpair *rq = arg;
+
+	if (rq->qpair.state != UNVMF_QPAIR_UNCONNECTED || rq->state != RDMA_QPAIR_ACTIVE) {
+		unvmf_poller_unregister(&rq->connect_poller);
+		return 0;
+	}
+	if (!unvmf_qpair_connect_deadline_check(&rq->qpair, unvmf_now_us()))
+		return 0;
+	unvmf_poller_unregister(&rq->connect_poller);
+	return 1;
+}
+
+static void qpair_connect_deadline_start(struct rdma_qpair *rq)
+{
+	unvmf_qpair_connect_deadline_arm(&rq->qpair);
+	if (!rq->qpair.connect_deadline_us)
+		return;
+	rq->connect_poller = unvmf_poller_register(qpair_connect_deadline_poll, rq,
+	                                           RDMA_CONNECT_CHECK_US, "rdma_connect");
+	if (!rq->connect_poller)
+		LOG_ERR("qpair %lu: no poller for its connect deadline: it is not enforced",
+		        (unsigned long)rq->qpair.id);
+}
+
 int rdma_qpair_start(struct rdma_group *rg, struct rdma_qpair *rq)
 {
 	const struct rdma_provider *prov = rq->rt->prov;
@@ -181,7 +213,7 @@ int rdma_qpair_start(struct rdma_group *rg, struct rdma_qpair *rq)
 	init.max_rd_atomic = (uint8_t)rq->read_depth;
 	init.max_dest_rd_atomic = 0;
 	init.retry_cnt = unvmf_rdma_opts_const(o)->retry_count;
-	init.rnr_retry = unvmf_rdma_opts_const(o)->rnr_retry_count;
+	init.rnr_retry = rdma_opts_response_rnr_retry(unvmf_rdma_opts_const(o));
 	init.timeout = unvmf_rdma_opts_const(o)->ack_timeout;
 	init.user_ctx = rq;
 	rc = prov->qp_create(rq->id, &init, &rq->qp);
@@ -211,6 +243,7 @@ int rdma_qpair_start(struct rdma_group *rg, struct rdma_qpair *rq)
 		rdma_qpair_set_error(rq, RDMA_EV_QP_ERR_BY_LOCAL, "accept failed");
 		return 0;
 	}
+	qpair_connect_deadline_start(rq);
 	LOG_INFO("qpair %lu: RDMA qid %u accepted on poll group %u: %u requests, read depth %u, "
 	         "%s",
 	         (unsigned long)rq->qpair.id, rq->qid, rg->base.group ? rg->base.group->index : 0,
@@ -289,6 +322,7 @@ static void qpair_destroy(struct rdma_qpair *rq)
 	if (rc)
 		LOG_ERR("qpair %lu: qp_destroy: %s", (unsigned long)rq->qpair.id, strerror(-rc));
 	rq->qp = NULL;
+	unvmf_poller_unregister(&rq->connect_poller);
 	rq->gdev->cq_reserved -= rq->cq_reserved;
 	TAILQ_REMOVE(&rg->qpairs, rq, link);
 	rg->stats.qpairs_current--;

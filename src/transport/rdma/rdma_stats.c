@@ -153,6 +153,13 @@ void rdma_group_dump_stats(struct unvmf_transport_poll_group *tgroup, void *json
 	json_object_set_new(obj, "faults_fired", json_integer((json_int_t)s->faults_fired));
 	json_object_set_new(obj, "ownership_violations",
 	                    json_integer((json_int_t)s->ownership_violations));
+	/* What hostile hosts cost them: their qpair (docs/SECURITY.md, "Limits and hostile hosts").
+	 */
+	json_object_set_new(obj, "capsules_beyond_queue",
+	                    json_integer((json_int_t)s->capsules_beyond_queue));
+	json_object_set_new(
+	    obj, "rnr_retry_exceeded",
+	    json_integer((json_int_t)rg->wc.by_status[RDMA_PROV_WC_RNR_RETRY_EXC_ERR]));
 	json_object_set_new(obj, "pending_buffer", json_integer((json_int_t)pend_buf));
 	json_object_set_new(obj, "pending_rdma_read", json_integer((json_int_t)pend_read));
 	json_object_set_new(obj, "pending_rdma_send", json_integer((json_int_t)pend_send));
