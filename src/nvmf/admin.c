@@ -83,9 +83,10 @@ static void identify_ctrlr(struct unvmf_req *req)
 		cd->sqes = 0x66;
 		cd->cqes = 0x44;
 		cd->nn = subsys->max_namespaces;
-		cd->oncs = NVME_ONCS_DSM | NVME_ONCS_WRITE_ZEROES;
+		cd->oncs = NVME_ONCS_COMPARE | NVME_ONCS_DSM | NVME_ONCS_WRITE_ZEROES;
 		cd->vwc = NVME_VWC_PRESENT;
-		cd->fuses = 0;
+		/* Compare and Write, atomic against other writes to the range (range_lock.c). */
+		cd->fuses = NVME_FUSES_COMPARE_AND_WRITE;
 	}
 	if (t->ops->cdata_init)
 		t->ops->cdata_init(t, cd);
@@ -122,9 +123,11 @@ static void identify_ns(struct unvmf_req *req)
 	if (ns) {
 		struct unvmf_bdev *bdev = ns->bdev;
 
-		nsd->nsze = bdev->num_blocks;
-		nsd->ncap = bdev->num_blocks;
-		nsd->nuse = bdev->num_blocks;
+		uint64_t nblocks = unvmf_bdev_num_blocks(bdev);
+
+		nsd->nsze = nblocks;
+		nsd->ncap = nblocks;
+		nsd->nuse = nblocks;
 		nsd->nlbaf = 0;
 		nsd->flbas = 0;
 		nsd->nmic = 1;	/* may be shared by controllers */
@@ -568,9 +571,15 @@ static void ctrlr_ns_changed_msg(void *arg)
 
 void unvmf_subsystem_ns_changed(struct unvmf_subsystem *subsys, uint32_t nsid)
 {
+	pthread_mutex_lock(&g_tgt.lock);
+	unvmf_subsystem_ns_changed_locked(subsys, nsid);
+	pthread_mutex_unlock(&g_tgt.lock);
+}
+
+void unvmf_subsystem_ns_changed_locked(struct unvmf_subsystem *subsys, uint32_t nsid)
+{
 	struct unvmf_ctrlr *ctrlr;
 
-	pthread_mutex_lock(&g_tgt.lock);
 	TAILQ_FOREACH(ctrlr, &subsys->ctrlrs, link) {
 		struct ns_event_msg *msg;
 
@@ -587,7 +596,6 @@ void unvmf_subsystem_ns_changed(struct unvmf_subsystem *subsys, uint32_t nsid)
 			free(msg);
 		}
 	}
-	pthread_mutex_unlock(&g_tgt.lock);
 }
 
 /* ---- Abort ---- */

@@ -81,7 +81,8 @@ static void test_identify_controller(void **state)
 	assert_int_equal(cd->sqes, 0x66);
 	assert_int_equal(cd->cqes, 0x44);
 	assert_int_equal(cd->nn, NVMF_LOOP_MAX_NS);
-	assert_int_equal(cd->oncs, NVME_ONCS_DSM | NVME_ONCS_WRITE_ZEROES);
+	assert_int_equal(cd->oncs, NVME_ONCS_COMPARE | NVME_ONCS_DSM | NVME_ONCS_WRITE_ZEROES);
+	assert_int_equal(cd->fuses, NVME_FUSES_COMPARE_AND_WRITE);
 	assert_int_equal(cd->vwc, NVME_VWC_PRESENT);
 	assert_int_equal(cd->elpe, 15);
 	assert_int_equal(cd->aerl, UNVMF_MAX_AER - 1);
