@@ -337,6 +337,7 @@ static void io_cmp_free(struct unvmf_req *req)
 {
 	free(req->cmp_buf);
 	req->cmp_buf = NULL;
+	req->range_lock = NULL;
 }
 
 /* True when the host's data (req->iov) equals the media's (c->data). */

@@ -31,6 +31,7 @@ struct unvmf_ns {
 	/* Compare and Write against other writes to its range (range_lock.c). */
 	pthread_mutex_t range_mu;
 	_Atomic uint32_t range_locks;              /* locks in ranges; writes look here first */
+	_Atomic uint32_t range_users; /* locks from acquire to release: removal waits for 0 */
 	LIST_HEAD(, unvmf_range_lock) ranges;      /* under range_mu */
 	LIST_HEAD(, unvmf_req) writes;             /* writes counted the slow way, under range_mu */
 	LIST_HEAD(, unvmf_req) blocked;            /* writes waiting for a lock, under range_mu */
@@ -57,6 +58,7 @@ struct unvmf_range_lock {
 	struct unvmf_poller *poller;
 	bool inserted; /* in ns->ranges */
 	bool failed;   /* could not wait for the range: held() must fail the pair */
+	bool active;   /* between acquire and release */
 	LIST_ENTRY(unvmf_range_lock) link;
 };
 

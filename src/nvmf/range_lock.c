@@ -43,6 +43,7 @@ int unvmf_ns_range_init(struct unvmf_ns *ns)
 		atomic_init(&ns->fast_writes[i].n, 0);
 	pthread_mutex_init(&ns->range_mu, NULL);
 	atomic_init(&ns->range_locks, 0);
+	atomic_init(&ns->range_users, 0);
 	LIST_INIT(&ns->ranges);
 	LIST_INIT(&ns->writes);
 	LIST_INIT(&ns->blocked);
@@ -186,6 +187,8 @@ void unvmf_range_lock_acquire(struct unvmf_range_lock *lk)
 	lk->inserted = false;
 	lk->failed = false;
 	lk->poller = NULL;
+	lk->active = true;
+	atomic_fetch_add_explicit(&lk->ns->range_users, 1, memory_order_relaxed);
 	if (lock_try_insert(lk) && lock_drained(lk)) {
 		lk->held(lk);
 		return;
@@ -213,8 +216,11 @@ void unvmf_range_lock_release(struct unvmf_range_lock *lk)
 	LIST_HEAD(, unvmf_req) resume = LIST_HEAD_INITIALIZER(resume);
 	struct unvmf_req *req;
 
-	if (!lk->inserted)
+	if (!lk->active)
 		return;
+	lk->active = false;
+	if (!lk->inserted)
+		goto out_user;
 	pthread_mutex_lock(&ns->range_mu);
 	LIST_REMOVE(lk, link);
 	lk->inserted = false;
@@ -232,4 +238,7 @@ void unvmf_range_lock_release(struct unvmf_range_lock *lk)
 			LOG_ERR("qpair %lu: cannot resume a write held by Compare and Write",
 			        (unsigned long)req->qpair->id);
 	}
+out_user:
+	/* Last touch of ns: namespace removal may free it once this reads 0. */
+	atomic_fetch_sub_explicit(&ns->range_users, 1, memory_order_release);
 }

@@ -411,6 +411,9 @@ static int ns_remove_poll(void *arg)
 			ctx->group_pending = false;
 		return 1;
 	}
+	/* A Compare and Write may still wait for its range without I/O on a channel. */
+	if (atomic_load_explicit(&ctx->ns->range_users, memory_order_acquire))
+		return 0;
 	unvmf_poller_unregister(&ctx->poller);
 	unvmf_bdev_release(ctx->ns->bdev);
 	LOG_NOTICE("subsystem %s: namespace %u removed", ctx->nqn, ctx->ns->nsid);
