@@ -411,7 +411,15 @@ enum nvme_cns {
 	NVME_CNS_ACTIVE_NS_LIST = 0x02,
 	NVME_CNS_NS_DESCRIPTOR_LIST = 0x03,
 	NVME_CNS_NVM_SET_LIST = 0x04,
+	/* NVMe 2.0: data for the command set in CDW11 CSI (bits 31:24). */
+	NVME_CNS_IOCS_NAMESPACE = 0x05,
+	NVME_CNS_IOCS_CONTROLLER = 0x06,
+	NVME_CNS_INDEP_NAMESPACE = 0x08,
+	NVME_CNS_IOCS = 0x1c,
 };
+
+/* Command Set Identifier (NVMe 2.0, CDW11 bits 31:24 of Identify). */
+#define NVME_CSI_NVM 0x00
 
 /* Older spellings still used by the host library. */
 #define NVME_IDENTIFY_NS NVME_CNS_NAMESPACE
@@ -733,6 +741,37 @@ static_assert(offsetof(struct nvme_id_ns, nguid) == 104, "id ns nguid");
 static_assert(offsetof(struct nvme_id_ns, eui64) == 120, "id ns eui64");
 static_assert(offsetof(struct nvme_id_ns, lbaf) == 128, "id ns lbaf");
 static_assert(offsetof(struct nvme_id_ns, vs) == 384, "id ns vs");
+
+/* I/O Command Set Independent Identify Namespace (NVMe 2.0 Figure 280, CNS 08h). */
+struct nvme_id_ns_indep {
+	uint8_t nsfeat;
+	uint8_t nmic;
+	uint8_t rescap;
+	uint8_t fpi;
+	uint32_t anagrpid;
+	uint8_t nsattr;
+	uint8_t rsvd9;
+	uint16_t nvmsetid;
+	uint16_t endgid;
+	uint8_t nstat; /* bit 0: namespace ready */
+	uint8_t rsvd15[4081];
+};
+static_assert(sizeof(struct nvme_id_ns_indep) == 4096, "id ns indep size");
+static_assert(offsetof(struct nvme_id_ns_indep, anagrpid) == 4, "id ns indep anagrpid");
+static_assert(offsetof(struct nvme_id_ns_indep, nstat) == 14, "id ns indep nstat");
+
+/* NVM Command Set Identify Controller (NVM command set 2.0 Figure 113, CNS 06h CSI 0). */
+struct nvme_id_ctrl_nvm {
+	uint8_t vsl;
+	uint8_t wzsl;
+	uint8_t wusl;
+	uint8_t dmrl;
+	uint32_t dmrsl;
+	uint64_t dmsl;
+	uint8_t rsvd16[4080];
+};
+static_assert(sizeof(struct nvme_id_ctrl_nvm) == 4096, "id ctrl nvm size");
+static_assert(offsetof(struct nvme_id_ctrl_nvm, dmsl) == 8, "id ctrl nvm dmsl");
 
 /* NSFEAT */
 #define NVME_NSFEAT_THIN_PROVISIONING (1u << 0)

@@ -437,8 +437,9 @@ unsigned unvmf_bdev_channel_outstanding(const struct unvmf_bdev_channel *ch)
 
 static bool io_range_ok(const struct unvmf_bdev *bdev, const struct unvmf_bdev_io *io)
 {
-	return io->offset_blocks <= bdev->num_blocks &&
-	       io->num_blocks <= bdev->num_blocks - io->offset_blocks;
+	uint64_t n = unvmf_bdev_num_blocks(bdev);
+
+	return io->offset_blocks <= n && io->num_blocks <= n - io->offset_blocks;
 }
 
 static bool io_iov_ok(const struct unvmf_bdev *bdev, const struct unvmf_bdev_io *io)
@@ -560,4 +561,35 @@ static int channel_poll(void *arg)
 	 * and held (delayed) callbacks have no fd to wake a sleeping reactor.
 	 */
 	return work + (ch->outstanding > 0);
+}
+
+/* ---- resize ---- */
+
+static unvmf_bdev_resize_fn g_resize_listener;
+
+void unvmf_bdev_set_resize_listener(unvmf_bdev_resize_fn fn)
+{
+	g_resize_listener = fn;
+}
+
+int unvmf_bdev_resize(struct unvmf_bdev *bdev, uint64_t num_blocks)
+{
+	uint64_t old = unvmf_bdev_num_blocks(bdev);
+
+	if (num_blocks == 0 || num_blocks > UINT64_MAX / bdev->block_size)
+		return -EINVAL;
+	/*
+	 * Only growing: a namespace that shrank under I/O in flight would turn
+	 * accepted commands into out-of-range ones half way (SPDK refuses too).
+	 */
+	if (num_blocks < old)
+		return -EINVAL;
+	if (num_blocks == old)
+		return 0;
+	__atomic_store_n(&bdev->num_blocks, num_blocks, __ATOMIC_RELEASE);
+	LOG_NOTICE("bdev %s: resized from %lu to %lu blocks", bdev->name, (unsigned long)old,
+	           (unsigned long)num_blocks);
+	if (g_resize_listener)
+		g_resize_listener(bdev);
+	return 0;
 }

@@ -125,6 +125,28 @@ int unvmf_bdev_malloc_create(const char *name, uint64_t num_blocks, uint32_t blo
 int unvmf_bdev_uring_create(const char *name, const char *filename, uint32_t block_size,
 			    const uint8_t *uuid, struct unvmf_bdev **out);
 
+/*
+ * num_blocks as the I/O path reads it: a resize changes it on the control
+ * plane while other threads check ranges against it.
+ */
+static inline uint64_t unvmf_bdev_num_blocks(const struct unvmf_bdev *bdev)
+{
+	return __atomic_load_n(&bdev->num_blocks, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Resize (control-plane thread): grows num_blocks (-EINVAL to shrink, 0 for
+ * the same size), then calls the resize listener, which the NVMe-oF core sets
+ * to announce a Namespace Attribute Changed on every namespace of the bdev.
+ */
+typedef void (*unvmf_bdev_resize_fn)(struct unvmf_bdev *bdev);
+void unvmf_bdev_set_resize_listener(unvmf_bdev_resize_fn fn);
+int unvmf_bdev_resize(struct unvmf_bdev *bdev, uint64_t num_blocks);
+/* SPDK's bdev_null_resize: new size in MiB; -ENOENT, -ENODEV (not a null bdev), -EINVAL. */
+int unvmf_bdev_null_resize(const char *name, uint64_t new_size_mib);
+/* SPDK's bdev_aio_rescan for the io_uring backend: takes the file's size again. */
+int unvmf_bdev_uring_rescan(const char *name);
+
 /* Channels: one per (bdev, thread); get/put on the thread that uses it. */
 struct unvmf_bdev_channel *unvmf_bdev_channel_get(struct unvmf_bdev *bdev);
 void unvmf_bdev_channel_put(struct unvmf_bdev_channel *ch);

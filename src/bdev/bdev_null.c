@@ -60,3 +60,16 @@ out_free:
 	free(bdev);
 	return rc;
 }
+
+int unvmf_bdev_null_resize(const char *name, uint64_t new_size_mib)
+{
+	struct unvmf_bdev *bdev = unvmf_bdev_find(name);
+
+	if (!bdev)
+		return -ENOENT;
+	if (bdev->ops != &null_ops)
+		return -ENODEV;
+	if (new_size_mib == 0 || new_size_mib > UINT64_MAX / (1024 * 1024))
+		return -EINVAL;
+	return unvmf_bdev_resize(bdev, new_size_mib * 1024 * 1024 / bdev->block_size);
+}

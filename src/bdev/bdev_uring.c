@@ -486,3 +486,27 @@ out_destruct:
 	uring_destruct(&ub->bdev);
 	return rc;
 }
+
+int unvmf_bdev_uring_rescan(const char *name)
+{
+	struct unvmf_bdev *bdev = unvmf_bdev_find(name);
+	struct uring_bdev *ub;
+	uint64_t size;
+	struct stat st;
+
+	if (!bdev)
+		return -ENOENT;
+	if (bdev->ops != &uring_ops)
+		return -ENODEV;
+	ub = UNVMF_CONTAINER_OF(bdev, struct uring_bdev, bdev);
+	if (fstat(ub->fd, &st) < 0)
+		return -errno;
+	if (S_ISBLK(st.st_mode)) {
+		if (ioctl(ub->fd, BLKGETSIZE64, &size) < 0)
+			return -errno;
+	} else {
+		size = (uint64_t)st.st_size;
+	}
+	/* A partial last block is not addressable, as at creation. */
+	return unvmf_bdev_resize(bdev, size / bdev->block_size);
+}

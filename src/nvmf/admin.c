@@ -60,8 +60,17 @@ static void identify_ctrlr(struct unvmf_req *req)
 	cd->cmic = 0x2;		/* may have several controllers (dynamic model) */
 	cd->mdts = (uint8_t)log2u(t->opts.max_io_size / 4096);
 	cd->cntlid = ctrlr->cntlid;
+	/*
+	 * 1.3, as Linux's nvmet reports. Compare, fused Compare and Write, the
+	 * effects log and the namespace notices are 1.3 features; the
+	 * command-set Identify structures (CNS 05h/06h/08h/1Ch) come from 2.0
+	 * and hosts find them without VER. The requirements 1.4 adds have not
+	 * been checked one by one against this controller, and hosts key
+	 * behaviour on VER, so it claims only the version that has.
+	 */
 	cd->ver = NVME_VERSION(1, 3, 0);
-	cd->lpa = 0x4;		/* extended data for Get Log Page (offsets) */
+	/* Extended data for Get Log Page (offsets); Commands Supported and Effects. */
+	cd->lpa = 0x4 | NVME_LPA_COMMAND_EFFECTS;
 	cd->elpe = UNVMF_ELPE - 1;
 	cd->sgls = 0x1 | (1u << 20);	/* SGLs without alignment; offset data blocks */
 	cd->kas = UNVMF_KAS_100MS;
@@ -83,9 +92,10 @@ static void identify_ctrlr(struct unvmf_req *req)
 		cd->sqes = 0x66;
 		cd->cqes = 0x44;
 		cd->nn = subsys->max_namespaces;
-		cd->oncs = NVME_ONCS_DSM | NVME_ONCS_WRITE_ZEROES;
+		cd->oncs = NVME_ONCS_COMPARE | NVME_ONCS_DSM | NVME_ONCS_WRITE_ZEROES;
 		cd->vwc = NVME_VWC_PRESENT;
-		cd->fuses = 0;
+		/* Compare and Write, atomic against other writes to the range (range_lock.c). */
+		cd->fuses = NVME_FUSES_COMPARE_AND_WRITE;
 	}
 	if (t->ops->cdata_init)
 		t->ops->cdata_init(t, cd);
@@ -122,9 +132,11 @@ static void identify_ns(struct unvmf_req *req)
 	if (ns) {
 		struct unvmf_bdev *bdev = ns->bdev;
 
-		nsd->nsze = bdev->num_blocks;
-		nsd->ncap = bdev->num_blocks;
-		nsd->nuse = bdev->num_blocks;
+		uint64_t nblocks = unvmf_bdev_num_blocks(bdev);
+
+		nsd->nsze = nblocks;
+		nsd->ncap = nblocks;
+		nsd->nuse = nblocks;
 		nsd->nlbaf = 0;
 		nsd->flbas = 0;
 		nsd->nmic = 1;	/* may be shared by controllers */
@@ -187,6 +199,100 @@ static void identify_ns_desc_list(struct unvmf_req *req)
 	admin_done(req, NVME_SCT_GENERIC, NVME_SC_SUCCESS);
 }
 
+/*
+ * The NVMe 2.0 command-set Identify structures (CNS 05h, 06h, 08h, 1Ch).
+ * The version stays 1.3 (see identify_ctrlr): hosts ask for these from the
+ * structure itself, not from VER (Linux sends CNS 06h to any 1.1+
+ * controller), and a controller that answers them is what such a host needs.
+ */
+static uint8_t identify_csi(const struct unvmf_req *req)
+{
+	return (uint8_t)(req->cmd.cdw11 >> 24);
+}
+
+/* As CNS 00h: 0 or past the table is invalid; an unused NSID reads as zeroes. */
+static bool identify_nsid_ok(struct unvmf_req *req)
+{
+	struct unvmf_subsystem *subsys = req->qpair->ctrlr->subsys;
+	uint32_t nsid = req->cmd.nsid;
+
+	if (nsid == 0 || (nsid > subsys->max_namespaces && nsid != 0xffffffff)) {
+		admin_done(req, NVME_SCT_GENERIC, NVME_SC_INVALID_NAMESPACE_OR_FORMAT);
+		return false;
+	}
+	return true;
+}
+
+static void identify_zeroes(struct unvmf_req *req)
+{
+	static const uint8_t zero[4096];
+
+	req_copy_to(req, zero, sizeof(zero));
+	admin_done(req, NVME_SCT_GENERIC, NVME_SC_SUCCESS);
+}
+
+/*
+ * CNS 05h, CSI NVM: the NVM command set's namespace data is protection
+ * information and extended LBA formats (LBSTM, PIC, ELBAF); unvmf has
+ * neither, and zero is what each field says for "none".
+ */
+static void identify_iocs_ns(struct unvmf_req *req)
+{
+	if (!identify_nsid_ok(req))
+		return;
+	if (identify_csi(req) != NVME_CSI_NVM) {
+		admin_done(req, NVME_SCT_GENERIC, NVME_SC_INVALID_FIELD);
+		return;
+	}
+	identify_zeroes(req);
+}
+
+/*
+ * CNS 06h, CSI NVM: size limits of Verify, Write Zeroes, Write Uncorrectable
+ * and Dataset Management. Zero is "no limit beyond the command's own
+ * fields", which holds: Write Zeroes runs any NLB, DSM any 256 ranges.
+ */
+static void identify_iocs_ctrlr(struct unvmf_req *req)
+{
+	struct nvme_id_ctrl_nvm nvm;
+
+	if (identify_csi(req) != NVME_CSI_NVM) {
+		admin_done(req, NVME_SCT_GENERIC, NVME_SC_INVALID_FIELD);
+		return;
+	}
+	memset(&nvm, 0, sizeof(nvm));
+	req_copy_to(req, &nvm, sizeof(nvm));
+	admin_done(req, NVME_SCT_GENERIC, NVME_SC_SUCCESS);
+}
+
+/* CNS 08h: what every command set shares; for an unused NSID all zero. */
+static void identify_indep_ns(struct unvmf_req *req)
+{
+	struct unvmf_ns *ns;
+	struct nvme_id_ns_indep d;
+
+	if (!identify_nsid_ok(req))
+		return;
+	memset(&d, 0, sizeof(d));
+	ns = req->cmd.nsid == 0xffffffff ? NULL
+	                                 : ns_lookup(req->qpair->ctrlr->subsys, req->cmd.nsid);
+	if (ns) {
+		d.nmic = 1;  /* may be shared by controllers, as CNS 00h says */
+		d.nstat = 1; /* ready: a namespace is usable as soon as it is attached */
+	}
+	req_copy_to(req, &d, sizeof(d));
+	admin_done(req, NVME_SCT_GENERIC, NVME_SC_SUCCESS);
+}
+
+/* CNS 1Ch: the I/O command set combinations; one, the NVM command set alone. */
+static void identify_iocs(struct unvmf_req *req)
+{
+	uint64_t vectors[512] = {1};
+
+	req_copy_to(req, vectors, sizeof(vectors));
+	admin_done(req, NVME_SCT_GENERIC, NVME_SC_SUCCESS);
+}
+
 static void admin_identify(struct unvmf_req *req)
 {
 	uint8_t cns = req->cmd.cdw10 & 0xff;
@@ -212,6 +318,18 @@ static void admin_identify(struct unvmf_req *req)
 		return;
 	case NVME_CNS_NS_DESCRIPTOR_LIST:
 		identify_ns_desc_list(req);
+		return;
+	case NVME_CNS_IOCS_NAMESPACE:
+		identify_iocs_ns(req);
+		return;
+	case NVME_CNS_IOCS_CONTROLLER:
+		identify_iocs_ctrlr(req);
+		return;
+	case NVME_CNS_INDEP_NAMESPACE:
+		identify_indep_ns(req);
+		return;
+	case NVME_CNS_IOCS:
+		identify_iocs(req);
 		return;
 	default:
 		admin_done(req, NVME_SCT_GENERIC, NVME_SC_INVALID_FIELD);
@@ -265,6 +383,39 @@ static void log_changed_ns(struct unvmf_req *req, uint64_t offset, uint32_t len,
 	ctrlr->num_changed_ns = 0;
 	if (!rae)
 		ctrlr->ns_changed_masked = false;
+}
+
+/*
+ * Commands Supported and Effects: every command unvmf_ctrlr_exec_admin and
+ * unvmf_io_exec implement (Fabrics commands are not listed: they have their
+ * own opcode space). The ones that change logical block content say so
+ * (LBCC); none changes namespace capability, inventory or controller
+ * capability, and none needs submission restrictions (CSE 0).
+ */
+static void log_cmd_effects(struct unvmf_req *req, uint64_t offset, uint32_t len)
+{
+	static const uint8_t admin[] = {NVME_OPC_GET_LOG_PAGE, NVME_OPC_IDENTIFY,
+	                                NVME_OPC_ABORT,        NVME_OPC_SET_FEATURES,
+	                                NVME_OPC_GET_FEATURES, NVME_OPC_ASYNC_EVENT_REQUEST,
+	                                NVME_OPC_KEEP_ALIVE};
+	static const uint8_t io_read[] = {NVME_OPC_READ, NVME_OPC_FLUSH, NVME_OPC_COMPARE};
+	static const uint8_t io_write[] = {NVME_OPC_WRITE, NVME_OPC_WRITE_ZEROES,
+	                                   NVME_OPC_DATASET_MANAGEMENT};
+	struct nvme_cmd_effects_log *log = calloc(1, sizeof(*log));
+
+	if (!log) {
+		admin_done(req, NVME_SCT_GENERIC, NVME_SC_INTERNAL_DEVICE_ERROR);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(admin); i++)
+		log->acs[admin[i]] = NVME_CMD_EFFECTS_CSUPP;
+	for (size_t i = 0; i < sizeof(io_read); i++)
+		log->iocs[io_read[i]] = NVME_CMD_EFFECTS_CSUPP;
+	for (size_t i = 0; i < sizeof(io_write); i++)
+		log->iocs[io_write[i]] = NVME_CMD_EFFECTS_CSUPP | NVME_CMD_EFFECTS_LBCC;
+	log_copy(req, log, sizeof(*log), offset, len);
+	free(log);
+	admin_done(req, NVME_SCT_GENERIC, NVME_SC_SUCCESS);
 }
 
 static void log_error(struct unvmf_req *req, uint64_t offset, uint32_t len)
@@ -385,6 +536,9 @@ static void admin_get_log_page(struct unvmf_req *req)
 	case NVME_LOG_CHANGED_NS_LIST:
 		log_changed_ns(req, offset, (uint32_t)len, rae);
 		break;
+	case NVME_LOG_COMMAND_EFFECTS:
+		log_cmd_effects(req, offset, (uint32_t)len);
+		return;
 	default:
 		admin_done(req, NVME_SCT_COMMAND_SPECIFIC, NVME_SC_INVALID_LOG_PAGE);
 		return;
@@ -568,9 +722,15 @@ static void ctrlr_ns_changed_msg(void *arg)
 
 void unvmf_subsystem_ns_changed(struct unvmf_subsystem *subsys, uint32_t nsid)
 {
+	pthread_mutex_lock(&g_tgt.lock);
+	unvmf_subsystem_ns_changed_locked(subsys, nsid);
+	pthread_mutex_unlock(&g_tgt.lock);
+}
+
+void unvmf_subsystem_ns_changed_locked(struct unvmf_subsystem *subsys, uint32_t nsid)
+{
 	struct unvmf_ctrlr *ctrlr;
 
-	pthread_mutex_lock(&g_tgt.lock);
 	TAILQ_FOREACH(ctrlr, &subsys->ctrlrs, link) {
 		struct ns_event_msg *msg;
 
@@ -587,7 +747,6 @@ void unvmf_subsystem_ns_changed(struct unvmf_subsystem *subsys, uint32_t nsid)
 			free(msg);
 		}
 	}
-	pthread_mutex_unlock(&g_tgt.lock);
 }
 
 /* ---- Abort ---- */

@@ -51,6 +51,7 @@ struct unvmf_subsystem;
 struct unvmf_qpair;
 struct unvmf_ns;
 struct unvmf_thread;
+struct unvmf_range_lock;
 
 enum unvmf_xfer {
 	UNVMF_XFER_NONE,
@@ -87,6 +88,23 @@ struct unvmf_req {
 	uint32_t c2h_len;
 	TAILQ_ENTRY(unvmf_req) link;	/* on the AER list or the core's outstanding list */
 	bool aborted;
+	/*
+	 * Fused operations (fused.c). fused_state is set when the transport
+	 * reports the command's arrival in submission order
+	 * (unvmf_req_fused_arrive) and cleared at completion; fused_partner
+	 * links the two halves until the pair runs.
+	 */
+	uint8_t fused_state;
+	bool fused_ready; /* executed by the transport, held for its partner */
+	struct unvmf_req *fused_partner;
+	LIST_ENTRY(unvmf_req) fused_link; /* on its qpair's held list while fused_ready */
+	/* Write ordering against Compare and Write (range_lock.c). */
+	uint8_t range_state;
+	LIST_ENTRY(unvmf_req) range_link;
+	uint64_t range_slba;
+	uint64_t range_nlb;
+	struct unvmf_range_lock *range_lock; /* the fused pair's lock, on both halves */
+	void *cmp_buf;                       /* Compare: the media's data, freed at completion */
 };
 
 enum unvmf_qpair_state {
@@ -120,6 +138,9 @@ struct unvmf_qpair {
 	/* Limits (nvmf/limits.c): 0 = no Fabrics Connect deadline armed. */
 	uint64_t connect_deadline_us;
 	bool host_counted; /* counted in its host's qpairs (released at departure) */
+	/* Fused operations (fused.c), qpair thread only. */
+	struct unvmf_req *fused_first;     /* a FIRST whose successor has not arrived */
+	LIST_HEAD(, unvmf_req) fused_held; /* halves held for their partner */
 };
 
 enum unvmf_subsystem_type {
@@ -504,6 +525,13 @@ struct unvmf_poll_group *unvmf_poll_group_current(void);
 /* ---- requests (called by transports, on the qpair's thread) ---- */
 /* Data direction of a command (Fabrics commands by fctype). */
 enum unvmf_xfer unvmf_cmd_xfer(const struct nvme_sqe *cmd);
+/*
+ * The command's capsule was accepted, in submission order (req->qpair and
+ * req->cmd set): a transport that calls this for every command it will pass
+ * to the core lets the core pair fused commands (fused.c); without it,
+ * fused commands complete with Invalid Field.
+ */
+void unvmf_req_fused_arrive(struct unvmf_req *req);
 void unvmf_req_exec(struct unvmf_req *req);
 /* Completes without executing, with the given status (e.g. a bad SGL seen by the transport). */
 void unvmf_req_complete_status(struct unvmf_req *req, uint8_t sct, uint8_t sc);

@@ -28,6 +28,38 @@ struct unvmf_ns {
 	 * is needed on the I/O path.
 	 */
 	bool removing;
+	/* Compare and Write against other writes to its range (range_lock.c). */
+	pthread_mutex_t range_mu;
+	_Atomic uint32_t range_locks;              /* locks in ranges; writes look here first */
+	_Atomic uint32_t range_users; /* locks from acquire to release: removal waits for 0 */
+	LIST_HEAD(, unvmf_range_lock) ranges;      /* under range_mu */
+	LIST_HEAD(, unvmf_req) writes;             /* writes counted the slow way, under range_mu */
+	LIST_HEAD(, unvmf_req) blocked;            /* writes waiting for a lock, under range_mu */
+	struct unvmf_ns_group_writes *fast_writes; /* [UNVMF_MAX_POLL_GROUPS], by group index */
+};
+
+/* Writes one poll group has in flight on a namespace unseen by range_mu; one writer. */
+struct unvmf_ns_group_writes {
+	_Alignas(64) _Atomic uint32_t n;
+};
+
+/*
+ * A Compare and Write's hold on [slba, slba + nlb) of ns. Lives in the
+ * allocation of the fused pair's compare buffer; owner thread only, except
+ * link and the fields range_mu guards.
+ */
+struct unvmf_range_lock {
+	struct unvmf_ns *ns;
+	uint64_t slba;
+	uint64_t nlb;
+	struct unvmf_req *first;                   /* the Compare */
+	struct unvmf_req *second;                  /* the Write */
+	void (*held)(struct unvmf_range_lock *lk); /* on the owner's thread once held */
+	struct unvmf_poller *poller;
+	bool inserted; /* in ns->ranges */
+	bool failed;   /* could not wait for the range: held() must fail the pair */
+	bool active;   /* between acquire and release */
+	LIST_ENTRY(unvmf_range_lock) link;
 };
 
 struct unvmf_host_entry {
@@ -202,6 +234,8 @@ void unvmf_io_exec(struct unvmf_req *req);
 void unvmf_discovery_log(const char *hostnqn, const struct unvmf_trid *local, void *buf,
                          uint64_t offset, uint32_t length);
 void unvmf_ctrlr_qpair_gone(struct unvmf_qpair *qpair);
+/* unvmf_subsystem_ns_changed with g_tgt.lock held. */
+void unvmf_subsystem_ns_changed_locked(struct unvmf_subsystem *subsys, uint32_t nsid);
 void unvmf_ctrlr_aer_abort_all(struct unvmf_ctrlr *ctrlr);
 /* Stages an error completion of req (req's thread); false if the qid's ring is full. */
 bool unvmf_ctrlr_error_post(struct unvmf_ctrlr *ctrlr, const struct unvmf_req *req);
@@ -230,4 +264,46 @@ void unvmf_limits_host_attach_locked(struct unvmf_qpair *qpair, const char *host
 void unvmf_limits_host_detach_locked(struct unvmf_qpair *qpair, const char *hostnqn);
 /* tls_keys.c: forgets every key, wiping it (target shutdown). */
 void unvmf_keyring_wipe(void);
+
+/* ---- fused operations (fused.c) ---- */
+/* The pair's ordering role, set at arrival (see unvmf_req_fused_arrive). */
+enum unvmf_fused_state {
+	UNVMF_FUSED_NONE,           /* the transport has not reported the arrival */
+	UNVMF_FUSED_ARRIVED,        /* not fused (or reserved FUSE 3) */
+	UNVMF_FUSED_WAIT_SECOND,    /* a FIRST; its successor has not arrived */
+	UNVMF_FUSED_PAIRED,         /* a FIRST or SECOND with its partner */
+	UNVMF_FUSED_MISSING,        /* a half whose partner never came */
+	UNVMF_FUSED_PARTNER_FAILED, /* its partner completed before the pair ran */
+	UNVMF_FUSED_RUNNING,        /* the pair runs (io.c) */
+};
+/* From unvmf_req_exec for cmd.fuse != 0: holds a half until both can run. */
+void unvmf_fused_exec(struct unvmf_req *req);
+/* From unvmf_req_complete: tells an unexecuted partner that its pair is off. */
+void unvmf_fused_complete(struct unvmf_req *req);
+/* From unvmf_qpair_teardown_begin: completes the halves held for partners. */
+void unvmf_fused_qpair_teardown(struct unvmf_qpair *qpair);
+/* io.c: runs a pair, both halves on the same qpair (FIRST Compare, SECOND Write). */
+void unvmf_io_fused_exec(struct unvmf_req *first, struct unvmf_req *second);
+
+/* ---- write ordering against Compare and Write (range_lock.c) ---- */
+enum unvmf_range_state {
+	UNVMF_RANGE_NONE,
+	UNVMF_RANGE_FAST,    /* counted in ns->fast_writes[group] */
+	UNVMF_RANGE_SLOW,    /* on ns->writes */
+	UNVMF_RANGE_BLOCKED, /* on ns->blocked, resumed by unvmf_io_exec after the lock goes */
+};
+int unvmf_ns_range_init(struct unvmf_ns *ns);
+void unvmf_ns_range_fini(struct unvmf_ns *ns);
+/*
+ * Before a write of [slba, slba + nlb) on req->ns (req's thread): true to
+ * submit now, false when it waits for a Compare and Write holding an
+ * overlapping range (the core runs it again later on its thread).
+ */
+bool unvmf_range_write_begin(struct unvmf_req *req, uint64_t slba, uint64_t nlb);
+/* After the write's bdev I/O completed (req's thread). */
+void unvmf_range_write_end(struct unvmf_req *req);
+/* Takes lk (set up by the caller) on the owner's thread; lk->held runs once it holds. */
+void unvmf_range_lock_acquire(struct unvmf_range_lock *lk);
+void unvmf_range_lock_release(struct unvmf_range_lock *lk);
+
 void unvmf_latency_hist_add(struct unvmf_latency_hist *hist, uint64_t us);

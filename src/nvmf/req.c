@@ -80,6 +80,8 @@ void unvmf_req_complete(struct unvmf_req *req)
 			qpair->sqhd = 0;
 	}
 	req->rsp.sqhd = qpair->sq_flow_control_disabled ? 0xffff : qpair->sqhd;
+	if (unvmf_unlikely(req->fused_state != UNVMF_FUSED_NONE))
+		unvmf_fused_complete(req);
 	qpair->stats.requests++;
 	if (unvmf_unlikely(!ok)) {
 		qpair->stats.errors++;
@@ -129,7 +131,7 @@ void unvmf_req_exec(struct unvmf_req *req)
 		return;
 	}
 	if (unvmf_unlikely(req->cmd.fuse != 0)) {
-		unvmf_req_complete_status(req, NVME_SCT_GENERIC, NVME_SC_INVALID_FIELD);
+		unvmf_fused_exec(req);
 		return;
 	}
 	if (qpair->qid == 0)

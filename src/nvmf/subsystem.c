@@ -198,6 +198,7 @@ static void subsystem_free(struct unvmf_subsystem *subsys)
 
 		if (ns) {
 			unvmf_bdev_release(ns->bdev);
+			unvmf_ns_range_fini(ns);
 			free(ns);
 		}
 	}
@@ -292,6 +293,29 @@ int unvmf_subsystem_delete(struct unvmf_subsystem *subsys, void (*done)(void *ar
 
 /* ---- namespaces ---- */
 
+/*
+ * A bdev grew (control-plane thread, see unvmf_bdev_resize): every namespace
+ * on it changed its Identify Namespace data, so each controller of its
+ * subsystem lists it in the Changed Namespace List and, if the host enabled
+ * it, gets a Namespace Attribute Changed event.
+ */
+static void subsystem_bdev_resized(struct unvmf_bdev *bdev)
+{
+	struct unvmf_subsystem *subsys;
+
+	pthread_mutex_lock(&g_tgt.lock);
+	TAILQ_FOREACH(subsys, &g_tgt.subsystems, link)
+	{
+		for (uint32_t i = 0; i < subsys->max_namespaces; i++) {
+			const struct unvmf_ns *ns = subsys->ns[i];
+
+			if (ns && ns->bdev == bdev)
+				unvmf_subsystem_ns_changed_locked(subsys, ns->nsid);
+		}
+	}
+	pthread_mutex_unlock(&g_tgt.lock);
+}
+
 int unvmf_subsystem_add_ns(struct unvmf_subsystem *subsys, struct unvmf_bdev *bdev, uint32_t nsid,
 			   const uint8_t *uuid, const uint8_t *nguid, const uint8_t *eui64)
 {
@@ -305,6 +329,12 @@ int unvmf_subsystem_add_ns(struct unvmf_subsystem *subsys, struct unvmf_bdev *bd
 	ns = calloc(1, sizeof(*ns));
 	if (!ns)
 		return -ENOMEM;
+	rc = unvmf_ns_range_init(ns);
+	if (rc) {
+		free(ns);
+		return rc;
+	}
+	unvmf_bdev_set_resize_listener(subsystem_bdev_resized);
 	pthread_mutex_lock(&g_tgt.lock);
 	if (nsid == 0) {
 		for (uint32_t i = 0; i < subsys->max_namespaces; i++) {
@@ -343,6 +373,7 @@ int unvmf_subsystem_add_ns(struct unvmf_subsystem *subsys, struct unvmf_bdev *bd
 
 err_unlock:
 	pthread_mutex_unlock(&g_tgt.lock);
+	unvmf_ns_range_fini(ns);
 	free(ns);
 	return rc;
 }
@@ -380,9 +411,13 @@ static int ns_remove_poll(void *arg)
 			ctx->group_pending = false;
 		return 1;
 	}
+	/* A Compare and Write may still wait for its range without I/O on a channel. */
+	if (atomic_load_explicit(&ctx->ns->range_users, memory_order_acquire))
+		return 0;
 	unvmf_poller_unregister(&ctx->poller);
 	unvmf_bdev_release(ctx->ns->bdev);
 	LOG_NOTICE("subsystem %s: namespace %u removed", ctx->nqn, ctx->ns->nsid);
+	unvmf_ns_range_fini(ctx->ns);
 	free(ctx->ns);
 	if (ctx->done)
 		ctx->done(ctx->arg, 0);

@@ -487,6 +487,7 @@ void unvmf_tgt_new_qpair(struct unvmf_qpair *qpair)
 void unvmf_qpair_teardown_begin(struct unvmf_qpair *qpair)
 {
 	qpair->state = UNVMF_QPAIR_DISCONNECTING;
+	unvmf_fused_qpair_teardown(qpair);
 	if (qpair->ctrlr && qpair->qid == 0) {
 		/*
 		 * The admin queue is going (host disconnect, shutdown, error): its

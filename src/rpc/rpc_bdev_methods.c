@@ -232,6 +232,53 @@ static void rpc_bdev_uring_delete(struct unvmf_rpc_request *req, json_t *params)
 }
 #endif
 
+/* ---- resize: the namespaces on the bdev announce their new size to hosts ---- */
+
+struct bdev_resize_params {
+	const char *name;
+	uint64_t new_size; /* MiB */
+};
+
+static const struct unvmf_rpc_param g_resize_spec[] = {
+    {"name", UNVMF_RPC_STRING, true, UNVMF_RPC_FIELD(struct bdev_resize_params, name), 0, 0},
+    {"new_size", UNVMF_RPC_UINT, true, UNVMF_RPC_FIELD(struct bdev_resize_params, new_size), 1, 0},
+};
+
+static void bdev_resize_reply(struct unvmf_rpc_request *req, const char *name, int rc)
+{
+	if (rc == 0)
+		unvmf_rpc_send_bool(req, true);
+	else if (rc == -ENOENT)
+		unvmf_rpc_send_error(req, -ENODEV, "bdev %s does not exist", name);
+	else
+		unvmf_rpc_send_error(req, rc, "cannot resize bdev %s: %s", name,
+		                     rc == -EINVAL ? "the size can only grow" : strerror(-rc));
+}
+
+/* SPDK's bdev_null_resize: {"name", "new_size" in MiB}. */
+static void rpc_bdev_null_resize(struct unvmf_rpc_request *req, json_t *params)
+{
+	struct bdev_resize_params p = {0};
+
+	if (unvmf_rpc_decode_or_reply(req, params, g_resize_spec, UNVMF_ARRAY_SIZE(g_resize_spec),
+	                              &p, NULL))
+		return;
+	bdev_resize_reply(req, p.name, unvmf_bdev_null_resize(p.name, p.new_size));
+}
+
+#if UNVMF_WITH_URING
+/* SPDK's bdev_aio_rescan (and bdev_uring_rescan): the file's size again. */
+static void rpc_bdev_uring_rescan(struct unvmf_rpc_request *req, json_t *params)
+{
+	struct bdev_name_params p = {0};
+
+	if (unvmf_rpc_decode_or_reply(req, params, g_name_spec, UNVMF_ARRAY_SIZE(g_name_spec), &p,
+	                              NULL))
+		return;
+	bdev_resize_reply(req, p.name, unvmf_bdev_uring_rescan(p.name));
+}
+#endif
+
 json_t *unvmf_rpc_bdev_create_params(struct unvmf_bdev *bdev)
 {
 	char uuid[37];
@@ -300,8 +347,9 @@ static const struct unvmf_rpc_method g_bdev_methods[] = {
 #if UNVMF_WITH_URING
     {"bdev_uring_create", rpc_bdev_uring_create},   {"bdev_uring_delete", rpc_bdev_uring_delete},
     {"bdev_aio_create", rpc_bdev_uring_create},     {"bdev_aio_delete", rpc_bdev_uring_delete},
+    {"bdev_aio_rescan", rpc_bdev_uring_rescan},     {"bdev_uring_rescan", rpc_bdev_uring_rescan},
 #endif
-    {"bdev_get_bdevs", rpc_bdev_get_bdevs},
+    {"bdev_null_resize", rpc_bdev_null_resize},     {"bdev_get_bdevs", rpc_bdev_get_bdevs},
 };
 
 void unvmf_rpc_register_bdev_methods(void)

@@ -281,6 +281,21 @@ int nvmf_loop_qpair_close(struct nvmf_loop_qpair *lq)
 struct nvmf_loop_req *nvmf_loop_submit(struct nvmf_loop_qpair *lq, const struct nvme_sqe *sqe,
                                        void *buf, uint32_t len, enum unvmf_xfer xfer)
 {
+	struct nvmf_loop_req *r = nvmf_loop_arrive(lq, sqe, buf, len, xfer);
+
+	if (r)
+		nvmf_loop_req_exec(r);
+	return r;
+}
+
+void nvmf_loop_req_exec(struct nvmf_loop_req *r)
+{
+	unvmf_req_exec(&r->req);
+}
+
+struct nvmf_loop_req *nvmf_loop_arrive(struct nvmf_loop_qpair *lq, const struct nvme_sqe *sqe,
+                                       void *buf, uint32_t len, enum unvmf_xfer xfer)
+{
 	struct nvmf_loop_req *r = calloc(1, sizeof(*r));
 
 	if (!r)
@@ -294,7 +309,7 @@ struct nvmf_loop_req *nvmf_loop_submit(struct nvmf_loop_qpair *lq, const struct 
 		r->req.iov[0].iov_len = len;
 		r->req.iovcnt = 1;
 	}
-	unvmf_req_exec(&r->req);
+	unvmf_req_fused_arrive(&r->req);
 	return r;
 }
 

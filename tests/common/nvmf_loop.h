@@ -93,6 +93,14 @@ int nvmf_loop_exec(struct nvmf_loop_qpair *lq, const struct nvme_sqe *sqe, void 
 struct nvmf_loop_req;
 struct nvmf_loop_req *nvmf_loop_submit(struct nvmf_loop_qpair *lq, const struct nvme_sqe *sqe,
                                        void *buf, uint32_t len, enum unvmf_xfer xfer);
+/*
+ * The two halves of nvmf_loop_submit, for tests of submission order against
+ * execution order (fused commands): the capsule arrives (in the order of
+ * these calls), then the transport executes it whenever the test says.
+ */
+struct nvmf_loop_req *nvmf_loop_arrive(struct nvmf_loop_qpair *lq, const struct nvme_sqe *sqe,
+                                       void *buf, uint32_t len, enum unvmf_xfer xfer);
+void nvmf_loop_req_exec(struct nvmf_loop_req *r);
 /* True once the core completed r; *cqe (optional) then gets the completion. */
 bool nvmf_loop_req_done(const struct nvmf_loop_req *r, struct nvme_cqe *cqe);
 void nvmf_loop_req_free(struct nvmf_loop_req *r);

@@ -464,6 +464,50 @@ static void test_null_bdev(void **state)
 	free(buf);
 }
 
+static struct unvmf_bdev *g_resized;
+static unsigned g_resize_calls;
+
+static void on_resize(struct unvmf_bdev *bdev)
+{
+	g_resized = bdev;
+	g_resize_calls++;
+}
+
+static void test_null_resize(void **state)
+{
+	struct unvmf_bdev *bdev, *ram;
+	struct unvmf_bdev_channel *ch;
+	uint8_t *buf = buf_alloc(8 * 512);
+
+	g_resize_calls = 0;
+	unvmf_bdev_set_resize_listener(on_resize);
+	assert_int_equal(unvmf_bdev_null_create("null_rs", 2048, 512, NULL, &bdev), 0);
+	ch = channel_open(bdev);
+	assert_int_equal(io_one(ch, UNVMF_BDEV_IO_WRITE, 2048, 8, buf, 8 * 512, 1), -ERANGE);
+	/* SPDK's unit: MiB. */
+	assert_int_equal(unvmf_bdev_null_resize("null_rs", 2), 0);
+	assert_int_equal(unvmf_bdev_num_blocks(bdev), 4096);
+	assert_int_equal(g_resize_calls, 1);
+	assert_ptr_equal(g_resized, bdev);
+	assert_int_equal(io_one(ch, UNVMF_BDEV_IO_WRITE, 2048, 8, buf, 8 * 512, 1), 0);
+	/* The same size: nothing changes, nobody is told. */
+	assert_int_equal(unvmf_bdev_null_resize("null_rs", 2), 0);
+	assert_int_equal(g_resize_calls, 1);
+	/* Shrinking, zero, unknown names and other backends are refused. */
+	assert_int_equal(unvmf_bdev_null_resize("null_rs", 1), -EINVAL);
+	assert_int_equal(unvmf_bdev_null_resize("null_rs", 0), -EINVAL);
+	assert_int_equal(unvmf_bdev_null_resize("nope", 4), -ENOENT);
+	assert_int_equal(unvmf_bdev_malloc_create("ram_rs", 64, 512, NULL, &ram), 0);
+	assert_int_equal(unvmf_bdev_null_resize("ram_rs", 4), -ENODEV);
+	assert_int_equal(unvmf_bdev_num_blocks(bdev), 4096);
+	assert_int_equal(g_resize_calls, 1);
+	channel_close(ch);
+	unvmf_bdev_set_resize_listener(NULL);
+	assert_int_equal(unvmf_bdev_delete("ram_rs"), 0);
+	assert_int_equal(unvmf_bdev_delete("null_rs"), 0);
+	free(buf);
+}
+
 static void malloc_round_trip(uint32_t bs)
 {
 	struct unvmf_bdev *bdev;
@@ -672,6 +716,33 @@ static void test_uring_block_device(void **state)
 	round_trip(bdev, loop_fd);
 	assert_int_equal(unvmf_bdev_delete("uring_blk"), 0);
 	close(loop_fd); /* the last closer: autoclear detaches it */
+	close(fd);
+	unlink(path);
+}
+
+static void test_uring_rescan(void **state)
+{
+	char path[256];
+	int fd = temp_file("/tmp", 8192, path, sizeof(path));
+	struct unvmf_bdev *bdev = NULL;
+
+	g_resize_calls = 0;
+	unvmf_bdev_set_resize_listener(on_resize);
+	assert_int_equal(unvmf_bdev_uring_create("uring_rs", path, 512, NULL, &bdev), 0);
+	assert_int_equal(unvmf_bdev_num_blocks(bdev), 16);
+	/* The file grew (a partial block does not count). */
+	assert_int_equal(ftruncate(fd, 65536 + 100), 0);
+	assert_int_equal(unvmf_bdev_uring_rescan("uring_rs"), 0);
+	assert_int_equal(unvmf_bdev_num_blocks(bdev), 128);
+	assert_int_equal(g_resize_calls, 1);
+	assert_ptr_equal(g_resized, bdev);
+	/* A file that shrank is refused, the size stays. */
+	assert_int_equal(ftruncate(fd, 4096), 0);
+	assert_int_equal(unvmf_bdev_uring_rescan("uring_rs"), -EINVAL);
+	assert_int_equal(unvmf_bdev_num_blocks(bdev), 128);
+	assert_int_equal(unvmf_bdev_uring_rescan("nope"), -ENOENT);
+	unvmf_bdev_set_resize_listener(NULL);
+	assert_int_equal(unvmf_bdev_delete("uring_rs"), 0);
 	close(fd);
 	unlink(path);
 }
@@ -1077,6 +1148,7 @@ int main(void)
 	    cmocka_unit_test(test_registry),
 	    cmocka_unit_test(test_delete_all),
 	    cmocka_unit_test(test_null_bdev),
+	    cmocka_unit_test(test_null_resize),
 	    cmocka_unit_test(test_malloc_round_trip_512),
 	    cmocka_unit_test(test_malloc_round_trip_4096),
 	    cmocka_unit_test(test_malloc_1gib),
@@ -1087,6 +1159,7 @@ int main(void)
 	    cmocka_unit_test(test_uring_many_concurrent),
 	    cmocka_unit_test(test_uring_block_device),
 	    cmocka_unit_test(test_uring_create_errors),
+	    cmocka_unit_test(test_uring_rescan),
 	    cmocka_unit_test(test_range_and_iov_errors),
 	    cmocka_unit_test(test_fault_fail),
 	    cmocka_unit_test(test_fault_delay),

@@ -81,7 +81,8 @@ static void test_identify_controller(void **state)
 	assert_int_equal(cd->sqes, 0x66);
 	assert_int_equal(cd->cqes, 0x44);
 	assert_int_equal(cd->nn, NVMF_LOOP_MAX_NS);
-	assert_int_equal(cd->oncs, NVME_ONCS_DSM | NVME_ONCS_WRITE_ZEROES);
+	assert_int_equal(cd->oncs, NVME_ONCS_COMPARE | NVME_ONCS_DSM | NVME_ONCS_WRITE_ZEROES);
+	assert_int_equal(cd->fuses, NVME_FUSES_COMPARE_AND_WRITE);
 	assert_int_equal(cd->vwc, NVME_VWC_PRESENT);
 	assert_int_equal(cd->elpe, 15);
 	assert_int_equal(cd->aerl, UNVMF_MAX_AER - 1);
@@ -154,9 +155,119 @@ static void test_identify_refusals(void **state)
 	assert_int_equal(
 	    nvmf_loop_exec(&f->admin, &sqe, f->buf, 4096, UNVMF_XFER_HOST_TO_CONTROLLER, NULL),
 	    ST(NVME_SCT_GENERIC, NVME_SC_DATA_SGL_LENGTH_INVALID));
-	/* A CNS the controller does not implement (NVM Set List). */
+	/* CNSes the controller does not implement (NVM Set List, the I/O command set's active
+	 * list). */
+	assert_int_equal(identify(f, 0x07, 0, 4096), ST(NVME_SCT_GENERIC, NVME_SC_INVALID_FIELD));
 	assert_int_equal(identify(f, NVME_CNS_NVM_SET_LIST, 0, 4096),
 	                 ST(NVME_SCT_GENERIC, NVME_SC_INVALID_FIELD));
+}
+
+static int identify_csi(struct nvmf_loop *f, uint8_t cns, uint32_t nsid, uint8_t csi)
+{
+	struct nvme_sqe sqe = {
+	    .opc = NVME_OPC_IDENTIFY, .nsid = nsid, .cdw10 = cns, .cdw11 = (uint32_t)csi << 24};
+
+	memset(f->buf, 0xee, sizeof(f->buf));
+	return nvmf_loop_exec(&f->admin, &sqe, f->buf, 4096, UNVMF_XFER_CONTROLLER_TO_HOST, NULL);
+}
+
+static bool all_zero(const uint8_t *b, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (b[i])
+			return false;
+	}
+	return true;
+}
+
+static void test_identify_command_set_structures(void **state)
+{
+	struct nvmf_loop *f = *state;
+	const struct nvme_id_ns_indep *ind = (const void *)f->buf;
+	const uint64_t *vec = (const void *)f->buf;
+
+	/* CNS 05h, NVM: no protection information, no extended formats: all zero. */
+	assert_int_equal(identify_csi(f, NVME_CNS_IOCS_NAMESPACE, 1, NVME_CSI_NVM), OK);
+	assert_true(all_zero(f->buf, 4096));
+	assert_int_equal(f->buf[4096], 0xee);
+	assert_int_equal(identify_csi(f, NVME_CNS_IOCS_NAMESPACE, 2, NVME_CSI_NVM), OK);
+	assert_true(all_zero(f->buf, 4096));
+	assert_int_equal(identify_csi(f, NVME_CNS_IOCS_NAMESPACE, 0, NVME_CSI_NVM),
+	                 ST(NVME_SCT_GENERIC, NVME_SC_INVALID_NAMESPACE_OR_FORMAT));
+	assert_int_equal(
+	    identify_csi(f, NVME_CNS_IOCS_NAMESPACE, NVMF_LOOP_MAX_NS + 1, NVME_CSI_NVM),
+	    ST(NVME_SCT_GENERIC, NVME_SC_INVALID_NAMESPACE_OR_FORMAT));
+	/* Key Value (01h) and Zoned (02h) are not implemented. */
+	assert_int_equal(identify_csi(f, NVME_CNS_IOCS_NAMESPACE, 1, 0x02),
+	                 ST(NVME_SCT_GENERIC, NVME_SC_INVALID_FIELD));
+	/* CNS 06h, NVM: no limits beyond the commands' own fields. */
+	assert_int_equal(identify_csi(f, NVME_CNS_IOCS_CONTROLLER, 0, NVME_CSI_NVM), OK);
+	assert_true(all_zero(f->buf, sizeof(struct nvme_id_ctrl_nvm)));
+	assert_int_equal(identify_csi(f, NVME_CNS_IOCS_CONTROLLER, 0, 0x01),
+	                 ST(NVME_SCT_GENERIC, NVME_SC_INVALID_FIELD));
+	/* CNS 08h: an active namespace is shared and ready; an unused NSID is zeroes. */
+	assert_int_equal(identify_csi(f, NVME_CNS_INDEP_NAMESPACE, 1, 0), OK);
+	assert_int_equal(ind->nmic, 1);
+	assert_int_equal(ind->nstat, 1);
+	assert_int_equal(ind->nsfeat, 0);
+	assert_int_equal(ind->anagrpid, 0);
+	assert_true(all_zero(ind->rsvd15, sizeof(ind->rsvd15)));
+	assert_int_equal(identify_csi(f, NVME_CNS_INDEP_NAMESPACE, 2, 0), OK);
+	assert_true(all_zero(f->buf, 4096));
+	assert_int_equal(identify_csi(f, NVME_CNS_INDEP_NAMESPACE, 0, 0),
+	                 ST(NVME_SCT_GENERIC, NVME_SC_INVALID_NAMESPACE_OR_FORMAT));
+	/* CNS 1Ch: one combination, the NVM command set alone. */
+	assert_int_equal(identify_csi(f, NVME_CNS_IOCS, 0, 0), OK);
+	assert_int_equal(vec[0], 1);
+	assert_true(all_zero(f->buf + 8, 4096 - 8));
+}
+
+static void test_command_effects_log(void **state)
+{
+	struct nvmf_loop *f = *state;
+	const struct nvme_cmd_effects_log *log = (const void *)f->buf;
+	const struct nvme_id_ctrl *cd = (const void *)f->buf;
+	const uint8_t admin[] = {0x02, 0x06, 0x08, 0x09, 0x0a, 0x0c, 0x18};
+	unsigned n_acs = 0, n_iocs = 0;
+
+	assert_int_equal(identify(f, NVME_CNS_CONTROLLER, 0, 4096), OK);
+	assert_true(cd->lpa & NVME_LPA_COMMAND_EFFECTS);
+	assert_int_equal(get_log(f, NVME_LOG_COMMAND_EFFECTS, 0, 4096, false), OK);
+	for (size_t i = 0; i < sizeof(admin); i++)
+		assert_int_equal(log->acs[admin[i]], NVME_CMD_EFFECTS_CSUPP);
+	assert_int_equal(log->iocs[NVME_OPC_READ], NVME_CMD_EFFECTS_CSUPP);
+	assert_int_equal(log->iocs[NVME_OPC_FLUSH], NVME_CMD_EFFECTS_CSUPP);
+	assert_int_equal(log->iocs[NVME_OPC_COMPARE], NVME_CMD_EFFECTS_CSUPP);
+	assert_int_equal(log->iocs[NVME_OPC_WRITE], NVME_CMD_EFFECTS_CSUPP | NVME_CMD_EFFECTS_LBCC);
+	assert_int_equal(log->iocs[NVME_OPC_WRITE_ZEROES],
+	                 NVME_CMD_EFFECTS_CSUPP | NVME_CMD_EFFECTS_LBCC);
+	assert_int_equal(log->iocs[NVME_OPC_DATASET_MANAGEMENT],
+	                 NVME_CMD_EFFECTS_CSUPP | NVME_CMD_EFFECTS_LBCC);
+	/* Nothing else is claimed. */
+	for (unsigned i = 0; i < 256; i++) {
+		n_acs += log->acs[i] != 0;
+		n_iocs += log->iocs[i] != 0;
+	}
+	assert_int_equal(n_acs, sizeof(admin));
+	assert_int_equal(n_iocs, 6);
+	assert_true(all_zero(log->rsvd2048, sizeof(log->rsvd2048)));
+	/* Every listed admin opcode is really implemented: none answers Invalid Opcode. */
+	for (size_t i = 0; i < sizeof(admin); i++) {
+		struct nvme_sqe sqe = {.opc = admin[i]};
+
+		if (admin[i] == NVME_OPC_ASYNC_EVENT_REQUEST || admin[i] == NVME_OPC_ABORT)
+			continue; /* held, or needs an I/O queue: covered elsewhere */
+		assert_int_not_equal(nvmf_loop_exec(&f->admin, &sqe, f->buf, 4096,
+		                                    (admin[i] & 3) == 2
+		                                        ? UNVMF_XFER_CONTROLLER_TO_HOST
+		                                        : UNVMF_XFER_NONE,
+		                                    NULL),
+		                     ST(NVME_SCT_GENERIC, NVME_SC_INVALID_OPCODE));
+	}
+	/* A part of the page at an offset. */
+	assert_int_equal(get_log(f, NVME_LOG_COMMAND_EFFECTS, 1024 + 4 * NVME_OPC_WRITE, 4, false),
+	                 OK);
+	assert_int_equal(*(const uint32_t *)f->buf, NVME_CMD_EFFECTS_CSUPP | NVME_CMD_EFFECTS_LBCC);
 }
 
 static void test_get_log_page_offsets_and_lengths(void **state)
@@ -193,7 +304,7 @@ static void test_get_log_page_offsets_and_lengths(void **state)
 		                 ST(NVME_SCT_GENERIC, NVME_SC_DATA_SGL_LENGTH_INVALID));
 	}
 	/* A log page the controller does not have; the discovery log on an NVM subsystem. */
-	assert_int_equal(get_log(f, NVME_LOG_COMMAND_EFFECTS, 0, 512, false),
+	assert_int_equal(get_log(f, NVME_LOG_DEVICE_SELF_TEST, 0, 512, false),
 	                 ST(NVME_SCT_COMMAND_SPECIFIC, NVME_SC_INVALID_LOG_PAGE));
 	assert_int_equal(get_log(f, NVME_LOG_DISCOVERY, 0, 512, false),
 	                 ST(NVME_SCT_COMMAND_SPECIFIC, NVME_SC_INVALID_LOG_PAGE));
@@ -355,6 +466,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_identify_active_ns_list_and_descriptors, setup,
 	                                    nvmf_loop_fixture_close),
 	    cmocka_unit_test_setup_teardown(test_identify_refusals, setup, nvmf_loop_fixture_close),
+	    cmocka_unit_test_setup_teardown(test_identify_command_set_structures, setup,
+	                                    nvmf_loop_fixture_close),
+	    cmocka_unit_test_setup_teardown(test_command_effects_log, setup,
+	                                    nvmf_loop_fixture_close),
 	    cmocka_unit_test_setup_teardown(test_get_log_page_offsets_and_lengths, setup,
 	                                    nvmf_loop_fixture_close),
 	    cmocka_unit_test_setup_teardown(test_error_and_health_logs, setup,

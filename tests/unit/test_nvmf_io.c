@@ -153,14 +153,13 @@ static void test_direction_namespace_opcode(void **state)
 	assert_int_equal(
 	    nvmf_loop_exec(&f->io, &sqe, (f->buf + 8192), BS, UNVMF_XFER_CONTROLLER_TO_HOST, NULL),
 	    ST(NVME_SCT_GENERIC, NVME_SC_INVALID_NAMESPACE_OR_FORMAT));
-	/* Compare (0x05) is not supported. */
-	sqe = rw_sqe(0x05, 1, 0, 1);
-	assert_int_equal(
-	    nvmf_loop_exec(&f->io, &sqe, f->buf, BS, UNVMF_XFER_HOST_TO_CONTROLLER, NULL),
-	    ST(NVME_SCT_GENERIC, NVME_SC_INVALID_OPCODE));
-	/* A fused command. */
+	/* Write Uncorrectable (0x04) is not supported (Compare and fused: test_nvmf_fused.c). */
+	sqe = rw_sqe(0x04, 1, 0, 1);
+	assert_int_equal(nvmf_loop_exec(&f->io, &sqe, NULL, 0, UNVMF_XFER_NONE, NULL),
+	                 ST(NVME_SCT_GENERIC, NVME_SC_INVALID_OPCODE));
+	/* FUSE 3 is reserved. */
 	sqe = rw_sqe(NVME_OPC_READ, 1, 0, 1);
-	sqe.fuse = 1;
+	sqe.fuse = 3;
 	assert_int_equal(
 	    nvmf_loop_exec(&f->io, &sqe, (f->buf + 8192), BS, UNVMF_XFER_CONTROLLER_TO_HOST, NULL),
 	    ST(NVME_SCT_GENERIC, NVME_SC_INVALID_FIELD));

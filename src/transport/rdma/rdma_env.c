@@ -40,6 +40,9 @@ static int env_parse(void *ctx, struct rdma_req *req)
 		        recv->byte_len);
 		return rc;
 	}
+	/* Receives are parsed in submission order: the core pairs fused commands from here. */
+	if (rc == 0)
+		unvmf_req_fused_arrive(&req->core);
 	if (rc > 0) {
 		struct unvmf_qpair *qp = &rq->qpair;
 

@@ -214,6 +214,8 @@ void tcp_req_capsule_done(struct tcp_req *req)
 {
 	struct tcp_group *group = req->conn->group;
 
+	/* Capsules complete in submission order: the core pairs fused commands from here. */
+	unvmf_req_fused_arrive(&req->core);
 	if (req->has_status) {
 		req_fail(req, req->sct, req->sc);
 		return;
