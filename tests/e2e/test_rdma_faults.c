@@ -82,7 +82,7 @@ static bool step_until(uint16_t cntlid, uint16_t qid, const struct want *w, int 
 {
 	for (int step = 0; step <= max_steps; step++) {
 		/* Generous: a loaded machine must not let us step past the window. */
-		for (int tries = 0; tries < 100; tries++) {
+		for (int tries = 0; tries < 500; tries++) {
 			json_t *st = rte_stats();
 			json_t *q = rte_qpair_stats(st, cntlid, qid);
 			bool ok = q != NULL;
