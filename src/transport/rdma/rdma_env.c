@@ -40,16 +40,10 @@ static int env_parse(void *ctx, struct rdma_req *req)
 		        recv->byte_len);
 		return rc;
 	}
-	if (rc > 0) {
-		struct unvmf_qpair *qp = &rq->qpair;
-
-		/* The core never sees it: fill what unvmf_req_complete would. */
-		req->core.rsp.cid = req->core.cmd.cid;
-		req->core.rsp.sqid = qp->qid;
-		req->core.rsp.sqhd = qp->sq_flow_control_disabled ? 0xffff : qp->sqhd;
-		LOG_INFO("qpair %lu: cid %u opc 0x%02x: bad SGL (sc 0x%02x)", (unsigned long)qp->id,
-		         req->core.cmd.cid, req->core.cmd.opc, req->core.rsp.status.s.sc);
-	}
+	if (rc > 0)
+		LOG_INFO("qpair %lu: cid %u opc 0x%02x: bad SGL (sc 0x%02x)",
+		         (unsigned long)rq->qpair.id, req->core.cmd.cid, req->core.cmd.opc,
+		         req->core.rsp.status.s.sc);
 	return rc;
 }
 
@@ -309,6 +303,11 @@ static void env_execute(void *ctx, struct rdma_req *req)
 	unvmf_req_exec(&req->core);
 }
 
+static void env_reject(void *ctx, struct rdma_req *req, uint8_t sct, uint8_t sc)
+{
+	unvmf_req_reject(&req->core, sct, sc);
+}
+
 static void env_release_recv(void *ctx, struct rdma_req *req)
 {
 	rdma_env_recv_release(ctx, req->recv);
@@ -365,6 +364,7 @@ void rdma_env_init(struct rdma_qpair *rq)
 	    .send_room = env_send_room,
 	    .post_response = env_post_response,
 	    .execute = env_execute,
+	    .reject = env_reject,
 	    .release_recv = env_release_recv,
 	    .in_error = env_in_error,
 	    .fail = env_fail,

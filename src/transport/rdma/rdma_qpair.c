@@ -440,13 +440,8 @@ int rdma_qpair_abort_request(struct unvmf_qpair *qpair, uint16_t cid)
 
 		if (req->state != RDMA_REQ_NEED_BUFFER || req->core.cmd.cid != cid)
 			continue;
-		memset(&req->core.rsp, 0, sizeof(req->core.rsp));
-		unvmf_req_set_status(&req->core, NVME_SCT_GENERIC, NVME_SC_ABORTED_BY_REQUEST);
-		req->core.rsp.cid = cid;
-		req->core.rsp.sqid = qpair->qid;
-		req->core.rsp.sqhd = qpair->sq_flow_control_disabled ? 0xffff : qpair->sqhd;
-		rdma_req_move(req, RDMA_REQ_READY_TO_COMPLETE);
-		rdma_req_process(req);
+		/* Through the core's completion: SQHD moves on, the error is counted and logged. */
+		rdma_req_reject(req, NVME_SCT_GENERIC, NVME_SC_ABORTED_BY_REQUEST);
 		return 0;
 	}
 	return -ENOENT;

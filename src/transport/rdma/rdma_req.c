@@ -211,8 +211,8 @@ static bool req_step(struct rdma_req *req)
 		}
 		rc = env->parse(ctx, req);
 		if (rc > 0) {
-			/* Rejected with a status already in core.rsp. */
-			rdma_req_move(req, RDMA_REQ_READY_TO_COMPLETE);
+			/* A bad SGL: parse left the status in core.rsp. */
+			rdma_req_reject(req, req->core.rsp.status.s.sct, req->core.rsp.status.s.sc);
 		} else if (rc < 0) {
 			env->fail(ctx, RDMA_EV_QP_ERR_BY_LOCAL, "unparsable capsule");
 			rdma_req_move(req, RDMA_REQ_COMPLETED);
@@ -234,9 +234,7 @@ static bool req_step(struct rdma_req *req)
 		if (rc == -EAGAIN)
 			return false;
 		if (rc < 0) {
-			unvmf_req_set_status(&req->core, NVME_SCT_GENERIC,
-					     NVME_SC_INTERNAL_DEVICE_ERROR);
-			rdma_req_move(req, RDMA_REQ_READY_TO_COMPLETE);
+			rdma_req_reject(req, NVME_SCT_GENERIC, NVME_SC_INTERNAL_DEVICE_ERROR);
 			return true;
 		}
 		if (req->core.xfer == UNVMF_XFER_HOST_TO_CONTROLLER)
@@ -384,6 +382,16 @@ void rdma_req_exec_done(struct rdma_req *req)
 	rdma_req_move(req, RDMA_REQ_EXECUTED);
 	/* If execute() completed synchronously, req_step's caller keeps the loop going. */
 	rdma_req_process(req);
+}
+
+void rdma_req_reject(struct rdma_req *req, uint8_t sct, uint8_t sc)
+{
+	const struct rdma_req_env *env = req->set->env;
+
+	UNVMF_ASSERT(req_wrs(req) == 0);
+	/* EXECUTING is where the core's completion finds it (rdma_req_exec_done). */
+	rdma_req_move(req, RDMA_REQ_EXECUTING);
+	env->reject(env->ctx, req, sct, sc);
 }
 
 int rdma_req_set_process_pending(struct rdma_req_set *set)

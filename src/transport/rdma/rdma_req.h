@@ -135,6 +135,12 @@ struct rdma_req_env {
 	int (*post_response)(void *ctx, struct rdma_req *req);
 	/* Hands req->core to the core (unvmf_req_exec). */
 	void (*execute)(void *ctx, struct rdma_req *req);
+	/*
+	 * Completes req (in EXECUTING) through the core without executing it
+	 * (unvmf_req_reject): SQHD, stats and the error log as for any
+	 * completion; the core answers through rdma_req_exec_done.
+	 */
+	void (*reject)(void *ctx, struct rdma_req *req, uint8_t sct, uint8_t sc);
 	/* Gives the receive back (repost to the QP or SRQ). */
 	void (*release_recv)(void *ctx, struct rdma_req *req);
 	/* The qpair is in error: drain instead of progressing. */
@@ -189,6 +195,13 @@ void rdma_req_process(struct rdma_req *req);
 void rdma_req_wr_done(struct rdma_req *req, enum rdma_wr_kind kind, int wc_status);
 /* The core finished req->core. */
 void rdma_req_exec_done(struct rdma_req *req);
+/*
+ * Answers req with (sct, sc) without executing it (a bad SGL, no buffers, an
+ * Abort of a command that has not started): it goes through the core's
+ * completion like an executed command. req must not hold WRs or wait on the
+ * NIC (NEW, NEED_BUFFER).
+ */
+void rdma_req_reject(struct rdma_req *req, uint8_t sct, uint8_t sc);
 /* Retries the heads of the pending queues (credits, buffers or send room came back). */
 int rdma_req_set_process_pending(struct rdma_req_set *set);
 /* The qpair entered error: drives every request as far as its drain action allows. */
