@@ -343,7 +343,8 @@ static const char *target_violation(void)
 		struct unvmf_transport_poll_group *tg =
 			g_tgt.groups[i] ? g_tgt.groups[i]->tgroups[rt->base.slot] : NULL;
 
-		if (tg && rdma_group_from(tg)->stats.ownership_violations)
+		if (tg && (rdma_group_from(tg)->stats.ownership_violations ||
+			   rdma_group_from(tg)->stats.invariant_violations))
 			return rdma_group_from(tg)->first_violation;
 	}
 	return NULL;

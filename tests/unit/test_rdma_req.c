@@ -28,6 +28,7 @@ struct fake {
 	bool error;
 	int executed;
 	int rejected;
+	int invariants;
 	uint8_t parse_sc; /* > 0: the next capsule has a bad SGL with this status */
 	int recv_released;
 	int trapped;
@@ -142,6 +143,14 @@ static void f_trapped(void *ctx, struct rdma_req *req)
 	f_fail(ctx, RDMA_EV_QP_ERR_BY_INJECT, "trap");
 }
 
+static void f_invariant(void *ctx, const char *what)
+{
+	struct fake *f = ctx;
+
+	f->invariants++;
+	f_fail(ctx, RDMA_EV_QP_ERR_BY_LOCAL, what);
+}
+
 static struct fake *fake_new(uint32_t nreqs)
 {
 	struct fake *f = calloc(1, sizeof(*f));
@@ -161,6 +170,7 @@ static struct fake *fake_new(uint32_t nreqs)
 		.in_error = f_in_error,
 		.fail = f_fail,
 		.trapped = f_trapped,
+		.invariant = f_invariant,
 	};
 	f->bufs_free = 4;
 	f->credits = 1;
@@ -562,6 +572,52 @@ static void test_bad_sgl_through_core(void **state)
 	fake_free(f);
 }
 
+/*
+ * Counts that would go below zero stay at zero and fail the qpair, in every
+ * build: this file is also built without UNVMF_DEBUG (tests/sim/CMakeLists.txt).
+ */
+static void test_underflow_fails_qpair(void **state)
+{
+	struct fake *f = fake_new(4);
+	struct rdma_req *req = start(f, UNVMF_XFER_NONE);
+
+	/* A second SEND completion for a request that has one out (a duplicate CQE). */
+	rdma_req_exec_done(req);
+	assert_int_equal(req->state, RDMA_REQ_COMPLETING);
+	complete(f, req, RDMA_WR_SEND, 0);
+	assert_int_equal(req->state, RDMA_REQ_FREE);
+	assert_int_equal(f->invariants, 0);
+	rdma_req_wr_done(req, RDMA_WR_SEND, 0);
+	assert_int_equal(req->wr_outstanding[RDMA_WR_SEND], 0);
+	assert_int_equal(req->state, RDMA_REQ_FREE);
+	assert_int_equal(f->invariants, 1);
+	assert_int_equal(f->set.invariant_violations, 1);
+	assert_true(f->error);
+	assert_int_equal(f->set.err_event, RDMA_EV_QP_ERR_BY_LOCAL);
+	/* A queue whose length says empty while a request is linked on it. */
+	f->error = false;
+	f->bufs_free = 0;
+	req = start(f, UNVMF_XFER_HOST_TO_CONTROLLER);
+	assert_int_equal(req->state, RDMA_REQ_NEED_BUFFER);
+	f->set.queues[RDMA_QUEUE_PENDING_BUFFER].len = 0;
+	f->error = true;
+	rdma_req_process(req);
+	assert_int_equal(req->state, RDMA_REQ_FREE);
+	assert_int_equal(f->set.queues[RDMA_QUEUE_PENDING_BUFFER].len, 0);
+	assert_int_equal(f->invariants, 2);
+	/* A state count at zero for the state a request leaves. */
+	f->error = false;
+	req = start(f, UNVMF_XFER_NONE);
+	assert_int_equal(req->state, RDMA_REQ_EXECUTING);
+	f->set.state_count[RDMA_REQ_EXECUTING] = 0;
+	f->error = true;
+	rdma_req_exec_done(req);
+	assert_int_equal(f->set.state_count[RDMA_REQ_EXECUTING], 0);
+	assert_int_equal(f->invariants, 3);
+	rdma_req_set_fini(&f->set);
+	free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -576,6 +632,7 @@ int main(void)
 		cmocka_unit_test(test_pending_retry_recorded),
 		cmocka_unit_test(test_trap_at_transition),
 		cmocka_unit_test(test_bad_sgl_through_core),
+		cmocka_unit_test(test_underflow_fails_qpair),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

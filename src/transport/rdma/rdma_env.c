@@ -51,13 +51,38 @@ void rdma_env_ownership_violation(struct rdma_qpair *rq, const char *what)
 {
 	char why[64];
 
-	if (!rq->group->stats.ownership_violations++)
+	if (!rq->group->stats.ownership_violations++ && !rq->group->stats.invariant_violations)
 		unvmf_strlcpy(rq->group->first_violation, what, sizeof(rq->group->first_violation));
 	LOG_ERR("qpair %lu (qid %u, cntlid %u): ownership violation: %s",
 	        (unsigned long)rq->qpair.id, rq->qid,
 	        rq->qpair.ctrlr ? rq->qpair.ctrlr->cntlid : 0xffff, what);
 	snprintf(why, sizeof(why), "ownership: %s", what);
 	rdma_qpair_set_error(rq, RDMA_EV_QP_ERR_BY_LOCAL, why);
+}
+
+void rdma_env_invariant_violation(struct rdma_group *rg, struct rdma_qpair *rq, const char *what)
+{
+	char why[64];
+
+	if (!rg->stats.ownership_violations && !rg->stats.invariant_violations)
+		unvmf_strlcpy(rg->first_violation, what, sizeof(rg->first_violation));
+	rg->stats.invariant_violations++;
+	if (!rq) {
+		LOG_ERR("RDMA poll group: invariant violation: %s", what);
+		return;
+	}
+	LOG_ERR("qpair %lu (qid %u, cntlid %u): invariant violation: %s",
+	        (unsigned long)rq->qpair.id, rq->qid,
+	        rq->qpair.ctrlr ? rq->qpair.ctrlr->cntlid : 0xffff, what);
+	snprintf(why, sizeof(why), "invariant: %s", what);
+	rdma_qpair_set_error(rq, RDMA_EV_QP_ERR_BY_LOCAL, why);
+}
+
+static void env_invariant(void *ctx, const char *what)
+{
+	struct rdma_qpair *rq = ctx;
+
+	rdma_env_invariant_violation(rq->group, rq, what);
 }
 
 /*
@@ -369,6 +394,7 @@ void rdma_env_init(struct rdma_qpair *rq)
 	    .in_error = env_in_error,
 	    .fail = env_fail,
 	    .trapped = env_trapped,
+	    .invariant = env_invariant,
 	};
 }
 

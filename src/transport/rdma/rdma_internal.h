@@ -182,6 +182,10 @@ struct rdma_group_stats {
 	uint64_t faults_fired;         /* operator traps that fired on this group */
 	uint64_t qpairs_destroyed;
 	uint64_t ownership_violations; /* buffer / WR / receive owner checks that failed */
+	uint64_t invariant_violations; /* counts that would have gone below zero */
+	uint64_t qpairs_reclaimed;     /* destroyed by the reclaim bound, the NIC silent */
+	uint64_t wrs_reclaimed;        /* WRs those qpairs held, accounted as reaped */
+	uint64_t device_errors;        /* device-wide failures that drained every qpair on it */
 };
 
 struct rdma_group {
@@ -191,7 +195,7 @@ struct rdma_group {
 	struct unvmf_buf_cache cache;
 	uint64_t lease_base; /* unique high bits of this group's buffer leases */
 	uint64_t lease_seq;
-	char first_violation[96]; /* what the first failed ownership check saw */
+	char first_violation[96]; /* what the first failed ownership or invariant check saw */
 	TAILQ_HEAD(, rdma_qpair) qpairs;
 	struct rdma_group_stats stats;
 	struct rdma_wc_counters wc;
@@ -352,6 +356,12 @@ void rdma_env_req_complete(struct unvmf_req *req);
  * does not hold it): counted, logged with what, and the qpair goes to error.
  */
 void rdma_env_ownership_violation(struct rdma_qpair *rq, const char *what);
+/*
+ * A count that must never go below zero was about to (checked in every
+ * build, one compare): counted, logged, and the qpair goes to error with
+ * reason "invariant: what". rq may be NULL for the group's own counts.
+ */
+void rdma_env_invariant_violation(struct rdma_group *rg, struct rdma_qpair *rq, const char *what);
 
 /* rdma_capsule.c (pure) */
 struct rdma_capsule_limits {

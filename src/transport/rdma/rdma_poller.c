@@ -231,11 +231,18 @@ static void wc_recv(struct rdma_group *rg, const struct rdma_prov_wc *wc, struct
 	}
 	recv->posted = false;
 	if (recv->gdev) {
-		recv->gdev->recvs_posted--;
 		rq = qpair_by_num(rg, wc->qp_num);
+		if (unvmf_likely(recv->gdev->recvs_posted > 0))
+			recv->gdev->recvs_posted--;
+		else
+			rdma_env_invariant_violation(rg, NULL,
+			                             "SRQ receives posted went below zero");
 	} else {
 		rq = recv->qpair;
-		rq->recvs_posted--;
+		if (unvmf_likely(rq->recvs_posted > 0))
+			rq->recvs_posted--;
+		else
+			rdma_env_invariant_violation(rg, rq, "receives posted went below zero");
 	}
 	rdma_wc_count(&rg->wc, RDMA_WRID_RECV, wc->status);
 	if (!rq) {
@@ -367,7 +374,8 @@ int rdma_group_poll(struct unvmf_transport_poll_group *tgroup)
 		else if (rq->state == RDMA_QPAIR_ERROR && rq->gdev->srq && !rq->last_wqe)
 			work++; /* its deadline needs us awake; nothing else would wake us */
 	}
-#ifdef UNVMF_DEBUG
+	/* The full sweeps: debug builds, and Release builds with UNVMF_INVARIANTS=ON. */
+#if defined(UNVMF_DEBUG) || defined(UNVMF_INVARIANTS)
 	UNVMF_ASSERT(rdma_group_check(rg) == 0);
 #endif
 	return work;

@@ -99,6 +99,27 @@ void rdma_req_record(struct rdma_req *req, enum rdma_req_event event)
 		g_rdma_req_coverage[req->state] |= 1ull << event;
 }
 
+/*
+ * Takes one from a count that must never go below zero. One compare, in every
+ * build: a count at zero is left there (a wrapped count would make every
+ * later decision about that qpair wrong) and the qpair goes to error.
+ */
+static void set_violated(struct rdma_req_set *set, const char *what)
+{
+	set->invariant_violations++;
+	set->env->invariant(set->env->ctx, what);
+}
+
+static bool count_take(struct rdma_req_set *set, uint32_t *count, const char *what)
+{
+	if (unvmf_likely(*count > 0)) {
+		(*count)--;
+		return true;
+	}
+	set_violated(set, what);
+	return false;
+}
+
 void rdma_req_move(struct rdma_req *req, enum rdma_req_state state)
 {
 	struct rdma_req_set *set = req->set;
@@ -107,11 +128,10 @@ void rdma_req_move(struct rdma_req *req, enum rdma_req_state state)
 	if (req->queue != RDMA_QUEUE_NONE) {
 		struct rdma_req_queue *q = &set->queues[req->queue];
 
-		UNVMF_ASSERT(q->len > 0);
 		TAILQ_REMOVE(&q->head, req, link);
-		q->len--;
+		count_take(set, &q->len, "a queue length went below zero");
 	}
-	set->state_count[req->state]--;
+	count_take(set, &set->state_count[req->state], "a per-state count went below zero");
 	/*
 	 * A write whose READ batch finished with READs still to post goes back
 	 * to the head of PENDING_READ: it keeps its turn for credits.
@@ -327,7 +347,11 @@ static bool req_step(struct rdma_req *req)
 		rdma_req_move(req, RDMA_REQ_COMPLETED);
 		return true;
 	case RDMA_REQ_COMPLETED:
-		UNVMF_ASSERT(req_wrs(req) == 0);
+		if (unvmf_unlikely(req_wrs(req) > 0)) {
+			/* The NIC still names its buffers: keep them (the reclaim ends the QP). */
+			set_violated(req->set, "a request completed while the NIC holds its WRs");
+			return false;
+		}
 		if (req->num_bufs)
 			env->put_buffers(ctx, req);
 		if (req->recv) {
@@ -358,8 +382,10 @@ void rdma_req_wr_done(struct rdma_req *req, enum rdma_wr_kind kind, int wc_statu
 	};
 	const struct rdma_req_env *env = req->set->env;
 
-	UNVMF_ASSERT(req->wr_outstanding[kind] > 0);
-	req->wr_outstanding[kind]--;
+	/* A completion it has none of out: charging it would wrap the count. */
+	if (!count_take(req->set, &req->wr_outstanding[kind],
+	                "a completion for a request with none of that kind out"))
+		return;
 	if (wc_status == 0) {
 		rdma_req_record(req, done_event[kind]);
 	} else {
@@ -388,7 +414,10 @@ void rdma_req_reject(struct rdma_req *req, uint8_t sct, uint8_t sc)
 {
 	const struct rdma_req_env *env = req->set->env;
 
-	UNVMF_ASSERT(req_wrs(req) == 0);
+	if (unvmf_unlikely(req_wrs(req) > 0)) {
+		set_violated(req->set, "a request the NIC holds WRs of was rejected");
+		return;
+	}
 	/* EXECUTING is where the core's completion finds it (rdma_req_exec_done). */
 	rdma_req_move(req, RDMA_REQ_EXECUTING);
 	env->reject(env->ctx, req, sct, sc);

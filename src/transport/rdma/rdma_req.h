@@ -152,6 +152,12 @@ struct rdma_req_env {
 	 * injection, checked at the transition itself). May put the qpair in error.
 	 */
 	void (*trapped)(void *ctx, struct rdma_req *req);
+	/*
+	 * A count that must never go below zero was about to (a queue length, a
+	 * state count, a request's WRs of one kind): it was left as it was, and
+	 * the qpair must go to error. Checked in every build (one compare).
+	 */
+	void (*invariant)(void *ctx, const char *what);
 };
 
 /* Every request of one qpair, and its queues. */
@@ -167,6 +173,8 @@ struct rdma_req_set {
 	enum rdma_req_event err_event;
 	/* Armed state of the operator's fault trap (-1 = none), shared by the transport; may be NULL. */
 	_Atomic int *trap;
+	/* Counts that would have gone below zero (env->invariant was told each time). */
+	uint32_t invariant_violations;
 };
 
 
