@@ -208,6 +208,12 @@ uint64_t rdma_sim_fabric_now(const struct rdma_sim_fabric *f)
 	return f->now;
 }
 
+uint64_t rdma_sim_fabric_rnr_naks(const struct rdma_sim_fabric *f)
+{
+	SIM_LOCKED();
+	return f->rnr_naks;
+}
+
 void rdma_sim_fabric_set_delays(struct rdma_sim_fabric *f, uint32_t exec_delay_max,
 				uint32_t cqe_delay_max)
 {

@@ -226,6 +226,7 @@ struct rdma_sim_fabric {
 	struct rdma_prov_qp **order;		/* scratch for the per-step QP order */
 	uint32_t order_cap;
 	char violation[256];			/* first ownership violation (strict_ownership) */
+	uint64_t rnr_naks;			/* SENDs that found no receive posted (each try) */
 };
 
 /*

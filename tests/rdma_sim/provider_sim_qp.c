@@ -581,6 +581,7 @@ static int exec_retry(struct rdma_prov_qp *qp, struct sim_slot *s, bool rnr)
 			return 1;
 		}
 		s->rnr_retries++;
+		f->rnr_naks++;
 		s->ready = f->now + f->opts.rnr_delay;
 		return 0;
 	}

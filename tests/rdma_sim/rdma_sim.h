@@ -139,6 +139,8 @@ struct rdma_sim_counts {
 };
 void rdma_sim_fabric_counts(const struct rdma_sim_fabric *fabric, struct rdma_sim_counts *out);
 uint32_t rdma_sim_counts_total(const struct rdma_sim_counts *c);
+/* RNR NAKs so far: SENDs that found no receive posted at their peer (each retry counts). */
+uint64_t rdma_sim_fabric_rnr_naks(const struct rdma_sim_fabric *fabric);
 /* strict_ownership: the first violation seen, or NULL. */
 const char *rdma_sim_fabric_violation(const struct rdma_sim_fabric *fabric);
 /*

@@ -281,9 +281,9 @@ static int env_post_response(void *ctx, struct rdma_req *req)
 	    req->core.rsp.status.raw == 0)
 		writes = write_pieces(ext, req->core.length, &last_len);
 	if (sq_room(rq) < writes + 1)
-		return -EAGAIN;
+		return RDMA_POST_NO_ROOM;
 	if (writes && !segs_owned(rq, ext, 0, writes))
-		return -EFAULT;
+		return RDMA_POST_FAILED;
 	if (writes) {
 		uint32_t lkey = prov->mr_lkey(rq->dev->pool_mr);
 
@@ -320,7 +320,8 @@ static int env_post_response(void *ctx, struct rdma_req *req)
 	 */
 	req->wr_outstanding[RDMA_WR_WRITE] += posted;
 	rdma_qpair_set_error(rq, RDMA_EV_QP_ERR_BY_LOCAL, "posting the response failed");
-	return rc ? rc : -EIO;
+	/* Whatever the provider said (even -EAGAIN): this is not "no room, wait". */
+	return RDMA_POST_FAILED;
 }
 
 static void env_execute(void *ctx, struct rdma_req *req)

@@ -326,8 +326,17 @@ static bool req_step(struct rdma_req *req)
 		}
 		if (!is_head(req))
 			return false;
+		/*
+		 * The capsule is used up (the command has run): its receive goes
+		 * back before the response can reach the host, so the host's next
+		 * capsule, sent when it sees the response, finds one posted.
+		 */
+		if (req->recv) {
+			env->release_recv(ctx, req);
+			req->recv = NULL;
+		}
 		rc = env->post_response(ctx, req);
-		if (rc == -EAGAIN)
+		if (rc == RDMA_POST_NO_ROOM)
 			return false;
 		if (rc < 0) {
 			env->fail(ctx, RDMA_EV_QP_ERR_BY_LOCAL, "posting the response failed");

@@ -7,6 +7,7 @@
  *
  * Owner: the qpair's poll-group thread. Nothing here locks.
  */
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -48,6 +49,10 @@ enum rdma_wr_kind {
 };
 
 #define RDMA_MAX_SGL_DESCRIPTORS 16
+
+/* What env->post_response returns besides a count; never confused with one another. */
+#define RDMA_POST_NO_ROOM (-EAGAIN)
+#define RDMA_POST_FAILED (-EIO)
 
 struct rdma_req;
 TAILQ_HEAD(rdma_req_list, rdma_req);
@@ -131,7 +136,13 @@ struct rdma_req_env {
 	int (*post_reads)(void *ctx, struct rdma_req *req, uint32_t n);
 	/* Room in the send queue for n WRs. */
 	bool (*send_room)(void *ctx, uint32_t n);
-	/* Posts WRITEs (for reads) and the response SEND; returns WRs posted or negative. */
+	/*
+	 * Posts WRITEs (for reads) and the response SEND: the number of WRITEs
+	 * (the whole chain was posted), RDMA_POST_NO_ROOM (nothing was posted:
+	 * wait for send-queue room) or RDMA_POST_FAILED (the provider refused
+	 * the chain or part of it: the qpair is in error, and what the provider
+	 * took is already counted in req->wr_outstanding).
+	 */
 	int (*post_response)(void *ctx, struct rdma_req *req);
 	/* Hands req->core to the core (unvmf_req_exec). */
 	void (*execute)(void *ctx, struct rdma_req *req);
