@@ -405,6 +405,20 @@ void rdma_sim_node_set_alive(struct rdma_sim_node *node, bool alive)
 	node->alive = alive;
 }
 
+void rdma_sim_node_fail_device_silent(struct rdma_sim_node *node)
+{
+	SIM_LOCKED();
+	struct rdma_prov_qp *qp;
+
+	TAILQ_FOREACH(qp, &node->fabric->qps, link)
+	if (qp->pd->dev == node->dev) {
+		qp->no_flush = true;
+		qp->no_last_wqe = true;
+	}
+	node->cq_poll_fails = true;
+	rdma_sim_node_fail_device(node);
+}
+
 void rdma_sim_node_fail_device(struct rdma_sim_node *node)
 {
 	SIM_LOCKED();

@@ -204,6 +204,18 @@ int rdma_sim_inject_disconnect(struct rdma_prov_id *id, bool both);
 void rdma_sim_node_set_alive(struct rdma_sim_node *node, bool alive);
 /* Device failure: every QP of the node to ERR, DEVICE_FATAL, DEVICE_REMOVAL on its ids. */
 void rdma_sim_node_fail_device(struct rdma_sim_node *node);
+/*
+ * A device that dies without flushing: as rdma_sim_node_fail_device, but no
+ * QP of the node ever flushes a WR or reports LAST_WQE_REACHED, and polling
+ * any CQ of the node returns -EIO from now on.
+ */
+void rdma_sim_node_fail_device_silent(struct rdma_sim_node *node);
+/*
+ * A NIC that stops reporting: once qp is in ERR, no flush completion
+ * (flushes false: its WRs stay held until it is destroyed) and/or no
+ * LAST_WQE_REACHED (last_wqe false). -EINVAL for NULL.
+ */
+int rdma_sim_qp_silence(struct rdma_prov_qp *qp, bool flushes, bool last_wqe);
 
 /* --- inspection --- */
 /* The sim's qp_outstanding op (see provider.h), callable directly. */

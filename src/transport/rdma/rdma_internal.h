@@ -9,6 +9,7 @@
  *   rdma_env.c        the state machine's env: parse, buffers, READs, responses, receives
  *   rdma_capsule.c    pure capsule/SGL parsing and transfer planning (unit-tested alone)
  *   rdma_poller.c     poll group: shared CQ, SRQ, WC dispatch by wr_id, debug invariants
+ *   rdma_reclaim.c    the bounded reclaim of a qpair the NIC stopped answering; device failure
  *   rdma_stats.c      WC error counters and poll_group_dump_stats
  *   rdma_req.c        the request state machine (docs/RDMA-STATE-MACHINE.md)
  *
@@ -41,8 +42,6 @@
 /* One READ/WRITE per (local buffer x remote descriptor) piece. */
 #define RDMA_MAX_SEGS (UNVMF_MAX_IOV + RDMA_MAX_SGL_DESCRIPTORS)
 #define RDMA_CAPSULE_CMD_SIZE 64u
-/* Some HCAs never report LAST_WQE_REACHED: after this the SRQ qpair is destroyed anyway. */
-#define RDMA_LAST_WQE_TIMEOUT_US (5u * 1000 * 1000)
 
 /*
  * wr_id = generation << 48 | pointer | type. Receives and request extensions
@@ -168,6 +167,7 @@ struct rdma_gdev {
 	struct rdma_prov_mr *recv_mr;
 	uint32_t num_recvs;
 	uint32_t recvs_posted;
+	bool failed; /* polling its CQ failed: every qpair on it was put in error */
 };
 
 struct rdma_group_stats {
@@ -229,7 +229,9 @@ struct rdma_qpair {
 	enum rdma_qpair_state state;
 	bool drain_started; /* teardown_begin + set_drain ran */
 	bool last_wqe;      /* SRQ: LAST_WQE_REACHED arrived */
-	uint64_t error_us;  /* when it entered ERROR (LAST_WQE_REACHED deadline) */
+	uint64_t error_us;  /* when it entered ERROR (the reclaim deadline counts from here) */
+	bool nic_dead;      /* its device failed: nothing more will come back, reclaim now */
+	bool reclaimed;     /* QP destroyed by the reclaim; outstanding WRs accounted as reaped */
 	bool wc_error_logged;
 	bool id_disconnected;
 	char error_reason[64];
@@ -341,6 +343,26 @@ int rdma_transport_inject_fault_arm(struct unvmf_transport *transport, const cha
                                     uint64_t qpair_id, int32_t cntlid, int32_t qid, char *err,
                                     size_t err_len);
 int rdma_qpair_abort_request(struct unvmf_qpair *qpair, uint16_t cid);
+
+/* rdma_reclaim.c */
+/*
+ * Group thread, qpair in ERROR and drained as far as the drain goes: when the
+ * NIC has not given back everything (flushes, receives, LAST_WQE_REACHED)
+ * within reclaim_timeout_ms of the error, or at once when its device
+ * failed, destroys the QP and accounts every WR it held as reaped (logged,
+ * counted), then drives its requests on. True when it reclaimed now.
+ */
+bool rdma_qpair_reclaim(struct rdma_qpair *rq, uint64_t now_us);
+/* Group thread: polling gd's CQ failed; every qpair on it goes to error, reclaimed at once. */
+void rdma_gdev_fail(struct rdma_group *rg, struct rdma_gdev *gd, int rc);
+/*
+ * Reactor 0: a device-wide async event (DEVICE_FATAL, CQ_ERR, PORT_ERR): every
+ * qpair on dev goes to error (DEVICE_FATAL: and is reclaimed at once).
+ */
+void rdma_transport_device_event(struct rdma_transport *rt, struct rdma_device *dev,
+                                 const struct rdma_prov_async_event *ev);
+/* Group thread: the message of rdma_transport_device_event for one qpair (may be gone). */
+void rdma_qpair_device_failed(struct rdma_group *rg, uint64_t qpair_id, bool dead, const char *why);
 
 /* rdma_env.c */
 void rdma_env_init(struct rdma_qpair *rq);

@@ -312,8 +312,14 @@ static int gdev_poll(struct rdma_group *rg, struct rdma_gdev *gd)
 	struct rdma_prov_wc wcs[RDMA_WC_BATCH];
 	int total = 0, n;
 
+	if (gd->failed)
+		return 0;
 	do {
 		n = rg->rt->prov->cq_poll(gd->cq, wcs, RDMA_WC_BATCH);
+		if (n < 0) {
+			rdma_gdev_fail(rg, gd, n);
+			break;
+		}
 		for (int i = 0; i < n; i++) {
 			const struct rdma_prov_wc *wc = &wcs[i];
 			enum rdma_wrid_type type =
@@ -351,7 +357,7 @@ int rdma_group_poll(struct unvmf_transport_poll_group *tgroup)
 		struct rdma_gdev *gd = &rg->gdevs[i];
 		int n = gdev_poll(rg, gd);
 
-		if (n == 0) {
+		if (n == 0 && !gd->failed) {
 			/* Arm, then look once more: a completion between the two would not wake us.
 			 */
 			rg->rt->prov->cq_arm(gd->cq);
@@ -369,10 +375,11 @@ int rdma_group_poll(struct unvmf_transport_poll_group *tgroup)
 			if (rq->set.queues[RDMA_QUEUE_PENDING_BUFFER].len)
 				work++;
 		}
-		if (rq->state == RDMA_QPAIR_ERROR && rdma_qpair_progress_error(rq))
+		/* Destroyed, or waiting for its reclaim deadline: nothing else would wake us. */
+		if (rq->state == RDMA_QPAIR_ERROR) {
+			rdma_qpair_progress_error(rq);
 			work++;
-		else if (rq->state == RDMA_QPAIR_ERROR && rq->gdev->srq && !rq->last_wqe)
-			work++; /* its deadline needs us awake; nothing else would wake us */
+		}
 	}
 	/* The full sweeps: debug builds, and Release builds with UNVMF_INVARIANTS=ON. */
 #if defined(UNVMF_DEBUG) || defined(UNVMF_INVARIANTS)

@@ -247,9 +247,12 @@ void rdma_qpair_set_error(struct rdma_qpair *rq, enum rdma_req_event cause, cons
 	           rq->qpair.ctrlr ? rq->qpair.ctrlr->cntlid : 0xffff,
 	           rq->qpair.ctrlr ? rq->qpair.ctrlr->hostnqn : "-", why);
 	rc = prov->qp_modify_err(rq->qp);
-	if (rc)
-		LOG_ERR("qpair %lu: cannot move the QP to ERR: %s", (unsigned long)rq->qpair.id,
-		        strerror(-rc));
+	if (rc) {
+		/* No flush will come for a QP that is not in ERR: the reclaim destroys it. */
+		LOG_ERR("qpair %lu: cannot move the QP to ERR (%s): reclaiming it",
+		        (unsigned long)rq->qpair.id, strerror(-rc));
+		rq->nic_dead = true;
+	}
 	prov->cm_disconnect(rq->id);
 }
 
@@ -258,20 +261,15 @@ static bool qpair_nic_idle(struct rdma_qpair *rq)
 {
 	if (rq->recvs_posted > 0 || rq->sq_used > 0)
 		return false;
-	if (rq->gdev->srq && !rq->last_wqe) {
-		if (unvmf_now_us() - rq->error_us < RDMA_LAST_WQE_TIMEOUT_US)
-			return false;
-		LOG_WARN("qpair %lu: no LAST_WQE_REACHED %u s after the QP went to ERR; "
-		         "destroying it anyway",
-		         (unsigned long)rq->qpair.id, RDMA_LAST_WQE_TIMEOUT_US / 1000000);
-		rq->last_wqe = true;
-	}
+	/* Some HCAs never report it: the reclaim bound (rdma_reclaim.c) ends the wait. */
+	if (rq->gdev->srq && !rq->last_wqe)
+		return false;
 	/*
 	 * SRQ receives this QP consumed whose completion has not landed yet are
 	 * invisible to our counts; a provider that lists what the NIC holds can
 	 * tell (a real HCA completes them before LAST_WQE_REACHED).
 	 */
-	if (rq->rt->prov->qp_outstanding) {
+	if (rq->rt->prov->qp_outstanding && rq->qp) {
 		struct rdma_prov_wr_info info[4];
 
 		if (rq->rt->prov->qp_outstanding(rq->qp, info, 4) > 0)
@@ -285,9 +283,13 @@ static void qpair_destroy(struct rdma_qpair *rq)
 	struct rdma_group *rg = rq->group;
 	int rc;
 
-	rc = rq->rt->prov->qp_destroy(rq->qp);
-	if (rc)
-		LOG_ERR("qpair %lu: qp_destroy: %s", (unsigned long)rq->qpair.id, strerror(-rc));
+	/* A reclaimed qpair's QP is gone already. */
+	if (rq->qp) {
+		rc = rq->rt->prov->qp_destroy(rq->qp);
+		if (rc)
+			LOG_ERR("qpair %lu: qp_destroy: %s", (unsigned long)rq->qpair.id,
+			        strerror(-rc));
+	}
 	rq->qp = NULL;
 	rq->gdev->cq_reserved -= rq->cq_reserved;
 	TAILQ_REMOVE(&rg->qpairs, rq, link);
@@ -315,10 +317,17 @@ bool rdma_qpair_progress_error(struct rdma_qpair *rq)
 		/* Parked requests (AERs) come back through req_complete and drain there. */
 		unvmf_qpair_teardown_begin(&rq->qpair);
 	}
-	if (!rdma_req_set_drained(&rq->set) || !qpair_nic_idle(rq))
-		return false;
-	qpair_destroy(rq);
-	return true;
+	if (rdma_req_set_drained(&rq->set) && (rq->reclaimed || qpair_nic_idle(rq))) {
+		qpair_destroy(rq);
+		return true;
+	}
+	/* The NIC owes us something past the bound: take it back (requests in the core wait). */
+	if (!rq->reclaimed && rdma_qpair_reclaim(rq, unvmf_now_us()) &&
+	    rdma_req_set_drained(&rq->set)) {
+		qpair_destroy(rq);
+		return true;
+	}
+	return false;
 }
 
 void rdma_qpair_disconnect(struct unvmf_qpair *qpair)
