@@ -7,8 +7,9 @@
  * poll on, rdma_qpair_progress_error() runs the per-state drain actions of
  * docs/RDMA-STATE-MACHINE.md and destroys the qpair only when every request
  * is FREE with no WR on the NIC, every own receive has flushed and, with an
- * SRQ, LAST_WQE_REACHED has arrived. Nothing is freed from inside a
- * completion callback or a state-machine step.
+ * SRQ, LAST_WQE_REACHED has arrived, or, when the NIC owes something past
+ * reclaim_timeout_ms, once the reclaim (rdma_reclaim.c) has taken it back.
+ * Nothing is freed from inside a completion callback or a state-machine step.
  * Thread: the qpair's poll group (rdma_qpair_disconnect of a qpair that never
  * reached a group runs on reactor 0).
  */
