@@ -535,6 +535,14 @@ void unvmf_req_fused_arrive(struct unvmf_req *req);
 void unvmf_req_exec(struct unvmf_req *req);
 /* Completes without executing, with the given status (e.g. a bad SGL seen by the transport). */
 void unvmf_req_complete_status(struct unvmf_req *req, uint8_t sct, uint8_t sc);
+/*
+ * A command the transport refuses before it reaches unvmf_req_exec (a bad
+ * SGL, an Abort of a command still waiting for buffers): the core's
+ * per-command state is reset (no latency sample from an earlier command of
+ * the slot), then as unvmf_req_complete_status, so SQHD advances and the
+ * error is counted and logged like any other completion.
+ */
+void unvmf_req_reject(struct unvmf_req *req, uint8_t sct, uint8_t sc);
 /* Hands a request with its rsp filled to the transport. */
 /* Records that the first len bytes of req's buffer are the command's data (capped at length). */
 void unvmf_req_set_c2h_len(struct unvmf_req *req, uint32_t len);

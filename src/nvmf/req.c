@@ -107,6 +107,15 @@ void unvmf_req_complete_status(struct unvmf_req *req, uint8_t sct, uint8_t sc)
 	unvmf_req_complete(req);
 }
 
+void unvmf_req_reject(struct unvmf_req *req, uint8_t sct, uint8_t sc)
+{
+	req->ns = NULL;
+	req->aborted = false;
+	req->c2h_len = 0;
+	req->start_us = 0;
+	unvmf_req_complete_status(req, sct, sc);
+}
+
 void unvmf_req_exec(struct unvmf_req *req)
 {
 	struct unvmf_qpair *qpair = req->qpair;

@@ -29,11 +29,12 @@
 #define unvmf_unlikely(x) __builtin_expect(!!(x), 0)
 
 /*
- * Invariant checks: compiled in debug builds only. They guard conditions that
- * must be impossible by construction; anything that can happen in production
- * is handled, never asserted.
+ * Invariant checks: compiled in debug builds and in builds configured with
+ * UNVMF_INVARIANTS=ON. They guard conditions that must be impossible by
+ * construction; anything that can happen in production is handled, never
+ * asserted (counts that must not go below zero are checked in every build).
  */
-#ifdef UNVMF_DEBUG
+#if defined(UNVMF_DEBUG) || defined(UNVMF_INVARIANTS)
 #define UNVMF_ASSERT(cond)                                                                         \
 	do {                                                                                       \
 		if (unvmf_unlikely(!(cond)))                                                       \

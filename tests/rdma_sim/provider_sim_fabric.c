@@ -208,6 +208,12 @@ uint64_t rdma_sim_fabric_now(const struct rdma_sim_fabric *f)
 	return f->now;
 }
 
+uint64_t rdma_sim_fabric_rnr_naks(const struct rdma_sim_fabric *f)
+{
+	SIM_LOCKED();
+	return f->rnr_naks;
+}
+
 void rdma_sim_fabric_set_delays(struct rdma_sim_fabric *f, uint32_t exec_delay_max,
 				uint32_t cqe_delay_max)
 {
@@ -397,6 +403,20 @@ void rdma_sim_node_set_alive(struct rdma_sim_node *node, bool alive)
 {
 	SIM_LOCKED();
 	node->alive = alive;
+}
+
+void rdma_sim_node_fail_device_silent(struct rdma_sim_node *node)
+{
+	SIM_LOCKED();
+	struct rdma_prov_qp *qp;
+
+	TAILQ_FOREACH(qp, &node->fabric->qps, link)
+	if (qp->pd->dev == node->dev) {
+		qp->no_flush = true;
+		qp->no_last_wqe = true;
+	}
+	node->cq_poll_fails = true;
+	rdma_sim_node_fail_device(node);
 }
 
 void rdma_sim_node_fail_device(struct rdma_sim_node *node)

@@ -81,6 +81,7 @@ struct rdma_sim_node {
 	char addr[SIM_ADDR_MAX];
 	bool alive;
 	bool device_failed;
+	bool cq_poll_fails; /* silent device failure: polling its CQs returns -EIO */
 	struct rdma_prov_device *dev;
 };
 
@@ -193,6 +194,8 @@ struct rdma_prov_qp {
 	void *user_ctx;
 	struct rdma_prov_qp *peer;
 	bool dup_next_cqe;		/* rdma_sim_dup_next_cqe: the next send completion lands twice */
+	bool no_flush;			/* rdma_sim_qp_silence: in ERR, its WRs are never flushed */
+	bool no_last_wqe;		/* rdma_sim_qp_silence: no LAST_WQE_REACHED */
 };
 
 struct sim_fault {
@@ -226,6 +229,7 @@ struct rdma_sim_fabric {
 	struct rdma_prov_qp **order;		/* scratch for the per-step QP order */
 	uint32_t order_cap;
 	char violation[256];			/* first ownership violation (strict_ownership) */
+	uint64_t rnr_naks;			/* SENDs that found no receive posted (each try) */
 };
 
 /*

@@ -103,6 +103,9 @@ int rdma_sim_fail_inflight(struct rdma_prov_qp *qp, enum rdma_prov_wc_status sta
 
 static void wq_flush(struct rdma_prov_qp *qp, struct sim_wq *wq)
 {
+	/* A silenced QP keeps its WRs: nothing executes them, nothing reports them. */
+	if (qp->no_flush)
+		return;
 	while (wq->exec < wq->tail)
 		wq_complete(qp, wq, RDMA_PROV_WC_WR_FLUSH_ERR, 0, 0, 0);
 }
@@ -114,9 +117,19 @@ void sim_qp_set_err(struct rdma_prov_qp *qp)
 	qp->state = RDMA_PROV_QPS_ERR;
 	wq_flush(qp, &qp->sq);
 	wq_flush(qp, &qp->rq);
-	if (qp->srq != NULL)
+	if (qp->srq != NULL && !qp->no_last_wqe)
 		sim_async_push(qp->pd->dev, &(struct rdma_prov_async_event){
 			.type = RDMA_PROV_ASYNC_QP_LAST_WQE_REACHED, .qp = qp, .qp_ctx = qp->user_ctx});
+}
+
+int rdma_sim_qp_silence(struct rdma_prov_qp *qp, bool flushes, bool last_wqe)
+{
+	SIM_LOCKED();
+	if (!qp)
+		return -EINVAL;
+	qp->no_flush = !flushes;
+	qp->no_last_wqe = !last_wqe;
+	return 0;
 }
 
 static void qp_async(struct rdma_prov_qp *qp, enum rdma_prov_async_event_type type)
@@ -581,6 +594,7 @@ static int exec_retry(struct rdma_prov_qp *qp, struct sim_slot *s, bool rnr)
 			return 1;
 		}
 		s->rnr_retries++;
+		f->rnr_naks++;
 		s->ready = f->now + f->opts.rnr_delay;
 		return 0;
 	}

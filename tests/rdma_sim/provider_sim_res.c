@@ -246,6 +246,8 @@ int sim_cq_poll(struct rdma_prov_cq *cq, struct rdma_prov_wc *wc, int max)
 {
 	int n = 0;
 
+	if (cq->dev->node->cq_poll_fails)
+		return -EIO;
 	while (n < max && cq->count > 0) {
 		struct sim_cqe *c = &cq->ring[cq->head];
 		struct sim_wq *wq = c->sq ? &c->qp->sq : &c->qp->rq;

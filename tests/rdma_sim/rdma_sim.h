@@ -139,6 +139,8 @@ struct rdma_sim_counts {
 };
 void rdma_sim_fabric_counts(const struct rdma_sim_fabric *fabric, struct rdma_sim_counts *out);
 uint32_t rdma_sim_counts_total(const struct rdma_sim_counts *c);
+/* RNR NAKs so far: SENDs that found no receive posted at their peer (each retry counts). */
+uint64_t rdma_sim_fabric_rnr_naks(const struct rdma_sim_fabric *fabric);
 /* strict_ownership: the first violation seen, or NULL. */
 const char *rdma_sim_fabric_violation(const struct rdma_sim_fabric *fabric);
 /*
@@ -202,6 +204,18 @@ int rdma_sim_inject_disconnect(struct rdma_prov_id *id, bool both);
 void rdma_sim_node_set_alive(struct rdma_sim_node *node, bool alive);
 /* Device failure: every QP of the node to ERR, DEVICE_FATAL, DEVICE_REMOVAL on its ids. */
 void rdma_sim_node_fail_device(struct rdma_sim_node *node);
+/*
+ * A device that dies without flushing: as rdma_sim_node_fail_device, but no
+ * QP of the node ever flushes a WR or reports LAST_WQE_REACHED, and polling
+ * any CQ of the node returns -EIO from now on.
+ */
+void rdma_sim_node_fail_device_silent(struct rdma_sim_node *node);
+/*
+ * A NIC that stops reporting: once qp is in ERR, no flush completion
+ * (flushes false: its WRs stay held until it is destroyed) and/or no
+ * LAST_WQE_REACHED (last_wqe false). -EINVAL for NULL.
+ */
+int rdma_sim_qp_silence(struct rdma_prov_qp *qp, bool flushes, bool last_wqe);
 
 /* --- inspection --- */
 /* The sim's qp_outstanding op (see provider.h), callable directly. */

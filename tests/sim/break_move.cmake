@@ -6,7 +6,7 @@
 # Fails when the unlink it breaks is not found, so the control cannot quietly
 # turn into a build of the correct code.
 file(READ ${IN} text)
-set(unlink "		TAILQ_REMOVE(&q->head, req, link);\n		q->len--;\n")
+set(unlink "		TAILQ_REMOVE(&q->head, req, link);\n		count_take(set, &q->len, \"a queue length went below zero\");\n")
 set(broken "		if (!(req->queue == RDMA_QUEUE_PENDING_READ &&\n		      state == RDMA_REQ_TRANSFERRING_HOST_TO_CONTROLLER)) {\n			TAILQ_REMOVE(&q->head, req, link);\n			q->len--;\n		}\n")
 string(FIND "${text}" "${unlink}" at)
 if(at EQUAL -1)

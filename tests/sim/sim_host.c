@@ -500,6 +500,19 @@ static void qp_response(struct sim_qp *q, const struct nvme_cqe *cqe, const stru
 		return;
 	}
 	s = &q->slots[cqe->cid];
+	/*
+	 * Every response, whatever path produced it (executed, bad SGL, aborted),
+	 * moves SQHD by one: responses on one QP arrive in the order the target
+	 * completed them. A failed Connect leaves no queue to have a head.
+	 */
+	q->responses++;
+	if (!(s->kind == SIM_CMD_CONNECT && sts) && cqe->sqhd != q->responses % q->qsize) {
+		if (!w->corruptions++)
+			snprintf(w->corruption, sizeof(w->corruption),
+				 "qid %u cid %u: response %u carries SQHD %u, expected %u",
+				 q->qid, cqe->cid, q->responses, cqe->sqhd,
+				 q->responses % q->qsize);
+	}
 	/* Invalidate Key: the target must answer with SEND_WITH_INV of exactly this rkey. */
 	if (s->inv_mr) {
 		uint32_t rkey = h->prov->mr_rkey(s->inv_mr);
@@ -554,6 +567,17 @@ static void qp_response(struct sim_qp *q, const struct nvme_cqe *cqe, const stru
 				ns_of(w, s->nsid)->tag[s->lba + b] = s->tag;
 		}
 		ns_release(ns_of(w, s->nsid), s->lba, s->nblocks);
+		break;
+	case SIM_CMD_BAD_SGL:
+		w->stats->ios++;
+		if (cqe->status.s.sct != NVME_SCT_GENERIC ||
+		    cqe->status.s.sc != NVME_SC_SGL_DESCRIPTOR_TYPE_INVALID) {
+			if (!w->corruptions++)
+				snprintf(w->corruption, sizeof(w->corruption),
+					 "qid %u cid %u: a read with in-capsule data was answered "
+					 "with status 0x%x, not SGL Descriptor Type Invalid",
+					 q->qid, cqe->cid, sts);
+		}
 		break;
 	case SIM_CMD_READ:
 		w->stats->ios++;
@@ -662,6 +686,15 @@ static void host_submit_io(struct sim_host *h, struct sim_qp *q)
 	if (cid < 0)
 		return;
 	s = &q->slots[cid];
+	if (r == 4) {
+		/* One in a hundred: a read whose SGL says in-capsule data (writes only). */
+		sqe.opc = 0x02;
+		sqe.nsid = host_pick_ns(h);
+		s->kind = SIM_CMD_BAD_SGL;
+		s->nblocks = 0;
+		qp_submit(q, (uint16_t)cid, &sqe, 512, SIM_SGL_ICD);
+		return;
+	}
 	if (r < 5) {
 		sqe.opc = 0x00;	/* flush */
 		sqe.nsid = host_pick_ns(h);

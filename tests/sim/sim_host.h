@@ -51,6 +51,7 @@ enum sim_cmd_kind {
 	SIM_CMD_FLUSH,
 	SIM_CMD_KEEPALIVE,
 	SIM_CMD_IDENTIFY,
+	SIM_CMD_BAD_SGL,	/* a read described as in-capsule data: must be refused */
 };
 
 struct sim_slot {
@@ -79,6 +80,8 @@ struct sim_qp {
 	struct rdma_prov_mr *cmd_mr, *rsp_mr, *data_mr;
 	struct sim_slot *slots;
 	uint32_t inflight;
+	/* Responses received: the n-th must carry SQHD n mod qsize (Connect starts at 0). */
+	uint32_t responses;
 };
 
 enum sim_hstate {

@@ -327,8 +327,15 @@ static void state_faults_poll(struct sim_world *w, struct sim_fault **armed, uin
 			armed[i--] = armed[--*num];
 			continue;
 		}
-		/* A state left within one step: the transport's trap fires at the transition. */
-		if (state_is_transient(st)) {
+		/*
+		 * A state left within one step: the transport's trap fires at the
+		 * transition. The send-queue waits are occupied only while a send
+		 * queue is full, which the hosts rarely cause: the operator's cause
+		 * aims at them through the trap too.
+		 */
+		if (state_is_transient(st) ||
+		    ((st == RDMA_REQ_READY_TO_COMPLETE || st == RDMA_REQ_DATA_TRANSFER_TO_HOST_PENDING) &&
+		     f->nth % SIM_ERR_NUM_CAUSES == SIM_ERR_INJECT)) {
 			char kind[64];
 
 			snprintf(kind, sizeof(kind), "qp_error_in_state:%s", rdma_req_state_name(st));
@@ -376,7 +383,8 @@ static const char *target_violation(void)
 		struct unvmf_transport_poll_group *tg =
 			g_tgt.groups[i] ? g_tgt.groups[i]->tgroups[rt->base.slot] : NULL;
 
-		if (tg && rdma_group_from(tg)->stats.ownership_violations)
+		if (tg && (rdma_group_from(tg)->stats.ownership_violations ||
+			   rdma_group_from(tg)->stats.invariant_violations))
 			return rdma_group_from(tg)->first_violation;
 	}
 	return NULL;

@@ -27,6 +27,9 @@ struct fake {
 	bool send_room;
 	bool error;
 	int executed;
+	int rejected;
+	int invariants;
+	uint8_t parse_sc; /* > 0: the next capsule has a bad SGL with this status */
 	int recv_released;
 	int trapped;
 	_Atomic int trap;
@@ -40,6 +43,10 @@ static int f_parse(void *ctx, struct rdma_req *req)
 
 	req->core.xfer = f->next_xfer;
 	req->core.length = f->next_xfer == UNVMF_XFER_NONE ? 0 : 4096 * f->reads_per_write;
+	if (f->parse_sc) {
+		unvmf_req_set_status(&req->core, NVME_SCT_GENERIC, f->parse_sc);
+		return 1;
+	}
 	return 0;
 }
 
@@ -95,6 +102,18 @@ static void f_execute(void *ctx, struct rdma_req *req)
 	((struct fake *)ctx)->executed++;
 }
 
+/* As the core's completion: the status lands in rsp and the request comes back at once. */
+static void f_reject(void *ctx, struct rdma_req *req, uint8_t sct, uint8_t sc)
+{
+	struct fake *f = ctx;
+
+	assert_int_equal(req->state, RDMA_REQ_EXECUTING);
+	f->rejected++;
+	memset(&req->core.rsp, 0, sizeof(req->core.rsp));
+	unvmf_req_set_status(&req->core, sct, sc);
+	rdma_req_exec_done(req);
+}
+
 static void f_release_recv(void *ctx, struct rdma_req *req)
 {
 	((struct fake *)ctx)->recv_released++;
@@ -124,6 +143,14 @@ static void f_trapped(void *ctx, struct rdma_req *req)
 	f_fail(ctx, RDMA_EV_QP_ERR_BY_INJECT, "trap");
 }
 
+static void f_invariant(void *ctx, const char *what)
+{
+	struct fake *f = ctx;
+
+	f->invariants++;
+	f_fail(ctx, RDMA_EV_QP_ERR_BY_LOCAL, what);
+}
+
 static struct fake *fake_new(uint32_t nreqs)
 {
 	struct fake *f = calloc(1, sizeof(*f));
@@ -138,10 +165,12 @@ static struct fake *fake_new(uint32_t nreqs)
 		.send_room = f_send_room,
 		.post_response = f_post_response,
 		.execute = f_execute,
+		.reject = f_reject,
 		.release_recv = f_release_recv,
 		.in_error = f_in_error,
 		.fail = f_fail,
 		.trapped = f_trapped,
+		.invariant = f_invariant,
 	};
 	f->bufs_free = 4;
 	f->credits = 1;
@@ -514,6 +543,81 @@ static void test_trap_at_transition(void **state)
 	fake_free(f);
 }
 
+/* A bad SGL is answered through the core's completion (SQHD, stats), never executed. */
+static void test_bad_sgl_through_core(void **state)
+{
+	struct fake *f = fake_new(4);
+	struct rdma_req *req;
+
+	f->parse_sc = NVME_SC_SGL_DESCRIPTOR_TYPE_INVALID;
+	req = start(f, UNVMF_XFER_HOST_TO_CONTROLLER);
+	assert_int_equal(f->rejected, 1);
+	assert_int_equal(f->executed, 0);
+	assert_int_equal(req->state, RDMA_REQ_COMPLETING);
+	assert_int_equal(req->core.rsp.status.s.sc, NVME_SC_SGL_DESCRIPTOR_TYPE_INVALID);
+	assert_true(f->coverage[RDMA_REQ_EXECUTING] & (1ull << RDMA_EV_EXEC_DONE));
+	complete(f, req, RDMA_WR_SEND, 0);
+	assert_int_equal(req->state, RDMA_REQ_FREE);
+	/* No buffers: the abort path of a command waiting for them goes the same way. */
+	f->parse_sc = 0;
+	f->bufs_free = 0;
+	req = start(f, UNVMF_XFER_HOST_TO_CONTROLLER);
+	assert_int_equal(req->state, RDMA_REQ_NEED_BUFFER);
+	rdma_req_reject(req, NVME_SCT_GENERIC, NVME_SC_ABORTED_BY_REQUEST);
+	CHECK(f);
+	assert_int_equal(f->rejected, 2);
+	assert_int_equal(req->state, RDMA_REQ_COMPLETING);
+	assert_int_equal(req->set->queues[RDMA_QUEUE_PENDING_BUFFER].len, 0);
+	complete(f, req, RDMA_WR_SEND, 0);
+	fake_free(f);
+}
+
+/*
+ * Counts that would go below zero stay at zero and fail the qpair, in every
+ * build: this file is also built without UNVMF_DEBUG (tests/sim/CMakeLists.txt).
+ */
+static void test_underflow_fails_qpair(void **state)
+{
+	struct fake *f = fake_new(4);
+	struct rdma_req *req = start(f, UNVMF_XFER_NONE);
+
+	/* A second SEND completion for a request that has one out (a duplicate CQE). */
+	rdma_req_exec_done(req);
+	assert_int_equal(req->state, RDMA_REQ_COMPLETING);
+	complete(f, req, RDMA_WR_SEND, 0);
+	assert_int_equal(req->state, RDMA_REQ_FREE);
+	assert_int_equal(f->invariants, 0);
+	rdma_req_wr_done(req, RDMA_WR_SEND, 0);
+	assert_int_equal(req->wr_outstanding[RDMA_WR_SEND], 0);
+	assert_int_equal(req->state, RDMA_REQ_FREE);
+	assert_int_equal(f->invariants, 1);
+	assert_int_equal(f->set.invariant_violations, 1);
+	assert_true(f->error);
+	assert_int_equal(f->set.err_event, RDMA_EV_QP_ERR_BY_LOCAL);
+	/* A queue whose length says empty while a request is linked on it. */
+	f->error = false;
+	f->bufs_free = 0;
+	req = start(f, UNVMF_XFER_HOST_TO_CONTROLLER);
+	assert_int_equal(req->state, RDMA_REQ_NEED_BUFFER);
+	f->set.queues[RDMA_QUEUE_PENDING_BUFFER].len = 0;
+	f->error = true;
+	rdma_req_process(req);
+	assert_int_equal(req->state, RDMA_REQ_FREE);
+	assert_int_equal(f->set.queues[RDMA_QUEUE_PENDING_BUFFER].len, 0);
+	assert_int_equal(f->invariants, 2);
+	/* A state count at zero for the state a request leaves. */
+	f->error = false;
+	req = start(f, UNVMF_XFER_NONE);
+	assert_int_equal(req->state, RDMA_REQ_EXECUTING);
+	f->set.state_count[RDMA_REQ_EXECUTING] = 0;
+	f->error = true;
+	rdma_req_exec_done(req);
+	assert_int_equal(f->set.state_count[RDMA_REQ_EXECUTING], 0);
+	assert_int_equal(f->invariants, 3);
+	rdma_req_set_fini(&f->set);
+	free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -527,6 +631,8 @@ int main(void)
 		cmocka_unit_test(test_drain_records_cause),
 		cmocka_unit_test(test_pending_retry_recorded),
 		cmocka_unit_test(test_trap_at_transition),
+		cmocka_unit_test(test_bad_sgl_through_core),
+		cmocka_unit_test(test_underflow_fails_qpair),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -43,16 +43,10 @@ static int env_parse(void *ctx, struct rdma_req *req)
 	/* Receives are parsed in submission order: the core pairs fused commands from here. */
 	if (rc == 0)
 		unvmf_req_fused_arrive(&req->core);
-	if (rc > 0) {
-		struct unvmf_qpair *qp = &rq->qpair;
-
-		/* The core never sees it: fill what unvmf_req_complete would. */
-		req->core.rsp.cid = req->core.cmd.cid;
-		req->core.rsp.sqid = qp->qid;
-		req->core.rsp.sqhd = qp->sq_flow_control_disabled ? 0xffff : qp->sqhd;
-		LOG_INFO("qpair %lu: cid %u opc 0x%02x: bad SGL (sc 0x%02x)", (unsigned long)qp->id,
-		         req->core.cmd.cid, req->core.cmd.opc, req->core.rsp.status.s.sc);
-	}
+	if (rc > 0)
+		LOG_INFO("qpair %lu: cid %u opc 0x%02x: bad SGL (sc 0x%02x)",
+		         (unsigned long)rq->qpair.id, req->core.cmd.cid, req->core.cmd.opc,
+		         req->core.rsp.status.s.sc);
 	return rc;
 }
 
@@ -60,13 +54,38 @@ void rdma_env_ownership_violation(struct rdma_qpair *rq, const char *what)
 {
 	char why[64];
 
-	if (!rq->group->stats.ownership_violations++)
+	if (!rq->group->stats.ownership_violations++ && !rq->group->stats.invariant_violations)
 		unvmf_strlcpy(rq->group->first_violation, what, sizeof(rq->group->first_violation));
 	LOG_ERR("qpair %lu (qid %u, cntlid %u): ownership violation: %s",
 	        (unsigned long)rq->qpair.id, rq->qid,
 	        rq->qpair.ctrlr ? rq->qpair.ctrlr->cntlid : 0xffff, what);
 	snprintf(why, sizeof(why), "ownership: %s", what);
 	rdma_qpair_set_error(rq, RDMA_EV_QP_ERR_BY_LOCAL, why);
+}
+
+void rdma_env_invariant_violation(struct rdma_group *rg, struct rdma_qpair *rq, const char *what)
+{
+	char why[64];
+
+	if (!rg->stats.ownership_violations && !rg->stats.invariant_violations)
+		unvmf_strlcpy(rg->first_violation, what, sizeof(rg->first_violation));
+	rg->stats.invariant_violations++;
+	if (!rq) {
+		LOG_ERR("RDMA poll group: invariant violation: %s", what);
+		return;
+	}
+	LOG_ERR("qpair %lu (qid %u, cntlid %u): invariant violation: %s",
+	        (unsigned long)rq->qpair.id, rq->qid,
+	        rq->qpair.ctrlr ? rq->qpair.ctrlr->cntlid : 0xffff, what);
+	snprintf(why, sizeof(why), "invariant: %s", what);
+	rdma_qpair_set_error(rq, RDMA_EV_QP_ERR_BY_LOCAL, why);
+}
+
+static void env_invariant(void *ctx, const char *what)
+{
+	struct rdma_qpair *rq = ctx;
+
+	rdma_env_invariant_violation(rq->group, rq, what);
 }
 
 /*
@@ -265,9 +284,9 @@ static int env_post_response(void *ctx, struct rdma_req *req)
 	    req->core.rsp.status.raw == 0)
 		writes = write_pieces(ext, req->core.length, &last_len);
 	if (sq_room(rq) < writes + 1)
-		return -EAGAIN;
+		return RDMA_POST_NO_ROOM;
 	if (writes && !segs_owned(rq, ext, 0, writes))
-		return -EFAULT;
+		return RDMA_POST_FAILED;
 	if (writes) {
 		uint32_t lkey = prov->mr_lkey(rq->dev->pool_mr);
 
@@ -304,12 +323,18 @@ static int env_post_response(void *ctx, struct rdma_req *req)
 	 */
 	req->wr_outstanding[RDMA_WR_WRITE] += posted;
 	rdma_qpair_set_error(rq, RDMA_EV_QP_ERR_BY_LOCAL, "posting the response failed");
-	return rc ? rc : -EIO;
+	/* Whatever the provider said (even -EAGAIN): this is not "no room, wait". */
+	return RDMA_POST_FAILED;
 }
 
 static void env_execute(void *ctx, struct rdma_req *req)
 {
 	unvmf_req_exec(&req->core);
+}
+
+static void env_reject(void *ctx, struct rdma_req *req, uint8_t sct, uint8_t sc)
+{
+	unvmf_req_reject(&req->core, sct, sc);
 }
 
 static void env_release_recv(void *ctx, struct rdma_req *req)
@@ -368,10 +393,12 @@ void rdma_env_init(struct rdma_qpair *rq)
 	    .send_room = env_send_room,
 	    .post_response = env_post_response,
 	    .execute = env_execute,
+	    .reject = env_reject,
 	    .release_recv = env_release_recv,
 	    .in_error = env_in_error,
 	    .fail = env_fail,
 	    .trapped = env_trapped,
+	    .invariant = env_invariant,
 	};
 }
 

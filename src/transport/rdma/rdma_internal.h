@@ -9,6 +9,7 @@
  *   rdma_env.c        the state machine's env: parse, buffers, READs, responses, receives
  *   rdma_capsule.c    pure capsule/SGL parsing and transfer planning (unit-tested alone)
  *   rdma_poller.c     poll group: shared CQ, SRQ, WC dispatch by wr_id, debug invariants
+ *   rdma_reclaim.c    the bounded reclaim of a qpair the NIC stopped answering; device failure
  *   rdma_stats.c      WC error counters and poll_group_dump_stats
  *   rdma_req.c        the request state machine (docs/RDMA-STATE-MACHINE.md)
  *
@@ -45,8 +46,6 @@
 #define RDMA_RESPONSE_RNR_RETRY_MAX 6u
 /* How often a qpair without Fabrics Connect yet checks its deadline. */
 #define RDMA_CONNECT_CHECK_US (10u * 1000)
-/* Some HCAs never report LAST_WQE_REACHED: after this the SRQ qpair is destroyed anyway. */
-#define RDMA_LAST_WQE_TIMEOUT_US (5u * 1000 * 1000)
 
 /*
  * wr_id = generation << 48 | pointer | type. Receives and request extensions
@@ -172,6 +171,7 @@ struct rdma_gdev {
 	struct rdma_prov_mr *recv_mr;
 	uint32_t num_recvs;
 	uint32_t recvs_posted;
+	bool failed; /* polling its CQ failed: every qpair on it was put in error */
 };
 
 struct rdma_group_stats {
@@ -188,6 +188,10 @@ struct rdma_group_stats {
 	uint64_t ownership_violations; /* buffer / WR / receive owner checks that failed */
 	/* Hostile hosts: qpairs ended for what their host did. */
 	uint64_t capsules_beyond_queue; /* more capsules than the queue size outstanding */
+	uint64_t invariant_violations; /* counts that would have gone below zero */
+	uint64_t qpairs_reclaimed;     /* destroyed by the reclaim bound, the NIC silent */
+	uint64_t wrs_reclaimed;        /* WRs those qpairs held, accounted as reaped */
+	uint64_t device_errors;        /* device-wide failures that drained every qpair on it */
 };
 
 struct rdma_group {
@@ -197,7 +201,7 @@ struct rdma_group {
 	struct unvmf_buf_cache cache;
 	uint64_t lease_base; /* unique high bits of this group's buffer leases */
 	uint64_t lease_seq;
-	char first_violation[96]; /* what the first failed ownership check saw */
+	char first_violation[96]; /* what the first failed ownership or invariant check saw */
 	TAILQ_HEAD(, rdma_qpair) qpairs;
 	struct rdma_group_stats stats;
 	struct rdma_wc_counters wc;
@@ -231,7 +235,9 @@ struct rdma_qpair {
 	enum rdma_qpair_state state;
 	bool drain_started; /* teardown_begin + set_drain ran */
 	bool last_wqe;      /* SRQ: LAST_WQE_REACHED arrived */
-	uint64_t error_us;  /* when it entered ERROR (LAST_WQE_REACHED deadline) */
+	uint64_t error_us;  /* when it entered ERROR (the reclaim deadline counts from here) */
+	bool nic_dead;      /* its device failed: nothing more will come back, reclaim now */
+	bool reclaimed;     /* QP destroyed by the reclaim; outstanding WRs accounted as reaped */
 	bool wc_error_logged;
 	bool id_disconnected;
 	char error_reason[64];
@@ -346,6 +352,26 @@ int rdma_transport_inject_fault_arm(struct unvmf_transport *transport, const cha
                                     size_t err_len);
 int rdma_qpair_abort_request(struct unvmf_qpair *qpair, uint16_t cid);
 
+/* rdma_reclaim.c */
+/*
+ * Group thread, qpair in ERROR and drained as far as the drain goes: when the
+ * NIC has not given back everything (flushes, receives, LAST_WQE_REACHED)
+ * within reclaim_timeout_ms of the error, or at once when its device
+ * failed, destroys the QP and accounts every WR it held as reaped (logged,
+ * counted), then drives its requests on. True when it reclaimed now.
+ */
+bool rdma_qpair_reclaim(struct rdma_qpair *rq, uint64_t now_us);
+/* Group thread: polling gd's CQ failed; every qpair on it goes to error, reclaimed at once. */
+void rdma_gdev_fail(struct rdma_group *rg, struct rdma_gdev *gd, int rc);
+/*
+ * Reactor 0: a device-wide async event (DEVICE_FATAL, CQ_ERR, PORT_ERR): every
+ * qpair on dev goes to error (DEVICE_FATAL: and is reclaimed at once).
+ */
+void rdma_transport_device_event(struct rdma_transport *rt, struct rdma_device *dev,
+                                 const struct rdma_prov_async_event *ev);
+/* Group thread: the message of rdma_transport_device_event for one qpair (may be gone). */
+void rdma_qpair_device_failed(struct rdma_group *rg, uint64_t qpair_id, bool dead, const char *why);
+
 /* rdma_env.c */
 void rdma_env_init(struct rdma_qpair *rq);
 /* A receive completed with a capsule for rq. */
@@ -360,6 +386,12 @@ void rdma_env_req_complete(struct unvmf_req *req);
  * does not hold it): counted, logged with what, and the qpair goes to error.
  */
 void rdma_env_ownership_violation(struct rdma_qpair *rq, const char *what);
+/*
+ * A count that must never go below zero was about to (checked in every
+ * build, one compare): counted, logged, and the qpair goes to error with
+ * reason "invariant: what". rq may be NULL for the group's own counts.
+ */
+void rdma_env_invariant_violation(struct rdma_group *rg, struct rdma_qpair *rq, const char *what);
 
 /* rdma_capsule.c (pure) */
 struct rdma_capsule_limits {

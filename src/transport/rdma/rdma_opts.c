@@ -68,6 +68,7 @@ void rdma_opts_init(struct unvmf_transport_opts *o)
 	r->retry_count = 6;
 	r->rnr_retry_count = 6;
 	r->max_read_depth = 16;
+	r->reclaim_timeout_ms = 5000;
 	r->provider = "verbs";
 	r->provider_ctx = NULL;
 }
@@ -87,6 +88,10 @@ int rdma_opts_check(const struct unvmf_transport_opts *o)
 	}
 	if (!r->no_srq && (r->max_srq_depth < 2 || r->max_srq_depth > 65535)) {
 		LOG_ERR("RDMA: max_srq_depth must be 2..65535");
+		return -EINVAL;
+	}
+	if (r->reclaim_timeout_ms < 1 || r->reclaim_timeout_ms > 3600000) {
+		LOG_ERR("RDMA: reclaim_timeout_ms must be 1..3600000");
 		return -EINVAL;
 	}
 	if (r->retry_count == 7)
@@ -119,6 +124,7 @@ struct rdma_opts_params {
 	uint8_t retry_count;
 	uint8_t rnr_retry_count;
 	uint32_t max_read_depth;
+	uint32_t reclaim_timeout_ms;
 	const char *provider;
 };
 
@@ -138,6 +144,7 @@ static const struct unvmf_json_param g_rdma_params[] = {
     RP(retry_count, UINT, 0, 7),
     RP(rnr_retry_count, UINT, 0, 7),
     RP(max_read_depth, UINT, 1, 256),
+    RP(reclaim_timeout_ms, UINT, 1, 3600000),
     RP(provider, STRING, 0, 16),
     UNVMF_JSON_PARAM_COMPAT("no_wr_batching", BOOL, IGNORED, "false",
                             "unvmf chains work requests as it sees fit"),
@@ -220,6 +227,8 @@ int rdma_opts_decode(struct unvmf_transport_opts *opts, const json_t *params, ch
 		r->rnr_retry_count = p.rnr_retry_count;
 	if (rdma_param_given(present, "max_read_depth"))
 		r->max_read_depth = p.max_read_depth;
+	if (rdma_param_given(present, "reclaim_timeout_ms"))
+		r->reclaim_timeout_ms = p.reclaim_timeout_ms;
 	if (rdma_param_given(present, "provider"))
 		r->provider = strcmp(p.provider, "sim") == 0 ? "sim" : "verbs";
 	opts->limits = limits;
@@ -238,6 +247,7 @@ void rdma_opts_dump(const struct unvmf_transport_opts *opts, json_t *j)
 	json_object_set_new(j, "retry_count", json_integer(r->retry_count));
 	json_object_set_new(j, "rnr_retry_count", json_integer(r->rnr_retry_count));
 	json_object_set_new(j, "max_read_depth", json_integer(r->max_read_depth));
+	json_object_set_new(j, "reclaim_timeout_ms", json_integer(r->reclaim_timeout_ms));
 	if (r->provider)
 		json_object_set_new(j, "provider", json_string(r->provider));
 	unvmf_qpair_limits_dump(&opts->limits, j);

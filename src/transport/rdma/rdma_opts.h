@@ -19,6 +19,12 @@ struct unvmf_rdma_opts {
 	uint8_t retry_count; /* 0..7; 7 = forever on Soft-RoCE */
 	uint8_t rnr_retry_count;
 	uint32_t max_read_depth; /* RDMA READs outstanding per qpair we ask for */
+	/*
+	 * A qpair in error whose NIC has not given back everything (flushes,
+	 * LAST_WQE_REACHED) this long after the QP went to ERR is destroyed
+	 * anyway, its outstanding WRs accounted as reaped.
+	 */
+	uint32_t reclaim_timeout_ms;
 	const char *provider;    /* a registered RDMA provider's name: "verbs", "sim" */
 	void *provider_ctx;      /* handed to the provider's ctx_open (sim: its node) */
 };

@@ -231,11 +231,18 @@ static void wc_recv(struct rdma_group *rg, const struct rdma_prov_wc *wc, struct
 	}
 	recv->posted = false;
 	if (recv->gdev) {
-		recv->gdev->recvs_posted--;
 		rq = qpair_by_num(rg, wc->qp_num);
+		if (unvmf_likely(recv->gdev->recvs_posted > 0))
+			recv->gdev->recvs_posted--;
+		else
+			rdma_env_invariant_violation(rg, NULL,
+			                             "SRQ receives posted went below zero");
 	} else {
 		rq = recv->qpair;
-		rq->recvs_posted--;
+		if (unvmf_likely(rq->recvs_posted > 0))
+			rq->recvs_posted--;
+		else
+			rdma_env_invariant_violation(rg, rq, "receives posted went below zero");
 	}
 	rdma_wc_count(&rg->wc, RDMA_WRID_RECV, wc->status);
 	if (!rq) {
@@ -305,8 +312,14 @@ static int gdev_poll(struct rdma_group *rg, struct rdma_gdev *gd)
 	struct rdma_prov_wc wcs[RDMA_WC_BATCH];
 	int total = 0, n;
 
+	if (gd->failed)
+		return 0;
 	do {
 		n = rg->rt->prov->cq_poll(gd->cq, wcs, RDMA_WC_BATCH);
+		if (n < 0) {
+			rdma_gdev_fail(rg, gd, n);
+			break;
+		}
 		for (int i = 0; i < n; i++) {
 			const struct rdma_prov_wc *wc = &wcs[i];
 			enum rdma_wrid_type type =
@@ -344,7 +357,7 @@ int rdma_group_poll(struct unvmf_transport_poll_group *tgroup)
 		struct rdma_gdev *gd = &rg->gdevs[i];
 		int n = gdev_poll(rg, gd);
 
-		if (n == 0) {
+		if (n == 0 && !gd->failed) {
 			/* Arm, then look once more: a completion between the two would not wake us.
 			 */
 			rg->rt->prov->cq_arm(gd->cq);
@@ -362,12 +375,14 @@ int rdma_group_poll(struct unvmf_transport_poll_group *tgroup)
 			if (rq->set.queues[RDMA_QUEUE_PENDING_BUFFER].len)
 				work++;
 		}
-		if (rq->state == RDMA_QPAIR_ERROR && rdma_qpair_progress_error(rq))
+		/* Destroyed, or waiting for its reclaim deadline: nothing else would wake us. */
+		if (rq->state == RDMA_QPAIR_ERROR) {
+			rdma_qpair_progress_error(rq);
 			work++;
-		else if (rq->state == RDMA_QPAIR_ERROR && rq->gdev->srq && !rq->last_wqe)
-			work++; /* its deadline needs us awake; nothing else would wake us */
+		}
 	}
-#ifdef UNVMF_DEBUG
+	/* The full sweeps: debug builds, and Release builds with UNVMF_INVARIANTS=ON. */
+#if defined(UNVMF_DEBUG) || defined(UNVMF_INVARIANTS)
 	UNVMF_ASSERT(rdma_group_check(rg) == 0);
 #endif
 	return work;

@@ -7,8 +7,9 @@
  * poll on, rdma_qpair_progress_error() runs the per-state drain actions of
  * docs/RDMA-STATE-MACHINE.md and destroys the qpair only when every request
  * is FREE with no WR on the NIC, every own receive has flushed and, with an
- * SRQ, LAST_WQE_REACHED has arrived. Nothing is freed from inside a
- * completion callback or a state-machine step.
+ * SRQ, LAST_WQE_REACHED has arrived, or, when the NIC owes something past
+ * reclaim_timeout_ms, once the reclaim (rdma_reclaim.c) has taken it back.
+ * Nothing is freed from inside a completion callback or a state-machine step.
  * Thread: the qpair's poll group (rdma_qpair_disconnect of a qpair that never
  * reached a group runs on reactor 0).
  */
@@ -280,9 +281,12 @@ void rdma_qpair_set_error(struct rdma_qpair *rq, enum rdma_req_event cause, cons
 	           rq->qpair.ctrlr ? rq->qpair.ctrlr->cntlid : 0xffff,
 	           rq->qpair.ctrlr ? rq->qpair.ctrlr->hostnqn : "-", why);
 	rc = prov->qp_modify_err(rq->qp);
-	if (rc)
-		LOG_ERR("qpair %lu: cannot move the QP to ERR: %s", (unsigned long)rq->qpair.id,
-		        strerror(-rc));
+	if (rc) {
+		/* No flush will come for a QP that is not in ERR: the reclaim destroys it. */
+		LOG_ERR("qpair %lu: cannot move the QP to ERR (%s): reclaiming it",
+		        (unsigned long)rq->qpair.id, strerror(-rc));
+		rq->nic_dead = true;
+	}
 	prov->cm_disconnect(rq->id);
 }
 
@@ -291,20 +295,15 @@ static bool qpair_nic_idle(struct rdma_qpair *rq)
 {
 	if (rq->recvs_posted > 0 || rq->sq_used > 0)
 		return false;
-	if (rq->gdev->srq && !rq->last_wqe) {
-		if (unvmf_now_us() - rq->error_us < RDMA_LAST_WQE_TIMEOUT_US)
-			return false;
-		LOG_WARN("qpair %lu: no LAST_WQE_REACHED %u s after the QP went to ERR; "
-		         "destroying it anyway",
-		         (unsigned long)rq->qpair.id, RDMA_LAST_WQE_TIMEOUT_US / 1000000);
-		rq->last_wqe = true;
-	}
+	/* Some HCAs never report it: the reclaim bound (rdma_reclaim.c) ends the wait. */
+	if (rq->gdev->srq && !rq->last_wqe)
+		return false;
 	/*
 	 * SRQ receives this QP consumed whose completion has not landed yet are
 	 * invisible to our counts; a provider that lists what the NIC holds can
 	 * tell (a real HCA completes them before LAST_WQE_REACHED).
 	 */
-	if (rq->rt->prov->qp_outstanding) {
+	if (rq->rt->prov->qp_outstanding && rq->qp) {
 		struct rdma_prov_wr_info info[4];
 
 		if (rq->rt->prov->qp_outstanding(rq->qp, info, 4) > 0)
@@ -318,9 +317,13 @@ static void qpair_destroy(struct rdma_qpair *rq)
 	struct rdma_group *rg = rq->group;
 	int rc;
 
-	rc = rq->rt->prov->qp_destroy(rq->qp);
-	if (rc)
-		LOG_ERR("qpair %lu: qp_destroy: %s", (unsigned long)rq->qpair.id, strerror(-rc));
+	/* A reclaimed qpair's QP is gone already. */
+	if (rq->qp) {
+		rc = rq->rt->prov->qp_destroy(rq->qp);
+		if (rc)
+			LOG_ERR("qpair %lu: qp_destroy: %s", (unsigned long)rq->qpair.id,
+			        strerror(-rc));
+	}
 	rq->qp = NULL;
 	unvmf_poller_unregister(&rq->connect_poller);
 	rq->gdev->cq_reserved -= rq->cq_reserved;
@@ -349,10 +352,17 @@ bool rdma_qpair_progress_error(struct rdma_qpair *rq)
 		/* Parked requests (AERs) come back through req_complete and drain there. */
 		unvmf_qpair_teardown_begin(&rq->qpair);
 	}
-	if (!rdma_req_set_drained(&rq->set) || !qpair_nic_idle(rq))
-		return false;
-	qpair_destroy(rq);
-	return true;
+	if (rdma_req_set_drained(&rq->set) && (rq->reclaimed || qpair_nic_idle(rq))) {
+		qpair_destroy(rq);
+		return true;
+	}
+	/* The NIC owes us something past the bound: take it back (requests in the core wait). */
+	if (!rq->reclaimed && rdma_qpair_reclaim(rq, unvmf_now_us()) &&
+	    rdma_req_set_drained(&rq->set)) {
+		qpair_destroy(rq);
+		return true;
+	}
+	return false;
 }
 
 void rdma_qpair_disconnect(struct unvmf_qpair *qpair)
@@ -474,13 +484,8 @@ int rdma_qpair_abort_request(struct unvmf_qpair *qpair, uint16_t cid)
 
 		if (req->state != RDMA_REQ_NEED_BUFFER || req->core.cmd.cid != cid)
 			continue;
-		memset(&req->core.rsp, 0, sizeof(req->core.rsp));
-		unvmf_req_set_status(&req->core, NVME_SCT_GENERIC, NVME_SC_ABORTED_BY_REQUEST);
-		req->core.rsp.cid = cid;
-		req->core.rsp.sqid = qpair->qid;
-		req->core.rsp.sqhd = qpair->sq_flow_control_disabled ? 0xffff : qpair->sqhd;
-		rdma_req_move(req, RDMA_REQ_READY_TO_COMPLETE);
-		rdma_req_process(req);
+		/* Through the core's completion: SQHD moves on, the error is counted and logged. */
+		rdma_req_reject(req, NVME_SCT_GENERIC, NVME_SC_ABORTED_BY_REQUEST);
 		return 0;
 	}
 	return -ENOENT;

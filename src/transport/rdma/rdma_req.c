@@ -99,6 +99,27 @@ void rdma_req_record(struct rdma_req *req, enum rdma_req_event event)
 		g_rdma_req_coverage[req->state] |= 1ull << event;
 }
 
+/*
+ * Takes one from a count that must never go below zero. One compare, in every
+ * build: a count at zero is left there (a wrapped count would make every
+ * later decision about that qpair wrong) and the qpair goes to error.
+ */
+static void set_violated(struct rdma_req_set *set, const char *what)
+{
+	set->invariant_violations++;
+	set->env->invariant(set->env->ctx, what);
+}
+
+static bool count_take(struct rdma_req_set *set, uint32_t *count, const char *what)
+{
+	if (unvmf_likely(*count > 0)) {
+		(*count)--;
+		return true;
+	}
+	set_violated(set, what);
+	return false;
+}
+
 void rdma_req_move(struct rdma_req *req, enum rdma_req_state state)
 {
 	struct rdma_req_set *set = req->set;
@@ -107,11 +128,10 @@ void rdma_req_move(struct rdma_req *req, enum rdma_req_state state)
 	if (req->queue != RDMA_QUEUE_NONE) {
 		struct rdma_req_queue *q = &set->queues[req->queue];
 
-		UNVMF_ASSERT(q->len > 0);
 		TAILQ_REMOVE(&q->head, req, link);
-		q->len--;
+		count_take(set, &q->len, "a queue length went below zero");
 	}
-	set->state_count[req->state]--;
+	count_take(set, &set->state_count[req->state], "a per-state count went below zero");
 	/*
 	 * A write whose READ batch finished with READs still to post goes back
 	 * to the head of PENDING_READ: it keeps its turn for credits.
@@ -211,8 +231,8 @@ static bool req_step(struct rdma_req *req)
 		}
 		rc = env->parse(ctx, req);
 		if (rc > 0) {
-			/* Rejected with a status already in core.rsp. */
-			rdma_req_move(req, RDMA_REQ_READY_TO_COMPLETE);
+			/* A bad SGL: parse left the status in core.rsp. */
+			rdma_req_reject(req, req->core.rsp.status.s.sct, req->core.rsp.status.s.sc);
 		} else if (rc < 0) {
 			env->fail(ctx, RDMA_EV_QP_ERR_BY_LOCAL, "unparsable capsule");
 			rdma_req_move(req, RDMA_REQ_COMPLETED);
@@ -234,9 +254,7 @@ static bool req_step(struct rdma_req *req)
 		if (rc == -EAGAIN)
 			return false;
 		if (rc < 0) {
-			unvmf_req_set_status(&req->core, NVME_SCT_GENERIC,
-					     NVME_SC_INTERNAL_DEVICE_ERROR);
-			rdma_req_move(req, RDMA_REQ_READY_TO_COMPLETE);
+			rdma_req_reject(req, NVME_SCT_GENERIC, NVME_SC_INTERNAL_DEVICE_ERROR);
 			return true;
 		}
 		if (req->core.xfer == UNVMF_XFER_HOST_TO_CONTROLLER)
@@ -308,8 +326,17 @@ static bool req_step(struct rdma_req *req)
 		}
 		if (!is_head(req))
 			return false;
+		/*
+		 * The capsule is used up (the command has run): its receive goes
+		 * back before the response can reach the host, so the host's next
+		 * capsule, sent when it sees the response, finds one posted.
+		 */
+		if (req->recv) {
+			env->release_recv(ctx, req);
+			req->recv = NULL;
+		}
 		rc = env->post_response(ctx, req);
-		if (rc == -EAGAIN)
+		if (rc == RDMA_POST_NO_ROOM)
 			return false;
 		if (rc < 0) {
 			env->fail(ctx, RDMA_EV_QP_ERR_BY_LOCAL, "posting the response failed");
@@ -329,7 +356,11 @@ static bool req_step(struct rdma_req *req)
 		rdma_req_move(req, RDMA_REQ_COMPLETED);
 		return true;
 	case RDMA_REQ_COMPLETED:
-		UNVMF_ASSERT(req_wrs(req) == 0);
+		if (unvmf_unlikely(req_wrs(req) > 0)) {
+			/* The NIC still names its buffers: keep them (the reclaim ends the QP). */
+			set_violated(req->set, "a request completed while the NIC holds its WRs");
+			return false;
+		}
 		if (req->num_bufs)
 			env->put_buffers(ctx, req);
 		if (req->recv) {
@@ -360,8 +391,10 @@ void rdma_req_wr_done(struct rdma_req *req, enum rdma_wr_kind kind, int wc_statu
 	};
 	const struct rdma_req_env *env = req->set->env;
 
-	UNVMF_ASSERT(req->wr_outstanding[kind] > 0);
-	req->wr_outstanding[kind]--;
+	/* A completion it has none of out: charging it would wrap the count. */
+	if (!count_take(req->set, &req->wr_outstanding[kind],
+	                "a completion for a request with none of that kind out"))
+		return;
 	if (wc_status == 0) {
 		rdma_req_record(req, done_event[kind]);
 	} else {
@@ -384,6 +417,19 @@ void rdma_req_exec_done(struct rdma_req *req)
 	rdma_req_move(req, RDMA_REQ_EXECUTED);
 	/* If execute() completed synchronously, req_step's caller keeps the loop going. */
 	rdma_req_process(req);
+}
+
+void rdma_req_reject(struct rdma_req *req, uint8_t sct, uint8_t sc)
+{
+	const struct rdma_req_env *env = req->set->env;
+
+	if (unvmf_unlikely(req_wrs(req) > 0)) {
+		set_violated(req->set, "a request the NIC holds WRs of was rejected");
+		return;
+	}
+	/* EXECUTING is where the core's completion finds it (rdma_req_exec_done). */
+	rdma_req_move(req, RDMA_REQ_EXECUTING);
+	env->reject(env->ctx, req, sct, sc);
 }
 
 int rdma_req_set_process_pending(struct rdma_req_set *set)

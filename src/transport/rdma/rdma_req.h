@@ -7,6 +7,7 @@
  *
  * Owner: the qpair's poll-group thread. Nothing here locks.
  */
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -48,6 +49,10 @@ enum rdma_wr_kind {
 };
 
 #define RDMA_MAX_SGL_DESCRIPTORS 16
+
+/* What env->post_response returns besides a count; never confused with one another. */
+#define RDMA_POST_NO_ROOM (-EAGAIN)
+#define RDMA_POST_FAILED (-EIO)
 
 struct rdma_req;
 TAILQ_HEAD(rdma_req_list, rdma_req);
@@ -131,10 +136,22 @@ struct rdma_req_env {
 	int (*post_reads)(void *ctx, struct rdma_req *req, uint32_t n);
 	/* Room in the send queue for n WRs. */
 	bool (*send_room)(void *ctx, uint32_t n);
-	/* Posts WRITEs (for reads) and the response SEND; returns WRs posted or negative. */
+	/*
+	 * Posts WRITEs (for reads) and the response SEND: the number of WRITEs
+	 * (the whole chain was posted), RDMA_POST_NO_ROOM (nothing was posted:
+	 * wait for send-queue room) or RDMA_POST_FAILED (the provider refused
+	 * the chain or part of it: the qpair is in error, and what the provider
+	 * took is already counted in req->wr_outstanding).
+	 */
 	int (*post_response)(void *ctx, struct rdma_req *req);
 	/* Hands req->core to the core (unvmf_req_exec). */
 	void (*execute)(void *ctx, struct rdma_req *req);
+	/*
+	 * Completes req (in EXECUTING) through the core without executing it
+	 * (unvmf_req_reject): SQHD, stats and the error log as for any
+	 * completion; the core answers through rdma_req_exec_done.
+	 */
+	void (*reject)(void *ctx, struct rdma_req *req, uint8_t sct, uint8_t sc);
 	/* Gives the receive back (repost to the QP or SRQ). */
 	void (*release_recv)(void *ctx, struct rdma_req *req);
 	/* The qpair is in error: drain instead of progressing. */
@@ -146,6 +163,12 @@ struct rdma_req_env {
 	 * injection, checked at the transition itself). May put the qpair in error.
 	 */
 	void (*trapped)(void *ctx, struct rdma_req *req);
+	/*
+	 * A count that must never go below zero was about to (a queue length, a
+	 * state count, a request's WRs of one kind): it was left as it was, and
+	 * the qpair must go to error. Checked in every build (one compare).
+	 */
+	void (*invariant)(void *ctx, const char *what);
 };
 
 /* Every request of one qpair, and its queues. */
@@ -161,6 +184,8 @@ struct rdma_req_set {
 	enum rdma_req_event err_event;
 	/* Armed state of the operator's fault trap (-1 = none), shared by the transport; may be NULL. */
 	_Atomic int *trap;
+	/* Counts that would have gone below zero (env->invariant was told each time). */
+	uint32_t invariant_violations;
 };
 
 
@@ -189,6 +214,13 @@ void rdma_req_process(struct rdma_req *req);
 void rdma_req_wr_done(struct rdma_req *req, enum rdma_wr_kind kind, int wc_status);
 /* The core finished req->core. */
 void rdma_req_exec_done(struct rdma_req *req);
+/*
+ * Answers req with (sct, sc) without executing it (a bad SGL, no buffers, an
+ * Abort of a command that has not started): it goes through the core's
+ * completion like an executed command. req must not hold WRs or wait on the
+ * NIC (NEW, NEED_BUFFER).
+ */
+void rdma_req_reject(struct rdma_req *req, uint8_t sct, uint8_t sc);
 /* Retries the heads of the pending queues (credits, buffers or send room came back). */
 int rdma_req_set_process_pending(struct rdma_req_set *set);
 /* The qpair entered error: drives every request as far as its drain action allows. */

@@ -160,6 +160,11 @@ void rdma_group_dump_stats(struct unvmf_transport_poll_group *tgroup, void *json
 	json_object_set_new(
 	    obj, "rnr_retry_exceeded",
 	    json_integer((json_int_t)rg->wc.by_status[RDMA_PROV_WC_RNR_RETRY_EXC_ERR]));
+	json_object_set_new(obj, "invariant_violations",
+	                    json_integer((json_int_t)s->invariant_violations));
+	json_object_set_new(obj, "qpairs_reclaimed", json_integer((json_int_t)s->qpairs_reclaimed));
+	json_object_set_new(obj, "wrs_reclaimed", json_integer((json_int_t)s->wrs_reclaimed));
+	json_object_set_new(obj, "device_errors", json_integer((json_int_t)s->device_errors));
 	json_object_set_new(obj, "pending_buffer", json_integer((json_int_t)pend_buf));
 	json_object_set_new(obj, "pending_rdma_read", json_integer((json_int_t)pend_read));
 	json_object_set_new(obj, "pending_rdma_send", json_integer((json_int_t)pend_send));

@@ -49,7 +49,12 @@ int rdma_transport_poll_async(struct rdma_transport *rt)
 		struct rdma_prov_async_event ev;
 
 		while (rt->prov->device_get_async_event(rt->devs[i].dev, &ev) == 0) {
-			rdma_conn_handle_async(rt, &ev);
+			if (ev.type == RDMA_PROV_ASYNC_DEVICE_FATAL ||
+			    ev.type == RDMA_PROV_ASYNC_CQ_ERR ||
+			    ev.type == RDMA_PROV_ASYNC_PORT_ERR)
+				rdma_transport_device_event(rt, &rt->devs[i], &ev);
+			else
+				rdma_conn_handle_async(rt, &ev);
 			work = 1;
 		}
 	}
