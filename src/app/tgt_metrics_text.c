@@ -137,6 +137,8 @@ static const struct group_metric g_group_metrics[] = {
     {"bytes_written", "unvmf_poll_group_written_bytes_total", "counter", "Bytes written by hosts"},
     {"errors", "unvmf_poll_group_command_errors_total", "counter",
      "Commands completed with an error status"},
+    {"keep_alive_expiries", "unvmf_poll_group_keep_alive_expiries_total", "counter",
+     "Controllers ended because their host sent no keep-alive within KATO"},
     {"pending_bdev_io", "unvmf_poll_group_pending_bdev_io", "gauge",
      "I/Os submitted to the bdevs and not yet completed"},
 };
@@ -330,6 +332,19 @@ static void group_add(struct metrics_set *set, const json_t *g)
 		set_add_u64(set, m->family, m->type, m->help, labels, json_u64(g, m->key));
 	}
 	group_latency_add(set, json_object_get(g, "latency"), group);
+	{
+		const char *status;
+		const json_t *n;
+
+		json_object_foreach((json_t *)json_object_get(g, "errors_by_status"), status, n)
+		{
+			const char *sl[] = {"group", group, "status", status, NULL};
+
+			set_add_u64(set, "unvmf_poll_group_command_errors_by_status_total", "counter",
+			            "Commands completed with an error, by status (SCT/SC in hex)", sl,
+			            json_is_integer(n) ? (uint64_t)json_integer_value(n) : 0);
+		}
+	}
 	set_add_u64(set, "unvmf_reactor_iterations_total", "counter",
 	            "Poll loop iterations of the group's reactor", labels,
 	            json_u64(reactor, "iterations"));

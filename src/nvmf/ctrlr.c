@@ -240,8 +240,12 @@ static int keepalive_poll(void *arg)
 	} else {
 		if (now - last <= (uint64_t)ctrlr->kato_ms * 1000)
 			return 0;
-		LOG_ERR("controller %u (host %s, subsystem %s): keep-alive timeout (%u ms) expired",
-		        ctrlr->cntlid, ctrlr->hostnqn, ctrlr->subsys->nqn, ctrlr->kato_ms);
+		LOG_ERR("controller %u (host %s, subsystem %s, peer %s:%s): keep-alive timeout "
+		        "(%u ms) expired",
+		        ctrlr->cntlid, ctrlr->hostnqn, ctrlr->subsys->nqn, ctrlr->host_trid.traddr,
+		        ctrlr->host_trid.trsvcid, ctrlr->kato_ms);
+		if (ctrlr->admin_group)
+			ctrlr->admin_group->stats.keep_alive_expiries++;
 		why = "keep-alive timeout";
 	}
 	pthread_mutex_lock(&g_tgt.lock);

@@ -155,6 +155,17 @@ struct unvmf_latency_hist {
 	uint64_t sum_us;
 };
 
+/*
+ * Error completions by status, first come first slotted: a target produces a
+ * few dozen distinct statuses at most, so a small table keeps the count exact
+ * without a 2048-entry (SCT x SC) array per group; the rest go to "other".
+ */
+#define UNVMF_STATUS_SLOTS 32
+struct unvmf_status_count {
+	uint16_t status; /* SCT << 8 | SC */
+	uint64_t count;
+};
+
 struct unvmf_poll_group_stats {
 	uint64_t qpairs_current;
 	uint64_t qpairs_total;
@@ -164,6 +175,9 @@ struct unvmf_poll_group_stats {
 	uint64_t read_bytes;
 	uint64_t written_bytes;
 	uint64_t errors;
+	struct unvmf_status_count errors_by_status[UNVMF_STATUS_SLOTS];
+	uint64_t errors_by_status_other; /* statuses beyond the table */
+	uint64_t keep_alive_expiries;    /* controllers ended by their keep-alive timer */
 	/* Limits (nvmf/limits.c): qpairs ended or refused for not earning their place. */
 	uint64_t connect_timeouts;            /* no Fabrics Connect before the deadline */
 	uint64_t connect_refused_host_limit;  /* the host held max_qpairs_per_host */

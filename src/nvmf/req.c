@@ -62,6 +62,23 @@ void unvmf_req_trim(struct unvmf_req *req, uint32_t len)
 	req->length = len;
 }
 
+static void group_status_count(struct unvmf_poll_group_stats *st, uint8_t sct, uint8_t sc)
+{
+	uint16_t status = (uint16_t)(sct << 8 | sc);
+
+	for (unsigned i = 0; i < UNVMF_STATUS_SLOTS; i++) {
+		struct unvmf_status_count *c = &st->errors_by_status[i];
+
+		if (c->count == 0)
+			c->status = status;
+		if (c->status == status) {
+			c->count++;
+			return;
+		}
+	}
+	st->errors_by_status_other++;
+}
+
 void unvmf_req_complete(struct unvmf_req *req)
 {
 	struct unvmf_qpair *qpair = req->qpair;
@@ -91,8 +108,11 @@ void unvmf_req_complete(struct unvmf_req *req)
 	}
 	if (group) {
 		group->stats.requests_completed++;
-		if (!ok)
+		if (unvmf_unlikely(!ok)) {
 			group->stats.errors++;
+			group_status_count(&group->stats, req->rsp.status.s.sct,
+			                   req->rsp.status.s.sc);
+		}
 		if (req->start_us)
 			unvmf_latency_hist_add(&group->stats.latency,
 					       unvmf_now_us() - req->start_us);

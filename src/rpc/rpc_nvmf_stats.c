@@ -44,6 +44,22 @@ static int transport_stats_append(struct unvmf_transport_poll_group *tg, void *a
 	return 0;
 }
 
+/* Error completions as {"SCT/SC": count}, hex like the spec's tables ("0/80"). */
+static json_t *errors_by_status_json(const struct unvmf_poll_group_stats *s)
+{
+	json_t *o = json_object();
+	char key[16];
+
+	for (unsigned i = 0; o && i < UNVMF_STATUS_SLOTS && s->errors_by_status[i].count; i++) {
+		snprintf(key, sizeof(key), "%x/%02x", s->errors_by_status[i].status >> 8,
+		         s->errors_by_status[i].status & 0xff);
+		json_object_set_new(o, key, json_integer((json_int_t)s->errors_by_status[i].count));
+	}
+	if (o && s->errors_by_status_other)
+		json_object_set_new(o, "other", json_integer((json_int_t)s->errors_by_status_other));
+	return o;
+}
+
 static json_t *group_stats_json(struct unvmf_poll_group *group)
 {
 	struct unvmf_poll_group_info info;
@@ -57,8 +73,8 @@ static json_t *group_stats_json(struct unvmf_poll_group *group)
 		unvmf_poll_group_foreach_transport_group(group, transport_stats_append, transports);
 	unvmf_thread_get_stats(info.thread, &iterations, &busy, &sleeps);
 	snprintf(name, sizeof(name), "nvmf_tgt_poll_group_%u", info.index);
-	return json_pack("{s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o*, "
-	                 "s:{s:I, s:I, s:I}, s:o*}",
+	return json_pack("{s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o*, s:I, s:I, "
+	                 "s:o*, s:{s:I, s:I, s:I}, s:o*}",
 	                 "name", name, "thread", (int)info.index, "qpairs",
 	                 (json_int_t)s->qpairs_total, "current_qpairs",
 	                 (json_int_t)s->qpairs_current, "current_admin_qpairs",
@@ -66,7 +82,9 @@ static json_t *group_stats_json(struct unvmf_poll_group *group)
 	                 (json_int_t)s->io_qpairs_current, "completed_nvme_io",
 	                 (json_int_t)s->requests_completed, "bytes_read", (json_int_t)s->read_bytes,
 	                 "bytes_written", (json_int_t)s->written_bytes, "errors",
-	                 (json_int_t)s->errors, "pending_bdev_io", (json_int_t)info.pending_bdev_io,
+	                 (json_int_t)s->errors, "errors_by_status", errors_by_status_json(s),
+	                 "keep_alive_expiries", (json_int_t)s->keep_alive_expiries,
+	                 "pending_bdev_io", (json_int_t)info.pending_bdev_io,
 	                 "latency", latency_json(&s->latency), "reactor", "iterations",
 	                 (json_int_t)iterations, "busy_iterations", (json_int_t)busy, "sleeps",
 	                 (json_int_t)sleeps, "transports", transports);

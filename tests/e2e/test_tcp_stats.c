@@ -4,7 +4,8 @@
  * sends C2HTermReq (counted by reason) and ends the connection as a protocol
  * error; every other way a connection ends is counted by reason (host close,
  * reset, keep-alive timeout, listener and host removal by RPC); the latency
- * histogram and the transport's completions cover every I/O done.
+ * histogram and the transport's completions cover every I/O done; the core
+ * counts errors by status and keep-alive expiries.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -76,6 +77,26 @@ static long long group_stat(const char *path)
 			    json_object_get(json_object_get(g, "latency"), "count"));
 		else
 			sum += json_integer_value(json_object_get(g, path));
+	}
+	json_decref(resp);
+	return sum;
+}
+
+/* Sum over poll groups of errors_by_status[key] ("SCT/SC" in hex). */
+static long long status_stat(const char *key)
+{
+	json_t *resp = rpc_call(&g_c, "nvmf_get_stats", NULL);
+	json_t *g;
+	long long sum = 0;
+	size_t i;
+
+	assert_int_equal(rpc_resp_code(resp), 0);
+	json_array_foreach(json_object_get(json_object_get(resp, "result"), "poll_groups"), i, g)
+	{
+		json_t *by = json_object_get(g, "errors_by_status");
+
+		assert_non_null(by);
+		sum += json_integer_value(json_object_get(by, key));
 	}
 	json_decref(resp);
 	return sum;
@@ -186,6 +207,7 @@ static void test_ends_by_reason(void **state)
 	long long closed0 = tcp_stat("conns_ended.host_close");
 	long long reset0 = tcp_stat("conns_ended.host_reset");
 	long long ka0 = tcp_stat("conns_ended.keep_alive_timeout");
+	long long kax0 = group_stat("keep_alive_expiries");
 	long long lis0 = tcp_stat("conns_ended.listener_removed");
 	long long host0 = tcp_stat("conns_ended.host_removed");
 	long long io0 = group_stat("completed_nvme_io"), done0 = tcp_stat("requests_completed");
@@ -220,6 +242,8 @@ static void test_ends_by_reason(void **state)
 	/* Keep-alive: a host that goes quiet past its KATO loses both queues. */
 	assert_int_equal(connect_to(atoi(g_tp.port), false, 1000, &ctrlr, &qp), 0);
 	assert_int_equal(wait_tcp_stat("conns_ended.keep_alive_timeout", ka0 + 2), ka0 + 2);
+	/* One controller expired, whatever number of queues it took with it. */
+	assert_int_equal(group_stat("keep_alive_expiries"), kax0 + 1);
 	unvmf_host_qpair_destroy(qp);
 	unvmf_host_disconnect(ctrlr);
 
@@ -256,6 +280,30 @@ static void test_ends_by_reason(void **state)
 	unvmf_host_disconnect(ctrlr);
 }
 
+/* Each error status is counted under its own SCT/SC, apart from the others. */
+static void test_errors_by_status(void **state)
+{
+	static uint8_t buf[4096];
+	struct unvmf_host_ctrlr *ctrlr;
+	struct unvmf_host_qpair *qp;
+	long long range0 = status_stat("0/80"), nsid0 = status_stat("0/0b");
+	long long err0 = group_stat("errors");
+
+	(void)state;
+	assert_int_equal(connect_to(atoi(g_tp.port), false, 0, &ctrlr, &qp), 0);
+	/* Past the end of namespace 1: LBA Out of Range (0/80), three times. */
+	for (int i = 0; i < 3; i++)
+		assert_int_not_equal(e2e_read(qp, 1, UINT64_C(1) << 40, 8, buf, sizeof(buf)), 0);
+	/* A namespace that does not exist: Invalid Namespace or Format (0/0b). */
+	assert_int_not_equal(e2e_read(qp, 77, 0, 8, buf, sizeof(buf)), 0);
+	assert_int_equal(e2e_read(qp, 1, 0, 8, buf, sizeof(buf)), 0);
+	unvmf_host_qpair_destroy(qp);
+	unvmf_host_disconnect(ctrlr);
+	assert_int_equal(status_stat("0/80"), range0 + 3);
+	assert_int_equal(status_stat("0/0b"), nsid0 + 1);
+	assert_int_equal(group_stat("errors"), err0 + 4);
+}
+
 static int group_setup(void **state)
 {
 	if (tgt_proc_start_or_dump(&g_tp, NULL))
@@ -274,6 +322,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_data_digest_error),
 	    cmocka_unit_test(test_header_digest_error),
+	    cmocka_unit_test(test_errors_by_status),
+	    /* Last: it removes the listener. */
 	    cmocka_unit_test(test_ends_by_reason),
 	};
 
