@@ -335,30 +335,51 @@ def prom_scalar(prom_port, expr):
     return float(res[0]["value"][1]) if res else None
 
 
+class Prometheus:
+    """Debian's prometheus server scraping one unvmf-tgt every second, in work."""
+
+    def __init__(self, work, metrics_port):
+        binary = shutil.which("prometheus")
+        if not binary:
+            raise FileNotFoundError("prometheus")
+        self.port = free_port()
+        cfg = os.path.join(work, "prometheus.yml")
+        with open(cfg, "w") as f:
+            f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+                    "scrape_configs:\n  - job_name: unvmf\n    static_configs:\n"
+                    f"      - targets: ['127.0.0.1:{metrics_port}']\n")
+        self.log = open(os.path.join(work, "prometheus.log"), "w")
+        self.proc = subprocess.Popen([binary, f"--config.file={cfg}",
+                                      f"--storage.tsdb.path={os.path.join(work, 'tsdb')}",
+                                      f"--web.listen-address=127.0.0.1:{self.port}"],
+                                     stdout=self.log, stderr=self.log)
+
+    def wait_up(self, seconds=60):
+        deadline = time.time() + seconds
+        while prom_scalar_safe(self.port, 'up{job="unvmf"}') != 1.0:
+            if self.proc.poll() is not None or time.time() > deadline:
+                fail("prometheus did not scrape unvmf-tgt (see prometheus.log)")
+            time.sleep(0.5)
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
 def test_prometheus(bins, work):
-    prometheus = shutil.which("prometheus")
-    if not prometheus:
+    if not shutil.which("prometheus"):
         print("SKIP: prometheus is not installed (apt-get install prometheus); "
               "the metrics.format test checks the endpoint without it")
         sys.exit(SKIP)
     tgt = Target(bins, work)
-    prom_port = free_port()
-    cfg = os.path.join(work, "prometheus.yml")
-    with open(cfg, "w") as f:
-        f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
-                "scrape_configs:\n  - job_name: unvmf\n    static_configs:\n"
-                f"      - targets: ['127.0.0.1:{tgt.metrics_port}']\n")
-    prom_log = open(os.path.join(work, "prometheus.log"), "w")
-    prom = subprocess.Popen([prometheus, f"--config.file={cfg}",
-                             f"--storage.tsdb.path={os.path.join(work, 'tsdb')}",
-                             f"--web.listen-address=127.0.0.1:{prom_port}"],
-                            stdout=prom_log, stderr=prom_log)
+    prom = Prometheus(work, tgt.metrics_port)
+    prom_port = prom.port
     try:
-        deadline = time.time() + 60
-        while prom_scalar_safe(prom_port, 'up{job="unvmf"}') != 1.0:
-            if prom.poll() is not None or time.time() > deadline:
-                fail("prometheus did not scrape unvmf-tgt (see prometheus.log)")
-            time.sleep(0.5)
+        prom.wait_up()
         load = tgt.perf(10)
         # During the load: the scraped read counter grows. A busy machine can
         # delay scrapes, so the rate is asked again until two land in the window.
@@ -397,12 +418,7 @@ def test_prometheus(bins, work):
         print(f"prometheus: {len(series)} series; read rate {rate:.0f} B/s during the load, "
               f"median latency {q * 1e6:.0f} us; bytes read {int(got)} = nvmf_get_stats")
     finally:
-        prom.terminate()
-        try:
-            prom.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            prom.kill()
-        prom_log.close()
+        prom.stop()
         tgt.stop()
 
 
