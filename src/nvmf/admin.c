@@ -83,6 +83,9 @@ static void identify_ctrlr(struct unvmf_req *req)
 	if (subsys->type == UNVMF_SUBSYSTEM_DISCOVERY) {
 		cd->cntrltype = 2;
 		cd->maxcmd = (uint16_t)t->opts.max_aq_depth;
+		/* A persistent discovery controller is told when the log changes. */
+		cd->oaes = NVME_OAES_DISCOVERY_LOG_CHANGE;
+		cd->aerl = UNVMF_MAX_AER - 1;
 	} else {
 		cd->cntrltype = 1;
 		cd->oaes = NVME_OAES_NS_ATTR_CHANGED;
@@ -520,6 +523,9 @@ static void admin_get_log_page(struct unvmf_req *req)
 			return;
 		}
 		log_discovery(req, offset, (uint32_t)len);
+		/* Read: the next change is reported again (unless RAE keeps it masked). */
+		if (!rae)
+			ctrlr->discovery_changed_masked = false;
 		admin_done(req, NVME_SCT_GENERIC, NVME_SC_SUCCESS);
 		return;
 	}
@@ -682,42 +688,96 @@ void unvmf_ctrlr_aer_abort_all(struct unvmf_ctrlr *ctrlr)
 	}
 }
 
-struct ns_event_msg {
-	struct unvmf_ctrlr *ctrlr;
-	uint32_t nsid;
+/*
+ * Notices (AER type 2) a controller owes its host. Each kind is reported once
+ * and then masked until the host reads the kind's log page (NVMe base 5.2:
+ * further events of the type are not reported until then), and only when the
+ * host enabled the kind in Asynchronous Event Configuration.
+ */
+enum ctrlr_notice {
+	CTRLR_NOTICE_NS_CHANGED,	/* Namespace Attribute Changed, log 04h */
+	CTRLR_NOTICE_DISCOVERY_CHANGED, /* Discovery Log Page Change, log 70h */
 };
 
-static void ctrlr_ns_changed_msg(void *arg)
+struct ctrlr_notice_msg {
+	struct unvmf_ctrlr *ctrlr;
+	enum ctrlr_notice kind;
+	uint32_t nsid; /* CTRLR_NOTICE_NS_CHANGED */
+};
+
+static void ctrlr_changed_ns_add(struct unvmf_ctrlr *ctrlr, uint32_t nsid)
 {
-	struct ns_event_msg *msg = arg;
-	struct unvmf_ctrlr *ctrlr = msg->ctrlr;
-
-	if (ctrlr->admin_qpair && !ctrlr->failed) {
-		bool listed = false;
-
-		for (unsigned i = 0; i < ctrlr->num_changed_ns; i++)
-			listed |= ctrlr->changed_ns[i] == msg->nsid;
-		if (!listed) {
-			if (ctrlr->num_changed_ns < UNVMF_ARRAY_SIZE(ctrlr->changed_ns)) {
-				ctrlr->changed_ns[ctrlr->num_changed_ns++] = msg->nsid;
-			} else {
-				/* Overflow: the spec's marker, the host rescans everything. */
-				ctrlr->changed_ns[0] = 0xffffffff;
-				ctrlr->num_changed_ns = 1;
-			}
-		}
-		/* One event until the host reads the log (NVMe base 5.2: masked until then). */
-		if ((ctrlr->aec & (1u << 8)) && !ctrlr->ns_changed_masked &&
-		    ctrlr->num_events < UNVMF_ARRAY_SIZE(ctrlr->events)) {
-			ctrlr->ns_changed_masked = true;
-			ctrlr->events[ctrlr->num_events++].cdw0 = nvme_aer_cdw0(
-				NVME_AER_TYPE_NOTICE, NVME_AER_NOTICE_NS_ATTR_CHANGED,
-				NVME_LOG_CHANGED_NS_LIST);
-			aer_try_complete(ctrlr);
-		}
+	for (unsigned i = 0; i < ctrlr->num_changed_ns; i++) {
+		if (ctrlr->changed_ns[i] == nsid)
+			return;
 	}
+	if (ctrlr->num_changed_ns < UNVMF_ARRAY_SIZE(ctrlr->changed_ns)) {
+		ctrlr->changed_ns[ctrlr->num_changed_ns++] = nsid;
+	} else {
+		/* Overflow: the spec's marker, the host rescans everything. */
+		ctrlr->changed_ns[0] = 0xffffffff;
+		ctrlr->num_changed_ns = 1;
+	}
+}
+
+static void ctrlr_notice_msg(void *arg)
+{
+	struct ctrlr_notice_msg *msg = arg;
+	struct unvmf_ctrlr *ctrlr = msg->ctrlr;
+	bool *masked;
+	uint32_t aec_bit;
+	uint8_t info, lid;
+
+	if (!ctrlr->admin_qpair || ctrlr->failed)
+		goto put;
+	switch (msg->kind) {
+	case CTRLR_NOTICE_NS_CHANGED:
+		ctrlr_changed_ns_add(ctrlr, msg->nsid);
+		masked = &ctrlr->ns_changed_masked;
+		aec_bit = NVME_OAES_NS_ATTR_CHANGED;
+		info = NVME_AER_NOTICE_NS_ATTR_CHANGED;
+		lid = NVME_LOG_CHANGED_NS_LIST;
+		break;
+	case CTRLR_NOTICE_DISCOVERY_CHANGED:
+		masked = &ctrlr->discovery_changed_masked;
+		aec_bit = NVME_OAES_DISCOVERY_LOG_CHANGE;
+		info = NVME_AER_NOTICE_DISCOVERY_LOG_CHANGE;
+		lid = NVME_LOG_DISCOVERY;
+		break;
+	default:
+		UNVMF_ASSERT(false);
+		goto put;
+	}
+	if ((ctrlr->aec & aec_bit) && !*masked &&
+	    ctrlr->num_events < UNVMF_ARRAY_SIZE(ctrlr->events)) {
+		*masked = true;
+		ctrlr->events[ctrlr->num_events++].cdw0 =
+		    nvme_aer_cdw0(NVME_AER_TYPE_NOTICE, info, lid);
+		aer_try_complete(ctrlr);
+	}
+put:
 	unvmf_ctrlr_put(ctrlr);
 	free(msg);
+}
+
+/* Under g_tgt.lock: hands the notice to the controller's admin thread. */
+static void ctrlr_notice_locked(struct unvmf_ctrlr *ctrlr, enum ctrlr_notice kind, uint32_t nsid)
+{
+	struct ctrlr_notice_msg *msg;
+
+	if (!ctrlr->admin_group)
+		return;
+	msg = calloc(1, sizeof(*msg));
+	if (!msg)
+		return;
+	msg->ctrlr = ctrlr;
+	msg->kind = kind;
+	msg->nsid = nsid;
+	unvmf_ctrlr_get_locked(ctrlr);
+	if (unvmf_thread_send_msg(ctrlr->admin_group->thread, ctrlr_notice_msg, msg)) {
+		ctrlr->refs--;
+		free(msg);
+	}
 }
 
 void unvmf_subsystem_ns_changed(struct unvmf_subsystem *subsys, uint32_t nsid)
@@ -731,22 +791,19 @@ void unvmf_subsystem_ns_changed_locked(struct unvmf_subsystem *subsys, uint32_t 
 {
 	struct unvmf_ctrlr *ctrlr;
 
-	TAILQ_FOREACH(ctrlr, &subsys->ctrlrs, link) {
-		struct ns_event_msg *msg;
+	TAILQ_FOREACH(ctrlr, &subsys->ctrlrs, link)
+		ctrlr_notice_locked(ctrlr, CTRLR_NOTICE_NS_CHANGED, nsid);
+}
 
-		if (!ctrlr->admin_group)
-			continue;
-		msg = calloc(1, sizeof(*msg));
-		if (!msg)
-			continue;
-		msg->ctrlr = ctrlr;
-		msg->nsid = nsid;
-		unvmf_ctrlr_get_locked(ctrlr);
-		if (unvmf_thread_send_msg(ctrlr->admin_group->thread, ctrlr_ns_changed_msg, msg)) {
-			ctrlr->refs--;
-			free(msg);
-		}
-	}
+void unvmf_discovery_changed_locked(void)
+{
+	struct unvmf_ctrlr *ctrlr;
+
+	g_tgt.discovery_genctr++;
+	if (!g_tgt.discovery)
+		return;
+	TAILQ_FOREACH(ctrlr, &g_tgt.discovery->ctrlrs, link)
+		ctrlr_notice_locked(ctrlr, CTRLR_NOTICE_DISCOVERY_CHANGED, 0);
 }
 
 /* ---- Abort ---- */

@@ -145,7 +145,7 @@ int unvmf_tgt_add_referral(const struct unvmf_trid *trid, bool secure)
 	r->trid = *trid;
 	r->secure_channel = secure;
 	TAILQ_INSERT_TAIL(&g_tgt.referrals, r, link);
-	g_tgt.discovery_genctr++;
+	unvmf_discovery_changed_locked();
 	pthread_mutex_unlock(&g_tgt.lock);
 	return 0;
 }
@@ -166,7 +166,7 @@ int unvmf_tgt_remove_referral(const struct unvmf_trid *trid)
 	}
 	TAILQ_REMOVE(&g_tgt.referrals, r, link);
 	free(r);
-	g_tgt.discovery_genctr++;
+	unvmf_discovery_changed_locked();
 	pthread_mutex_unlock(&g_tgt.lock);
 	return 0;
 }

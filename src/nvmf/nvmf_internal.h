@@ -168,6 +168,7 @@ struct unvmf_ctrlr {
 	struct unvmf_aer_event events[16];
 	unsigned num_events;
 	bool ns_changed_masked;    /* an NS-attr event is outstanding until the log is read */
+	bool discovery_changed_masked; /* the same for a Discovery Log Page Change */
 	uint32_t changed_ns[1024]; /* changed namespace list (0xffffffff in [0] on overflow) */
 	unsigned num_changed_ns;
 	/* Error Information log, admin thread only: collected from qlog, oldest first. */
@@ -236,6 +237,12 @@ void unvmf_discovery_log(const char *hostnqn, const struct unvmf_trid *local, vo
 void unvmf_ctrlr_qpair_gone(struct unvmf_qpair *qpair);
 /* unvmf_subsystem_ns_changed with g_tgt.lock held. */
 void unvmf_subsystem_ns_changed_locked(struct unvmf_subsystem *subsys, uint32_t nsid);
+/*
+ * Under g_tgt.lock, after anything the discovery log shows changed
+ * (subsystems, listeners, hosts, referrals): a new generation counter and a
+ * Discovery Log Page Change notice to every discovery controller that asked.
+ */
+void unvmf_discovery_changed_locked(void);
 void unvmf_ctrlr_aer_abort_all(struct unvmf_ctrlr *ctrlr);
 /* Stages an error completion of req (req's thread); false if the qid's ring is full. */
 bool unvmf_ctrlr_error_post(struct unvmf_ctrlr *ctrlr, const struct unvmf_req *req);

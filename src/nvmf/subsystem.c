@@ -11,11 +11,6 @@
 #include <errno.h>
 #include <string.h>
 
-static void subsystem_changed_locked(void)
-{
-	g_tgt.discovery_genctr++;
-}
-
 static struct unvmf_subsystem *subsystem_alloc(const char *nqn, enum unvmf_subsystem_type type,
                                                uint32_t max_namespaces)
 {
@@ -62,7 +57,7 @@ static int subsystem_publish(struct unvmf_subsystem *subsys)
 	}
 	TAILQ_INSERT_TAIL(&g_tgt.subsystems, subsys, link);
 	g_tgt.num_subsystems++;
-	subsystem_changed_locked();
+	unvmf_discovery_changed_locked();
 	pthread_mutex_unlock(&g_tgt.lock);
 	return 0;
 }
@@ -266,7 +261,7 @@ int unvmf_subsystem_delete(struct unvmf_subsystem *subsys, void (*done)(void *ar
 		TAILQ_REMOVE(&g_tgt.subsystems, subsys, link);
 		g_tgt.num_subsystems--;
 	}
-	subsystem_changed_locked();
+	unvmf_discovery_changed_locked();
 	has_ctrlrs = !TAILQ_EMPTY(&subsys->ctrlrs);
 	TAILQ_FOREACH(ctrlr, &subsys->ctrlrs, link)
 		unvmf_ctrlr_disconnect_all_locked(ctrlr, "subsystem deleted");
@@ -547,7 +542,7 @@ int unvmf_subsystem_add_host(struct unvmf_subsystem *subsys, const char *hostnqn
 		}
 	}
 	TAILQ_INSERT_TAIL(&subsys->hosts, h, link);
-	subsystem_changed_locked();
+	unvmf_discovery_changed_locked();
 	pthread_mutex_unlock(&g_tgt.lock);
 	return 0;
 }
@@ -574,7 +569,7 @@ int unvmf_subsystem_remove_host(struct unvmf_subsystem *subsys, const char *host
 				unvmf_ctrlr_disconnect_all_locked(ctrlr, "host removed");
 		}
 	}
-	subsystem_changed_locked();
+	unvmf_discovery_changed_locked();
 	pthread_mutex_unlock(&g_tgt.lock);
 	return 0;
 }
@@ -583,7 +578,7 @@ void unvmf_subsystem_allow_any_host(struct unvmf_subsystem *subsys, bool allow)
 {
 	pthread_mutex_lock(&g_tgt.lock);
 	subsys->allow_any_host = allow;
-	subsystem_changed_locked();
+	unvmf_discovery_changed_locked();
 	pthread_mutex_unlock(&g_tgt.lock);
 }
 
@@ -634,7 +629,7 @@ int unvmf_subsystem_add_listener_ext(struct unvmf_subsystem *subsys, const struc
 	}
 	pthread_mutex_lock(&g_tgt.lock);
 	TAILQ_INSERT_TAIL(&subsys->listeners, l, link);
-	subsystem_changed_locked();
+	unvmf_discovery_changed_locked();
 	pthread_mutex_unlock(&g_tgt.lock);
 	LOG_NOTICE("subsystem %s: listening on %s %s:%s%s", subsys->nqn,
 		   unvmf_trtype_str(trid->trtype), trid->traddr, trid->trsvcid,
@@ -664,7 +659,7 @@ int unvmf_subsystem_remove_listener(struct unvmf_subsystem *subsys,
 		if (unvmf_trid_same_addr(&ctrlr->listen_trid, trid))
 			unvmf_ctrlr_disconnect_all_locked(ctrlr, "listener removed");
 	}
-	subsystem_changed_locked();
+	unvmf_discovery_changed_locked();
 	pthread_mutex_unlock(&g_tgt.lock);
 	if (t)
 		t->ops->stop_listen(t, &l->trid);

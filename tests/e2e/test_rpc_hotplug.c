@@ -1,7 +1,8 @@
 /*
  * Runtime reconfiguration through RPC while hosts are connected: namespace
  * hot-add/remove during unvmf-perf on another namespace (no I/O error there),
- * the Namespace Attribute Changed event and changed-namespace log, and removal
+ * the Namespace Attribute Changed event and changed-namespace log, the
+ * Discovery Log Page Change event on a persistent discovery controller, and removal
  * of a listener, a host or a whole subsystem disconnecting only the affected
  * qpairs.
  */
@@ -158,6 +159,61 @@ static void test_ns_change_event(void **state)
 	ok("bdev_null_delete", json_pack("{s:s}", "name", "Ev"));
 }
 
+static uint64_t discovery_genctr(struct unvmf_host_ctrlr *ctrlr)
+{
+	struct nvmf_discovery_log_header hdr;
+
+	assert_int_equal(unvmf_host_get_log_page(ctrlr, 0x70, 0, 0, &hdr, sizeof(hdr)), 0);
+	return hdr.genctr;
+}
+
+/* A discovery controller kept connected hears of each change once per log read. */
+static void test_discovery_change_event(void **state)
+{
+	struct unvmf_host_opts opts;
+	struct unvmf_host_ctrlr *ctrlr;
+	struct unvmf_trid trid;
+	struct nvme_id_ctrl cd;
+	struct e2e_io io = {0};
+	const char *nqn3 = "nqn.2016-06.io.spdk:cnode-disc-aen";
+	uint64_t gen0, gen1;
+
+	tgt_proc_trid(&g_tp, "nqn.2014-08.org.nvmexpress.discovery", &trid);
+	unvmf_host_opts_init(&opts);
+	opts.kato_ms = 30000;
+	assert_int_equal(unvmf_host_connect(&trid, &opts, &ctrlr, NULL), 0);
+	assert_int_equal(unvmf_host_identify_ctrlr(ctrlr, &cd), 0);
+	assert_int_equal(cd.cntrltype, 2);
+	assert_true(cd.oaes & (1u << 31));
+	/* Discovery Log Page Change notices on. */
+	assert_int_equal(unvmf_host_set_features(ctrlr, 0x0b, 1u << 31, 0, NULL, 0, NULL), 0);
+	gen0 = discovery_genctr(ctrlr);
+	assert_int_equal(unvmf_host_aer_submit(ctrlr, aer_cb, &io), 0);
+
+	ok("nvmf_create_subsystem", json_pack("{s:s, s:b}", "nqn", nqn3, "allow_any_host", 1));
+	assert_int_equal(wait_aer(ctrlr, &io), 0);
+	assert_int_equal(io.cqe.cdw0 & 0x7, 2);             /* notice */
+	assert_int_equal((io.cqe.cdw0 >> 8) & 0xff, 0xf0);  /* discovery log page change */
+	assert_int_equal((io.cqe.cdw0 >> 16) & 0xff, 0x70); /* discovery log */
+
+	/* Not read yet: a second change raises nothing (masked until the log is read). */
+	memset(&io, 0, sizeof(io));
+	assert_int_equal(unvmf_host_aer_submit(ctrlr, aer_cb, &io), 0);
+	ok("nvmf_subsystem_add_listener",
+	   json_pack("{s:s, s:{s:s, s:s, s:s, s:s}}", "nqn", nqn3, "listen_address", "trtype", "TCP",
+	             "adrfam", "IPv4", "traddr", "127.0.0.1", "trsvcid", g_tp.port));
+	assert_int_not_equal(wait_aer(ctrlr, &io), 0);
+	gen1 = discovery_genctr(ctrlr);
+	assert_true(gen1 >= gen0 + 2);
+
+	/* Read: the next change (the subsystem going away) is reported on the pending AER. */
+	ok("nvmf_delete_subsystem", json_pack("{s:s}", "nqn", nqn3));
+	assert_int_equal(wait_aer(ctrlr, &io), 0);
+	assert_int_equal((io.cqe.cdw0 >> 8) & 0xff, 0xf0);
+	assert_true(discovery_genctr(ctrlr) > gen1);
+	unvmf_host_disconnect(ctrlr);
+}
+
 /* Polls qp until the target has dropped it (true) or timeout (false). */
 static bool qpair_dropped(struct unvmf_host_qpair *qp, int timeout_ms)
 {
@@ -311,6 +367,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_ns_hotplug_during_perf),
 	    cmocka_unit_test(test_ns_change_event),
+	    cmocka_unit_test(test_discovery_change_event),
 	    cmocka_unit_test(test_remove_listener_host_subsystem_disconnects_only_affected),
 	    cmocka_unit_test(test_removal_spares_same_subsystem_peers),
 	};
