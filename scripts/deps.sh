@@ -8,11 +8,14 @@
 # dpkg-dev and man-db: the Debian package and its test. libmicrohttpd
 # (UNVMF_METRICS: unvmf-tgt --metrics). prometheus: the metrics.prometheus test
 # scrapes the target with the real server (19 MB, 16 s of test; the test skips
-# without it). python3-matplotlib: bench/plot_hist.py. CI installs them all.
+# without it). python3-matplotlib: bench/plot_hist.py. librbd-dev/librados-dev
+# (UNVMF_RBD: the Ceph RBD bdev); ceph-mon/mgr/osd and ceph-common: the
+# single-node cluster e2e.test_rbd starts (tests/ceph). CI installs them all.
 set -euo pipefail
 PKGS=(build-essential cmake ninja-build pkg-config liburing-dev libjansson-dev libisal-dev
       libcmocka-dev libssl-dev libibverbs-dev librdmacm-dev libsystemd-dev dpkg-dev man-db spin python3
-      libmicrohttpd-dev prometheus python3-matplotlib)
+      libmicrohttpd-dev prometheus python3-matplotlib librbd-dev librados-dev ceph-mon ceph-mgr
+      ceph-osd ceph-common)
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

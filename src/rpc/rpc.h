@@ -160,6 +160,13 @@ json_t *unvmf_rpc_transport_json(const struct unvmf_transport *t);
 /* Method groups. */
 void unvmf_rpc_register_app_methods(void);
 void unvmf_rpc_register_bdev_methods(void);
+/* bdev_<type>_delete: refuses a bdev of another type or one a namespace holds. */
+void unvmf_rpc_bdev_delete_typed(struct unvmf_rpc_request *req, json_t *params, const char *type);
+#if UNVMF_WITH_RBD
+void unvmf_rpc_register_rbd_methods(void);
+/* Appends a bdev_rbd_register_cluster call per registered cluster (save_config). */
+void unvmf_rpc_rbd_config_save(json_t *list);
+#endif
 void unvmf_rpc_register_nvmf_methods(void);
 /* rpc_keyring_methods.c: keyring_file_add_key, keyring_file_remove_key, keyring_get_keys. */
 void unvmf_rpc_register_keyring_methods(void);

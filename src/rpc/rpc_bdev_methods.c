@@ -23,6 +23,8 @@ static const char *bdev_product_name(const struct unvmf_bdev *bdev)
 		return "Null disk";
 	if (strcmp(bdev->ops->type, "uring") == 0)
 		return "URING bdev";
+	if (strcmp(bdev->ops->type, "rbd") == 0)
+		return "Ceph Rbd Disk";
 	return bdev->ops->type;
 }
 
@@ -181,7 +183,7 @@ static const struct unvmf_rpc_param g_name_spec[] = {
     {"name", UNVMF_RPC_STRING, true, UNVMF_RPC_FIELD(struct bdev_name_params, name), 0, 0},
 };
 
-static void bdev_delete_typed(struct unvmf_rpc_request *req, json_t *params, const char *type)
+void unvmf_rpc_bdev_delete_typed(struct unvmf_rpc_request *req, json_t *params, const char *type)
 {
 	struct bdev_name_params p = {0};
 	struct unvmf_bdev *bdev;
@@ -217,18 +219,18 @@ static void bdev_delete_typed(struct unvmf_rpc_request *req, json_t *params, con
 
 static void rpc_bdev_malloc_delete(struct unvmf_rpc_request *req, json_t *params)
 {
-	bdev_delete_typed(req, params, "malloc");
+	unvmf_rpc_bdev_delete_typed(req, params, "malloc");
 }
 
 static void rpc_bdev_null_delete(struct unvmf_rpc_request *req, json_t *params)
 {
-	bdev_delete_typed(req, params, "null");
+	unvmf_rpc_bdev_delete_typed(req, params, "null");
 }
 
 #if UNVMF_WITH_URING
 static void rpc_bdev_uring_delete(struct unvmf_rpc_request *req, json_t *params)
 {
-	bdev_delete_typed(req, params, "uring");
+	unvmf_rpc_bdev_delete_typed(req, params, "uring");
 }
 #endif
 

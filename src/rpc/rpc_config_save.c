@@ -21,6 +21,10 @@ static json_t *bdev_config(void)
 {
 	json_t *list = json_array();
 
+#if UNVMF_WITH_RBD
+	if (list)
+		unvmf_rpc_rbd_config_save(list);
+#endif
 	for (struct unvmf_bdev *b = unvmf_bdev_first(); list && b; b = unvmf_bdev_next(b)) {
 		char method[64];
 

@@ -6,6 +6,9 @@ void unvmf_rpc_methods_install(void)
 	unvmf_rpc_methods_reset();
 	unvmf_rpc_register_app_methods();
 	unvmf_rpc_register_bdev_methods();
+#if UNVMF_WITH_RBD
+	unvmf_rpc_register_rbd_methods();
+#endif
 	unvmf_rpc_register_keyring_methods();
 	unvmf_rpc_register_nvmf_transport_methods();
 	unvmf_rpc_register_nvmf_methods();
