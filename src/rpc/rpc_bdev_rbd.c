@@ -119,12 +119,13 @@ static void rpc_bdev_rbd_unregister_cluster(struct unvmf_rpc_request *req, json_
 	unvmf_rpc_send_bool(req, true);
 }
 
-static void cluster_info_add(const struct unvmf_rbd_cluster_info *info, void *arg)
+/* A cluster's connection parameters under SPDK's names; name_key names the cluster itself. */
+static json_t *cluster_json(const struct unvmf_rbd_cluster_info *info, const char *name_key)
 {
-	json_t *list = arg, *o = json_pack("{s:s}", "cluster_name", info->name);
+	json_t *o = json_pack("{s:s}", name_key, info->name);
 
 	if (!o)
-		return;
+		return NULL;
 	if (info->user_id)
 		json_object_set_new(o, "user_id", json_string(info->user_id));
 	if (info->config_file)
@@ -138,8 +139,17 @@ static void cluster_info_add(const struct unvmf_rbd_cluster_info *info, void *ar
 			json_object_set_new(cfg, info->config[i], json_string(info->config[i + 1]));
 		json_object_set_new(o, "config_param", cfg);
 	}
+	return o;
+}
+
+static void cluster_info_add(const struct unvmf_rbd_cluster_info *info, void *arg)
+{
+	json_t *o = cluster_json(info, "cluster_name");
+
+	if (!o)
+		return;
 	json_object_set_new(o, "bdevs", json_integer(info->bdevs));
-	json_array_append_new(list, o);
+	json_array_append_new(arg, o);
 }
 
 static void rpc_bdev_rbd_get_clusters_info(struct unvmf_rpc_request *req, json_t *params)
@@ -314,25 +324,11 @@ void unvmf_rpc_register_rbd_methods(void)
 /* save_config: the clusters before the bdevs that name them. */
 static void cluster_config_add(const struct unvmf_rbd_cluster_info *info, void *arg)
 {
-	json_t *list = arg, *p = json_pack("{s:s}", "name", info->name);
+	json_t *p = cluster_json(info, "name");
 
-	if (!p)
-		return;
-	if (info->user_id)
-		json_object_set_new(p, "user_id", json_string(info->user_id));
-	if (info->config_file)
-		json_object_set_new(p, "config_file", json_string(info->config_file));
-	if (info->key_file)
-		json_object_set_new(p, "key_file", json_string(info->key_file));
-	if (info->config) {
-		json_t *cfg = json_object();
-
-		for (size_t i = 0; cfg && info->config[i]; i += 2)
-			json_object_set_new(cfg, info->config[i], json_string(info->config[i + 1]));
-		json_object_set_new(p, "config_param", cfg);
-	}
-	json_array_append_new(list, json_pack("{s:s, s:o}", "method", "bdev_rbd_register_cluster",
-	                                       "params", p));
+	if (p)
+		json_array_append_new(arg, json_pack("{s:s, s:o}", "method",
+		                                     "bdev_rbd_register_cluster", "params", p));
 }
 
 void unvmf_rpc_rbd_config_save(json_t *list)

@@ -5,17 +5,7 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 chart="$here/../../bench/pair_chart.py"
-py=""
-for p in python3 /usr/bin/python3; do
-	if command -v "$p" >/dev/null && "$p" -c 'import matplotlib' 2>/dev/null; then
-		py=$p
-		break
-	fi
-done
-if [ -z "$py" ]; then
-	echo "SKIP: no python3 with matplotlib (apt-get install python3-matplotlib)"
-	exit 77
-fi
+. "$here/find_py.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 t=$(printf '\t')

@@ -61,42 +61,28 @@ static long long tcp_stat(const char *path)
 	return sum;
 }
 
-/* Sum over poll groups of a core counter ("completed_nvme_io", "latency.count"). */
+/*
+ * Sum over poll groups of a core counter: "completed_nvme_io", or "a.b" for
+ * member b of the group's object a ("latency.count", "errors_by_status.0/80").
+ */
 static long long group_stat(const char *path)
 {
 	json_t *resp = rpc_call(&g_c, "nvmf_get_stats", NULL);
 	json_t *g;
+	const char *dot = strchr(path, '.');
+	char outer[64];
 	long long sum = 0;
 	size_t i;
 
 	assert_int_equal(rpc_resp_code(resp), 0);
+	if (dot)
+		snprintf(outer, sizeof(outer), "%.*s", (int)(dot - path), path);
 	json_array_foreach(json_object_get(json_object_get(resp, "result"), "poll_groups"), i, g)
 	{
-		if (strcmp(path, "latency.count") == 0)
-			sum += json_integer_value(
-			    json_object_get(json_object_get(g, "latency"), "count"));
-		else
-			sum += json_integer_value(json_object_get(g, path));
-	}
-	json_decref(resp);
-	return sum;
-}
+		json_t *obj = dot ? json_object_get(g, outer) : g;
 
-/* Sum over poll groups of errors_by_status[key] ("SCT/SC" in hex). */
-static long long status_stat(const char *key)
-{
-	json_t *resp = rpc_call(&g_c, "nvmf_get_stats", NULL);
-	json_t *g;
-	long long sum = 0;
-	size_t i;
-
-	assert_int_equal(rpc_resp_code(resp), 0);
-	json_array_foreach(json_object_get(json_object_get(resp, "result"), "poll_groups"), i, g)
-	{
-		json_t *by = json_object_get(g, "errors_by_status");
-
-		assert_non_null(by);
-		sum += json_integer_value(json_object_get(by, key));
+		assert_non_null(obj);
+		sum += json_integer_value(json_object_get(obj, dot ? dot + 1 : path));
 	}
 	json_decref(resp);
 	return sum;
@@ -286,7 +272,7 @@ static void test_errors_by_status(void **state)
 	static uint8_t buf[4096];
 	struct unvmf_host_ctrlr *ctrlr;
 	struct unvmf_host_qpair *qp;
-	long long range0 = status_stat("0/80"), nsid0 = status_stat("0/0b");
+	long long range0 = group_stat("errors_by_status.0/80"), nsid0 = group_stat("errors_by_status.0/0b");
 	long long err0 = group_stat("errors");
 
 	(void)state;
@@ -299,8 +285,8 @@ static void test_errors_by_status(void **state)
 	assert_int_equal(e2e_read(qp, 1, 0, 8, buf, sizeof(buf)), 0);
 	unvmf_host_qpair_destroy(qp);
 	unvmf_host_disconnect(ctrlr);
-	assert_int_equal(status_stat("0/80"), range0 + 3);
-	assert_int_equal(status_stat("0/0b"), nsid0 + 1);
+	assert_int_equal(group_stat("errors_by_status.0/80"), range0 + 3);
+	assert_int_equal(group_stat("errors_by_status.0/0b"), nsid0 + 1);
 	assert_int_equal(group_stat("errors"), err0 + 4);
 }
 
