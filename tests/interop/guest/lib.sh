@@ -106,17 +106,25 @@ TGT_PID=
 # tgt_config_write TRTYPE EXTRA FILE: a JSON config (SPDK layout) for one transport: namespace 1
 # (256 MiB RAM, for the kernel host) and namespace 2 (64 MiB RAM, for unvmf-perf inside guest A)
 # in $SUBNQN, listening on $TGT_IP:$TGT_PORT.  EXTRA: more nvmf_create_transport params, e.g.
-# '"max_read_depth": 2'.
+# '"max_read_depth": 2'.  TGT_NS3=1 adds namespace 3 (32 MiB RAM, a second unvmf-perf).
 tgt_config_write() {
-	local trtype=$1 extra=${2:-} file=$3
+	local trtype=$1 extra=${2:-} file=$3 bdev3="" ns3=""
 	[ -n "$extra" ] && extra=", $extra"
+	if [ "${TGT_NS3:-0}" = 1 ]; then
+		bdev3=',
+    { "method": "bdev_malloc_create",
+      "params": { "name": "Malloc2", "num_blocks": 65536, "block_size": 512 } }'
+		ns3='
+    { "method": "nvmf_subsystem_add_ns",
+      "params": { "nqn": "'$SUBNQN'", "namespace": { "nsid": 3, "bdev_name": "Malloc2" } } },'
+	fi
 	cat >"$file" <<JSON
 { "subsystems": [
   { "subsystem": "bdev", "config": [
     { "method": "bdev_malloc_create",
       "params": { "name": "Malloc0", "num_blocks": 524288, "block_size": 512 } },
     { "method": "bdev_malloc_create",
-      "params": { "name": "Malloc1", "num_blocks": 131072, "block_size": 512 } } ] },
+      "params": { "name": "Malloc1", "num_blocks": 131072, "block_size": 512 } }$bdev3 ] },
   { "subsystem": "nvmf", "config": [
     { "method": "nvmf_create_transport", "params": { "trtype": "$trtype"$extra } },
     { "method": "nvmf_create_subsystem",
@@ -125,7 +133,7 @@ tgt_config_write() {
     { "method": "nvmf_subsystem_add_ns",
       "params": { "nqn": "$SUBNQN", "namespace": { "nsid": 1, "bdev_name": "Malloc0" } } },
     { "method": "nvmf_subsystem_add_ns",
-      "params": { "nqn": "$SUBNQN", "namespace": { "nsid": 2, "bdev_name": "Malloc1" } } },
+      "params": { "nqn": "$SUBNQN", "namespace": { "nsid": 2, "bdev_name": "Malloc1" } } },$ns3
     { "method": "nvmf_subsystem_add_listener",
       "params": { "nqn": "$SUBNQN",
                   "listen_address": { "trtype": "$trtype", "adrfam": "IPv4",
@@ -584,4 +592,64 @@ tgt_wait_new_io_qpair() {
 		[ $SECONDS -ge $deadline ] && return 1
 		sleep 0.2
 	done
+}
+
+# ---- namespace isolation: the kernel host's data beside unvmf-perf's on other namespaces -------
+
+# Target guest: while the kernel host runs fio verify on namespace 1, two unvmf-perf --verify
+# runs over the same transport inside A: 128 KiB randrw (the target's largest I/O, 70 % writes:
+# 16 pool buffers of 8 KiB, fetched by several RDMA READs) on namespace 2 and 4 KiB randrw (90 %
+# reads) on namespace 3.  Passes when both report no I/O or verify error and the target logged no buffer
+# ownership violation.  A block of one namespace read back by another host is what fio's
+# "bad magic header" or unvmf-perf's verify error would show.
+ns_isolation_target() {
+	local tr=$1 secs=$2 rc_big rc_small
+	TGT_NS3=1 tgt_start_config "$tr" || return 1
+	flag_wait io-running 120 "$RIG/B/exit" || { fail "the kernel host never started I/O"; return 1; }
+	"$BIN/unvmf-perf" -r "trtype:$tr adrfam:IPv4 traddr:$TGT_IP trsvcid:$TGT_PORT subnqn:$SUBNQN" \
+		--nsid 2 -q 4 -o 131072 -w randrw -M 30 --verify -t "$secs" >"$RIG/A/perf-big.txt" 2>&1 &
+	local big=$!
+	"$BIN/unvmf-perf" -r "trtype:$tr adrfam:IPv4 traddr:$TGT_IP trsvcid:$TGT_PORT subnqn:$SUBNQN" \
+		--nsid 3 -q 16 -o 4096 -w randrw -M 90 --verify -t "$secs" >"$RIG/A/perf-small.txt" 2>&1 &
+	local small=$!
+	wait $big
+	rc_big=$?
+	wait $small
+	rc_small=$?
+	figure perf_128k_iops "$(awk '$1 == "Total" { printf "%d", $2 }' "$RIG/A/perf-big.txt")"
+	figure perf_4k_iops "$(awk '$1 == "Total" { printf "%d", $2 }' "$RIG/A/perf-small.txt")"
+	check "unvmf-perf 128 KiB on namespace 2: exit 0, no I/O or verify errors" \
+		test $rc_big -eq 0 -a -n "$(grep -E 'I/O errors 0 verify errors 0' "$RIG/A/perf-big.txt")"
+	check "unvmf-perf 4 KiB on namespace 3: exit 0, no I/O or verify errors" \
+		test $rc_small -eq 0 -a -n "$(grep -E 'I/O errors 0 verify errors 0' "$RIG/A/perf-small.txt")"
+	tgt_finish 200
+	target_check_no_ka_timeout_during_io
+	check "no buffer ownership violation in the target log" \
+		test "$(tgt_log_count 'ownership violation')" -eq 0
+	if [ "$tr" = RDMA ]; then target_check_no_wc_errors; fi
+	return 0
+}
+
+# Host guest: fio crc32c verify (header magic, offset and length checked) on namespace 1 for
+# $2 s: random block sizes 4 KiB..1 MiB, two jobs at depth 8 and one at depth 32.
+ns_isolation_host() {
+	local tr=$1 secs=$2 out=$RIG/B/fio-iso.txt rc
+	host_prepare "$tr" || return 1
+	host_connect "$tr" --keep-alive-tmo=5 || return 1
+	(sleep 2; flag_set io-running) &
+	say "fio iso: ${secs}s"
+	fio --filename=/dev/nvme0n1 --ioengine=libaio --direct=1 --rw=randrw --rwmixread=50 \
+		--bsrange=4k-1m --verify=crc32c --verify_backlog=32 --verify_fatal=1 --do_verify=1 \
+		--verify_state_save=0 --time_based --runtime="$secs" --group_reporting \
+		--name=qd8 --numjobs=2 --iodepth=8 --size=80m --offset_increment=80m \
+		--name=qd32 --numjobs=1 --iodepth=32 --size=80m --offset=160m >"$out" 2>&1
+	rc=$?
+	say "fio iso: exit $rc"
+	flag_set io-done
+	fio_figures iso "$out"
+	if [ $rc -ne 0 ] || ! grep -q 'err= 0' "$out" || grep -q 'err= [1-9]' "$out"; then
+		fail "fio iso: exit $rc, $(grep -m1 -oE 'err=[ 0-9]+' "$out" || echo 'no err= line'): $(grep -m1 -iE 'verify|bad' "$out")"
+	fi
+	host_check_no_recovery
+	host_disconnect
 }
