@@ -256,24 +256,40 @@ host_discover() {
 	nvme discover -t "$1" -a "$TGT_IP" -s "$TGT_PORT" --hostnqn="$HOSTNQN" --hostid="$HOSTID"
 }
 
-# host_connect TRTYPE [nvme connect options...]: connects and waits for /dev/nvme0n1.
+# The block device of namespace $1 of controller nvme0 (nothing if there is none yet).  The
+# disk name does not say the NSID: since Linux 6.8 the host scans namespaces asynchronously and
+# names them (nvme0nK, K = the next free instance) in the order their Identify completes, so on
+# 6.12 /dev/nvme0n1 may be namespace 2 or 3.  Only the disk's nsid attribute tells.
+host_ns_dev() {
+	local d
+	for d in /sys/block/nvme0n*; do
+		[ "$(cat "$d/nsid" 2>/dev/null)" = "$1" ] && { echo "/dev/${d##*/}"; return 0; }
+	done
+	return 0
+}
+
+# host_connect TRTYPE [nvme connect options...]: connects and waits for the block device of
+# namespace 1 (the kernel host's; unvmf-perf inside A uses 2 and 3); sets HOST_DEV to it.
 host_connect() {
 	local trtype=$1 deadline=$((SECONDS + 30))
 	shift
 	say "nvme connect -t $trtype $*"
 	nvme connect -t "$trtype" -a "$TGT_IP" -s "$TGT_PORT" -n "$SUBNQN" \
 		--hostnqn="$HOSTNQN" --hostid="$HOSTID" "$@" || { fail "nvme connect -t $trtype $*"; return 1; }
-	until [ -b /dev/nvme0n1 ]; do
-		[ $SECONDS -ge $deadline ] && { fail "no /dev/nvme0n1 30 s after connect"; return 1; }
+	HOST_DEV=
+	until [ -n "$HOST_DEV" ] && [ -b "$HOST_DEV" ]; do
+		[ $SECONDS -ge $deadline ] && { fail "no block device for namespace 1 30 s after connect"; return 1; }
 		sleep 0.2
+		HOST_DEV=$(host_ns_dev 1)
 	done
-	say "/dev/nvme0n1 present"
+	say "namespace 1 is $HOST_DEV ($(for d in /sys/block/nvme0n*; do echo -n "${d##*/}=nsid$(cat "$d/nsid") "; done))"
+	[ "$HOST_DEV" = /dev/nvme0n1 ] || figure host_ns1_dev "${HOST_DEV#/dev/}"
 }
 
 host_disconnect() {
 	local deadline=$((SECONDS + 30))
 	nvme disconnect -n "$SUBNQN" || { fail "nvme disconnect"; return 1; }
-	while [ -e /dev/nvme0n1 ] || [ -e /sys/class/nvme/nvme0 ]; do
+	while [ -e "${HOST_DEV:-/dev/nvme0n1}" ] || [ -e /sys/class/nvme/nvme0 ]; do
 		[ $SECONDS -ge $deadline ] && { fail "nvme0 still present 30 s after disconnect"; return 1; }
 		sleep 0.2
 	done
@@ -297,13 +313,13 @@ host_state_watch_stop() { kill "$STATE_WATCH_PID" 2>/dev/null; wait "$STATE_WATC
 host_state_time_after() { awk -v s="$1" -v t="$2" '$2 == s && $1 >= t { print $1; exit }' "$RIG/B/state.log"; }
 
 # fio_verify LABEL RUNTIME [fio options...]: randrw with crc32c verify of every write on
-# /dev/nvme0n1; block sizes 4k..1m, several jobs.  Records IOPS and errors as figures; the
-# output is in /rig/B/fio-LABEL.txt.
+# $HOST_DEV (namespace 1); block sizes 4k..1m, several jobs.  Records IOPS and errors as
+# figures; the output is in /rig/B/fio-LABEL.txt.
 fio_verify() {
 	local label=$1 runtime=$2 out=$RIG/B/fio-$1.txt rc
 	shift 2
 	say "fio $label: ${runtime}s $*"
-	fio --name="$label" --filename=/dev/nvme0n1 --ioengine=libaio --direct=1 \
+	fio --name="$label" --filename="$HOST_DEV" --ioengine=libaio --direct=1 \
 		--rw=randrw --rwmixread=50 --bssplit=4k/40:16k/20:64k/20:256k/10:1m/10 \
 		--numjobs=3 --iodepth=8 --offset_increment=80m --size=80m \
 		--time_based --runtime="$runtime" \
@@ -391,9 +407,9 @@ host_identity_checks() {
 	host_connect "$tr" --keep-alive-tmo=5 || return 1
 	nvme list >"$d/list.txt" 2>&1
 	nvme id-ctrl /dev/nvme0 >"$d/id-ctrl.txt" 2>&1
-	nvme id-ns /dev/nvme0n1 >"$d/id-ns.txt" 2>&1
+	nvme id-ns "$HOST_DEV" >"$d/id-ns.txt" 2>&1
 	figure sn "$(awk '$1 == "sn" { print $3 }' "$d/id-ctrl.txt")"
-	check "nvme list shows the unvmf namespace" grep -qE '^/dev/nvme0n1 .* UNVMF[0-9]+ +unvmf' "$d/list.txt"
+	check "nvme list shows the unvmf namespace" grep -qE "^$HOST_DEV .* UNVMF[0-9]+ +unvmf" "$d/list.txt"
 	check "id-ctrl sn is unvmf's" grep -qE '^sn +: UNVMF[0-9]+' "$d/id-ctrl.txt"
 	check "id-ctrl mn is unvmf's" grep -qE '^mn +: unvmf' "$d/id-ctrl.txt"
 	check "id-ctrl subnqn is $SUBNQN" grep -qE "^subnqn +: $SUBNQN\$" "$d/id-ctrl.txt"
@@ -638,7 +654,7 @@ ns_isolation_host() {
 	host_connect "$tr" --keep-alive-tmo=5 || return 1
 	(sleep 2; flag_set io-running) &
 	say "fio iso: ${secs}s"
-	fio --filename=/dev/nvme0n1 --ioengine=libaio --direct=1 --rw=randrw --rwmixread=50 \
+	fio --filename="$HOST_DEV" --ioengine=libaio --direct=1 --rw=randrw --rwmixread=50 \
 		--bsrange=4k-1m --verify=crc32c --verify_backlog=32 --verify_fatal=1 --do_verify=1 \
 		--verify_state_save=0 --time_based --runtime="$secs" --group_reporting \
 		--name=qd8 --numjobs=2 --iodepth=8 --size=80m --offset_increment=80m \

@@ -21,7 +21,7 @@ vm_start() {
 	qemu-system-x86_64 -name "$name" -accel tcg -cpu max -smp 1 -m 1536 \
 		-nodefaults -no-user-config -display none -vga none -no-reboot \
 		-kernel "$KW/kroot/boot/vmlinuz-$KVER" -initrd "$KW/initrd.img" \
-		-append "console=ttyS0 panic=-1 loglevel=6 rig.name=$name rig.ip=$ip/24 rig.stage2=$RIG_DIR/guest/stage2 rig.kmod=$KW/kroot/lib/modules" \
+		-append "console=ttyS0 panic=-1 loglevel=6 rig.name=$name rig.ip=$ip/24 rig.stage2=$RIG_DIR/guest/stage2 rig.kmod=$KW/kroot/lib/modules${KERNEL_ARGS:+ $KERNEL_ARGS}" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 		-virtfs "local,path=$RUN,mount_tag=rigrun,security_model=none,multidevs=remap" \
 		-netdev "dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port=$lport,remote.type=inet,remote.host=127.0.0.1,remote.port=$rport" \
