@@ -12,6 +12,8 @@ vm_pick_ports() {
 }
 
 # vm_start NAME IP MAC LOCALPORT REMOTEPORT: boots one guest in the background; sets VM_PID_<NAME>.
+# no_timer_check: on a loaded host the TCG guest's boot-time check of the IO-APIC timer can
+# fail and panic the kernel ("IO-APIC + timer doesn't work"); the timer itself works.
 # With CAPTURE=1 guest A's netdev is dumped to $RUN/A.pcap (both directions; the first 512
 # bytes of each frame: the RoCEv2 headers and the NVMe capsule or the data's start).
 vm_start() {
@@ -21,7 +23,7 @@ vm_start() {
 	qemu-system-x86_64 -name "$name" -accel tcg -cpu max -smp 1 -m 1536 \
 		-nodefaults -no-user-config -display none -vga none -no-reboot \
 		-kernel "$KW/kroot/boot/vmlinuz-$KVER" -initrd "$KW/initrd.img" \
-		-append "console=ttyS0 panic=-1 loglevel=6 rig.name=$name rig.ip=$ip/24 rig.stage2=$RIG_DIR/guest/stage2 rig.kmod=$KW/kroot/lib/modules${KERNEL_ARGS:+ $KERNEL_ARGS}" \
+		-append "console=ttyS0 panic=-1 loglevel=6 no_timer_check rig.name=$name rig.ip=$ip/24 rig.stage2=$RIG_DIR/guest/stage2 rig.kmod=$KW/kroot/lib/modules${KERNEL_ARGS:+ $KERNEL_ARGS}" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 		-virtfs "local,path=$RUN,mount_tag=rigrun,security_model=none,multidevs=remap" \
 		-netdev "dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port=$lport,remote.type=inet,remote.host=127.0.0.1,remote.port=$rport" \
