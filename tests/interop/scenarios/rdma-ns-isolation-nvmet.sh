@@ -4,8 +4,8 @@
 # on namespace 3) inside A.  A failure here as well as in rdma-ns-isolation is not unvmf-tgt's
 # (the guests' Soft-RoCE, the kernel host, or unvmf's host library under unvmf-perf).
 SC_NEEDS=rdma
-SC_TIMEOUT=300
-SC_QUICK_TIMEOUT=200
+SC_TIMEOUT=360
+SC_QUICK_TIMEOUT=360
 ISO_SECS=60
 
 nvmet_start_rdma() {

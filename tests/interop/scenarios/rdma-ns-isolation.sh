@@ -6,8 +6,8 @@
 # then reports "bad magic header" and the magic is unvmf-perf's.  Passes when both verifies see
 # 0 errors and the target logged no ownership violation and no work-completion error.
 SC_NEEDS=rdma
-SC_TIMEOUT=300
-SC_QUICK_TIMEOUT=200
+SC_TIMEOUT=360
+SC_QUICK_TIMEOUT=360
 ISO_SECS=60
 
 sc_target() { ns_isolation_target RDMA "$ISO_SECS"; }
