@@ -106,17 +106,25 @@ TGT_PID=
 # tgt_config_write TRTYPE EXTRA FILE: a JSON config (SPDK layout) for one transport: namespace 1
 # (256 MiB RAM, for the kernel host) and namespace 2 (64 MiB RAM, for unvmf-perf inside guest A)
 # in $SUBNQN, listening on $TGT_IP:$TGT_PORT.  EXTRA: more nvmf_create_transport params, e.g.
-# '"max_read_depth": 2'.
+# '"max_read_depth": 2'.  TGT_NS3=1 adds namespace 3 (32 MiB RAM, a second unvmf-perf).
 tgt_config_write() {
-	local trtype=$1 extra=${2:-} file=$3
+	local trtype=$1 extra=${2:-} file=$3 bdev3="" ns3=""
 	[ -n "$extra" ] && extra=", $extra"
+	if [ "${TGT_NS3:-0}" = 1 ]; then
+		bdev3=',
+    { "method": "bdev_malloc_create",
+      "params": { "name": "Malloc2", "num_blocks": 65536, "block_size": 512 } }'
+		ns3='
+    { "method": "nvmf_subsystem_add_ns",
+      "params": { "nqn": "'$SUBNQN'", "namespace": { "nsid": 3, "bdev_name": "Malloc2" } } },'
+	fi
 	cat >"$file" <<JSON
 { "subsystems": [
   { "subsystem": "bdev", "config": [
     { "method": "bdev_malloc_create",
       "params": { "name": "Malloc0", "num_blocks": 524288, "block_size": 512 } },
     { "method": "bdev_malloc_create",
-      "params": { "name": "Malloc1", "num_blocks": 131072, "block_size": 512 } } ] },
+      "params": { "name": "Malloc1", "num_blocks": 131072, "block_size": 512 } }$bdev3 ] },
   { "subsystem": "nvmf", "config": [
     { "method": "nvmf_create_transport", "params": { "trtype": "$trtype"$extra } },
     { "method": "nvmf_create_subsystem",
@@ -125,7 +133,7 @@ tgt_config_write() {
     { "method": "nvmf_subsystem_add_ns",
       "params": { "nqn": "$SUBNQN", "namespace": { "nsid": 1, "bdev_name": "Malloc0" } } },
     { "method": "nvmf_subsystem_add_ns",
-      "params": { "nqn": "$SUBNQN", "namespace": { "nsid": 2, "bdev_name": "Malloc1" } } },
+      "params": { "nqn": "$SUBNQN", "namespace": { "nsid": 2, "bdev_name": "Malloc1" } } },$ns3
     { "method": "nvmf_subsystem_add_listener",
       "params": { "nqn": "$SUBNQN",
                   "listen_address": { "trtype": "$trtype", "adrfam": "IPv4",
@@ -248,24 +256,40 @@ host_discover() {
 	nvme discover -t "$1" -a "$TGT_IP" -s "$TGT_PORT" --hostnqn="$HOSTNQN" --hostid="$HOSTID"
 }
 
-# host_connect TRTYPE [nvme connect options...]: connects and waits for /dev/nvme0n1.
+# The block device of namespace $1 of controller nvme0 (nothing if there is none yet).  The
+# disk name does not say the NSID: since Linux 6.8 the host scans namespaces asynchronously and
+# names them (nvme0nK, K = the next free instance) in the order their Identify completes, so on
+# 6.12 /dev/nvme0n1 may be namespace 2 or 3.  Only the disk's nsid attribute tells.
+host_ns_dev() {
+	local d
+	for d in /sys/block/nvme0n*; do
+		[ "$(cat "$d/nsid" 2>/dev/null)" = "$1" ] && { echo "/dev/${d##*/}"; return 0; }
+	done
+	return 0
+}
+
+# host_connect TRTYPE [nvme connect options...]: connects and waits for the block device of
+# namespace 1 (the kernel host's; unvmf-perf inside A uses 2 and 3); sets HOST_DEV to it.
 host_connect() {
 	local trtype=$1 deadline=$((SECONDS + 30))
 	shift
 	say "nvme connect -t $trtype $*"
 	nvme connect -t "$trtype" -a "$TGT_IP" -s "$TGT_PORT" -n "$SUBNQN" \
 		--hostnqn="$HOSTNQN" --hostid="$HOSTID" "$@" || { fail "nvme connect -t $trtype $*"; return 1; }
-	until [ -b /dev/nvme0n1 ]; do
-		[ $SECONDS -ge $deadline ] && { fail "no /dev/nvme0n1 30 s after connect"; return 1; }
+	HOST_DEV=
+	until [ -n "$HOST_DEV" ] && [ -b "$HOST_DEV" ]; do
+		[ $SECONDS -ge $deadline ] && { fail "no block device for namespace 1 30 s after connect"; return 1; }
 		sleep 0.2
+		HOST_DEV=$(host_ns_dev 1)
 	done
-	say "/dev/nvme0n1 present"
+	say "namespace 1 is $HOST_DEV ($(for d in /sys/block/nvme0n*; do echo -n "${d##*/}=nsid$(cat "$d/nsid") "; done))"
+	[ "$HOST_DEV" = /dev/nvme0n1 ] || figure host_ns1_dev "${HOST_DEV#/dev/}"
 }
 
 host_disconnect() {
 	local deadline=$((SECONDS + 30))
 	nvme disconnect -n "$SUBNQN" || { fail "nvme disconnect"; return 1; }
-	while [ -e /dev/nvme0n1 ] || [ -e /sys/class/nvme/nvme0 ]; do
+	while [ -e "${HOST_DEV:-/dev/nvme0n1}" ] || [ -e /sys/class/nvme/nvme0 ]; do
 		[ $SECONDS -ge $deadline ] && { fail "nvme0 still present 30 s after disconnect"; return 1; }
 		sleep 0.2
 	done
@@ -289,13 +313,13 @@ host_state_watch_stop() { kill "$STATE_WATCH_PID" 2>/dev/null; wait "$STATE_WATC
 host_state_time_after() { awk -v s="$1" -v t="$2" '$2 == s && $1 >= t { print $1; exit }' "$RIG/B/state.log"; }
 
 # fio_verify LABEL RUNTIME [fio options...]: randrw with crc32c verify of every write on
-# /dev/nvme0n1; block sizes 4k..1m, several jobs.  Records IOPS and errors as figures; the
-# output is in /rig/B/fio-LABEL.txt.
+# $HOST_DEV (namespace 1); block sizes 4k..1m, several jobs.  Records IOPS and errors as
+# figures; the output is in /rig/B/fio-LABEL.txt.
 fio_verify() {
 	local label=$1 runtime=$2 out=$RIG/B/fio-$1.txt rc
 	shift 2
 	say "fio $label: ${runtime}s $*"
-	fio --name="$label" --filename=/dev/nvme0n1 --ioengine=libaio --direct=1 \
+	fio --name="$label" --filename="$HOST_DEV" --ioengine=libaio --direct=1 \
 		--rw=randrw --rwmixread=50 --bssplit=4k/40:16k/20:64k/20:256k/10:1m/10 \
 		--numjobs=3 --iodepth=8 --offset_increment=80m --size=80m \
 		--time_based --runtime="$runtime" \
@@ -383,9 +407,9 @@ host_identity_checks() {
 	host_connect "$tr" --keep-alive-tmo=5 || return 1
 	nvme list >"$d/list.txt" 2>&1
 	nvme id-ctrl /dev/nvme0 >"$d/id-ctrl.txt" 2>&1
-	nvme id-ns /dev/nvme0n1 >"$d/id-ns.txt" 2>&1
+	nvme id-ns "$HOST_DEV" >"$d/id-ns.txt" 2>&1
 	figure sn "$(awk '$1 == "sn" { print $3 }' "$d/id-ctrl.txt")"
-	check "nvme list shows the unvmf namespace" grep -qE '^/dev/nvme0n1 .* UNVMF[0-9]+ +unvmf' "$d/list.txt"
+	check "nvme list shows the unvmf namespace" grep -qE "^$HOST_DEV .* UNVMF[0-9]+ +unvmf" "$d/list.txt"
 	check "id-ctrl sn is unvmf's" grep -qE '^sn +: UNVMF[0-9]+' "$d/id-ctrl.txt"
 	check "id-ctrl mn is unvmf's" grep -qE '^mn +: unvmf' "$d/id-ctrl.txt"
 	check "id-ctrl subnqn is $SUBNQN" grep -qE "^subnqn +: $SUBNQN\$" "$d/id-ctrl.txt"
@@ -584,4 +608,64 @@ tgt_wait_new_io_qpair() {
 		[ $SECONDS -ge $deadline ] && return 1
 		sleep 0.2
 	done
+}
+
+# ---- namespace isolation: the kernel host's data beside unvmf-perf's on other namespaces -------
+
+# Target guest: while the kernel host runs fio verify on namespace 1, two unvmf-perf --verify
+# runs over the same transport inside A: 128 KiB randrw (the target's largest I/O, 70 % writes:
+# 16 pool buffers of 8 KiB, fetched by several RDMA READs) on namespace 2 and 4 KiB randrw (90 %
+# reads) on namespace 3.  Passes when both report no I/O or verify error and the target logged no buffer
+# ownership violation.  A block of one namespace read back by another host is what fio's
+# "bad magic header" or unvmf-perf's verify error would show.
+ns_isolation_target() {
+	local tr=$1 secs=$2 rc_big rc_small
+	TGT_NS3=1 tgt_start_config "$tr" || return 1
+	flag_wait io-running 120 "$RIG/B/exit" || { fail "the kernel host never started I/O"; return 1; }
+	"$BIN/unvmf-perf" -r "trtype:$tr adrfam:IPv4 traddr:$TGT_IP trsvcid:$TGT_PORT subnqn:$SUBNQN" \
+		--nsid 2 -q 4 -o 131072 -w randrw -M 30 --verify -t "$secs" >"$RIG/A/perf-big.txt" 2>&1 &
+	local big=$!
+	"$BIN/unvmf-perf" -r "trtype:$tr adrfam:IPv4 traddr:$TGT_IP trsvcid:$TGT_PORT subnqn:$SUBNQN" \
+		--nsid 3 -q 16 -o 4096 -w randrw -M 90 --verify -t "$secs" >"$RIG/A/perf-small.txt" 2>&1 &
+	local small=$!
+	wait $big
+	rc_big=$?
+	wait $small
+	rc_small=$?
+	figure perf_128k_iops "$(awk '$1 == "Total" { printf "%d", $2 }' "$RIG/A/perf-big.txt")"
+	figure perf_4k_iops "$(awk '$1 == "Total" { printf "%d", $2 }' "$RIG/A/perf-small.txt")"
+	check "unvmf-perf 128 KiB on namespace 2: exit 0, no I/O or verify errors" \
+		test $rc_big -eq 0 -a -n "$(grep -E 'I/O errors 0 verify errors 0' "$RIG/A/perf-big.txt")"
+	check "unvmf-perf 4 KiB on namespace 3: exit 0, no I/O or verify errors" \
+		test $rc_small -eq 0 -a -n "$(grep -E 'I/O errors 0 verify errors 0' "$RIG/A/perf-small.txt")"
+	tgt_finish 200
+	target_check_no_ka_timeout_during_io
+	check "no buffer ownership violation in the target log" \
+		test "$(tgt_log_count 'ownership violation')" -eq 0
+	if [ "$tr" = RDMA ]; then target_check_no_wc_errors; fi
+	return 0
+}
+
+# Host guest: fio crc32c verify (header magic, offset and length checked) on namespace 1 for
+# $2 s: random block sizes 4 KiB..1 MiB, two jobs at depth 8 and one at depth 32.
+ns_isolation_host() {
+	local tr=$1 secs=$2 out=$RIG/B/fio-iso.txt rc
+	host_prepare "$tr" || return 1
+	host_connect "$tr" --keep-alive-tmo=5 || return 1
+	(sleep 2; flag_set io-running) &
+	say "fio iso: ${secs}s"
+	fio --filename="$HOST_DEV" --ioengine=libaio --direct=1 --rw=randrw --rwmixread=50 \
+		--bsrange=4k-1m --verify=crc32c --verify_backlog=32 --verify_fatal=1 --do_verify=1 \
+		--verify_state_save=0 --time_based --runtime="$secs" --group_reporting \
+		--name=qd8 --numjobs=2 --iodepth=8 --size=80m --offset_increment=80m \
+		--name=qd32 --numjobs=1 --iodepth=32 --size=80m --offset=160m >"$out" 2>&1
+	rc=$?
+	say "fio iso: exit $rc"
+	flag_set io-done
+	fio_figures iso "$out"
+	if [ $rc -ne 0 ] || ! grep -q 'err= 0' "$out" || grep -q 'err= [1-9]' "$out"; then
+		fail "fio iso: exit $rc, $(grep -m1 -oE 'err=[ 0-9]+' "$out" || echo 'no err= line'): $(grep -m1 -iE 'verify|bad' "$out")"
+	fi
+	host_check_no_recovery
+	host_disconnect
 }

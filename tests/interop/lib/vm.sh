@@ -12,16 +12,22 @@ vm_pick_ports() {
 }
 
 # vm_start NAME IP MAC LOCALPORT REMOTEPORT: boots one guest in the background; sets VM_PID_<NAME>.
+# no_timer_check: on a loaded host the TCG guest's boot-time check of the IO-APIC timer can
+# fail and panic the kernel ("IO-APIC + timer doesn't work"); the timer itself works.
+# With CAPTURE=1 guest A's netdev is dumped to $RUN/A.pcap (both directions; the first 512
+# bytes of each frame: the RoCEv2 headers and the NVMe capsule or the data's start).
 vm_start() {
-	local name=$1 ip=$2 mac=$3 lport=$4 rport=$5
+	local name=$1 ip=$2 mac=$3 lport=$4 rport=$5 dump=()
+	[ "${CAPTURE:-0}" = 1 ] && [ "$name" = A ] &&
+		dump=(-object "filter-dump,id=d0,netdev=n0,file=$RUN/$name.pcap,maxlen=512")
 	qemu-system-x86_64 -name "$name" -accel tcg -cpu max -smp 1 -m 1536 \
 		-nodefaults -no-user-config -display none -vga none -no-reboot \
-		-kernel "$W/kroot/boot/vmlinuz-$KVER" -initrd "$W/initrd.img" \
-		-append "console=ttyS0 panic=-1 loglevel=6 rig.name=$name rig.ip=$ip/24 rig.stage2=$RIG_DIR/guest/stage2 rig.kmod=$W/kroot/lib/modules" \
+		-kernel "$KW/kroot/boot/vmlinuz-$KVER" -initrd "$KW/initrd.img" \
+		-append "console=ttyS0 panic=-1 loglevel=6 no_timer_check rig.name=$name rig.ip=$ip/24 rig.stage2=$RIG_DIR/guest/stage2 rig.kmod=$KW/kroot/lib/modules${KERNEL_ARGS:+ $KERNEL_ARGS}" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 		-virtfs "local,path=$RUN,mount_tag=rigrun,security_model=none,multidevs=remap" \
 		-netdev "dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port=$lport,remote.type=inet,remote.host=127.0.0.1,remote.port=$rport" \
-		-device "virtio-net-pci,netdev=n0,mac=$mac,status=off" \
+		-device "virtio-net-pci,netdev=n0,mac=$mac,status=off" "${dump[@]}" \
 		-serial "file:$RUN/$name.console.log" -monitor "unix:$RUN/$name.mon,server=on,wait=off" \
 		-pidfile "$RUN/$name.pid" >"$RUN/$name.qemu.log" 2>&1 &
 	eval "VM_PID_$name=$!"
