@@ -3,6 +3,7 @@
  * Shared between reactor.c (loop and lifecycle), poller.c and msg.c. Nothing
  * here is API: other modules go through reactor.h.
  */
+#include "reactor/poll_policy.h"
 #include "reactor/reactor.h"
 
 #include <pthread.h>
@@ -48,6 +49,7 @@ struct unvmf_thread {
 	unsigned index;
 	unsigned core;
 	bool busy_poll;
+	struct unvmf_poll_policy policy; /* when the loop may sleep */
 	int epoll_fd;
 	/* Wakes the loop for messages and stop; readable until the loop reads it. */
 	int event_fd;
