@@ -174,6 +174,7 @@ struct tcp_conn {
 	uint32_t ddgst_have;
 	struct tcp_req *cur_req;
 	/* Send. */
+	uint32_t rsp_skipped; /* C2HData SUCCESS in a row since the last CapsuleResp */
 	TAILQ_HEAD(, tcp_pdu_out) sendq;
 	bool in_send_list;
 	bool flushing; /* inside tcp_conn_flush: new PDUs join its loop */
@@ -245,7 +246,7 @@ struct tcp_group_stats {
 	uint64_t pending_buf_current;
 	uint64_t pending_buf_total;
 	uint64_t send_eagain;
-	uint64_t sq_overflows; /* a capsule beyond the queue size (ended the connection) */
+	uint64_t sq_overflows;        /* a capsule beyond the queue size (ended the connection) */
 	uint64_t tls_handshakes;      /* TLS handshakes completed */
 	uint64_t tls_connect_refused; /* Connect naming another host or subsystem than the PSK */
 };
@@ -315,6 +316,8 @@ bool tcp_conn_try_free(struct tcp_conn *conn);
 void tcp_conn_qpair_disconnect(struct unvmf_qpair *qpair);
 /* Requests allowed outstanding: sq_size once connected, every request before. */
 uint32_t tcp_conn_depth(const struct tcp_conn *conn);
+/* Whether the next successful read may end with C2HData SUCCESS instead of a CapsuleResp. */
+bool tcp_conn_sqhd_may_skip(const struct tcp_conn *conn);
 
 /* tcp_check.c */
 /* Debug invariants of group and its connections (see the file); 0 or -EFAULT, logged. */
