@@ -57,6 +57,11 @@ struct unvmf_thread {
 	pthread_mutex_t msg_lock;
 	struct reactor_msg_list msgs; /* under msg_lock */
 	/*
+	 * Messages on msgs, written under msg_lock and read without it so that an
+	 * iteration with nothing queued (nearly all of them) takes no lock.
+	 */
+	atomic_uint msgs_queued;
+	/*
 	 * Set just before epoll_wait. Senders write event_fd only when it is set;
 	 * both sides order it against the queue through msg_lock (see reactor_sleep).
 	 */
