@@ -45,6 +45,8 @@
 #define TCP_DEADLINE_SWEEP_US 100000u
 /* Receiving straight into request buffers pays off from this many bytes. */
 #define TCP_DIRECT_RECV_MIN 4096u
+/* A read into the receive buffer while H2CData is expected (see recv_buf_want). */
+#define TCP_RECV_H2C_PEEK 1024u
 
 struct tcp_conn;
 struct tcp_group;
@@ -235,6 +237,8 @@ struct tcp_group_stats {
 	uint64_t pdus_rx;
 	uint64_t pdus_tx;
 	uint64_t bytes_rx;
+	uint64_t bytes_rx_direct; /* read straight into request buffers */
+	uint64_t bytes_rx_copied; /* PDU data copied out of the receive buffer */
 	uint64_t bytes_tx;
 	uint64_t hdgst_errors;
 	uint64_t ddgst_errors;
