@@ -192,11 +192,18 @@ if ((DO_CG)); then
 	rm -f "$CG"*
 	start_target valgrind --tool=callgrind --callgrind-out-file="$CG" --dump-instr=no --fair-sched=yes
 	sleep 2
-	# One empty poll with a connection open: the client connects, then stops.
-	"$SPDK_DIR/build/bin/spdk_nvme_perf" -c 0x2 $PERF_MEM -q 1 -o 4096 -w randread -t 600 \
-		-r "$TRID" > "$OUT/perf-cg-idle.log" 2>&1 &
-	CLIENT_PID=$!
-	sleep 20
+	# One empty poll with a connection open: the client connects, then stops. A target under
+	# valgrind on a busy machine may answer Connect too late for the client: it tries again.
+	for try in 1 2 3; do
+		"$SPDK_DIR/build/bin/spdk_nvme_perf" -c 0x2 $PERF_MEM -q 1 -o 4096 -w randread -t 600 \
+			-r "$TRID" > "$OUT/perf-cg-idle.log" 2>&1 &
+		CLIENT_PID=$!
+		sleep 20
+		kill -0 "$CLIENT_PID" 2> /dev/null && break
+		echo "cost.sh: idle client did not stay connected (try $try)" >&2
+		CLIENT_PID=""
+	done
+	[[ -n $CLIENT_PID ]] || { echo "cost.sh: no idle client (see $OUT/perf-cg-idle.log)" >&2; exit 1; }
 	kill -STOP "$CLIENT_PID"
 	sleep 2
 	callgrind_control -z "$TGT_PID" > /dev/null

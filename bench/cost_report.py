@@ -30,7 +30,6 @@ for w, per in data.items():
     print("| measure | " + " | ".join(targets) + " |")
     print("|---|" + "---:|" * len(targets))
     for m, label in (("work_ir_per_io", "user instructions / IO (work handlers, callgrind)"),
-                     ("ir_per_io", "user instructions / IO (net of empty polls)"),
                      ("ir_raw_per_io", "user instructions / IO (raw, callgrind)"),
                      ("polls_per_io", "poll iterations / IO (callgrind)")):
         print(f"| {label} | " + " | ".join(fmt(per.get(t, {}).get(m)) for t in targets) + " |")
@@ -41,7 +40,7 @@ for w, per in data.items():
         name = m[len("syscall_"):]
         vals = [per.get(t, {}).get(m) for t in targets]
         errs = [per.get(t, {}).get(m + "_eagain") for t in targets]
-        if all((v or 0) < 0.001 for v in vals):
+        if all((v or 0) < 0.001 for v in vals) or name not in IO_PATH | {"epoll_wait", "all"}:
             continue
         if name in IO_PATH:
             for t, v in zip(targets, vals):
