@@ -27,6 +27,8 @@ static void usage(const char *prog)
 		"      --metrics [ADDR:]PORT Prometheus metrics at http://ADDR:PORT/metrics\n"
 		"                            (off by default; ADDR defaults to 127.0.0.1)\n"
 		"      --enable-fault-injection  allow the fault-injection RPCs\n"
+		"      --spin-us US          without -b: keep polling US microseconds after the\n"
+		"                            last work before sleeping (default 200; 0 = none)\n"
 		"  -h, --help\n",
 		prog);
 }
@@ -48,6 +50,7 @@ int main(int argc, char **argv)
 		{"null", no_argument, NULL, 4},
 		{"log-format", required_argument, NULL, 5},
 		{"metrics", required_argument, NULL, 6},
+		{"spin-us", required_argument, NULL, 7},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -122,6 +125,13 @@ int main(int argc, char **argv)
 			break;
 		case 6:
 			opts.metrics_addr = optarg;
+			break;
+		case 7:
+			opts.spin_us = (uint32_t)strtoul(optarg, &end, 0);
+			if (*end || opts.spin_us > 1000000) {
+				fprintf(stderr, "unvmf-tgt: --spin-us takes 0..1000000\n");
+				return 1;
+			}
 			break;
 		case 'h':
 			usage(argv[0]);

@@ -2,7 +2,8 @@
 # Loopback benchmark: unvmf-perf against unvmf-tgt (release build), target
 # busy-polling on core 0, host on core 1, null namespace. Each workload runs
 # ROUNDS times, interleaved, so drift on this machine hits all of them alike.
-# Writes bench/REPORT.md (committed: the latest report), a dated copy in
+# Writes bench/results/latest.md (bench/REPORT.md is the per-I/O cost and pair
+# report, see bench/cost.sh and bench/pair.sh), a dated copy in
 # bench/results/ (ignored) and prints it. The report sets our figures beside
 # the SPDK reference figures of the project brief (not measured here).
 # Fails when a run fails or the target does not exit 0 after the runs.
@@ -19,7 +20,7 @@ PORT=${PORT:-44420}
 NQN=nqn.2024-11.io.unvmf:default
 TRID="trtype:TCP adrfam:IPv4 traddr:127.0.0.1 trsvcid:$PORT subnqn:$NQN"
 mkdir -p bench/results
-OUT=bench/REPORT.md
+OUT=bench/results/latest.md
 DATED=bench/results/$(date -u +%Y%m%d-%H%M%S).md
 RAW=$(mktemp -d)
 TGT=

@@ -2,6 +2,7 @@
 #include "app/tgt_notify.h"
 #include "bdev/bdev.h"
 #include "nvmf/nvmf.h"
+#include "reactor/poll_policy.h"
 #include "reactor/reactor.h"
 #include "nvmf/transport.h"
 #include "util/log.h"
@@ -36,6 +37,7 @@ void unvmf_tgt_app_opts_init(struct unvmf_tgt_app_opts *opts)
 {
 	memset(opts, 0, sizeof(*opts));
 	opts->cpumask = 0x1;
+	opts->spin_us = UNVMF_POLL_SPIN_US_DEFAULT;
 	opts->listen_addr = "127.0.0.1";
 	opts->listen_port = "4420";
 	opts->malloc_size_mb = 1024;
@@ -302,6 +304,7 @@ int unvmf_tgt_app_run(const struct unvmf_tgt_app_opts *opts)
 		.cpumask = opts->cpumask,
 		.busy_poll = opts->busy_poll,
 		.pin_threads = true,
+		.spin_us = opts->spin_us,
 	};
 	sigset_t mask;
 	int rc;

@@ -9,6 +9,7 @@
 struct unvmf_tgt_app_opts {
 	uint64_t cpumask;
 	bool busy_poll;
+	uint32_t spin_us;		/* without busy_poll: polling after the last work before sleeping */
 	const char *config_file;	/* NULL: the default configuration */
 	const char *rpc_socket;		/* NULL: no RPC server */
 	const char *metrics_addr;	/* NULL: no metrics endpoint; "PORT" or "ADDR:PORT" */

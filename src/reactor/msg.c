@@ -1,7 +1,8 @@
 /*
  * Messages: the only way to run code on another reactor. Control plane only,
  * so a malloc'd node and a mutex-protected FIFO per thread are enough; the
- * lock also gives per-sender ordering for free.
+ * lock also gives per-sender ordering for free. The loop looks at an atomic
+ * count first and takes the lock only when something is queued.
  */
 #include "reactor/reactor_internal.h"
 #include "util/common.h"
@@ -35,6 +36,7 @@ int unvmf_thread_send_msg(struct unvmf_thread *thread, unvmf_msg_fn fn, void *ar
 		return -ESHUTDOWN;
 	}
 	STAILQ_INSERT_TAIL(&thread->msgs, msg, link);
+	atomic_fetch_add(&thread->msgs_queued, 1);
 	pthread_mutex_unlock(&thread->msg_lock);
 	/* Pairs with reactor_sleep(): see the comment there. */
 	if (atomic_load(&thread->sleeping))
@@ -61,10 +63,14 @@ int reactor_msgs_run(struct unvmf_thread *thread)
 	/*
 	 * Take the batch and run it unlocked: handlers send messages (to this
 	 * thread too), and those wait for the next iteration so a chatty
-	 * exchange cannot starve the pollers.
+	 * exchange cannot starve the pollers. A message queued after the
+	 * unlocked look is seen by the next iteration (or reactor_sleep's check).
 	 */
+	if (atomic_load_explicit(&thread->msgs_queued, memory_order_acquire) == 0)
+		return 0;
 	pthread_mutex_lock(&thread->msg_lock);
 	STAILQ_CONCAT(&batch, &thread->msgs);
+	atomic_store_explicit(&thread->msgs_queued, 0, memory_order_relaxed);
 	pthread_mutex_unlock(&thread->msg_lock);
 	while ((msg = STAILQ_FIRST(&batch))) {
 		unvmf_msg_fn fn = msg->fn;
@@ -89,6 +95,7 @@ unsigned reactor_msgs_discard(struct unvmf_thread *thread)
 		free(msg);
 		n++;
 	}
+	atomic_store_explicit(&thread->msgs_queued, 0, memory_order_relaxed);
 	pthread_mutex_unlock(&thread->msg_lock);
 	return n;
 }

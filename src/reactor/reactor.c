@@ -2,9 +2,10 @@
  * Reactor lifecycle and loop. Pollers live in poller.c, messages in msg.c.
  *
  * An iteration runs the queued messages, every untimed poller and the due
- * timed pollers. An idle iteration (nothing did work) sleeps in epoll_wait
- * unless busy polling; the epoll set holds event_fd (messages, stop) and the
- * wake fds, which only wake the loop: pollers drain them.
+ * timed pollers. Unless busy polling, the loop sleeps in epoll_wait once
+ * iterations have found nothing to do for the spin window (poll_policy.h);
+ * the epoll set holds event_fd (messages, stop) and the wake fds, which only
+ * wake the loop: pollers drain them.
  */
 #include "reactor/reactor_internal.h"
 #include "util/common.h"
@@ -167,7 +168,12 @@ static void reactor_loop(struct unvmf_thread *thread)
 	t_current = thread;
 	atomic_store(&thread->running, true);
 	while (!reactor_stopping()) {
-		if (!reactor_iterate(thread) && !thread->busy_poll)
+		bool busy = reactor_iterate(thread);
+
+		/* The clock is read only when the iteration found nothing. */
+		if (!thread->busy_poll &&
+		    unvmf_poll_policy_next(&thread->policy, busy, busy ? 0 : unvmf_now_us()) ==
+		        UNVMF_POLL_SLEEP)
 			reactor_sleep(thread);
 	}
 	/*
@@ -243,7 +249,7 @@ static void *reactor_thread_main(void *arg)
 }
 
 static int reactor_thread_init(struct unvmf_thread *thread, unsigned index, unsigned core,
-                               bool busy_poll)
+                               bool busy_poll, uint32_t spin_us)
 {
 	struct epoll_event ev = {.events = EPOLLIN};
 	int rc;
@@ -251,6 +257,7 @@ static int reactor_thread_init(struct unvmf_thread *thread, unsigned index, unsi
 	thread->index = index;
 	thread->core = core;
 	thread->busy_poll = busy_poll;
+	unvmf_poll_policy_init(&thread->policy, busy_poll, spin_us);
 	STAILQ_INIT(&thread->msgs);
 	TAILQ_INIT(&thread->pollers);
 	TAILQ_INIT(&thread->timed_pollers);
@@ -340,7 +347,7 @@ int unvmf_reactors_init(const struct unvmf_reactor_opts *opts)
 	for (core = 0; core < REACTOR_MAX; core++) {
 		if (!(mask & (1ull << core)))
 			continue;
-		rc = reactor_thread_init(&threads[i], i, core, opts->busy_poll);
+		rc = reactor_thread_init(&threads[i], i, core, opts->busy_poll, opts->spin_us);
 		if (rc) {
 			LOG_ERR("reactor %u (core %u): %s", i, core, strerror(-rc));
 			goto fini_threads;

@@ -2,9 +2,9 @@
 /*
  * Reactor: one event loop per core of a cpumask. Each loop owns a thread, runs
  * its pollers, fires its timed pollers and executes messages sent to it from
- * any thread. When an iteration found no work and busy polling is off, the
- * loop sleeps in epoll_wait until the next timed poller is due, a message
- * arrives, or one of its wake fds becomes readable.
+ * any thread. When iterations have found no work for spin_us and busy polling
+ * is off, the loop sleeps in epoll_wait until the next timed poller is due, a
+ * message arrives, or one of its wake fds becomes readable.
  *
  * Threading contract: pollers and wake fds belong to the thread that
  * registered them and must be unregistered on that thread. Messages are the
@@ -25,6 +25,12 @@ struct unvmf_reactor_opts {
 	uint64_t cpumask;	/* bit i = run a reactor on core i; 0 means core 0 only */
 	bool busy_poll;		/* never sleep */
 	bool pin_threads;	/* set CPU affinity (tests turn it off) */
+	/*
+	 * Without busy_poll: how long a loop keeps polling after its last work
+	 * before it sleeps (reactor/poll_policy.h); 0 sleeps at the first idle
+	 * iteration.
+	 */
+	uint32_t spin_us;
 };
 
 /* Creates the reactors; none runs yet. */

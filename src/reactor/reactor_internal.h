@@ -3,6 +3,7 @@
  * Shared between reactor.c (loop and lifecycle), poller.c and msg.c. Nothing
  * here is API: other modules go through reactor.h.
  */
+#include "reactor/poll_policy.h"
 #include "reactor/reactor.h"
 
 #include <pthread.h>
@@ -48,12 +49,18 @@ struct unvmf_thread {
 	unsigned index;
 	unsigned core;
 	bool busy_poll;
+	struct unvmf_poll_policy policy; /* when the loop may sleep */
 	int epoll_fd;
 	/* Wakes the loop for messages and stop; readable until the loop reads it. */
 	int event_fd;
 
 	pthread_mutex_t msg_lock;
 	struct reactor_msg_list msgs; /* under msg_lock */
+	/*
+	 * Messages on msgs, written under msg_lock and read without it so that an
+	 * iteration with nothing queued (nearly all of them) takes no lock.
+	 */
+	atomic_uint msgs_queued;
 	/*
 	 * Set just before epoll_wait. Senders write event_fd only when it is set;
 	 * both sides order it against the queue through msg_lock (see reactor_sleep).

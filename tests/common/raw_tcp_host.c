@@ -164,6 +164,7 @@ int raw_tcp_host_exec_c2h(struct raw_tcp_host *h, struct nvme_sqe *sqe, uint32_t
 				res->c2h_max_end = c2h->datao + c2h->datal;
 			if (rc == 0 && (ch.flags & NVME_TCP_C2H_DATA_FLAGS_SUCCESS)) {
 				res->cqe.cid = sqe->cid;
+				res->success = true;
 				return 0;
 			}
 		}

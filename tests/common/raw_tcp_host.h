@@ -4,6 +4,7 @@
  * the host library never would (SGLs longer than the data, odd sequences) and
  * see every byte the target puts on the wire. No digests; one command at a time.
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +22,7 @@ struct raw_tcp_result {
 	uint32_t c2h_bytes; /* sum of DATAL over the C2HData PDUs */
 	uint32_t c2h_max_end; /* highest DATAO + DATAL seen */
 	int c2h_pdus;
+	bool success; /* ended by C2HData SUCCESS: no CapsuleResp came */
 };
 
 /* TCP connect to 127.0.0.1:port and the ICReq/ICResp exchange; 0 or -errno. */

@@ -611,6 +611,13 @@ static void raw_hpda_read(bool hd, bool dd)
 		memcpy(got + received, b + ch->pdo, c2h->datal);
 		received += c2h->datal;
 		pdus++;
+		/* SUCCESS on the last C2HData stands in for the CapsuleResp. */
+		if (ch->flags & NVME_TCP_C2H_DATA_FLAGS_SUCCESS) {
+			assert_true(ch->flags & NVME_TCP_C2H_DATA_FLAGS_LAST_PDU);
+			memset(&cqe, 0, sizeof(cqe));
+			cqe.cid = c2h->cccid;
+			break;
+		}
 	}
 	assert_int_equal(cqe.cid, 3);
 	assert_int_equal(cqe.status.raw & 0xfffe, 0);

@@ -128,6 +128,29 @@ uint32_t tcp_conn_depth(const struct tcp_conn *conn)
 	return conn->num_reqs;
 }
 
+/*
+ * A CapsuleResp carries SQHD, which a host that keeps SQ flow control (the
+ * default: Linux and SPDK hosts never disable it) may use to reuse its
+ * submission queue slots. Skipping it with C2HData SUCCESS, as SPDK's target
+ * does for every read, leaves such a host's view of the head behind; a host
+ * that obeyed SQHD strictly would see its queue fill up with commands long
+ * completed. So with flow control on, a CapsuleResp still goes out at least
+ * once per quarter of the queue: the host's view lags at most sq_size / 4
+ * entries and never blocks. Hosts that disabled flow control get SUCCESS
+ * every time (NVMe/TCP's intended use).
+ */
+bool tcp_conn_sqhd_may_skip(const struct tcp_conn *conn)
+{
+	uint32_t every;
+
+	if (conn->qpair.sq_flow_control_disabled)
+		return true;
+	if (conn->qpair.qid == 0 || conn->qpair.sq_size < 4)
+		return false;
+	every = conn->qpair.sq_size / 4u;
+	return conn->rsp_skipped + 1 < every;
+}
+
 static const char *const g_end_names[TCP_END_NUM_REASONS] = {
     [TCP_END_HOST_CLOSE] = "host_close",
     [TCP_END_HOST_RESET] = "host_reset",

@@ -308,6 +308,8 @@ void tcp_group_dump_stats(struct unvmf_transport_poll_group *tgroup, void *json_
 	json_object_set_new(obj, "pdus_rx", json_integer((json_int_t)s->pdus_rx));
 	json_object_set_new(obj, "pdus_tx", json_integer((json_int_t)s->pdus_tx));
 	json_object_set_new(obj, "bytes_rx", json_integer((json_int_t)s->bytes_rx));
+	json_object_set_new(obj, "bytes_rx_direct", json_integer((json_int_t)s->bytes_rx_direct));
+	json_object_set_new(obj, "bytes_rx_copied", json_integer((json_int_t)s->bytes_rx_copied));
 	json_object_set_new(obj, "bytes_tx", json_integer((json_int_t)s->bytes_tx));
 	json_object_set_new(obj, "hdgst_errors", json_integer((json_int_t)s->hdgst_errors));
 	json_object_set_new(obj, "ddgst_errors", json_integer((json_int_t)s->ddgst_errors));

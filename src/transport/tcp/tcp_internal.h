@@ -45,6 +45,8 @@
 #define TCP_DEADLINE_SWEEP_US 100000u
 /* Receiving straight into request buffers pays off from this many bytes. */
 #define TCP_DIRECT_RECV_MIN 4096u
+/* A read into the receive buffer while H2CData is expected (see recv_buf_want). */
+#define TCP_RECV_H2C_PEEK 1024u
 
 struct tcp_conn;
 struct tcp_group;
@@ -174,6 +176,7 @@ struct tcp_conn {
 	uint32_t ddgst_have;
 	struct tcp_req *cur_req;
 	/* Send. */
+	uint32_t rsp_skipped; /* C2HData SUCCESS in a row since the last CapsuleResp */
 	TAILQ_HEAD(, tcp_pdu_out) sendq;
 	bool in_send_list;
 	bool flushing; /* inside tcp_conn_flush: new PDUs join its loop */
@@ -234,6 +237,8 @@ struct tcp_group_stats {
 	uint64_t pdus_rx;
 	uint64_t pdus_tx;
 	uint64_t bytes_rx;
+	uint64_t bytes_rx_direct; /* read straight into request buffers */
+	uint64_t bytes_rx_copied; /* PDU data copied out of the receive buffer */
 	uint64_t bytes_tx;
 	uint64_t hdgst_errors;
 	uint64_t ddgst_errors;
@@ -245,7 +250,7 @@ struct tcp_group_stats {
 	uint64_t pending_buf_current;
 	uint64_t pending_buf_total;
 	uint64_t send_eagain;
-	uint64_t sq_overflows; /* a capsule beyond the queue size (ended the connection) */
+	uint64_t sq_overflows;        /* a capsule beyond the queue size (ended the connection) */
 	uint64_t tls_handshakes;      /* TLS handshakes completed */
 	uint64_t tls_connect_refused; /* Connect naming another host or subsystem than the PSK */
 };
@@ -315,6 +320,8 @@ bool tcp_conn_try_free(struct tcp_conn *conn);
 void tcp_conn_qpair_disconnect(struct unvmf_qpair *qpair);
 /* Requests allowed outstanding: sq_size once connected, every request before. */
 uint32_t tcp_conn_depth(const struct tcp_conn *conn);
+/* Whether the next successful read may end with C2HData SUCCESS instead of a CapsuleResp. */
+bool tcp_conn_sqhd_may_skip(const struct tcp_conn *conn);
 
 /* tcp_check.c */
 /* Debug invariants of group and its connections (see the file); 0 or -EFAULT, logged. */

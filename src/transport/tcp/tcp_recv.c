@@ -4,7 +4,8 @@
  * reads), data is copied straight into its destination (the request's
  * in-capsule buffer or data buffers). When a large payload is still to come
  * and nothing is buffered, the socket is read directly into the request's
- * buffers instead.
+ * buffers instead; while R2Ts are outstanding, reads into rbuf are kept
+ * short so that H2CData payloads take that direct path (recv_buf_want).
  *
  *   CH -> PSH -> [PAD] -> [DATA] -> [DDGST] -> CH        (STOPPED once draining)
  *
@@ -280,6 +281,8 @@ static int iov_slice(const struct iovec *iov, int iovcnt, uint32_t off, uint32_t
 
 static void recv_data_copy(struct tcp_conn *conn, const uint8_t *src, uint32_t len)
 {
+	if (conn->group)
+		conn->group->stats.bytes_rx_copied += len;
 	if (conn->lay.ddgst_len)
 		conn->crc = unvmf_crc32c_update(conn->crc, src, len);
 	if (conn->dst_iov) {
@@ -373,6 +376,20 @@ static ssize_t recv_direct(struct tcp_conn *conn)
 	return got;
 }
 
+/*
+ * How much one read into rbuf may take. While an R2T is outstanding the
+ * next PDU is likely an H2CData whose payload should land straight in the
+ * request's buffers (recv_direct): a full-size read would pull up to
+ * TCP_RECV_BUF_SIZE of it through rbuf and cost a copy of each byte. A short
+ * read still holds the H2CData header and a run of small capsules.
+ */
+static size_t recv_buf_want(const struct tcp_conn *conn)
+{
+	if (conn->state_count[TCP_REQ_TRANSFERRING_HOST_TO_CONTROLLER] > 0)
+		return TCP_RECV_H2C_PEEK;
+	return TCP_RECV_BUF_SIZE;
+}
+
 int tcp_conn_recv(struct tcp_conn *conn)
 {
 	int work = 0;
@@ -387,13 +404,13 @@ int tcp_conn_recv(struct tcp_conn *conn)
 	for (int i = 0; i < RECV_CALLS_PER_POLL && conn->state != TCP_CONN_DRAINING; i++) {
 		bool direct = conn->rstate == TCP_RECV_DATA && conn->dst_iov &&
 		              conn->lay.data_len - conn->data_done >= TCP_DIRECT_RECV_MIN;
-		size_t asked = direct ? conn->lay.data_len - conn->data_done : TCP_RECV_BUF_SIZE;
+		size_t asked = direct ? conn->lay.data_len - conn->data_done : recv_buf_want(conn);
 		ssize_t n;
 
 		if (direct) {
 			n = recv_direct(conn);
 		} else {
-			n = unvmf_sock_recv(conn->sock, conn->rbuf, TCP_RECV_BUF_SIZE);
+			n = unvmf_sock_recv(conn->sock, conn->rbuf, asked);
 			if (n > 0) {
 				conn->rbuf_len = (uint32_t)n;
 				conn->rbuf_off = 0;
@@ -413,8 +430,11 @@ int tcp_conn_recv(struct tcp_conn *conn)
 			return 1;
 		}
 		work = 1;
-		if (conn->group)
+		if (conn->group) {
 			conn->group->stats.bytes_rx += (uint64_t)n;
+			if (direct)
+				conn->group->stats.bytes_rx_direct += (uint64_t)n;
+		}
 		if (!direct)
 			recv_process(conn);
 		if ((size_t)n < asked)

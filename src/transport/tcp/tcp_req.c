@@ -343,18 +343,16 @@ void tcp_req_complete(struct unvmf_req *ureq)
 	if (conn->group)
 		conn->group->stats.reqs_completed++;
 	if (ok && ureq->xfer == UNVMF_XFER_CONTROLLER_TO_HOST && ureq->length > 0) {
-		/*
-		 * C2HData SUCCESS stands in for the CapsuleResp only when the host
-		 * disabled SQ flow control (the CQE would carry SQHD) and the CQE
-		 * has nothing else to say.
-		 */
 		bool success_ok = tcp_transport_opts(conn->tt)->c2h_success &&
-		                  conn->qpair.sq_flow_control_disabled && ureq->rsp.cdw0 == 0 &&
-		                  ureq->rsp.cdw1 == 0;
+		                  ureq->rsp.cdw0 == 0 && ureq->rsp.cdw1 == 0 &&
+		                  tcp_conn_sqhd_may_skip(conn);
 
 		skip_rsp = req_queue_c2h(req, success_ok);
+		if (skip_rsp)
+			conn->rsp_skipped++;
 	}
 	if (!skip_rsp) {
+		conn->rsp_skipped = 0;
 		req->rsp_pdu.hdr_len =
 		    nvme_tcp_pdu_rsp_build(req->rsp_pdu.hdr, &conn->params, &ureq->rsp);
 		req->rsp_pdu.data_len = 0;
