@@ -1,9 +1,11 @@
 /*
- * Reads end with C2HData SUCCESS (no CapsuleResp) also for hosts that keep SQ
- * flow control, as SPDK's and Linux's hosts do, yet such a host still gets
- * SQHD: a CapsuleResp at least once per quarter of its queue, with a head
- * that accounts for every command since the previous one. And many capsules
- * sent in one segment are all answered.
+ * C2HData SUCCESS and SQ flow control. By default (NVMe/TCP's rule) a host
+ * that keeps SQ flow control gets a CapsuleResp with SQHD after every read.
+ * With the transport's c2h_success_sq_flow_control (what SPDK's target does)
+ * reads end with SUCCESS also for such hosts, as SPDK's and Linux's hosts
+ * are, yet they still get SQHD: a CapsuleResp at least once per quarter of
+ * the queue, with a head that accounts for every command since the previous
+ * one. And many capsules sent in one segment are all answered.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,27 +27,79 @@
 #define SUBNQN "nqn.2024-11.io.unvmf:default"
 #define HOSTNQN "nqn.2014-08.org.nvmexpress:uuid:5a5a5a5a-5a5a-5a5a-5a5a-5a5a5a5a5a5b"
 
-static struct tgt_proc g_tp;
+static struct tgt_proc g_tp;      /* c2h_success_sq_flow_control on */
+static struct tgt_proc g_tp_spec; /* the default: SUCCESS only without flow control */
 
 static int group_setup(void **state)
 {
-	return tgt_proc_start_or_dump(&g_tp, NULL);
+	if (tgt_proc_start_or_dump(&g_tp_spec, NULL))
+		return -1;
+	return tgt_proc_start_config(
+	    &g_tp, NULL,
+	    "{\"subsystems\": [\n"
+	    " {\"subsystem\": \"bdev\", \"config\": [\n"
+	    "  {\"method\": \"bdev_malloc_create\", \"params\": {\"name\": \"M0\", "
+	    "\"num_blocks\": 65536, \"block_size\": 512}}]},\n"
+	    " {\"subsystem\": \"nvmf\", \"config\": [\n"
+	    "  {\"method\": \"nvmf_create_transport\", \"params\": {\"trtype\": \"TCP\", "
+	    "\"c2h_success_sq_flow_control\": true}},\n"
+	    "  {\"method\": \"nvmf_create_subsystem\", \"params\": {\"nqn\": \"%s\", "
+	    "\"allow_any_host\": true}},\n"
+	    "  {\"method\": \"nvmf_subsystem_add_ns\", \"params\": {\"nqn\": \"%s\", "
+	    "\"namespace\": {\"bdev_name\": \"M0\", \"nsid\": 1}}},\n"
+	    "  {\"method\": \"nvmf_subsystem_add_listener\", \"params\": {\"nqn\": \"%s\", "
+	    "\"listen_address\": {\"trtype\": \"TCP\", \"adrfam\": \"IPv4\", \"traddr\": "
+	    "\"127.0.0.1\", \"trsvcid\": \"@PORT@\"}}}]}]}\n",
+	    SUBNQN, SUBNQN, SUBNQN);
 }
 
 static int group_teardown(void **state)
 {
-	return tgt_proc_finish(&g_tp, 20);
+	int a = tgt_proc_finish(&g_tp, 20), b = tgt_proc_finish(&g_tp_spec, 20);
+
+	return a ? a : b;
 }
 
 /* An admin queue and one I/O queue of sq entries with SQ flow control on (CATTR 0). */
-static void queues_open(struct raw_tcp_host *admin, struct raw_tcp_host *io, uint16_t sq)
+static void queues_open_to(const struct tgt_proc *tp, struct raw_tcp_host *admin,
+                           struct raw_tcp_host *io, uint16_t sq)
 {
-	assert_int_equal(raw_tcp_host_open(admin, g_tp.port), 0);
+	assert_int_equal(raw_tcp_host_open(admin, tp->port), 0);
 	assert_int_equal(raw_tcp_host_connect(admin, 0, 32, SUBNQN, HOSTNQN), 0);
 	assert_int_equal(raw_tcp_host_enable(admin), 0);
-	assert_int_equal(raw_tcp_host_open(io, g_tp.port), 0);
+	assert_int_equal(raw_tcp_host_open(io, tp->port), 0);
 	io->cntlid = admin->cntlid;
 	assert_int_equal(raw_tcp_host_connect(io, 1, sq, SUBNQN, HOSTNQN), 0);
+}
+
+static void queues_open(struct raw_tcp_host *admin, struct raw_tcp_host *io, uint16_t sq)
+{
+	queues_open_to(&g_tp, admin, io, sq);
+}
+
+/* The default follows NVMe/TCP: with flow control on, every read gets its CapsuleResp. */
+static void test_default_resp_with_sq_flow_control(void **state)
+{
+	struct raw_tcp_host admin, io;
+	uint8_t buf[512];
+	int last_sqhd = -1;
+
+	queues_open_to(&g_tp_spec, &admin, &io, 32);
+	for (int i = 0; i < 20; i++) {
+		struct nvme_sqe sqe = {.opc = NVME_OPC_READ, .nsid = 1, .cdw10 = (uint32_t)i};
+		struct raw_tcp_result r;
+
+		assert_int_equal(
+		    raw_tcp_host_exec_c2h(&io, &sqe, sizeof(buf), buf, sizeof(buf), &r), 0);
+		assert_int_equal(r.c2h_bytes, sizeof(buf));
+		assert_false(r.success);
+		/* One step per command: nothing went unreported. */
+		if (last_sqhd >= 0)
+			assert_int_equal(r.cqe.sqhd, (last_sqhd + 1) % 32);
+		last_sqhd = r.cqe.sqhd;
+	}
+	raw_tcp_host_close(&io);
+	raw_tcp_host_close(&admin);
 }
 
 /* Reads one after the other: most end with SUCCESS, every 8th (32 / 4) with SQHD. */
@@ -222,6 +276,7 @@ static void test_host_library_mixed_completions(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_default_resp_with_sq_flow_control),
 	    cmocka_unit_test(test_success_with_sq_flow_control),
 	    cmocka_unit_test(test_many_capsules_in_one_segment),
 	    cmocka_unit_test(test_host_library_mixed_completions),

@@ -131,13 +131,11 @@ uint32_t tcp_conn_depth(const struct tcp_conn *conn)
 /*
  * A CapsuleResp carries SQHD, which a host that keeps SQ flow control (the
  * default: Linux and SPDK hosts never disable it) may use to reuse its
- * submission queue slots. Skipping it with C2HData SUCCESS, as SPDK's target
- * does for every read, leaves such a host's view of the head behind; a host
- * that obeyed SQHD strictly would see its queue fill up with commands long
- * completed. So with flow control on, a CapsuleResp still goes out at least
- * once per quarter of the queue: the host's view lags at most sq_size / 4
- * entries and never blocks. Hosts that disabled flow control get SUCCESS
- * every time (NVMe/TCP's intended use).
+ * submission queue slots, and NVMe/TCP allows C2HData SUCCESS in its place
+ * only when the host disabled SQHD updates. With the operator's
+ * c2h_success_sq_flow_control (what SPDK's target does for every read) a
+ * CapsuleResp still goes out at least once per quarter of the queue: a host
+ * that obeyed SQHD strictly lags at most sq_size / 4 entries, never blocks.
  */
 bool tcp_conn_sqhd_may_skip(const struct tcp_conn *conn)
 {
@@ -145,7 +143,8 @@ bool tcp_conn_sqhd_may_skip(const struct tcp_conn *conn)
 
 	if (conn->qpair.sq_flow_control_disabled)
 		return true;
-	if (conn->qpair.qid == 0 || conn->qpair.sq_size < 4)
+	if (!tcp_transport_opts(conn->tt)->c2h_success_sq_flow_control ||
+	    conn->qpair.qid == 0 || conn->qpair.sq_size < 4)
 		return false;
 	every = conn->qpair.sq_size / 4u;
 	return conn->rsp_skipped + 1 < every;

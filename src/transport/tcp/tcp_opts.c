@@ -54,6 +54,10 @@ static const struct unvmf_json_param g_tcp_params[] = {
      .offset = offsetof(struct unvmf_tcp_opts, c2h_success),
      .size = sizeof(bool),
      .neutral = "true"},
+    {.name = "c2h_success_sq_flow_control",
+     .type = UNVMF_JSON_BOOL,
+     .offset = offsetof(struct unvmf_tcp_opts, c2h_success_sq_flow_control),
+     .size = sizeof(bool)},
     UNVMF_JSON_OPTION("sock_priority", struct unvmf_tcp_opts, sock_priority, UINT, 0, 6),
     UNVMF_JSON_OPTION("ack_timeout", struct unvmf_tcp_opts, ack_timeout_ms, UINT, 0, 3600000),
     UNVMF_JSON_OPTION("icreq_timeout_ms", struct unvmf_tcp_opts, icreq_timeout_ms, UINT, 0,
@@ -105,6 +109,8 @@ void tcp_opts_dump(const struct unvmf_transport_opts *opts, json_t *j)
 	const struct unvmf_tcp_opts *t = unvmf_tcp_opts_const(opts);
 
 	json_object_set_new(j, "c2h_success", json_boolean(t->c2h_success));
+	json_object_set_new(j, "c2h_success_sq_flow_control",
+	                    json_boolean(t->c2h_success_sq_flow_control));
 	json_object_set_new(j, "sock_priority", json_integer(t->sock_priority));
 	json_object_set_new(j, "ack_timeout", json_integer(t->ack_timeout_ms));
 	json_object_set_new(j, "icreq_timeout_ms", json_integer(t->icreq_timeout_ms));

@@ -12,6 +12,13 @@
 
 struct unvmf_tcp_opts {
 	bool c2h_success;          /* skip CapsuleResp after a successful read */
+	/*
+	 * Also for hosts that keep SQ flow control (Linux and SPDK hosts do).
+	 * NVMe/TCP ties SUCCESS to disabled SQHD updates, so this is off by
+	 * default; SPDK's target does it anyway. With it, a CapsuleResp still
+	 * carries SQHD at least once per quarter of the queue.
+	 */
+	bool c2h_success_sq_flow_control;
 	uint32_t sock_priority;    /* SO_PRIORITY; 0 = the default */
 	uint32_t ack_timeout_ms;   /* TCP_USER_TIMEOUT; 0 = the kernel's */
 	uint32_t icreq_timeout_ms; /* accept to ICReq; 0 = no deadline */
