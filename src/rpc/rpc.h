@@ -160,6 +160,8 @@ json_t *unvmf_rpc_transport_json(const struct unvmf_transport *t);
 /* Method groups. */
 void unvmf_rpc_register_app_methods(void);
 void unvmf_rpc_register_bdev_methods(void);
+/* rpc_bdev_iostat.c: bdev_get_iostat. */
+void unvmf_rpc_register_bdev_iostat_methods(void);
 void unvmf_rpc_register_nvmf_methods(void);
 /* rpc_keyring_methods.c: keyring_file_add_key, keyring_file_remove_key, keyring_get_keys. */
 void unvmf_rpc_register_keyring_methods(void);

@@ -6,6 +6,7 @@ void unvmf_rpc_methods_install(void)
 	unvmf_rpc_methods_reset();
 	unvmf_rpc_register_app_methods();
 	unvmf_rpc_register_bdev_methods();
+	unvmf_rpc_register_bdev_iostat_methods();
 	unvmf_rpc_register_keyring_methods();
 	unvmf_rpc_register_nvmf_transport_methods();
 	unvmf_rpc_register_nvmf_methods();

@@ -172,8 +172,6 @@ static const struct compat_refusal g_refused_methods[] = {
     {"nvmf_subsystem_set_keys", "DH-HMAC-CHAP authentication is not supported"},
     {"bdev_nvme_attach_controller", "unvmf has no NVMe initiator bdev"},
     {"bdev_lvol_create_lvstore", "unvmf has no logical volumes"},
-    {"bdev_get_iostat", "unvmf's bdevs keep no I/O statistics (nvmf_get_stats has the "
-                        "per-poll-group counters)"},
 };
 
 /* Whether word is one of the '|'-separated words of list. */

@@ -47,7 +47,6 @@ static const struct {
      "192.168.100.8 is not an address of this machine (and maybe no RDMA transport)"},
     {"rpc.py nvmf_subsystem_listener_set_ana_state", "ana_state",
      "only 'optimized' can be set: unvmf has no ANA groups"},
-    {"rpc.py bdev_get_iostat", "bdev_get_iostat", "unvmf's bdevs keep no I/O statistics"},
 };
 
 static char g_img[64];
