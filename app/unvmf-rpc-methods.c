@@ -128,7 +128,7 @@ static const struct cli_opt g_bdev_null_delete[] = {
 
 static const struct cli_opt g_bdev_null_resize[] = {
     {NULL, NULL, "name", CLI_STRING, CLI_POSITIONAL | CLI_REQUIRED, NULL},
-    {NULL, NULL, "new_size", CLI_STRING, CLI_POSITIONAL | CLI_REQUIRED, NULL},
+    {NULL, NULL, "new_size", CLI_INT, CLI_POSITIONAL | CLI_REQUIRED, NULL},
     {0},
 };
 

@@ -165,7 +165,12 @@ def main():
                     continue
                 sys.stderr.write('%s: %s clashes with %s\n' % (name, e, clash[0]))
                 continue
-            if e[4].startswith('CLI_POSITIONAL') and any(m[2] == e[2] and m[4].startswith('CLI_POS') for m in merged):
+            same = [i for i, m in enumerate(merged) if m[2] == e[2] and m[4].startswith('CLI_POS')]
+            if e[4].startswith('CLI_POSITIONAL') and same:
+                # A number in one release, a string in the other (bdev_null_resize's
+                # new_size): the server takes the number.
+                if e[3] == 'CLI_INT':
+                    merged[same[0]] = merged[same[0]][:3] + ('CLI_INT',) + merged[same[0]][4:]
                 continue
             merged.append(e)
         # required only where both releases require it

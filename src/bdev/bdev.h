@@ -94,6 +94,8 @@ struct unvmf_bdev {
 	bool volatile_cache;	/* has a write cache that FLUSH drains */
 	const struct unvmf_bdev_ops *ops;
 	void *ctx;
+	/* The create method save_config writes (a static string); NULL: bdev_<ops->type>_create. */
+	const char *create_method;
 	/* Number of claims (namespaces) holding it; deletion is refused while > 0. */
 	unsigned claims;
 	/* Fault hooks for tests: fail the next N I/Os with status, or delay completions. */

@@ -197,6 +197,11 @@ static void test_parameters(void **state)
 	resp = rpc_call(&g_rpc, "bdev_get_iostat", json_pack("{s:s}", "names", "Null0"));
 	assert_int_equal(rpc_resp_code(resp), -32602);
 	json_decref(resp);
+	/* Resetting is SPDK's other method: refused with the reason. */
+	resp = rpc_call(&g_rpc, "bdev_reset_iostat", NULL);
+	assert_int_equal(rpc_resp_code(resp), -32601);
+	assert_non_null(strstr(rpc_resp_message(resp), "resetting I/O statistics"));
+	json_decref(resp);
 }
 
 int main(void)

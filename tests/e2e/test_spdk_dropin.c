@@ -449,6 +449,9 @@ static void rpc_py_round_trip(const char *spdk, const char *allow_any_host)
 	tgt_proc_prepare(&tp);
 	root = json_load_file(saved, 0, NULL);
 	assert_non_null(root);
+	/* Saved as rpc.py created it, so that SPDK's nvmf_tgt (no io_uring bdev) loads it too. */
+	assert_non_null(config_entry(root, "bdev", "bdev_aio_create", 0));
+	assert_null(config_entry(root, "bdev", "bdev_uring_create", 0));
 	assert_int_equal(start_with_config(&tp, root, saved), 0);
 	json_decref(root);
 	assert_int_equal(rpc_conn_open(&c, tp.rpc_sock), 0);
