@@ -38,6 +38,8 @@ struct unvmf_bdev_channel {
 	bool in_poll;
 	/* This thread's channels, one per bdev. */
 	struct unvmf_bdev_channel *next;
+	/* Successful completions on this channel; only its thread writes or reads them. */
+	struct unvmf_bdev_io_stat stat;
 };
 
 static pthread_mutex_t g_bdev_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -153,6 +155,7 @@ int unvmf_bdev_init(struct unvmf_bdev *bdev, const char *name, uint64_t num_bloc
 	(void)unvmf_strlcpy(bdev->name, name, sizeof(bdev->name));
 	bdev->num_blocks = num_blocks;
 	bdev->block_size = block_size;
+	unvmf_bdev_io_stat_init(&bdev->retired_stat);
 	if (uuid)
 		memcpy(bdev->uuid, uuid, 16);
 	else
@@ -350,13 +353,14 @@ static void channel_destroy(struct unvmf_bdev_channel *ch)
 	unvmf_poller_unregister(&ch->poller);
 	if (bdev->ops->channel_destroy)
 		bdev->ops->channel_destroy(bdev, ch->ctx);
-	free(ch);
 
 	pthread_mutex_lock(&g_bdev_lock);
+	unvmf_bdev_io_stat_add(&bdev->retired_stat, &ch->stat);
 	UNVMF_ASSERT(bdev->channel_count > 0);
 	bdev->channel_count--;
 	destruct_now = bdev->deleted && bdev->channel_count == 0;
 	pthread_mutex_unlock(&g_bdev_lock);
+	free(ch);
 	if (destruct_now)
 		bdev_destruct(bdev);
 }
@@ -382,6 +386,7 @@ struct unvmf_bdev_channel *unvmf_bdev_channel_get(struct unvmf_bdev *bdev)
 	ch->bdev = bdev;
 	ch->refs = 1;
 	ch->done_tail = &ch->done_head;
+	unvmf_bdev_io_stat_init(&ch->stat);
 	if (bdev->ops->channel_create) {
 		rc = bdev->ops->channel_create(bdev, &ch->ctx);
 		if (rc) {
@@ -503,6 +508,114 @@ void unvmf_bdev_submit(struct unvmf_bdev_channel *ch, struct unvmf_bdev_io *io)
 	bdev->ops->submit(bdev, ch->ctx, io);
 }
 
+/* ---- statistics ---- */
+
+void unvmf_bdev_io_stat_init(struct unvmf_bdev_io_stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->min_read_latency_ticks = UINT64_MAX;
+	st->min_write_latency_ticks = UINT64_MAX;
+	st->min_unmap_latency_ticks = UINT64_MAX;
+}
+
+static uint64_t u64_max(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+static uint64_t u64_min(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+void unvmf_bdev_io_stat_add(struct unvmf_bdev_io_stat *sum, const struct unvmf_bdev_io_stat *add)
+{
+	sum->bytes_read += add->bytes_read;
+	sum->num_read_ops += add->num_read_ops;
+	sum->bytes_written += add->bytes_written;
+	sum->num_write_ops += add->num_write_ops;
+	sum->bytes_unmapped += add->bytes_unmapped;
+	sum->num_unmap_ops += add->num_unmap_ops;
+	sum->num_write_zeroes_ops += add->num_write_zeroes_ops;
+	sum->num_flush_ops += add->num_flush_ops;
+	sum->read_latency_ticks += add->read_latency_ticks;
+	sum->write_latency_ticks += add->write_latency_ticks;
+	sum->unmap_latency_ticks += add->unmap_latency_ticks;
+	sum->max_read_latency_ticks =
+	    u64_max(sum->max_read_latency_ticks, add->max_read_latency_ticks);
+	sum->max_write_latency_ticks =
+	    u64_max(sum->max_write_latency_ticks, add->max_write_latency_ticks);
+	sum->max_unmap_latency_ticks =
+	    u64_max(sum->max_unmap_latency_ticks, add->max_unmap_latency_ticks);
+	sum->min_read_latency_ticks =
+	    u64_min(sum->min_read_latency_ticks, add->min_read_latency_ticks);
+	sum->min_write_latency_ticks =
+	    u64_min(sum->min_write_latency_ticks, add->min_write_latency_ticks);
+	sum->min_unmap_latency_ticks =
+	    u64_min(sum->min_unmap_latency_ticks, add->min_unmap_latency_ticks);
+	sum->num_io_errors += add->num_io_errors;
+}
+
+void unvmf_bdev_io_stat_add_thread(const struct unvmf_bdev *bdev, struct unvmf_bdev_io_stat *sum)
+{
+	if (!unvmf_thread_get())
+		return;
+	for (struct unvmf_bdev_channel *ch = *thread_channels(); ch; ch = ch->next) {
+		if (ch->bdev == bdev)
+			unvmf_bdev_io_stat_add(sum, &ch->stat);
+	}
+}
+
+void unvmf_bdev_io_stat_add_retired(struct unvmf_bdev *bdev, struct unvmf_bdev_io_stat *sum)
+{
+	pthread_mutex_lock(&g_bdev_lock);
+	unvmf_bdev_io_stat_add(sum, &bdev->retired_stat);
+	pthread_mutex_unlock(&g_bdev_lock);
+}
+
+/* Counts one finished I/O on its channel: plain adds, the channel's thread only. */
+static void channel_count_io(struct unvmf_bdev_channel *ch, const struct unvmf_bdev_io *io,
+                             uint64_t now)
+{
+	struct unvmf_bdev_io_stat *st = &ch->stat;
+	uint64_t bytes = io->num_blocks * ch->bdev->block_size;
+	uint64_t lat = now > io->submit_us ? now - io->submit_us : 0;
+
+	if (unvmf_unlikely(io->status != 0)) {
+		st->num_io_errors++;
+		return;
+	}
+	switch (io->type) {
+	case UNVMF_BDEV_IO_READ:
+		st->bytes_read += bytes;
+		st->num_read_ops++;
+		st->read_latency_ticks += lat;
+		st->max_read_latency_ticks = u64_max(st->max_read_latency_ticks, lat);
+		st->min_read_latency_ticks = u64_min(st->min_read_latency_ticks, lat);
+		break;
+	case UNVMF_BDEV_IO_WRITE:
+		st->bytes_written += bytes;
+		st->num_write_ops++;
+		st->write_latency_ticks += lat;
+		st->max_write_latency_ticks = u64_max(st->max_write_latency_ticks, lat);
+		st->min_write_latency_ticks = u64_min(st->min_write_latency_ticks, lat);
+		break;
+	case UNVMF_BDEV_IO_UNMAP:
+		st->bytes_unmapped += bytes;
+		st->num_unmap_ops++;
+		st->unmap_latency_ticks += lat;
+		st->max_unmap_latency_ticks = u64_max(st->max_unmap_latency_ticks, lat);
+		st->min_unmap_latency_ticks = u64_min(st->min_unmap_latency_ticks, lat);
+		break;
+	case UNVMF_BDEV_IO_WRITE_ZEROES:
+		st->num_write_zeroes_ops++;
+		break;
+	case UNVMF_BDEV_IO_FLUSH:
+		st->num_flush_ops++;
+		break;
+	}
+}
+
 /*
  * Fires the callbacks of the done list. The list is detached first, so
  * I/O submitted by a callback completes on a later pass (no unbounded loop);
@@ -512,7 +625,8 @@ static int channel_complete(struct unvmf_bdev_channel *ch)
 {
 	struct unvmf_bdev_io *io, *next;
 	uint64_t delay = ch->bdev->inject_delay_us;
-	uint64_t now = delay ? unvmf_now_us() : 0;
+	/* One clock read per pass serves the delay and every latency of the pass. */
+	uint64_t now = ch->done_head ? unvmf_now_us() : 0;
 	int fired = 0;
 
 	io = ch->done_head;
@@ -530,6 +644,7 @@ static int channel_complete(struct unvmf_bdev_channel *ch)
 		ch->outstanding--;
 		io->next = NULL;
 		fired++;
+		channel_count_io(ch, io, now);
 		io->cb(io, io->status);
 	}
 	return fired;

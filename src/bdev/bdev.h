@@ -25,6 +25,24 @@ enum unvmf_bdev_io_type {
 	UNVMF_BDEV_IO_UNMAP,
 };
 
+/*
+ * I/O statistics, SPDK's bdev_get_iostat counters. Each channel counts the
+ * I/O it completes successfully (plain fields, on the channel's thread, no
+ * lock); a channel that closes adds its counts to the bdev's retired totals.
+ * Latencies are in microseconds (ticks at 1 MHz), from submit to the backend's
+ * completion as the channel's poller sees it.
+ */
+struct unvmf_bdev_io_stat {
+	uint64_t bytes_read, num_read_ops;
+	uint64_t bytes_written, num_write_ops;
+	uint64_t bytes_unmapped, num_unmap_ops;
+	uint64_t num_write_zeroes_ops, num_flush_ops;
+	uint64_t read_latency_ticks, max_read_latency_ticks, min_read_latency_ticks;
+	uint64_t write_latency_ticks, max_write_latency_ticks, min_write_latency_ticks;
+	uint64_t unmap_latency_ticks, max_unmap_latency_ticks, min_unmap_latency_ticks;
+	uint64_t num_io_errors; /* completed with an error status (not in the counts above) */
+};
+
 struct unvmf_bdev;
 struct unvmf_bdev_channel;
 struct unvmf_bdev_io;
@@ -76,6 +94,8 @@ struct unvmf_bdev {
 	bool volatile_cache;	/* has a write cache that FLUSH drains */
 	const struct unvmf_bdev_ops *ops;
 	void *ctx;
+	/* The create method save_config writes (a static string); NULL: bdev_<ops->type>_create. */
+	const char *create_method;
 	/* Number of claims (namespaces) holding it; deletion is refused while > 0. */
 	unsigned claims;
 	/* Fault hooks for tests: fail the next N I/Os with status, or delay completions. */
@@ -89,6 +109,7 @@ struct unvmf_bdev {
 	/* Owned by bdev.c, under the registry lock. */
 	struct unvmf_bdev *next;
 	unsigned channel_count;	/* open channels on any thread */
+	struct unvmf_bdev_io_stat retired_stat; /* closed channels' counts */
 	bool deleted;		/* unregistered; destructed when the last channel closes */
 };
 
@@ -152,6 +173,19 @@ struct unvmf_bdev_channel *unvmf_bdev_channel_get(struct unvmf_bdev *bdev);
 void unvmf_bdev_channel_put(struct unvmf_bdev_channel *ch);
 /* Number of I/Os submitted on ch and not yet called back. */
 unsigned unvmf_bdev_channel_outstanding(const struct unvmf_bdev_channel *ch);
+
+/* A stat with nothing counted (min latencies at UINT64_MAX: none seen). */
+void unvmf_bdev_io_stat_init(struct unvmf_bdev_io_stat *st);
+/* sum += add */
+void unvmf_bdev_io_stat_add(struct unvmf_bdev_io_stat *sum, const struct unvmf_bdev_io_stat *add);
+/*
+ * Adds to *sum the counters of bdev's channels open on the calling reactor
+ * (run it on every reactor: channels are their reactor's own; bdev is only
+ * compared, never read, so it may be a bdev deleted meanwhile).
+ */
+void unvmf_bdev_io_stat_add_thread(const struct unvmf_bdev *bdev, struct unvmf_bdev_io_stat *sum);
+/* Adds to *sum the counters of bdev's closed channels (control-plane thread). */
+void unvmf_bdev_io_stat_add_retired(struct unvmf_bdev *bdev, struct unvmf_bdev_io_stat *sum);
 
 /* Validates range against the bdev (-ERANGE), then starts io; io->cb always runs later. */
 void unvmf_bdev_submit(struct unvmf_bdev_channel *ch, struct unvmf_bdev_io *io);

@@ -167,6 +167,8 @@ void unvmf_rpc_register_rbd_methods(void);
 /* Appends a bdev_rbd_register_cluster call per registered cluster (save_config). */
 void unvmf_rpc_rbd_config_save(json_t *list);
 #endif
+/* rpc_bdev_iostat.c: bdev_get_iostat. */
+void unvmf_rpc_register_bdev_iostat_methods(void);
 void unvmf_rpc_register_nvmf_methods(void);
 /* rpc_keyring_methods.c: keyring_file_add_key, keyring_file_remove_key, keyring_get_keys. */
 void unvmf_rpc_register_keyring_methods(void);

@@ -171,6 +171,13 @@ static void rpc_bdev_uring_create(struct unvmf_rpc_request *req, json_t *params)
 		                     strerror(-rc));
 		return;
 	}
+	/*
+	 * Saved under the method that made it: an SPDK built without liburing (the
+	 * common case) has no bdev_uring_create, and its bdev_aio_create takes these
+	 * parameters too.
+	 */
+	if (strcmp(unvmf_rpc_request_method(req), "bdev_aio_create") == 0)
+		bdev->create_method = "bdev_aio_create";
 	unvmf_rpc_send_result(req, json_string(p.name));
 }
 #endif

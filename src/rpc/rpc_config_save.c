@@ -28,7 +28,10 @@ static json_t *bdev_config(void)
 	for (struct unvmf_bdev *b = unvmf_bdev_first(); list && b; b = unvmf_bdev_next(b)) {
 		char method[64];
 
-		snprintf(method, sizeof(method), "bdev_%s_create", b->ops->type);
+		if (b->create_method)
+			snprintf(method, sizeof(method), "%s", b->create_method);
+		else
+			snprintf(method, sizeof(method), "bdev_%s_create", b->ops->type);
 		config_add(list, method, unvmf_rpc_bdev_create_params(b));
 	}
 	return list;

@@ -9,6 +9,7 @@ void unvmf_rpc_methods_install(void)
 #if UNVMF_WITH_RBD
 	unvmf_rpc_register_rbd_methods();
 #endif
+	unvmf_rpc_register_bdev_iostat_methods();
 	unvmf_rpc_register_keyring_methods();
 	unvmf_rpc_register_nvmf_transport_methods();
 	unvmf_rpc_register_nvmf_methods();

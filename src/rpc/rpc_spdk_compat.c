@@ -172,8 +172,25 @@ static const struct compat_refusal g_refused_methods[] = {
     {"nvmf_subsystem_set_keys", "DH-HMAC-CHAP authentication is not supported"},
     {"bdev_nvme_attach_controller", "unvmf has no NVMe initiator bdev"},
     {"bdev_lvol_create_lvstore", "unvmf has no logical volumes"},
-    {"bdev_get_iostat", "unvmf's bdevs keep no I/O statistics (nvmf_get_stats has the "
-                        "per-poll-group counters)"},
+    {"bdev_reset_iostat", "resetting I/O statistics is not supported (bdev_get_iostat counts "
+                          "from the bdev's creation)"},
+    {"bdev_enable_histogram", "bdev latency histograms are not supported (nvmf_get_stats has "
+                              "one per poll group)"},
+    {"bdev_get_histogram", "bdev latency histograms are not supported (nvmf_get_stats has "
+                           "one per poll group)"},
+    {"bdev_get_histogram_borders", "bdev latency histograms are not supported"},
+    {"bdev_set_qos_limit", "bdev QoS rate limits are not supported"},
+    {"bdev_set_qd_sampling_period", "queue depth sampling is not supported"},
+    {"bdev_examine", "unvmf has no bdev modules that examine (no stacked bdevs)"},
+    {"framework_start_init", "unvmf has no --wait-for-rpc: start-up runs at once"},
+    {"framework_get_reactors", "unvmf's reactors are reported by nvmf_get_stats"},
+    {"framework_get_scheduler", "unvmf's reactors poll without a scheduler"},
+    {"framework_get_governor", "unvmf has no CPU frequency governor"},
+    {"framework_get_pci_devices", "unvmf does not enumerate PCI devices"},
+    {"framework_monitor_context_switch", "unvmf's reactors keep no context switch monitor"},
+    {"framework_enable_cpumask_locks", "unvmf takes no per-core lock files"},
+    {"framework_disable_cpumask_locks", "unvmf takes no per-core lock files"},
+    {"nvmf_stop_mdns_prr", "mDNS discovery is not supported"},
 };
 
 /* Whether word is one of the '|'-separated words of list. */

@@ -117,8 +117,8 @@ static void test_cli_full_setup_io_save_restart(void **state)
 	         g_tp.port);
 	rpc_ok(a);
 	rpc_ok("nvmf_discovery_add_referral -t tcp -a 127.0.0.5 -s 4420");
-	/* Generic --param form, nested too. */
-	rpc_ok("nvmf_subsystem_allow_any_host " NQN2 " --allow-any-host true");
+	/* rpc.py master's spelling, then v25.09's. */
+	rpc_ok("nvmf_subsystem_allow_any_host " NQN2 " --allow-any-host");
 	rpc_ok("nvmf_subsystem_allow_any_host " NQN2 " -d");
 	/* Digits stay strings where the parameter is a string (port, serial number, name). */
 	snprintf(port2, sizeof(port2), "%d", tgt_proc_free_port());

@@ -3,9 +3,11 @@
  * for 50 common command lines, replayed against a live unvmf-tgt, and a
  * real SPDK v25.09 save_config loaded with -c (fixtures/spdk, recorded
  * from SPDK itself). Every reply must be a result, or one of the refusals
- * listed below with the reason unvmf refuses it. With UNVMF_SPDK_DIR set
- * to an SPDK checkout, rpc.py itself sets up a target, saves its config
- * and the target restarts from it.
+ * listed below with the reason unvmf refuses it. With an SPDK checkout
+ * (UNVMF_SPDK_DIR, else /var/tmp/spdk-ref/spdk: v25.09; UNVMF_SPDK_MASTER_DIR:
+ * master), rpc.py itself, unchanged, sets up a target with a file-backed
+ * namespace, a host writes to it, rpc.py saves the config, the target
+ * restarts from that file and the host reads the data back.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,8 +24,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "e2e_util.h"
 #include "test_rpc_client.h"
 #include "tgt_proc.h"
+#include "util/common.h"
 
 /*
  * The refusals the corpora must get: rpc.py's command line, what the error
@@ -47,7 +51,6 @@ static const struct {
      "192.168.100.8 is not an address of this machine (and maybe no RDMA transport)"},
     {"rpc.py nvmf_subsystem_listener_set_ana_state", "ana_state",
      "only 'optimized' can be set: unvmf has no ANA groups"},
-    {"rpc.py bdev_get_iostat", "bdev_get_iostat", "unvmf's bdevs keep no I/O statistics"},
 };
 
 static char g_img[64];
@@ -336,21 +339,60 @@ static int rpc_py(const char *spdk, const char *sock, const char *cmdline)
 	return rc;
 }
 
-/* rpc.py itself: a full setup, its save_config, and a restart from that file. */
-static void test_rpc_py_round_trip(void **state)
+#define RT_HOST "nqn.2014-08.org.nvmexpress:uuid:5b1ab1e0-7c3a-4d6e-9f10-2a4b6c8d0e12"
+#define RT_BLOCKS 16
+
+/* Connects as RT_HOST to cnode1 on tp and writes (or reads and compares) nsid 2, the aio one. */
+static void aio_namespace_io(const struct tgt_proc *tp, bool write)
 {
-	const char *spdk = getenv("UNVMF_SPDK_DIR");
+	static uint8_t data[RT_BLOCKS * 512], back[RT_BLOCKS * 512];
+	struct unvmf_host_ctrlr *ctrlr;
+	struct unvmf_host_qpair *qp;
+	struct unvmf_host_opts opts;
+	struct unvmf_trid trid;
+
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7 + i / 512);
+	tgt_proc_trid(tp, "nqn.2016-06.io.spdk:cnode1", &trid);
+	unvmf_host_opts_init(&opts);
+	unvmf_strlcpy(opts.hostnqn, RT_HOST, sizeof(opts.hostnqn));
+	assert_int_equal(unvmf_host_connect(&trid, &opts, &ctrlr, NULL), 0);
+	assert_int_equal(unvmf_host_qpair_create(ctrlr, 0, &qp, NULL), 0);
+	if (write)
+		assert_int_equal(e2e_write(qp, 2, 8, RT_BLOCKS, data, sizeof(data)), 0);
+	assert_int_equal(e2e_read(qp, 2, 8, RT_BLOCKS, back, sizeof(back)), 0);
+	assert_memory_equal(back, data, sizeof(data));
+	unvmf_host_qpair_destroy(qp);
+	unvmf_host_disconnect(ctrlr);
+}
+
+/* The file itself holds what the host wrote (LBA 8 on, 512-byte blocks). */
+static void aio_file_check(const char *img)
+{
+	static uint8_t back[RT_BLOCKS * 512];
+	int fd = open(img, O_RDONLY);
+
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, back, sizeof(back), 8 * 512), (ssize_t)sizeof(back));
+	close(fd);
+	for (size_t i = 0; i < sizeof(back); i++)
+		assert_int_equal(back[i], (uint8_t)(i * 7 + i / 512));
+}
+
+/*
+ * rpc.py itself from the SPDK tree spdk: a full setup, a host writes to the
+ * file-backed namespace, rpc.py's save_config, a restart from that file and
+ * the host reads the data back. allow_any_host is that release's spelling of
+ * nvmf_subsystem_allow_any_host's enable flag.
+ */
+static void rpc_py_round_trip(const char *spdk, const char *allow_any_host)
+{
 	struct tgt_proc tp;
 	char cmd[1024], saved[128], img[64], empty[128];
 	const char *args[] = {"-c", empty, "-r", NULL, NULL};
 	json_t *root;
 	struct rpc_conn c;
 
-	if (!spdk) {
-		printf("skipped: set UNVMF_SPDK_DIR to an SPDK checkout (scripts/rpc.py and "
-		       "python/) to run SPDK's rpc.py against unvmf\n");
-		skip();
-	}
 	assert_int_equal(make_image(img, sizeof(img), "rpcpy"), 0);
 	snprintf(saved, sizeof(saved), "/tmp/unvmf-dropin-rpcpy-%d.json", getpid());
 	tgt_proc_prepare(&tp);
@@ -366,11 +408,9 @@ static void test_rpc_py_round_trip(void **state)
 	                        "nvmf_create_subsystem nqn.2016-06.io.spdk:cnode1 -s "
 	                        "SPDK00000000000001 -d SPDK_Controller1"),
 	                 0);
-	assert_int_equal(
-	    rpc_py(spdk, tp.rpc_sock,
-	           "nvmf_subsystem_add_host nqn.2016-06.io.spdk:cnode1 "
-	           "nqn.2014-08.org.nvmexpress:uuid:5b1ab1e0-7c3a-4d6e-9f10-2a4b6c8d0e12"),
-	    0);
+	assert_int_equal(rpc_py(spdk, tp.rpc_sock,
+	                        "nvmf_subsystem_add_host nqn.2016-06.io.spdk:cnode1 " RT_HOST),
+	                 0);
 	assert_int_equal(
 	    rpc_py(spdk, tp.rpc_sock, "nvmf_subsystem_add_ns nqn.2016-06.io.spdk:cnode1 Malloc0"),
 	    0);
@@ -383,10 +423,13 @@ static void test_rpc_py_round_trip(void **state)
 	         "nvmf_subsystem_add_listener nqn.2016-06.io.spdk:cnode1 -t tcp -a 127.0.0.1 -s %s",
 	         tp.port);
 	assert_int_equal(rpc_py(spdk, tp.rpc_sock, cmd), 0);
-	assert_int_equal(
-	    rpc_py(spdk, tp.rpc_sock,
-	           "nvmf_create_subsystem nqn.2016-06.io.spdk:cnode2 -a -s SPDK00000000000002"),
-	    0);
+	assert_int_equal(rpc_py(spdk, tp.rpc_sock,
+	                        "nvmf_create_subsystem nqn.2016-06.io.spdk:cnode2 -s "
+	                        "SPDK00000000000002"),
+	                 0);
+	snprintf(cmd, sizeof(cmd), "nvmf_subsystem_allow_any_host %s nqn.2016-06.io.spdk:cnode2",
+	         allow_any_host);
+	assert_int_equal(rpc_py(spdk, tp.rpc_sock, cmd), 0);
 	assert_int_equal(
 	    rpc_py(spdk, tp.rpc_sock, "nvmf_discovery_add_referral -t tcp -a 127.0.0.2 -s 4420"),
 	    0);
@@ -394,24 +437,72 @@ static void test_rpc_py_round_trip(void **state)
 	    rpc_py(spdk, tp.rpc_sock,
 	           "nvmf_subsystem_get_listeners nqn.2016-06.io.spdk:cnode1 >/dev/null"),
 	    0);
+	assert_int_equal(rpc_py(spdk, tp.rpc_sock, "bdev_get_iostat >/dev/null"), 0);
 	assert_int_equal(rpc_py(spdk, tp.rpc_sock, "log_set_print_level NOTICE"), 0);
+	aio_namespace_io(&tp, true);
 	snprintf(cmd, sizeof(cmd), "save_config > %s", saved);
 	assert_int_equal(rpc_py(spdk, tp.rpc_sock, cmd), 0);
 	assert_int_equal(rpc_py(spdk, tp.rpc_sock, "spdk_kill_instance SIGTERM"), 0);
 	assert_int_equal(tgt_proc_stop_signal(&tp, 0, 20), 0);
+	aio_file_check(img);
 
 	tgt_proc_prepare(&tp);
 	root = json_load_file(saved, 0, NULL);
 	assert_non_null(root);
+	/* Saved as rpc.py created it, so that SPDK's nvmf_tgt (no io_uring bdev) loads it too. */
+	assert_non_null(config_entry(root, "bdev", "bdev_aio_create", 0));
+	assert_null(config_entry(root, "bdev", "bdev_uring_create", 0));
 	assert_int_equal(start_with_config(&tp, root, saved), 0);
 	json_decref(root);
 	assert_int_equal(rpc_conn_open(&c, tp.rpc_sock), 0);
 	json_decref(rpc_call(&c, "framework_wait_init", NULL));
 	check_fixture_state(&c);
 	rpc_conn_close(&c);
+	aio_namespace_io(&tp, false);
 	assert_int_equal(tgt_proc_stop(&tp, 20), 0);
 	unlink(saved);
 	unlink(img);
+}
+
+/* An SPDK tree with scripts/rpc.py and python/, from env (or a default), or NULL. */
+static const char *rpc_py_tree(const char *env, const char *dflt)
+{
+	const char *dir = getenv(env) ?: dflt;
+	static char path[2][600];
+	static int turn;
+	char *p = path[turn++ % 2];
+
+	if (!dir)
+		return NULL;
+	snprintf(p, sizeof(path[0]), "%s/scripts/rpc.py", dir);
+	if (access(p, R_OK))
+		return NULL;
+	snprintf(p, sizeof(path[0]), "%s", dir);
+	return p;
+}
+
+static void test_rpc_py_v25_09_round_trip(void **state)
+{
+	const char *spdk = rpc_py_tree("UNVMF_SPDK_DIR", "/var/tmp/spdk-ref/spdk");
+
+	if (!spdk) {
+		printf("skipped: set UNVMF_SPDK_DIR to an SPDK v25.09 tree (scripts/rpc.py and "
+		       "python/) to run SPDK's rpc.py against unvmf\n");
+		skip();
+	}
+	rpc_py_round_trip(spdk, "-e");
+}
+
+static void test_rpc_py_master_round_trip(void **state)
+{
+	const char *spdk = rpc_py_tree("UNVMF_SPDK_MASTER_DIR", NULL);
+
+	if (!spdk) {
+		printf("skipped: set UNVMF_SPDK_MASTER_DIR to an SPDK master tree (scripts/rpc.py "
+		       "and python/) to run master's rpc.py against unvmf\n");
+		skip();
+	}
+	rpc_py_round_trip(spdk, "--allow-any-host");
 }
 
 int main(void)
@@ -420,7 +511,8 @@ int main(void)
 	    cmocka_unit_test(test_replay_v25_09),
 	    cmocka_unit_test(test_replay_master),
 	    cmocka_unit_test(test_spdk_save_config_v25_09),
-	    cmocka_unit_test(test_rpc_py_round_trip),
+	    cmocka_unit_test(test_rpc_py_v25_09_round_trip),
+	    cmocka_unit_test(test_rpc_py_master_round_trip),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
