@@ -26,8 +26,7 @@
 
 #include "e2e_util.h"
 #include "raw_tcp_host.h"
-#include "test_rpc_client.h"
-#include "tgt_proc.h"
+#include "tcp_bystander_env.h"
 #include "unvmf/host.h"
 #include "unvmf/nvme_tcp_spec.h"
 #include "unvmf/nvmf_spec.h"
@@ -45,10 +44,7 @@
 #define BY_LBA0 512u
 #define BY_BLOCKS 64u
 
-static struct tgt_proc g_tp;
-static struct rpc_conn g_c;
-static struct unvmf_host_ctrlr *g_by_ctrlr;
-static struct unvmf_host_qpair *g_by_qp;
+static struct tcp_bystander_env g_env;
 
 /* ---- the coverage report ---- */
 
@@ -137,11 +133,11 @@ static void bystander_io(void)
 	for (uint32_t i = 0; i < BLOCK; i++)
 		want[i] = (uint8_t)(seq * 131u + i * 7u + 1u);
 	t0 = now_us();
-	assert_int_equal(e2e_write(g_by_qp, 1, lba, 1, want, BLOCK), 0);
+	assert_int_equal(e2e_write(g_env.by_qp, 1, lba, 1, want, BLOCK), 0);
 	by_account(t0);
 	memset(got, 0, sizeof(got));
 	t0 = now_us();
-	assert_int_equal(e2e_read(g_by_qp, 1, lba, 1, got, BLOCK), 0);
+	assert_int_equal(e2e_read(g_env.by_qp, 1, lba, 1, got, BLOCK), 0);
 	by_account(t0);
 	assert_memory_equal(want, got, BLOCK);
 }
@@ -162,25 +158,14 @@ static void bystander_burst(void)
 
 static long long stat_get(const char *path)
 {
-	long long v;
-
-	assert_int_equal(rpc_stat_sum(&g_c, path, &v), 0);
-	return v;
+	return tcp_bystander_env_stat(&g_env, path);
 }
 
-/* Polls a counter until it reaches want (connections end asynchronously). */
+/* Polls a counter until it reaches want (connections end asynchronously); the bystander works on.
+ */
 static long long wait_stat(const char *path, long long want)
 {
-	long long v = 0;
-
-	for (int i = 0; i < 500; i++) {
-		v = stat_get(path);
-		if (v >= want)
-			break;
-		bystander_io();
-		usleep(10000);
-	}
-	return v;
+	return tcp_bystander_env_wait_stat(&g_env, path, want, bystander_io);
 }
 
 /* An enabled admin queue of HOST_EVIL with sqsize entries. */
@@ -188,7 +173,7 @@ static void raw_admin(struct raw_tcp_host *h, uint16_t sqsize)
 {
 	struct nvme_cqe cqe;
 
-	assert_int_equal(raw_tcp_host_open(h, g_tp.port), 0);
+	assert_int_equal(raw_tcp_host_open(h, g_env.tp.port), 0);
 	assert_int_equal(raw_tcp_host_connect_cqe(h, 0, sqsize, 30000, NVMF_CNTLID_DYNAMIC, SUBNQN,
 	                                          HOST_EVIL, &cqe),
 	                 0);
@@ -199,7 +184,7 @@ static void raw_admin(struct raw_tcp_host *h, uint16_t sqsize)
 /* I/O queue qid of admin's controller on a new connection. */
 static void raw_io(struct raw_tcp_host *io, const struct raw_tcp_host *admin, uint16_t qid)
 {
-	assert_int_equal(raw_tcp_host_open(io, g_tp.port), 0);
+	assert_int_equal(raw_tcp_host_open(io, g_env.tp.port), 0);
 	io->cntlid = admin->cntlid;
 	assert_int_equal(raw_tcp_host_connect(io, qid, 16, SUBNQN, HOST_EVIL), 0);
 }
@@ -219,14 +204,32 @@ static void expect_end(struct raw_tcp_host *h, int fes, uint32_t fei, struct raw
 	raw_tcp_host_close(h);
 }
 
-static void read_sqe(struct nvme_sqe *sqe, uint64_t lba, uint32_t nblocks)
+/* HOST_EVIL's enabled admin queue and its I/O queue 1. */
+static void evil_open(struct raw_tcp_host *a, struct raw_tcp_host *io)
 {
-	memset(sqe, 0, sizeof(*sqe));
-	sqe->opc = NVME_OPC_READ;
-	sqe->nsid = 1;
-	sqe->cdw10 = (uint32_t)lba;
-	sqe->cdw11 = (uint32_t)(lba >> 32);
-	sqe->cdw12 = nblocks - 1;
+	raw_admin(a, 32);
+	raw_io(io, a, 1);
+}
+
+static void evil_close(struct raw_tcp_host *a, struct raw_tcp_host *io)
+{
+	raw_tcp_host_close(io);
+	raw_tcp_host_close(a);
+}
+
+/* A read of nblocks at LBA 0 described by an SGL of sgl_len bytes; what came back. */
+static struct raw_tcp_result evil_read(struct raw_tcp_host *io, uint32_t nblocks, uint32_t sgl_len)
+{
+	static uint8_t buf[2 * BLOCK];
+	struct raw_tcp_result r;
+	struct nvme_sqe sqe;
+
+	memset(&sqe, 0, sizeof(sqe));
+	sqe.opc = NVME_OPC_READ;
+	sqe.nsid = 1;
+	sqe.cdw12 = nblocks - 1;
+	assert_int_equal(raw_tcp_host_exec_c2h(io, &sqe, sgl_len, buf, sizeof(buf), &r), 0);
+	return r;
 }
 
 /* ---- the hostile actions ---- */
@@ -234,22 +237,17 @@ static void read_sqe(struct nvme_sqe *sqe, uint64_t lba, uint32_t nblocks)
 /* Success, and exactly the data on the wire: nothing past it. */
 static void test_sgl_longer(void **state)
 {
-	static uint8_t buf[2 * BLOCK];
 	struct raw_tcp_host a, io;
 	struct raw_tcp_result r;
-	struct nvme_sqe sqe;
 
 	(void)state;
-	raw_admin(&a, 32);
-	raw_io(&io, &a, 1);
-	read_sqe(&sqe, 0, 1);
-	assert_int_equal(raw_tcp_host_exec_c2h(&io, &sqe, 2 * BLOCK, buf, sizeof(buf), &r), 0);
+	evil_open(&a, &io);
+	r = evil_read(&io, 1, 2 * BLOCK);
 	assert_int_equal(r.cqe.status.raw >> 1, 0);
 	assert_int_equal(r.c2h_bytes, BLOCK);
 	assert_int_equal(r.c2h_max_end, BLOCK);
 	bystander_burst();
-	raw_tcp_host_close(&io);
-	raw_tcp_host_close(&a);
+	evil_close(&a, &io);
 	action_reached(ACT_SGL_LONGER, "success, %u bytes in %d C2HData (SGL %u)", r.c2h_bytes,
 	               r.c2h_pdus, 2 * BLOCK);
 }
@@ -257,25 +255,19 @@ static void test_sgl_longer(void **state)
 /* DATA_SGL_LENGTH_INVALID, and the queue serves on. */
 static void test_sgl_shorter(void **state)
 {
-	static uint8_t buf[2 * BLOCK];
 	struct raw_tcp_host a, io;
 	struct raw_tcp_result r;
-	struct nvme_sqe sqe;
 
 	(void)state;
-	raw_admin(&a, 32);
-	raw_io(&io, &a, 1);
-	read_sqe(&sqe, 0, 2);
-	assert_int_equal(raw_tcp_host_exec_c2h(&io, &sqe, BLOCK, buf, sizeof(buf), &r), 0);
+	evil_open(&a, &io);
+	r = evil_read(&io, 2, BLOCK);
 	assert_int_equal(r.cqe.status.s.sct, NVME_SCT_GENERIC);
 	assert_int_equal(r.cqe.status.s.sc, NVME_SC_DATA_SGL_LENGTH_INVALID);
 	assert_int_equal(r.c2h_bytes, 0);
 	bystander_burst();
-	read_sqe(&sqe, 0, 1);
-	assert_int_equal(raw_tcp_host_exec_c2h(&io, &sqe, BLOCK, buf, sizeof(buf), &r), 0);
+	r = evil_read(&io, 1, BLOCK);
 	assert_int_equal(r.cqe.status.raw >> 1, 0);
-	raw_tcp_host_close(&io);
-	raw_tcp_host_close(&a);
+	evil_close(&a, &io);
 	action_reached(ACT_SGL_SHORTER, "DATA_SGL_LENGTH_INVALID, no data; the next read succeeds");
 }
 
@@ -303,44 +295,43 @@ static void test_beyond_queue(void **state)
 	action_reached(ACT_BEYOND_QUEUE, "C2HTermReq PDU sequence error, closed; sq_overflows +1");
 }
 
-/* A CapsuleCmd whose PLEN is shorter than its header: Invalid Header Field at PLEN. */
-static void test_short_pdu(void **state)
+/*
+ * On a new connection past ICReq, the header of a CapsuleCmd whose common
+ * header says plen and pdo (what follows is never sent): the target must end
+ * the connection with a C2HTermReq of fes at PLEN.
+ */
+static void bad_capsule_header(uint32_t plen, uint8_t pdo, uint32_t send_len, uint16_t fes)
 {
 	struct nvme_tcp_cmd cmd;
 	struct raw_tcp_host h;
 	struct raw_tcp_end end;
 
-	(void)state;
-	assert_int_equal(raw_tcp_host_open(&h, g_tp.port), 0);
+	assert_int_equal(raw_tcp_host_open(&h, g_env.tp.port), 0);
 	memset(&cmd, 0, sizeof(cmd));
 	cmd.common.pdu_type = NVME_TCP_PDU_TYPE_CAPSULE_CMD;
 	cmd.common.hlen = sizeof(cmd);
-	cmd.common.plen = 40;
-	assert_int_equal(raw_tcp_host_send(&h, &cmd, 40), 0);
-	expect_end(&h, NVME_TCP_FES_INVALID_HEADER_FIELD,
-	           offsetof(struct nvme_tcp_common_pdu_hdr, plen), &end);
+	cmd.common.pdo = pdo;
+	cmd.common.plen = plen;
+	cmd.ccsqe.opc = NVME_OPC_WRITE;
+	raw_tcp_host_sgl(&cmd.ccsqe, true, plen > sizeof(cmd) ? plen - (uint32_t)sizeof(cmd) : 0);
+	assert_int_equal(raw_tcp_host_send(&h, &cmd, send_len), 0);
+	expect_end(&h, fes, offsetof(struct nvme_tcp_common_pdu_hdr, plen), &end);
+}
+
+/* A CapsuleCmd whose PLEN is shorter than its header: Invalid Header Field at PLEN. */
+static void test_short_pdu(void **state)
+{
+	(void)state;
+	bad_capsule_header(40, 0, 40, NVME_TCP_FES_INVALID_HEADER_FIELD);
 	action_reached(ACT_SHORT_PDU, "C2HTermReq invalid header field (PLEN), closed");
 }
 
 /* A CapsuleCmd announcing 1 MiB of in-capsule data: Data Transfer Limit Exceeded at PLEN. */
 static void test_oversized_pdu(void **state)
 {
-	struct nvme_tcp_cmd cmd;
-	struct raw_tcp_host h;
-	struct raw_tcp_end end;
-
 	(void)state;
-	assert_int_equal(raw_tcp_host_open(&h, g_tp.port), 0);
-	memset(&cmd, 0, sizeof(cmd));
-	cmd.common.pdu_type = NVME_TCP_PDU_TYPE_CAPSULE_CMD;
-	cmd.common.hlen = sizeof(cmd);
-	cmd.common.pdo = sizeof(cmd);
-	cmd.common.plen = sizeof(cmd) + (1u << 20);
-	raw_tcp_host_sgl(&cmd.ccsqe, true, 1u << 20);
-	cmd.ccsqe.opc = NVME_OPC_WRITE;
-	assert_int_equal(raw_tcp_host_send(&h, &cmd, sizeof(cmd)), 0);
-	expect_end(&h, NVME_TCP_FES_DATA_TRANSFER_LIMIT_EXCEEDED,
-	           offsetof(struct nvme_tcp_common_pdu_hdr, plen), &end);
+	bad_capsule_header(sizeof(struct nvme_tcp_cmd) + (1u << 20), sizeof(struct nvme_tcp_cmd),
+	                   sizeof(struct nvme_tcp_cmd), NVME_TCP_FES_DATA_TRANSFER_LIMIT_EXCEEDED);
 	action_reached(ACT_OVERSIZED_PDU, "C2HTermReq data transfer limit exceeded (PLEN), closed");
 }
 
@@ -355,7 +346,7 @@ static void test_bad_hdgst(void **state)
 	uint32_t crc;
 
 	(void)state;
-	assert_int_equal(raw_tcp_host_dial(&h, g_tp.port), 0);
+	assert_int_equal(raw_tcp_host_dial(&h, g_env.tp.port), 0);
 	assert_int_equal(raw_tcp_host_icreq(&h, true, false, 0), 0);
 	memset(b, 0, sizeof(b));
 	cmd->common.pdu_type = NVME_TCP_PDU_TYPE_CAPSULE_CMD;
@@ -388,7 +379,7 @@ static void test_bad_ddgst(void **state)
 	uint32_t crc;
 
 	(void)state;
-	assert_int_equal(raw_tcp_host_dial(&h, g_tp.port), 0);
+	assert_int_equal(raw_tcp_host_dial(&h, g_env.tp.port), 0);
 	assert_int_equal(raw_tcp_host_icreq(&h, false, true, 0), 0);
 	memset(b, 0, sizeof(b));
 	cmd->common.pdu_type = NVME_TCP_PDU_TYPE_CAPSULE_CMD;
@@ -429,7 +420,7 @@ static void test_no_icreq(void **state)
 	uint64_t t0 = now_us();
 
 	(void)state;
-	assert_int_equal(raw_tcp_host_dial(&h, g_tp.port), 0);
+	assert_int_equal(raw_tcp_host_dial(&h, g_env.tp.port), 0);
 	expect_end(&h, -1, 0, &end);
 	assert_false(end.term_req);
 	assert_int_equal(end.other_pdus, 0);
@@ -450,7 +441,7 @@ static void test_no_connect(void **state)
 	uint64_t t0 = now_us();
 
 	(void)state;
-	assert_int_equal(raw_tcp_host_open(&h, g_tp.port), 0);
+	assert_int_equal(raw_tcp_host_open(&h, g_env.tp.port), 0);
 	expect_end(&h, -1, 0, &end);
 	assert_false(end.term_req);
 	assert_int_equal(wait_stat("tcp.conns_ended.connect_timeout", ended0 + 1), ended0 + 1);
@@ -465,16 +456,13 @@ static void test_no_connect(void **state)
  */
 static void test_dup_qid(void **state)
 {
-	static uint8_t buf[BLOCK];
 	struct raw_tcp_host a, io, dup;
 	struct raw_tcp_result r;
-	struct nvme_sqe sqe;
 	struct nvme_cqe cqe;
 
 	(void)state;
-	raw_admin(&a, 32);
-	raw_io(&io, &a, 1);
-	assert_int_equal(raw_tcp_host_open(&dup, g_tp.port), 0);
+	evil_open(&a, &io);
+	assert_int_equal(raw_tcp_host_open(&dup, g_env.tp.port), 0);
 	assert_int_equal(
 	    raw_tcp_host_connect_cqe(&dup, 1, 16, 0, a.cntlid, SUBNQN, HOST_EVIL, &cqe), 0);
 	assert_int_equal(cqe.status.s.sct, NVME_SCT_COMMAND_SPECIFIC);
@@ -482,11 +470,9 @@ static void test_dup_qid(void **state)
 	assert_int_equal(cqe.cdw0 >> 16, offsetof(struct nvmf_connect_cmd, qid));
 	raw_tcp_host_close(&dup);
 	bystander_burst();
-	read_sqe(&sqe, 0, 1);
-	assert_int_equal(raw_tcp_host_exec_c2h(&io, &sqe, BLOCK, buf, sizeof(buf), &r), 0);
+	r = evil_read(&io, 1, BLOCK);
 	assert_int_equal(r.cqe.status.raw >> 1, 0);
-	raw_tcp_host_close(&io);
-	raw_tcp_host_close(&a);
+	evil_close(&a, &io);
 	action_reached(ACT_DUP_QID,
 	               "second Connect INVALID_PARAM (IPO qid); the first queue reads on");
 }
@@ -598,8 +584,7 @@ static void write_to_r2t(struct raw_tcp_host *a, struct raw_tcp_host *io,
 {
 	struct nvme_sqe sqe;
 
-	raw_admin(a, 32);
-	raw_io(io, a, 1);
+	evil_open(a, io);
 	memset(&sqe, 0, sizeof(sqe));
 	sqe.opc = NVME_OPC_WRITE;
 	sqe.cid = 0x41;
@@ -699,51 +684,12 @@ static void test_report(void **state)
 
 static int group_setup(void **state)
 {
-	static const char *const args[] = {"-m", "0x1", NULL};
-	struct unvmf_host_opts opts;
-	struct unvmf_trid trid;
+	char opts[128];
 
-	(void)state;
-	if (tgt_proc_start_config(
-	        &g_tp, args,
-	        "{\"subsystems\": [\n"
-	        " {\"subsystem\": \"bdev\", \"config\": [\n"
-	        "  {\"method\": \"bdev_malloc_create\", \"params\": {\"name\": \"M0\", "
-	        "\"num_blocks\": 1024, \"block_size\": 4096}}]},\n"
-	        " {\"subsystem\": \"nvmf\", \"config\": [\n"
-	        "  {\"method\": \"nvmf_create_transport\", \"params\": {\"trtype\": \"TCP\", "
-	        "\"icreq_timeout_ms\": %d, \"connect_timeout_ms\": %d}},\n"
-	        "  {\"method\": \"nvmf_create_subsystem\", \"params\": {\"nqn\": \"%s\", "
-	        "\"allow_any_host\": true}},\n"
-	        "  {\"method\": \"nvmf_subsystem_add_ns\", \"params\": {\"nqn\": \"%s\", "
-	        "\"namespace\": {\"bdev_name\": \"M0\", \"nsid\": 1}}},\n"
-	        "  {\"method\": \"nvmf_subsystem_add_listener\", \"params\": {\"nqn\": \"%s\", "
-	        "\"listen_address\": {\"trtype\": \"TCP\", \"adrfam\": \"IPv4\", \"traddr\": "
-	        "\"127.0.0.1\", \"trsvcid\": \"@PORT@\"}}}]}]}\n",
-	        ICREQ_TIMEOUT_MS, CONNECT_TIMEOUT_MS, SUBNQN, SUBNQN, SUBNQN))
-		return -1;
-	if (rpc_conn_open(&g_c, g_tp.rpc_sock))
-		return -1;
-	tgt_proc_trid(&g_tp, SUBNQN, &trid);
-	unvmf_host_opts_init(&opts);
-	strcpy(opts.hostnqn, HOST_BYSTANDER);
-	opts.kato_ms = 0;
-	opts.connect_timeout_ms = 3000;
-	opts.admin_timeout_ms = 3000;
-	if (unvmf_host_connect(&trid, &opts, &g_by_ctrlr, NULL))
-		return -1;
-	return unvmf_host_qpair_create(g_by_ctrlr, 16, &g_by_qp, NULL);
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	if (g_by_qp)
-		unvmf_host_qpair_destroy(g_by_qp);
-	if (g_by_ctrlr)
-		unvmf_host_disconnect(g_by_ctrlr);
-	rpc_conn_close(&g_c);
-	return tgt_proc_finish(&g_tp, 30);
+	snprintf(opts, sizeof(opts), ", \"icreq_timeout_ms\": %d, \"connect_timeout_ms\": %d",
+	         ICREQ_TIMEOUT_MS, CONNECT_TIMEOUT_MS);
+	*state = &g_env;
+	return tcp_bystander_env_start(&g_env, SUBNQN, opts, HOST_BYSTANDER);
 }
 
 int main(void)
@@ -759,5 +705,5 @@ int main(void)
 	    cmocka_unit_test(test_report),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, group_setup, tcp_bystander_env_teardown);
 }

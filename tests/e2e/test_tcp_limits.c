@@ -22,8 +22,7 @@
 
 #include "e2e_util.h"
 #include "raw_tcp_host.h"
-#include "test_rpc_client.h"
-#include "tgt_proc.h"
+#include "tcp_bystander_env.h"
 #include "unvmf/host.h"
 #include "unvmf/nvmf_spec.h"
 
@@ -41,20 +40,7 @@
 /* Generous: the limits fire within a fraction of this on any machine. */
 #define CLOSE_BOUND_MS 15000
 
-static struct tgt_proc g_tp;
-static struct rpc_conn g_c;
-static struct unvmf_host_ctrlr *g_by_ctrlr;
-static struct unvmf_host_qpair *g_by_qp;
-
-/* ---- counters ---- */
-
-static long long stat_get(const char *path)
-{
-	long long v;
-
-	assert_int_equal(rpc_stat_sum(&g_c, path, &v), 0);
-	return v;
-}
+static struct tcp_bystander_env g_env;
 
 /* ---- the bystander: a host library controller doing I/O throughout ---- */
 
@@ -63,9 +49,9 @@ static void bystander_io(void)
 	static uint8_t buf[4096];
 
 	memset(buf, 0xb7, sizeof(buf));
-	assert_int_equal(e2e_write(g_by_qp, 1, 8, 1, buf, sizeof(buf)), 0);
+	assert_int_equal(e2e_write(g_env.by_qp, 1, 8, 1, buf, sizeof(buf)), 0);
 	memset(buf, 0, sizeof(buf));
-	assert_int_equal(e2e_read(g_by_qp, 1, 8, 1, buf, sizeof(buf)), 0);
+	assert_int_equal(e2e_read(g_env.by_qp, 1, 8, 1, buf, sizeof(buf)), 0);
 	assert_int_equal(buf[0], 0xb7);
 	assert_int_equal(buf[4095], 0xb7);
 }
@@ -81,7 +67,7 @@ static void bystander_idle(void *arg)
 /* A connection that sent ICReq; asserts. */
 static void raw_icreq(struct raw_tcp_host *h)
 {
-	assert_int_equal(raw_tcp_host_open(h, g_tp.port), 0);
+	assert_int_equal(raw_tcp_host_open(h, g_env.tp.port), 0);
 }
 
 /* Fabrics Connect of qid (sqsize entries) for hostnqn; returns the completion. */
@@ -115,20 +101,18 @@ static void expect_closed(struct raw_tcp_host *h)
 	raw_tcp_host_close(h);
 }
 
+/* ---- counters ---- */
+
+static long long stat_get(const char *path)
+{
+	return tcp_bystander_env_stat(&g_env, path);
+}
+
 /* Polls a counter until it reaches want (connections end asynchronously); the bystander works on.
  */
 static long long wait_stat(const char *path, long long want)
 {
-	long long v = 0;
-
-	for (int i = 0; i < 500; i++) {
-		v = stat_get(path);
-		if (v >= want)
-			break;
-		bystander_io();
-		usleep(10000);
-	}
-	return v;
+	return tcp_bystander_env_wait_stat(&g_env, path, want, bystander_io);
 }
 
 static long long connected_qpairs(void)
@@ -260,53 +244,15 @@ static void test_group_qpair_limit(void **state)
 
 static int group_setup(void **state)
 {
-	static const char *const args[] = {"-m", "0x1", NULL};
-	struct unvmf_host_opts opts;
-	struct unvmf_trid trid;
+	char opts[256];
 
-	(void)state;
-	if (tgt_proc_start_config(
-	        &g_tp, args,
-	        "{\"subsystems\": [\n"
-	        " {\"subsystem\": \"bdev\", \"config\": [\n"
-	        "  {\"method\": \"bdev_malloc_create\", \"params\": {\"name\": \"M0\", "
-	        "\"num_blocks\": 1024, \"block_size\": 4096}}]},\n"
-	        " {\"subsystem\": \"nvmf\", \"config\": [\n"
-	        "  {\"method\": \"nvmf_create_transport\", \"params\": {\"trtype\": \"TCP\", "
-	        "\"icreq_timeout_ms\": %d, \"connect_timeout_ms\": %d, \"max_kato_ms\": %d, "
-	        "\"max_qpairs_per_host\": %d, \"max_qpairs_per_group\": %d}},\n"
-	        "  {\"method\": \"nvmf_create_subsystem\", \"params\": {\"nqn\": \"%s\", "
-	        "\"allow_any_host\": true}},\n"
-	        "  {\"method\": \"nvmf_subsystem_add_ns\", \"params\": {\"nqn\": \"%s\", "
-	        "\"namespace\": {\"bdev_name\": \"M0\", \"nsid\": 1}}},\n"
-	        "  {\"method\": \"nvmf_subsystem_add_listener\", \"params\": {\"nqn\": \"%s\", "
-	        "\"listen_address\": {\"trtype\": \"TCP\", \"adrfam\": \"IPv4\", \"traddr\": "
-	        "\"127.0.0.1\", \"trsvcid\": \"@PORT@\"}}}]}]}\n",
-	        ICREQ_TIMEOUT_MS, CONNECT_TIMEOUT_MS, MAX_KATO_MS, MAX_QPAIRS_PER_HOST,
-	        MAX_QPAIRS_PER_GROUP, SUBNQN, SUBNQN, SUBNQN))
-		return -1;
-	if (rpc_conn_open(&g_c, g_tp.rpc_sock))
-		return -1;
-	tgt_proc_trid(&g_tp, SUBNQN, &trid);
-	unvmf_host_opts_init(&opts);
-	strcpy(opts.hostnqn, HOST_BYSTANDER);
-	opts.kato_ms = 0;
-	opts.connect_timeout_ms = 3000;
-	opts.admin_timeout_ms = 3000;
-	if (unvmf_host_connect(&trid, &opts, &g_by_ctrlr, NULL))
-		return -1;
-	return unvmf_host_qpair_create(g_by_ctrlr, 16, &g_by_qp, NULL);
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	if (g_by_qp)
-		unvmf_host_qpair_destroy(g_by_qp);
-	if (g_by_ctrlr)
-		unvmf_host_disconnect(g_by_ctrlr);
-	rpc_conn_close(&g_c);
-	return tgt_proc_finish(&g_tp, 30);
+	snprintf(opts, sizeof(opts),
+	         ", \"icreq_timeout_ms\": %d, \"connect_timeout_ms\": %d, \"max_kato_ms\": %d, "
+	         "\"max_qpairs_per_host\": %d, \"max_qpairs_per_group\": %d",
+	         ICREQ_TIMEOUT_MS, CONNECT_TIMEOUT_MS, MAX_KATO_MS, MAX_QPAIRS_PER_HOST,
+	         MAX_QPAIRS_PER_GROUP);
+	*state = &g_env;
+	return tcp_bystander_env_start(&g_env, SUBNQN, opts, HOST_BYSTANDER);
 }
 
 int main(void)
@@ -318,5 +264,5 @@ int main(void)
 	    cmocka_unit_test(test_group_qpair_limit),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, group_setup, tcp_bystander_env_teardown);
 }
