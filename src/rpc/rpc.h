@@ -88,18 +88,20 @@ const char *unvmf_rpc_request_method(const struct unvmf_rpc_request *req);
 
 /*
  * ---- parameter decoding: util/json_params.h, in the methods' spelling ----
- * A method's table lists each row's leading fields positionally, {name, type,
- * required, UNVMF_RPC_FIELD(struct, field), min, max}; the SPDK-compat fields
- * after them stay zero (an OPTION row), which -Wextra would report.
+ * A method's table lists its rows as UNVMF_RPC_ROW(name, type, required,
+ * struct, field, min, max); the SPDK-compat fields after them stay zero.
  */
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 #define unvmf_rpc_param unvmf_json_param
 #define UNVMF_RPC_STRING UNVMF_JSON_STRING
 #define UNVMF_RPC_BOOL UNVMF_JSON_BOOL
 #define UNVMF_RPC_UINT UNVMF_JSON_UINT
 #define UNVMF_RPC_INT UNVMF_JSON_INT
 #define UNVMF_RPC_OBJECT UNVMF_JSON_OBJECT
-#define UNVMF_RPC_FIELD UNVMF_JSON_FIELD
+#define UNVMF_RPC_ROW(n, t, req, st, field, lo, hi)                                                \
+	{                                                                                          \
+		.name = (n), .type = (t), .required = (req), .offset = offsetof(st, field),        \
+		.size = sizeof(((st *)0)->field), .min = (lo), .max = (hi)                         \
+	}
 
 /*
  * unvmf_json_params_decode for a method's params; on failure sends -32602

@@ -23,8 +23,8 @@ struct get_methods_params {
 static void rpc_get_methods(struct unvmf_rpc_request *req, json_t *params)
 {
 	static const struct unvmf_rpc_param spec[] = {
-	    {"current", UNVMF_RPC_BOOL, false, UNVMF_RPC_FIELD(struct get_methods_params, current),
-	     0, 0},
+	    UNVMF_RPC_ROW("current", UNVMF_RPC_BOOL, false, struct get_methods_params, current, 0,
+	                  0),
 	};
 	struct get_methods_params p = {0};
 	json_t *list;
@@ -141,8 +141,7 @@ struct get_config_params {
 static void rpc_framework_get_config(struct unvmf_rpc_request *req, json_t *params)
 {
 	static const struct unvmf_rpc_param spec[] = {
-	    {"name", UNVMF_RPC_STRING, true, UNVMF_RPC_FIELD(struct get_config_params, name), 0,
-	     64},
+	    UNVMF_RPC_ROW("name", UNVMF_RPC_STRING, true, struct get_config_params, name, 0, 64),
 	};
 	struct get_config_params p = {0};
 	json_t *config;
@@ -196,8 +195,7 @@ static void rpc_spdk_kill_instance(struct unvmf_rpc_request *req, json_t *params
 	    {"SIGHUP", SIGHUP}, {"SIGKILL", SIGKILL}, {"SIGUSR1", SIGUSR1},
 	};
 	static const struct unvmf_rpc_param spec[] = {
-	    {"sig_name", UNVMF_RPC_STRING, true, UNVMF_RPC_FIELD(struct kill_params, sig_name), 0,
-	     16},
+	    UNVMF_RPC_ROW("sig_name", UNVMF_RPC_STRING, true, struct kill_params, sig_name, 0, 16),
 	};
 	struct kill_params p = {0};
 	int sig = 0;

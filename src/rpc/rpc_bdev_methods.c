@@ -77,12 +77,10 @@ static void bdev_create_reply(struct unvmf_rpc_request *req, const char *name, i
 }
 
 static const struct unvmf_rpc_param g_sized_spec[] = {
-    {"name", UNVMF_RPC_STRING, false, UNVMF_RPC_FIELD(struct bdev_create_params, name), 0, 0},
-    {"num_blocks", UNVMF_RPC_UINT, true, UNVMF_RPC_FIELD(struct bdev_create_params, num_blocks), 1,
-     0},
-    {"block_size", UNVMF_RPC_UINT, true, UNVMF_RPC_FIELD(struct bdev_create_params, block_size), 0,
-     0},
-    {"uuid", UNVMF_RPC_STRING, false, UNVMF_RPC_FIELD(struct bdev_create_params, uuid), 0, 0},
+    UNVMF_RPC_ROW("name", UNVMF_RPC_STRING, false, struct bdev_create_params, name, 0, 0),
+    UNVMF_RPC_ROW("num_blocks", UNVMF_RPC_UINT, true, struct bdev_create_params, num_blocks, 1, 0),
+    UNVMF_RPC_ROW("block_size", UNVMF_RPC_UINT, true, struct bdev_create_params, block_size, 0, 0),
+    UNVMF_RPC_ROW("uuid", UNVMF_RPC_STRING, false, struct bdev_create_params, uuid, 0, 0),
 };
 
 static void bdev_auto_name(const char *prefix, char *buf, size_t len)
@@ -147,14 +145,12 @@ static void rpc_bdev_null_create(struct unvmf_rpc_request *req, json_t *params)
 static void rpc_bdev_uring_create(struct unvmf_rpc_request *req, json_t *params)
 {
 	static const struct unvmf_rpc_param spec[] = {
-	    {"filename", UNVMF_RPC_STRING, true,
-	     UNVMF_RPC_FIELD(struct bdev_create_params, filename), 0, 4095},
-	    {"name", UNVMF_RPC_STRING, true, UNVMF_RPC_FIELD(struct bdev_create_params, name), 0,
-	     0},
-	    {"block_size", UNVMF_RPC_UINT, false,
-	     UNVMF_RPC_FIELD(struct bdev_create_params, block_size), 0, 0},
-	    {"uuid", UNVMF_RPC_STRING, false, UNVMF_RPC_FIELD(struct bdev_create_params, uuid), 0,
-	     0},
+	    UNVMF_RPC_ROW("filename", UNVMF_RPC_STRING, true, struct bdev_create_params, filename,
+	                  0, 4095),
+	    UNVMF_RPC_ROW("name", UNVMF_RPC_STRING, true, struct bdev_create_params, name, 0, 0),
+	    UNVMF_RPC_ROW("block_size", UNVMF_RPC_UINT, false, struct bdev_create_params,
+	                  block_size, 0, 0),
+	    UNVMF_RPC_ROW("uuid", UNVMF_RPC_STRING, false, struct bdev_create_params, uuid, 0, 0),
 	};
 	struct bdev_create_params p = {.block_size = 512};
 	struct unvmf_bdev *bdev;
@@ -187,7 +183,7 @@ struct bdev_name_params {
 };
 
 static const struct unvmf_rpc_param g_name_spec[] = {
-    {"name", UNVMF_RPC_STRING, true, UNVMF_RPC_FIELD(struct bdev_name_params, name), 0, 0},
+    UNVMF_RPC_ROW("name", UNVMF_RPC_STRING, true, struct bdev_name_params, name, 0, 0),
 };
 
 void unvmf_rpc_bdev_delete_typed(struct unvmf_rpc_request *req, json_t *params, const char *type)
@@ -249,8 +245,8 @@ struct bdev_resize_params {
 };
 
 static const struct unvmf_rpc_param g_resize_spec[] = {
-    {"name", UNVMF_RPC_STRING, true, UNVMF_RPC_FIELD(struct bdev_resize_params, name), 0, 0},
-    {"new_size", UNVMF_RPC_UINT, true, UNVMF_RPC_FIELD(struct bdev_resize_params, new_size), 1, 0},
+    UNVMF_RPC_ROW("name", UNVMF_RPC_STRING, true, struct bdev_resize_params, name, 0, 0),
+    UNVMF_RPC_ROW("new_size", UNVMF_RPC_UINT, true, struct bdev_resize_params, new_size, 1, 0),
 };
 
 static void bdev_resize_reply(struct unvmf_rpc_request *req, const char *name, int rc)
@@ -326,7 +322,7 @@ static json_t *bdev_info(struct unvmf_bdev *bdev)
 static void rpc_bdev_get_bdevs(struct unvmf_rpc_request *req, json_t *params)
 {
 	static const struct unvmf_rpc_param spec[] = {
-	    {"name", UNVMF_RPC_STRING, false, UNVMF_RPC_FIELD(struct bdev_name_params, name), 0, 0},
+	    UNVMF_RPC_ROW("name", UNVMF_RPC_STRING, false, struct bdev_name_params, name, 0, 0),
 	};
 	struct bdev_name_params p = {0};
 	struct unvmf_bdev *bdev;

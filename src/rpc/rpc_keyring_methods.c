@@ -21,10 +21,10 @@ struct key_params {
 static void rpc_keyring_file_add_key(struct unvmf_rpc_request *req, json_t *params)
 {
 	static const struct unvmf_rpc_param spec[] = {
-	    {"name", UNVMF_RPC_STRING, true, UNVMF_RPC_FIELD(struct key_params, name), 0,
-	     UNVMF_KEY_NAME_BUF - 1},
-	    {"path", UNVMF_RPC_STRING, true, UNVMF_RPC_FIELD(struct key_params, path), 0,
-	     UNVMF_KEY_PATH_BUF - 1},
+	    UNVMF_RPC_ROW("name", UNVMF_RPC_STRING, true, struct key_params, name, 0,
+	                  UNVMF_KEY_NAME_BUF - 1),
+	    UNVMF_RPC_ROW("path", UNVMF_RPC_STRING, true, struct key_params, path, 0,
+	                  UNVMF_KEY_PATH_BUF - 1),
 	};
 	struct key_params p = {0};
 	struct unvmf_psk_key key;
@@ -78,7 +78,7 @@ static void rpc_keyring_file_add_key(struct unvmf_rpc_request *req, json_t *para
 static void rpc_keyring_file_remove_key(struct unvmf_rpc_request *req, json_t *params)
 {
 	static const struct unvmf_rpc_param spec[] = {
-	    {"name", UNVMF_RPC_STRING, true, UNVMF_RPC_FIELD(struct key_params, name), 0, 0},
+	    UNVMF_RPC_ROW("name", UNVMF_RPC_STRING, true, struct key_params, name, 0, 0),
 	};
 	struct key_params p = {0};
 	int rc;

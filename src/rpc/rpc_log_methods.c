@@ -18,7 +18,7 @@ struct log_params {
 static void rpc_log_set_level(struct unvmf_rpc_request *req, json_t *params)
 {
 	static const struct unvmf_rpc_param spec[] = {
-	    {"level", UNVMF_RPC_STRING, true, UNVMF_RPC_FIELD(struct log_params, level), 0, 16},
+	    UNVMF_RPC_ROW("level", UNVMF_RPC_STRING, true, struct log_params, level, 0, 16),
 	};
 	struct log_params p = {0};
 	enum unvmf_log_level level;
@@ -47,7 +47,7 @@ static void rpc_log_get_level(struct unvmf_rpc_request *req, json_t *params)
 static void rpc_log_flag(struct unvmf_rpc_request *req, json_t *params, bool enable)
 {
 	static const struct unvmf_rpc_param spec[] = {
-	    {"flag", UNVMF_RPC_STRING, true, UNVMF_RPC_FIELD(struct log_params, flag), 0, 64},
+	    UNVMF_RPC_ROW("flag", UNVMF_RPC_STRING, true, struct log_params, flag, 0, 64),
 	};
 	struct log_params p = {0};
 
@@ -90,7 +90,7 @@ static void rpc_log_get_flags(struct unvmf_rpc_request *req, json_t *params)
 static void rpc_log_enable_timestamps(struct unvmf_rpc_request *req, json_t *params)
 {
 	static const struct unvmf_rpc_param spec[] = {
-	    {"enabled", UNVMF_RPC_BOOL, true, UNVMF_RPC_FIELD(struct log_params, enabled), 0, 0},
+	    UNVMF_RPC_ROW("enabled", UNVMF_RPC_BOOL, true, struct log_params, enabled, 0, 0),
 	};
 	struct log_params p = {0};
 

@@ -56,25 +56,24 @@ struct create_subsystem_params {
 static void rpc_nvmf_create_subsystem(struct unvmf_rpc_request *req, json_t *params)
 {
 	static const struct unvmf_rpc_param spec[] = {
-	    {"nqn", UNVMF_RPC_STRING, true, UNVMF_RPC_FIELD(struct create_subsystem_params, nqn), 0,
-	     NVMF_NQN_MAX_LEN},
-	    {"tgt_name", UNVMF_RPC_STRING, false,
-	     UNVMF_RPC_FIELD(struct create_subsystem_params, tgt_name), 0, 0},
-	    {"serial_number", UNVMF_RPC_STRING, false,
-	     UNVMF_RPC_FIELD(struct create_subsystem_params, serial_number), 0, UNVMF_SN_LEN},
-	    {"model_number", UNVMF_RPC_STRING, false,
-	     UNVMF_RPC_FIELD(struct create_subsystem_params, model_number), 0, UNVMF_MN_LEN},
-	    {"allow_any_host", UNVMF_RPC_BOOL, false,
-	     UNVMF_RPC_FIELD(struct create_subsystem_params, allow_any_host), 0, 0},
-	    {"ana_reporting", UNVMF_RPC_BOOL, false,
-	     UNVMF_RPC_FIELD(struct create_subsystem_params, ana_reporting), 0, 0},
-	    {"max_namespaces", UNVMF_RPC_UINT, false,
-	     UNVMF_RPC_FIELD(struct create_subsystem_params, max_namespaces), 0,
-	     UNVMF_MAX_NAMESPACES},
-	    {"min_cntlid", UNVMF_RPC_UINT, false,
-	     UNVMF_RPC_FIELD(struct create_subsystem_params, min_cntlid), 1, 0xffef},
-	    {"max_cntlid", UNVMF_RPC_UINT, false,
-	     UNVMF_RPC_FIELD(struct create_subsystem_params, max_cntlid), 1, 0xffef},
+	    UNVMF_RPC_ROW("nqn", UNVMF_RPC_STRING, true, struct create_subsystem_params, nqn, 0,
+	                  NVMF_NQN_MAX_LEN),
+	    UNVMF_RPC_ROW("tgt_name", UNVMF_RPC_STRING, false, struct create_subsystem_params,
+	                  tgt_name, 0, 0),
+	    UNVMF_RPC_ROW("serial_number", UNVMF_RPC_STRING, false, struct create_subsystem_params,
+	                  serial_number, 0, UNVMF_SN_LEN),
+	    UNVMF_RPC_ROW("model_number", UNVMF_RPC_STRING, false, struct create_subsystem_params,
+	                  model_number, 0, UNVMF_MN_LEN),
+	    UNVMF_RPC_ROW("allow_any_host", UNVMF_RPC_BOOL, false, struct create_subsystem_params,
+	                  allow_any_host, 0, 0),
+	    UNVMF_RPC_ROW("ana_reporting", UNVMF_RPC_BOOL, false, struct create_subsystem_params,
+	                  ana_reporting, 0, 0),
+	    UNVMF_RPC_ROW("max_namespaces", UNVMF_RPC_UINT, false, struct create_subsystem_params,
+	                  max_namespaces, 0, UNVMF_MAX_NAMESPACES),
+	    UNVMF_RPC_ROW("min_cntlid", UNVMF_RPC_UINT, false, struct create_subsystem_params,
+	                  min_cntlid, 1, 0xffef),
+	    UNVMF_RPC_ROW("max_cntlid", UNVMF_RPC_UINT, false, struct create_subsystem_params,
+	                  max_cntlid, 1, 0xffef),
 	};
 	struct create_subsystem_params p = {.min_cntlid = UNVMF_CNTLID_MIN,
 	                                    .max_cntlid = UNVMF_CNTLID_MAX};
@@ -148,8 +147,8 @@ struct nqn_params {
 };
 
 static const struct unvmf_rpc_param g_nqn_spec[] = {
-    {"nqn", UNVMF_RPC_STRING, true, UNVMF_RPC_FIELD(struct nqn_params, nqn), 0, 0},
-    {"tgt_name", UNVMF_RPC_STRING, false, UNVMF_RPC_FIELD(struct nqn_params, tgt_name), 0, 0},
+    UNVMF_RPC_ROW("nqn", UNVMF_RPC_STRING, true, struct nqn_params, nqn, 0, 0),
+    UNVMF_RPC_ROW("tgt_name", UNVMF_RPC_STRING, false, struct nqn_params, tgt_name, 0, 0),
 };
 
 static void delete_subsystem_done(void *arg, int rc)
@@ -278,9 +277,8 @@ static int subsystem_append(struct unvmf_subsystem *subsys, void *arg)
 static void rpc_nvmf_get_subsystems(struct unvmf_rpc_request *req, json_t *params)
 {
 	static const struct unvmf_rpc_param spec[] = {
-	    {"nqn", UNVMF_RPC_STRING, false, UNVMF_RPC_FIELD(struct nqn_params, nqn), 0, 0},
-	    {"tgt_name", UNVMF_RPC_STRING, false, UNVMF_RPC_FIELD(struct nqn_params, tgt_name), 0,
-	     0},
+	    UNVMF_RPC_ROW("nqn", UNVMF_RPC_STRING, false, struct nqn_params, nqn, 0, 0),
+	    UNVMF_RPC_ROW("tgt_name", UNVMF_RPC_STRING, false, struct nqn_params, tgt_name, 0, 0),
 	};
 	struct nqn_params p = {0};
 	struct unvmf_subsystem *subsys = NULL;
@@ -313,13 +311,13 @@ static int listener_decode(struct unvmf_rpc_request *req, json_t *params, struct
                            struct unvmf_trid *trid)
 {
 	static const struct unvmf_rpc_param spec[] = {
-	    {"nqn", UNVMF_RPC_STRING, true, UNVMF_RPC_FIELD(struct listener_params, nqn), 0, 0},
-	    {"tgt_name", UNVMF_RPC_STRING, false, UNVMF_RPC_FIELD(struct listener_params, tgt_name),
-	     0, 0},
-	    {"listen_address", UNVMF_RPC_OBJECT, true,
-	     UNVMF_RPC_FIELD(struct listener_params, listen_address), 0, 0},
-	    {"secure_channel", UNVMF_RPC_BOOL, false,
-	     UNVMF_RPC_FIELD(struct listener_params, secure_channel), 0, 0},
+	    UNVMF_RPC_ROW("nqn", UNVMF_RPC_STRING, true, struct listener_params, nqn, 0, 0),
+	    UNVMF_RPC_ROW("tgt_name", UNVMF_RPC_STRING, false, struct listener_params, tgt_name, 0,
+	                  0),
+	    UNVMF_RPC_ROW("listen_address", UNVMF_RPC_OBJECT, true, struct listener_params,
+	                  listen_address, 0, 0),
+	    UNVMF_RPC_ROW("secure_channel", UNVMF_RPC_BOOL, false, struct listener_params,
+	                  secure_channel, 0, 0),
 	};
 	char err[256];
 
@@ -407,9 +405,8 @@ static int listener_info_append(const struct unvmf_trid *trid, void *arg)
 static void rpc_nvmf_subsystem_get_listeners(struct unvmf_rpc_request *req, json_t *params)
 {
 	static const struct unvmf_rpc_param spec[] = {
-	    {"nqn", UNVMF_RPC_STRING, true, UNVMF_RPC_FIELD(struct nqn_params, nqn), 0, 0},
-	    {"tgt_name", UNVMF_RPC_STRING, false, UNVMF_RPC_FIELD(struct nqn_params, tgt_name), 0,
-	     0},
+	    UNVMF_RPC_ROW("nqn", UNVMF_RPC_STRING, true, struct nqn_params, nqn, 0, 0),
+	    UNVMF_RPC_ROW("tgt_name", UNVMF_RPC_STRING, false, struct nqn_params, tgt_name, 0, 0),
 	};
 	struct nqn_params p = {0};
 	struct unvmf_subsystem *subsys;
@@ -437,13 +434,13 @@ struct ana_state_params {
 static void rpc_nvmf_subsystem_listener_set_ana_state(struct unvmf_rpc_request *req, json_t *params)
 {
 	static const struct unvmf_rpc_param spec[] = {
-	    {"nqn", UNVMF_RPC_STRING, true, UNVMF_RPC_FIELD(struct ana_state_params, nqn), 0, 0},
-	    {"tgt_name", UNVMF_RPC_STRING, false,
-	     UNVMF_RPC_FIELD(struct ana_state_params, tgt_name), 0, 0},
-	    {"listen_address", UNVMF_RPC_OBJECT, true,
-	     UNVMF_RPC_FIELD(struct ana_state_params, listen_address), 0, 0},
-	    {"ana_state", UNVMF_RPC_STRING, true,
-	     UNVMF_RPC_FIELD(struct ana_state_params, ana_state), 0, 32},
+	    UNVMF_RPC_ROW("nqn", UNVMF_RPC_STRING, true, struct ana_state_params, nqn, 0, 0),
+	    UNVMF_RPC_ROW("tgt_name", UNVMF_RPC_STRING, false, struct ana_state_params, tgt_name, 0,
+	                  0),
+	    UNVMF_RPC_ROW("listen_address", UNVMF_RPC_OBJECT, true, struct ana_state_params,
+	                  listen_address, 0, 0),
+	    UNVMF_RPC_ROW("ana_state", UNVMF_RPC_STRING, true, struct ana_state_params, ana_state,
+	                  0, 32),
 	};
 	struct ana_state_params p = {0};
 	struct unvmf_subsystem *subsys;
@@ -495,19 +492,18 @@ struct ns_params {
 static void rpc_nvmf_subsystem_add_ns(struct unvmf_rpc_request *req, json_t *params)
 {
 	static const struct unvmf_rpc_param spec[] = {
-	    {"nqn", UNVMF_RPC_STRING, true, UNVMF_RPC_FIELD(struct add_ns_params, nqn), 0, 0},
-	    {"tgt_name", UNVMF_RPC_STRING, false, UNVMF_RPC_FIELD(struct add_ns_params, tgt_name),
-	     0, 0},
-	    {"namespace", UNVMF_RPC_OBJECT, true, UNVMF_RPC_FIELD(struct add_ns_params, namespace),
-	     0, 0},
+	    UNVMF_RPC_ROW("nqn", UNVMF_RPC_STRING, true, struct add_ns_params, nqn, 0, 0),
+	    UNVMF_RPC_ROW("tgt_name", UNVMF_RPC_STRING, false, struct add_ns_params, tgt_name, 0,
+	                  0),
+	    UNVMF_RPC_ROW("namespace", UNVMF_RPC_OBJECT, true, struct add_ns_params, namespace, 0,
+	                  0),
 	};
 	static const struct unvmf_rpc_param ns_spec[] = {
-	    {"bdev_name", UNVMF_RPC_STRING, true, UNVMF_RPC_FIELD(struct ns_params, bdev_name), 0,
-	     0},
-	    {"nsid", UNVMF_RPC_UINT, false, UNVMF_RPC_FIELD(struct ns_params, nsid), 0, 0xfffffffe},
-	    {"uuid", UNVMF_RPC_STRING, false, UNVMF_RPC_FIELD(struct ns_params, uuid), 0, 0},
-	    {"nguid", UNVMF_RPC_STRING, false, UNVMF_RPC_FIELD(struct ns_params, nguid), 0, 0},
-	    {"eui64", UNVMF_RPC_STRING, false, UNVMF_RPC_FIELD(struct ns_params, eui64), 0, 0},
+	    UNVMF_RPC_ROW("bdev_name", UNVMF_RPC_STRING, true, struct ns_params, bdev_name, 0, 0),
+	    UNVMF_RPC_ROW("nsid", UNVMF_RPC_UINT, false, struct ns_params, nsid, 0, 0xfffffffe),
+	    UNVMF_RPC_ROW("uuid", UNVMF_RPC_STRING, false, struct ns_params, uuid, 0, 0),
+	    UNVMF_RPC_ROW("nguid", UNVMF_RPC_STRING, false, struct ns_params, nguid, 0, 0),
+	    UNVMF_RPC_ROW("eui64", UNVMF_RPC_STRING, false, struct ns_params, eui64, 0, 0),
 	};
 	struct add_ns_params p = {0};
 	struct ns_params n = {0};
@@ -601,11 +597,11 @@ static void remove_ns_done(void *arg, int rc)
 static void rpc_nvmf_subsystem_remove_ns(struct unvmf_rpc_request *req, json_t *params)
 {
 	static const struct unvmf_rpc_param spec[] = {
-	    {"nqn", UNVMF_RPC_STRING, true, UNVMF_RPC_FIELD(struct remove_ns_params, nqn), 0, 0},
-	    {"tgt_name", UNVMF_RPC_STRING, false,
-	     UNVMF_RPC_FIELD(struct remove_ns_params, tgt_name), 0, 0},
-	    {"nsid", UNVMF_RPC_UINT, true, UNVMF_RPC_FIELD(struct remove_ns_params, nsid), 1,
-	     0xfffffffe},
+	    UNVMF_RPC_ROW("nqn", UNVMF_RPC_STRING, true, struct remove_ns_params, nqn, 0, 0),
+	    UNVMF_RPC_ROW("tgt_name", UNVMF_RPC_STRING, false, struct remove_ns_params, tgt_name, 0,
+	                  0),
+	    UNVMF_RPC_ROW("nsid", UNVMF_RPC_UINT, true, struct remove_ns_params, nsid, 1,
+	                  0xfffffffe),
 	};
 	struct remove_ns_params p = {0};
 	struct unvmf_subsystem *subsys;
@@ -650,11 +646,10 @@ struct host_params {
 };
 
 static const struct unvmf_rpc_param g_host_spec[] = {
-    {"psk", UNVMF_RPC_STRING, false, UNVMF_RPC_FIELD(struct host_params, psk), 0, 0},
-    {"nqn", UNVMF_RPC_STRING, true, UNVMF_RPC_FIELD(struct host_params, nqn), 0, 0},
-    {"tgt_name", UNVMF_RPC_STRING, false, UNVMF_RPC_FIELD(struct host_params, tgt_name), 0, 0},
-    {"host", UNVMF_RPC_STRING, true, UNVMF_RPC_FIELD(struct host_params, host), 0,
-     NVMF_NQN_MAX_LEN},
+    UNVMF_RPC_ROW("psk", UNVMF_RPC_STRING, false, struct host_params, psk, 0, 0),
+    UNVMF_RPC_ROW("nqn", UNVMF_RPC_STRING, true, struct host_params, nqn, 0, 0),
+    UNVMF_RPC_ROW("tgt_name", UNVMF_RPC_STRING, false, struct host_params, tgt_name, 0, 0),
+    UNVMF_RPC_ROW("host", UNVMF_RPC_STRING, true, struct host_params, host, 0, NVMF_NQN_MAX_LEN),
 };
 
 static void rpc_nvmf_subsystem_add_host(struct unvmf_rpc_request *req, json_t *params)
@@ -730,11 +725,11 @@ struct allow_any_params {
 static void rpc_nvmf_subsystem_allow_any_host(struct unvmf_rpc_request *req, json_t *params)
 {
 	static const struct unvmf_rpc_param spec[] = {
-	    {"nqn", UNVMF_RPC_STRING, true, UNVMF_RPC_FIELD(struct allow_any_params, nqn), 0, 0},
-	    {"tgt_name", UNVMF_RPC_STRING, false,
-	     UNVMF_RPC_FIELD(struct allow_any_params, tgt_name), 0, 0},
-	    {"allow_any_host", UNVMF_RPC_BOOL, true,
-	     UNVMF_RPC_FIELD(struct allow_any_params, allow_any_host), 0, 0},
+	    UNVMF_RPC_ROW("nqn", UNVMF_RPC_STRING, true, struct allow_any_params, nqn, 0, 0),
+	    UNVMF_RPC_ROW("tgt_name", UNVMF_RPC_STRING, false, struct allow_any_params, tgt_name, 0,
+	                  0),
+	    UNVMF_RPC_ROW("allow_any_host", UNVMF_RPC_BOOL, true, struct allow_any_params,
+	                  allow_any_host, 0, 0),
 	};
 	struct allow_any_params p = {0};
 	struct unvmf_subsystem *subsys;
@@ -791,8 +786,8 @@ struct max_subsys_params {
 static void rpc_nvmf_set_max_subsystems(struct unvmf_rpc_request *req, json_t *params)
 {
 	static const struct unvmf_rpc_param spec[] = {
-	    {"max_subsystems", UNVMF_RPC_UINT, true,
-	     UNVMF_RPC_FIELD(struct max_subsys_params, max_subsystems), 1, 65535},
+	    UNVMF_RPC_ROW("max_subsystems", UNVMF_RPC_UINT, true, struct max_subsys_params,
+	                  max_subsystems, 1, 65535),
 	};
 	struct max_subsys_params p = {0};
 	int rc;
@@ -826,14 +821,13 @@ static int referral_decode(struct unvmf_rpc_request *req, json_t *params, struct
                            struct unvmf_trid *trid)
 {
 	static const struct unvmf_rpc_param spec[] = {
-	    {"tgt_name", UNVMF_RPC_STRING, false, UNVMF_RPC_FIELD(struct referral_params, tgt_name),
-	     0, 0},
-	    {"address", UNVMF_RPC_OBJECT, true, UNVMF_RPC_FIELD(struct referral_params, address), 0,
-	     0},
-	    {"subnqn", UNVMF_RPC_STRING, false, UNVMF_RPC_FIELD(struct referral_params, subnqn), 0,
-	     NVMF_NQN_MAX_LEN},
-	    {"secure_channel", UNVMF_RPC_BOOL, false,
-	     UNVMF_RPC_FIELD(struct referral_params, secure_channel), 0, 0},
+	    UNVMF_RPC_ROW("tgt_name", UNVMF_RPC_STRING, false, struct referral_params, tgt_name, 0,
+	                  0),
+	    UNVMF_RPC_ROW("address", UNVMF_RPC_OBJECT, true, struct referral_params, address, 0, 0),
+	    UNVMF_RPC_ROW("subnqn", UNVMF_RPC_STRING, false, struct referral_params, subnqn, 0,
+	                  NVMF_NQN_MAX_LEN),
+	    UNVMF_RPC_ROW("secure_channel", UNVMF_RPC_BOOL, false, struct referral_params,
+	                  secure_channel, 0, 0),
 	};
 	char err[256];
 
@@ -909,8 +903,8 @@ static int referral_append(const struct unvmf_trid *trid, bool secure_channel, v
 static void rpc_nvmf_discovery_get_referrals(struct unvmf_rpc_request *req, json_t *params)
 {
 	static const struct unvmf_rpc_param spec[] = {
-	    {"tgt_name", UNVMF_RPC_STRING, false, UNVMF_RPC_FIELD(struct referral_params, tgt_name),
-	     0, 0},
+	    UNVMF_RPC_ROW("tgt_name", UNVMF_RPC_STRING, false, struct referral_params, tgt_name, 0,
+	                  0),
 	};
 	struct referral_params p = {0};
 	json_t *list;

@@ -160,7 +160,7 @@ static void stats_done(void *arg)
 static void rpc_nvmf_get_stats(struct unvmf_rpc_request *req, json_t *params)
 {
 	static const struct unvmf_rpc_param spec[] = {
-	    {"tgt_name", UNVMF_RPC_STRING, false, 0, sizeof(const char *), 0, 0},
+	    {.name = "tgt_name", .type = UNVMF_RPC_STRING, .size = sizeof(const char *)},
 	};
 	const char *tgt_name = NULL;
 	struct group_walk *w;
@@ -248,9 +248,8 @@ struct qpairs_params {
 static void rpc_nvmf_subsystem_get_qpairs(struct unvmf_rpc_request *req, json_t *params)
 {
 	static const struct unvmf_rpc_param spec[] = {
-	    {"nqn", UNVMF_RPC_STRING, true, UNVMF_RPC_FIELD(struct qpairs_params, nqn), 0, 0},
-	    {"tgt_name", UNVMF_RPC_STRING, false, UNVMF_RPC_FIELD(struct qpairs_params, tgt_name),
-	     0, 0},
+	    UNVMF_RPC_ROW("nqn", UNVMF_RPC_STRING, true, struct qpairs_params, nqn, 0, 0),
+	    UNVMF_RPC_ROW("tgt_name", UNVMF_RPC_STRING, false, struct qpairs_params, tgt_name, 0, 0),
 	};
 	struct qpairs_params p = {0};
 	struct unvmf_subsystem *subsys;
@@ -339,11 +338,10 @@ static const struct unvmf_transport_ops *inject_fault_ops(const char *method)
 static void rpc_nvmf_inject_fault(struct unvmf_rpc_request *req, json_t *params)
 {
 	static const struct unvmf_rpc_param spec[] = {
-	    {"fault", UNVMF_RPC_STRING, true, UNVMF_RPC_FIELD(struct inject_params, fault), 0, 64},
-	    {"qpair_id", UNVMF_RPC_UINT, false, UNVMF_RPC_FIELD(struct inject_params, qpair_id), 1,
-	     0},
-	    {"cntlid", UNVMF_RPC_UINT, false, UNVMF_RPC_FIELD(struct inject_params, cntlid), 0, 0},
-	    {"qid", UNVMF_RPC_UINT, false, UNVMF_RPC_FIELD(struct inject_params, qid), 0, 0},
+	    UNVMF_RPC_ROW("fault", UNVMF_RPC_STRING, true, struct inject_params, fault, 0, 64),
+	    UNVMF_RPC_ROW("qpair_id", UNVMF_RPC_UINT, false, struct inject_params, qpair_id, 1, 0),
+	    UNVMF_RPC_ROW("cntlid", UNVMF_RPC_UINT, false, struct inject_params, cntlid, 0, 0),
+	    UNVMF_RPC_ROW("qid", UNVMF_RPC_UINT, false, struct inject_params, qid, 0, 0),
 	};
 	struct inject_params p = {0};
 	const struct unvmf_transport_ops *ops;

@@ -25,12 +25,10 @@ struct transport_params {
 };
 
 #define TP(name, type, min, max)                                                                   \
-	{                                                                                          \
-#name, type, false, UNVMF_RPC_FIELD(struct transport_params, name), min, max       \
-	}
+	UNVMF_RPC_ROW(#name, type, false, struct transport_params, name, min, max)
 
 static const struct unvmf_rpc_param g_transport_spec[] = {
-    {"trtype", UNVMF_RPC_STRING, true, UNVMF_RPC_FIELD(struct transport_params, trtype), 0, 16},
+    UNVMF_RPC_ROW("trtype", UNVMF_RPC_STRING, true, struct transport_params, trtype, 0, 16),
     TP(tgt_name, UNVMF_RPC_STRING, 0, 0),
     TP(max_queue_depth, UNVMF_RPC_UINT, 2, 65535),
     TP(max_aq_depth, UNVMF_RPC_UINT, 2, 4096),
@@ -204,8 +202,7 @@ static int create_transport_common(struct unvmf_rpc_request *req, json_t *common
 static void rpc_nvmf_create_transport(struct unvmf_rpc_request *req, json_t *params)
 {
 	static const struct unvmf_rpc_param trtype_spec[] = {
-	    {"trtype", UNVMF_RPC_STRING, true, UNVMF_RPC_FIELD(struct transport_params, trtype), 0,
-	     16},
+	    UNVMF_RPC_ROW("trtype", UNVMF_RPC_STRING, true, struct transport_params, trtype, 0, 16),
 	};
 	struct transport_params p = {0};
 	const struct unvmf_transport_ops *ops;
@@ -295,10 +292,10 @@ struct get_transports_params {
 static void rpc_nvmf_get_transports(struct unvmf_rpc_request *req, json_t *params)
 {
 	static const struct unvmf_rpc_param spec[] = {
-	    {"trtype", UNVMF_RPC_STRING, false,
-	     UNVMF_RPC_FIELD(struct get_transports_params, trtype), 0, 16},
-	    {"tgt_name", UNVMF_RPC_STRING, false,
-	     UNVMF_RPC_FIELD(struct get_transports_params, tgt_name), 0, 0},
+	    UNVMF_RPC_ROW("trtype", UNVMF_RPC_STRING, false, struct get_transports_params, trtype,
+	                  0, 16),
+	    UNVMF_RPC_ROW("tgt_name", UNVMF_RPC_STRING, false, struct get_transports_params,
+	                  tgt_name, 0, 0),
 	};
 	struct get_transports_params p = {0};
 	const struct unvmf_transport_ops *ops = NULL;

@@ -34,12 +34,12 @@ int unvmf_rpc_decode_trid(const json_t *obj, const char *what, struct unvmf_trid
                           size_t errlen)
 {
 	static const struct unvmf_rpc_param spec[] = {
-	    {"trtype", UNVMF_RPC_STRING, true, UNVMF_RPC_FIELD(struct trid_params, trtype), 0, 16},
-	    {"adrfam", UNVMF_RPC_STRING, false, UNVMF_RPC_FIELD(struct trid_params, adrfam), 0, 16},
-	    {"traddr", UNVMF_RPC_STRING, true, UNVMF_RPC_FIELD(struct trid_params, traddr), 0,
-	     UNVMF_TRADDR_MAX - 1},
-	    {"trsvcid", UNVMF_RPC_STRING, true, UNVMF_RPC_FIELD(struct trid_params, trsvcid), 0,
-	     UNVMF_TRSVCID_MAX - 1},
+	    UNVMF_RPC_ROW("trtype", UNVMF_RPC_STRING, true, struct trid_params, trtype, 0, 16),
+	    UNVMF_RPC_ROW("adrfam", UNVMF_RPC_STRING, false, struct trid_params, adrfam, 0, 16),
+	    UNVMF_RPC_ROW("traddr", UNVMF_RPC_STRING, true, struct trid_params, traddr, 0,
+	                  UNVMF_TRADDR_MAX - 1),
+	    UNVMF_RPC_ROW("trsvcid", UNVMF_RPC_STRING, true, struct trid_params, trsvcid, 0,
+	                  UNVMF_TRSVCID_MAX - 1),
 	};
 	struct trid_params p = {0};
 	char inner[200];

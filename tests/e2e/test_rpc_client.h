@@ -186,5 +186,41 @@ static inline const char *rpc_resp_message(json_t *resp)
 	return json_string_value(json_object_get(json_object_get(resp, "error"), "message"));
 }
 
+/*
+ * nvmf_get_stats summed over poll groups: path "a.b" names a counter of the
+ * group ("limits.connect_timeouts"), "tcp.a.b" one of the group's TCP
+ * transport part ("tcp.conns_ended.icreq_timeout"). An absent counter is 0
+ * (some maps list only what happened). 0, or -1 when the call or a value failed.
+ */
+static inline int rpc_stat_sum(struct rpc_conn *c, const char *path, long long *sum)
+{
+	json_t *resp = rpc_call(c, "nvmf_get_stats", NULL), *g;
+	size_t i;
+	int rc = resp && rpc_resp_code(resp) == 0 ? 0 : -1;
+
+	*sum = 0;
+	json_array_foreach(json_object_get(json_object_get(resp, "result"), "poll_groups"), i, g)
+	{
+		char buf[96], *part, *save = NULL;
+		json_t *v;
+
+		snprintf(buf, sizeof(buf), "%s", path);
+		part = strtok_r(buf, ".", &save);
+		if (part && strcmp(part, "tcp") == 0) {
+			v = json_array_get(json_object_get(g, "transports"), 0);
+			part = strtok_r(NULL, ".", &save);
+		} else {
+			v = g;
+		}
+		for (; part; part = strtok_r(NULL, ".", &save))
+			v = json_object_get(v, part);
+		if (v && !json_is_integer(v))
+			rc = -1;
+		*sum += v ? json_integer_value(v) : 0;
+	}
+	json_decref(resp);
+	return rc;
+}
+
 /* json_pack shortcut for params; aborts the test on a bad format. */
 #define RPC_P(...) json_pack(__VA_ARGS__)

@@ -4,7 +4,9 @@
  * CapsuleResps, C2HData, R2Ts and C2HTermReqs). A thread of the harness
  * plays the controller on a loopback TCP socket: it accepts, reads the
  * ICReq, sends the input, closes its sending side and reads whatever the host
- * sends until the host closes. The host side is the real library end to end:
+ * sends until the host closes. It paces the stream by the host's own
+ * progress (what the host sent, and whether it blocks waiting for more),
+ * never by a timer. The host side is the real library end to end:
  * unvmf_host_connect() (ICResp checks, Fabrics Connect, properties, CSTS.RDY,
  * Identify, Set Features), then Identify Namespace, a Get Log Page, a Get
  * Features and a write-direction admin command (in-capsule or by R2T/H2CData),
@@ -22,6 +24,7 @@
 #include "fuzz_tcp_stream.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -39,6 +42,7 @@
 #define FUZZ_MAX_INPUT (128u * 1024)
 
 static int g_listen_fd = -1;
+static pid_t g_host_tid;
 static uint16_t g_port;
 
 struct ctrlr_play {
@@ -82,15 +86,14 @@ static bool read_full(int fd, void *buf, size_t len)
 	return true;
 }
 
-/* Reads one whole PDU the host sent (dropped); false on EOF, error or 1 s of silence. */
+/* Reads one whole PDU the host sent (dropped); false on EOF or error. */
 static bool read_host_pdu(int fd)
 {
 	struct nvme_tcp_common_pdu_hdr ch;
 	uint8_t sink[4096];
-	struct pollfd pfd = {.fd = fd, .events = POLLIN};
 	uint32_t left;
 
-	if (poll(&pfd, 1, 50) != 1 || !read_full(fd, &ch, sizeof(ch)) || ch.plen < sizeof(ch))
+	if (!read_full(fd, &ch, sizeof(ch)) || ch.plen < sizeof(ch))
 		return false;
 	for (left = ch.plen - (uint32_t)sizeof(ch); left;) {
 		uint32_t n = left < sizeof(sink) ? left : (uint32_t)sizeof(sink);
@@ -100,6 +103,50 @@ static bool read_host_pdu(int fd)
 		left -= n;
 	}
 	return true;
+}
+
+/*
+ * True when the host's thread sleeps in the kernel: the library only blocks
+ * in its socket poll, so it then waits for the controller. No timer decides
+ * when the controller goes on, so a run costs what the host computes.
+ */
+static bool host_blocked(void)
+{
+	char path[64], stat[512];
+	const char *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)g_host_tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true;
+	n = read(fd, stat, sizeof(stat) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	stat[n] = '\0';
+	/* "tid (comm) S ...": comm may hold anything, the state follows its last ')'. */
+	p = strrchr(stat, ')');
+	return !p || p[1] != ' ' || p[2] == 'S' || p[2] == 'Z' || p[2] == 'X';
+}
+
+/*
+ * Waits for the host's next PDU (read and dropped): true once one came, false
+ * when the host has closed or waits for the controller (it sent nothing and
+ * blocks in its poll), so the stream goes on without it.
+ */
+static bool wait_host_pdu(int fd)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+
+	/* A short first look: the host usually answers at once. */
+	for (int ms = 0;; ms = 1) {
+		if (poll(&pfd, 1, ms) == 1)
+			return read_host_pdu(fd);
+		if (host_blocked())
+			return poll(&pfd, 1, 0) == 1 ? read_host_pdu(fd) : false;
+	}
 }
 
 /* True for the PDUs that end a command: CapsuleResp, C2HData with SUCCESS. */
@@ -123,7 +170,7 @@ static void *ctrlr_main(void *arg)
 	struct pollfd pfd = {.fd = g_listen_fd, .events = POLLIN};
 	uint8_t icreq[sizeof(struct nvme_tcp_ic_req)], sink[65536];
 	size_t off = 0;
-	bool first = true, host_alive = true;
+	bool first = true;
 	int fd;
 
 	if (poll(&pfd, 1, 5000) != 1)
@@ -154,8 +201,8 @@ static void *ctrlr_main(void *arg)
 		}
 		off += pdu_len;
 		/* After the ICResp and after each command's end: wait for the next command. */
-		if ((first || ends) && host_alive)
-			host_alive = read_host_pdu(fd);
+		if (first || ends)
+			wait_host_pdu(fd);
 		first = false;
 	}
 close_conn:
@@ -223,6 +270,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (data[0] & 4)
 		fuzz_tcp_fix_digests(stream, play.len);
 	play.stream = stream;
+	g_host_tid = gettid();
 	check(pthread_create(&thread, NULL, ctrlr_main, &play) == 0, "thread");
 	host_session(data[0]);
 	pthread_join(thread, NULL);

@@ -126,7 +126,7 @@ def h2c(cccid, ttag, datao, data, last=True, hdgst=False, ddgst=False):
 
 def tcp_admin_session(hdgst, ddgst, extra=b""):
     s = icreq(hdgst, ddgst)
-    s += capsule(connect_cmd(1, 0, 31, 0, sgl_in_capsule(1024)), connect_data(0xFFFF), hdgst, ddgst)
+    s += capsule(connect_cmd(1, 0, 7, 0, sgl_in_capsule(1024)), connect_data(0xFFFF), hdgst, ddgst)
     s += capsule(prop_get(2, 0x0, True), b"", hdgst, ddgst)
     s += capsule(prop_set(3, 0x14, CC_EN), b"", hdgst, ddgst)
     s += capsule(prop_get(4, 0x1C, False), b"", hdgst, ddgst)
@@ -142,13 +142,14 @@ def tcp_admin_session(hdgst, ddgst, extra=b""):
 
 
 def tcp_target_seeds():
+    # The harness runs queues of 8 (max_queue_depth): SQSIZE 7.
     h = "fuzz_tcp_target"
     write(h, "seed-icreq", b"\0" + icreq(False, False))
     write(h, "seed-admin", b"\0" + tcp_admin_session(False, False))
     write(h, "seed-admin-digests", b"\1" + tcp_admin_session(True, True))
     # An I/O queue Connect (no controller 1 yet: refused) and then I/O on it.
     io = icreq(False, False)
-    io += capsule(connect_cmd(1, 1, 63, 0, sgl_in_capsule(1024)), connect_data(1))
+    io += capsule(connect_cmd(1, 1, 7, 0, sgl_in_capsule(1024)), connect_data(1))
     io += capsule(sqe(0x01, 2, nsid=1, sgl=sgl_in_capsule(512), cdw=(0, 0, 0, 0, 0, 0)), b"\x5a" * 512)
     io += capsule(sqe(0x02, 3, nsid=1, sgl=sgl_transport(4096), cdw=(0, 0, 7, 0, 0, 0)))
     write(h, "seed-io-queue", b"\0" + io)

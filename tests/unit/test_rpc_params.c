@@ -22,14 +22,14 @@ struct p {
 };
 
 static const struct unvmf_rpc_param g_spec[] = {
-    {"name", UNVMF_RPC_STRING, true, UNVMF_RPC_FIELD(struct p, name), 0, 8},
-    {"flag", UNVMF_RPC_BOOL, false, UNVMF_RPC_FIELD(struct p, flag), 0, 0},
-    {"small", UNVMF_RPC_UINT, false, UNVMF_RPC_FIELD(struct p, small), 0, 0},
-    {"mid", UNVMF_RPC_UINT, false, UNVMF_RPC_FIELD(struct p, mid), 10, 20},
-    {"u32", UNVMF_RPC_UINT, false, UNVMF_RPC_FIELD(struct p, u32), 0, 0},
-    {"u64", UNVMF_RPC_UINT, false, UNVMF_RPC_FIELD(struct p, u64), 0, 0},
-    {"i", UNVMF_RPC_INT, false, UNVMF_RPC_FIELD(struct p, i), 0, 100},
-    {"obj", UNVMF_RPC_OBJECT, false, UNVMF_RPC_FIELD(struct p, obj), 0, 0},
+    UNVMF_RPC_ROW("name", UNVMF_RPC_STRING, true, struct p, name, 0, 8),
+    UNVMF_RPC_ROW("flag", UNVMF_RPC_BOOL, false, struct p, flag, 0, 0),
+    UNVMF_RPC_ROW("small", UNVMF_RPC_UINT, false, struct p, small, 0, 0),
+    UNVMF_RPC_ROW("mid", UNVMF_RPC_UINT, false, struct p, mid, 10, 20),
+    UNVMF_RPC_ROW("u32", UNVMF_RPC_UINT, false, struct p, u32, 0, 0),
+    UNVMF_RPC_ROW("u64", UNVMF_RPC_UINT, false, struct p, u64, 0, 0),
+    UNVMF_RPC_ROW("i", UNVMF_RPC_INT, false, struct p, i, 0, 100),
+    UNVMF_RPC_ROW("obj", UNVMF_RPC_OBJECT, false, struct p, obj, 0, 0),
 };
 
 static int decode(const char *json, struct p *out, uint64_t *present, char *err)
