@@ -124,11 +124,9 @@ struct iostat_params {
 static void rpc_bdev_get_iostat(struct unvmf_rpc_request *req, json_t *params)
 {
 	static const struct unvmf_rpc_param spec[] = {
-	    {"name", UNVMF_RPC_STRING, false, UNVMF_RPC_FIELD(struct iostat_params, name), 0, 0},
-	    {"per_channel", UNVMF_RPC_BOOL, false,
-	     UNVMF_RPC_FIELD(struct iostat_params, per_channel), 0, 0},
-	    {"reset_mode", UNVMF_RPC_STRING, false,
-	     UNVMF_RPC_FIELD(struct iostat_params, reset_mode), 0, 0},
+	    UNVMF_RPC_ROW("name", UNVMF_RPC_STRING, false, struct iostat_params, name, 0, 0),
+	    UNVMF_RPC_ROW("per_channel", UNVMF_RPC_BOOL, false, struct iostat_params, per_channel, 0, 0),
+	    UNVMF_RPC_ROW("reset_mode", UNVMF_RPC_STRING, false, struct iostat_params, reset_mode, 0, 0),
 	};
 	struct iostat_params p = {0};
 	json_t *rest = json_is_object(params) ? json_deep_copy(params) : json_incref(params);

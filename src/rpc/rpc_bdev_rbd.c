@@ -57,18 +57,13 @@ struct cluster_params {
 static void rpc_bdev_rbd_register_cluster(struct unvmf_rpc_request *req, json_t *params)
 {
 	static const struct unvmf_rpc_param spec[] = {
-	    {"name", UNVMF_RPC_STRING, true, UNVMF_RPC_FIELD(struct cluster_params, name), 0, 0},
-	    {"user_id", UNVMF_RPC_STRING, false, UNVMF_RPC_FIELD(struct cluster_params, user_id), 0,
-	     0},
-	    {"config_file", UNVMF_RPC_STRING, false,
-	     UNVMF_RPC_FIELD(struct cluster_params, config_file), 0, 4095},
-	    {"key_file", UNVMF_RPC_STRING, false, UNVMF_RPC_FIELD(struct cluster_params, key_file),
-	     0, 4095},
+	    UNVMF_RPC_ROW("name", UNVMF_RPC_STRING, true, struct cluster_params, name, 0, 0),
+	    UNVMF_RPC_ROW("user_id", UNVMF_RPC_STRING, false, struct cluster_params, user_id, 0, 0),
+	    UNVMF_RPC_ROW("config_file", UNVMF_RPC_STRING, false, struct cluster_params, config_file, 0, 4095),
+	    UNVMF_RPC_ROW("key_file", UNVMF_RPC_STRING, false, struct cluster_params, key_file, 0, 4095),
 	    /* SPDK pins librados' threads to these cores; librados' own threads float here. */
-	    {"core_mask", UNVMF_RPC_STRING, false,
-	     UNVMF_RPC_FIELD(struct cluster_params, core_mask), 0, 0},
-	    {"config_param", UNVMF_RPC_OBJECT, false,
-	     UNVMF_RPC_FIELD(struct cluster_params, config_param), 0, 0},
+	    UNVMF_RPC_ROW("core_mask", UNVMF_RPC_STRING, false, struct cluster_params, core_mask, 0, 0),
+	    UNVMF_RPC_ROW("config_param", UNVMF_RPC_OBJECT, false, struct cluster_params, config_param, 0, 0),
 	};
 	struct cluster_params p = {0};
 	struct unvmf_rbd_conn_params conn = {0};
@@ -99,7 +94,7 @@ struct name_params {
 static void rpc_bdev_rbd_unregister_cluster(struct unvmf_rpc_request *req, json_t *params)
 {
 	static const struct unvmf_rpc_param spec[] = {
-	    {"name", UNVMF_RPC_STRING, true, UNVMF_RPC_FIELD(struct name_params, name), 0, 0},
+	    UNVMF_RPC_ROW("name", UNVMF_RPC_STRING, true, struct name_params, name, 0, 0),
 	};
 	struct name_params p = {0};
 	int rc;
@@ -155,7 +150,7 @@ static void cluster_info_add(const struct unvmf_rbd_cluster_info *info, void *ar
 static void rpc_bdev_rbd_get_clusters_info(struct unvmf_rpc_request *req, json_t *params)
 {
 	static const struct unvmf_rpc_param spec[] = {
-	    {"name", UNVMF_RPC_STRING, false, UNVMF_RPC_FIELD(struct name_params, name), 0, 0},
+	    UNVMF_RPC_ROW("name", UNVMF_RPC_STRING, false, struct name_params, name, 0, 0),
 	};
 	struct name_params p = {0};
 	json_t *list;
@@ -199,20 +194,14 @@ struct create_params {
 static void rpc_bdev_rbd_create(struct unvmf_rpc_request *req, json_t *params)
 {
 	static const struct unvmf_rpc_param spec[] = {
-	    {"name", UNVMF_RPC_STRING, false, UNVMF_RPC_FIELD(struct create_params, name), 0,
-	     UNVMF_BDEV_NAME_MAX - 1},
-	    {"user_id", UNVMF_RPC_STRING, false, UNVMF_RPC_FIELD(struct create_params, user_id), 0,
-	     0},
-	    {"pool_name", UNVMF_RPC_STRING, true, UNVMF_RPC_FIELD(struct create_params, pool_name),
-	     0, 0},
-	    {"rbd_name", UNVMF_RPC_STRING, true, UNVMF_RPC_FIELD(struct create_params, rbd_name), 0,
-	     0},
-	    {"block_size", UNVMF_RPC_UINT, true, UNVMF_RPC_FIELD(struct create_params, block_size),
-	     512, 65536},
-	    {"config", UNVMF_RPC_OBJECT, false, UNVMF_RPC_FIELD(struct create_params, config), 0, 0},
-	    {"cluster_name", UNVMF_RPC_STRING, false,
-	     UNVMF_RPC_FIELD(struct create_params, cluster_name), 0, 0},
-	    {"uuid", UNVMF_RPC_STRING, false, UNVMF_RPC_FIELD(struct create_params, uuid), 0, 0},
+	    UNVMF_RPC_ROW("name", UNVMF_RPC_STRING, false, struct create_params, name, 0, UNVMF_BDEV_NAME_MAX - 1),
+	    UNVMF_RPC_ROW("user_id", UNVMF_RPC_STRING, false, struct create_params, user_id, 0, 0),
+	    UNVMF_RPC_ROW("pool_name", UNVMF_RPC_STRING, true, struct create_params, pool_name, 0, 0),
+	    UNVMF_RPC_ROW("rbd_name", UNVMF_RPC_STRING, true, struct create_params, rbd_name, 0, 0),
+	    UNVMF_RPC_ROW("block_size", UNVMF_RPC_UINT, true, struct create_params, block_size, 512, 65536),
+	    UNVMF_RPC_ROW("config", UNVMF_RPC_OBJECT, false, struct create_params, config, 0, 0),
+	    UNVMF_RPC_ROW("cluster_name", UNVMF_RPC_STRING, false, struct create_params, cluster_name, 0, 0),
+	    UNVMF_RPC_ROW("uuid", UNVMF_RPC_STRING, false, struct create_params, uuid, 0, 0),
 	};
 	struct create_params p = {0};
 	struct unvmf_rbd_bdev_params bp = {0};
@@ -283,9 +272,8 @@ struct resize_params {
 static void rpc_bdev_rbd_resize(struct unvmf_rpc_request *req, json_t *params)
 {
 	static const struct unvmf_rpc_param spec[] = {
-	    {"name", UNVMF_RPC_STRING, true, UNVMF_RPC_FIELD(struct resize_params, name), 0, 0},
-	    {"new_size", UNVMF_RPC_UINT, true, UNVMF_RPC_FIELD(struct resize_params, new_size), 1,
-	     0},
+	    UNVMF_RPC_ROW("name", UNVMF_RPC_STRING, true, struct resize_params, name, 0, 0),
+	    UNVMF_RPC_ROW("new_size", UNVMF_RPC_UINT, true, struct resize_params, new_size, 1, 0),
 	};
 	struct resize_params p = {0};
 	int rc;
