@@ -6,6 +6,7 @@
  * multi-byte fields are little endian.
  */
 #include <assert.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* AUTH_Send / AUTH_Receive CDW10: SECP, SPSP0, SPSP1 for DH-HMAC-CHAP. */
@@ -161,10 +162,11 @@ struct nvmf_auth_cmd {
 	uint8_t rsvd2[19];
 	uint8_t dptr[16];
 	uint8_t rsvd3;
-	uint8_t secp;
 	uint8_t spsp0;
 	uint8_t spsp1;
+	uint8_t secp; /* CDW10 bits 31:24 */
 	uint32_t len; /* TL (send) or AL (receive) */
 	uint8_t rsvd4[16];
 };
 static_assert(sizeof(struct nvmf_auth_cmd) == 64, "auth cmd");
+static_assert(offsetof(struct nvmf_auth_cmd, secp) == 43, "SECP is CDW10 bits 31:24");
