@@ -21,6 +21,10 @@ struct identify_args {
 	bool json;
 	const char *psk_path;
 	const char *psk_identity;
+	const char *dhchap_key;       /* key files, as spdk_nvme_perf's --dhchap-key */
+	const char *dhchap_ctrlr_key;
+	const char *dhchap_digests;   /* comma-separated names offered */
+	const char *dhchap_dhgroups;
 };
 
 static void usage(const char *prog)
@@ -30,7 +34,10 @@ static void usage(const char *prog)
 		"          [--hostnqn NQN] [--json] [--psk-path FILE [--psk-identity ID]]\n"
 		"  without subnqn (or with the discovery NQN) prints the discovery log\n"
 		"  --psk-path FILE     NVMe/TCP over TLS 1.3 with the PSK in FILE (interchange\n"
-		"                      format, mode 0600); --psk-identity overrides the identity\n",
+		"                      format, mode 0600); --psk-identity overrides the identity\n"
+		"  --dhchap-key FILE   DH-HMAC-CHAP with the host secret in FILE (DHHC-1, 0600)\n"
+		"  --dhchap-ctrlr-key FILE  authenticate the controller too, with its secret\n"
+		"  --dhchap-digests LIST, --dhchap-dhgroups LIST  offer only these (default all)\n",
 		prog);
 }
 
@@ -42,6 +49,10 @@ static int parse_args(int argc, char **argv, struct identify_args *a)
 		{"json", no_argument, NULL, 'j'},
 		{"psk-path", required_argument, NULL, 'k'},
 		{"psk-identity", required_argument, NULL, 'I'},
+		{"dhchap-key", required_argument, NULL, 0x100},
+		{"dhchap-ctrlr-key", required_argument, NULL, 0x101},
+		{"dhchap-digests", required_argument, NULL, 0x102},
+		{"dhchap-dhgroups", required_argument, NULL, 0x103},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -74,11 +85,24 @@ static int parse_args(int argc, char **argv, struct identify_args *a)
 		case 'I':
 			a->psk_identity = optarg;
 			break;
+		case 0x100:
+			a->dhchap_key = optarg;
+			break;
+		case 0x101:
+			a->dhchap_ctrlr_key = optarg;
+			break;
+		case 0x102:
+			a->dhchap_digests = optarg;
+			break;
+		case 0x103:
+			a->dhchap_dhgroups = optarg;
+			break;
 		default:
 			return -EINVAL;
 		}
 	}
-	if (!have_trid || optind != argc || (a->psk_identity && !a->psk_path))
+	if (!have_trid || optind != argc || (a->psk_identity && !a->psk_path) ||
+	    (a->dhchap_ctrlr_key && !a->dhchap_key))
 		return -EINVAL;
 	return 0;
 }
@@ -392,6 +416,10 @@ static void connect_error_print(const struct identify_args *a, const struct unvm
 			unvmf_host_status_str(err->cqe.status.s.sct, err->cqe.status.s.sc));
 	if (err->stage == UNVMF_HOST_STAGE_TLS)
 		fprintf(stderr, " (in the TLS handshake)");
+	if (err->stage == UNVMF_HOST_STAGE_AUTH)
+		fprintf(stderr, " (in DH-HMAC-CHAP authentication%s%s)",
+			err->auth_failure ? ": the controller refused, reason " : "",
+			err->auth_failure ? (err->auth_failure == 1 ? "failed" : "code") : "");
 	if (err->term_fes)
 		fprintf(stderr, " (NVMe/TCP termination FES 0x%x: %s)", err->term_fes,
 			unvmf_host_fes_str(err->term_fes));
@@ -420,6 +448,19 @@ int main(int argc, char **argv)
 			fprintf(stderr, "PSK from %s: %s\n", a.psk_path, strerror(-rc));
 			return 1;
 		}
+	}
+	if (a.dhchap_key) {
+		rc = unvmf_host_opts_set_dhchap_files(&opts, a.dhchap_key, a.dhchap_ctrlr_key);
+		if (rc) {
+			fprintf(stderr, "DH-HMAC-CHAP keys from %s%s%s: %s\n", a.dhchap_key,
+			        a.dhchap_ctrlr_key ? ", " : "",
+			        a.dhchap_ctrlr_key ? a.dhchap_ctrlr_key : "", strerror(-rc));
+			return 1;
+		}
+	}
+	if (unvmf_host_opts_set_dhchap_lists(&opts, a.dhchap_digests, a.dhchap_dhgroups)) {
+		fprintf(stderr, "--dhchap-digests / --dhchap-dhgroups: unknown name\n");
+		return 1;
 	}
 	rc = unvmf_host_connect(&a.trid, &opts, &ctrlr, &err);
 	if (rc) {

@@ -74,6 +74,10 @@ struct perf_args {
 	bool hdgst;
 	const char *psk_path;
 	const char *psk_identity;
+	const char *dhchap_key;       /* key files, as spdk_nvme_perf's --dhchap-key */
+	const char *dhchap_ctrlr_key;
+	const char *dhchap_digests;   /* comma-separated names offered */
+	const char *dhchap_dhgroups;
 	bool ddgst;
 	bool progress; /* a line per second (default: when stdout is a terminal) */
 	bool continue_on_error;
@@ -249,7 +253,11 @@ static void usage(const char *prog)
 	    "                     bench/plot_hist.py draws it)\n"
 	    "  --psk-path FILE    NVMe/TCP over TLS 1.3 with the PSK in FILE (interchange\n"
 	    "                     format, mode 0600)\n"
-	    "  --psk-identity ID  PSK identity (default NVMe0R<hh> <hostnqn> <subnqn>)\n",
+	    "  --psk-identity ID  PSK identity (default NVMe0R<hh> <hostnqn> <subnqn>)\n"
+	    "  --dhchap-key FILE  DH-HMAC-CHAP with the host secret in FILE (DHHC-1, 0600)\n"
+	    "  --dhchap-ctrlr-key FILE  authenticate the controller too, with its secret\n"
+	    "  --dhchap-digests LIST, --dhchap-dhgroups LIST  offer only these (sha256,...;\n"
+	    "                     null,ffdhe2048,...; default all)\n",
 	    prog);
 }
 
@@ -301,6 +309,10 @@ static int parse_args(int argc, char **argv, struct perf_args *a)
 	    {"histogram", required_argument, NULL, 'S'},
 	    {"psk-path", required_argument, NULL, 'k'},
 	    {"psk-identity", required_argument, NULL, 'I'},
+	    {"dhchap-key", required_argument, NULL, 0x100},
+	    {"dhchap-ctrlr-key", required_argument, NULL, 0x101},
+	    {"dhchap-digests", required_argument, NULL, 0x102},
+	    {"dhchap-dhgroups", required_argument, NULL, 0x103},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -394,6 +406,18 @@ static int parse_args(int argc, char **argv, struct perf_args *a)
 		case 'I':
 			a->psk_identity = optarg;
 			break;
+		case 0x100:
+			a->dhchap_key = optarg;
+			break;
+		case 0x101:
+			a->dhchap_ctrlr_key = optarg;
+			break;
+		case 0x102:
+			a->dhchap_digests = optarg;
+			break;
+		case 0x103:
+			a->dhchap_dhgroups = optarg;
+			break;
 		case 'p':
 			a->progress = true;
 			break;
@@ -422,7 +446,8 @@ static int parse_args(int argc, char **argv, struct perf_args *a)
 	else if (!have_t)
 		return -EINVAL;
 	if (!have_r || !have_q || !have_o || !have_w || optind != argc ||
-	    (a->psk_identity && !a->psk_path))
+	    (a->psk_identity && !a->psk_path) ||
+	    (a->dhchap_ctrlr_key && !a->dhchap_key))
 		return -EINVAL;
 	if (isatty(STDOUT_FILENO))
 		a->progress = true;
@@ -1376,6 +1401,19 @@ int main(int argc, char **argv)
 			fprintf(stderr, "PSK from %s: %s\n", args.psk_path, strerror(-rc));
 			return 1;
 		}
+	}
+	if (args.dhchap_key) {
+		rc = unvmf_host_opts_set_dhchap_files(&opts, args.dhchap_key, args.dhchap_ctrlr_key);
+		if (rc) {
+			fprintf(stderr, "DH-HMAC-CHAP keys from %s%s%s: %s\n", args.dhchap_key,
+			        args.dhchap_ctrlr_key ? ", " : "",
+			        args.dhchap_ctrlr_key ? args.dhchap_ctrlr_key : "", strerror(-rc));
+			return 1;
+		}
+	}
+	if (unvmf_host_opts_set_dhchap_lists(&opts, args.dhchap_digests, args.dhchap_dhgroups)) {
+		fprintf(stderr, "--dhchap-digests / --dhchap-dhgroups: unknown name\n");
+		return 1;
 	}
 	/* Task buffers live until after their qpair is destroyed: RDMA may register them once. */
 	opts.rdma_mr_cache = true;

@@ -40,6 +40,8 @@ struct unvmf_host_qpair;
 #define UNVMF_HOST_TLS_PSK_BUF 128
 /* "NVMe1R02 <hostnqn> <subnqn> <digest>" and NUL. */
 #define UNVMF_HOST_TLS_IDENTITY_BUF 544
+/* A DH-HMAC-CHAP secret ("DHHC-1:03:<base64 of 68 bytes>:") and NUL. */
+#define UNVMF_HOST_DHCHAP_SECRET_BUF 128
 
 struct unvmf_host_opts {
 	/* Empty: taken from trid->hostnqn, else nqn.2014-08.org.nvmexpress:uuid:<random uuid>. */
@@ -72,6 +74,24 @@ struct unvmf_host_opts {
 	 */
 	char tls_psk[UNVMF_HOST_TLS_PSK_BUF];
 	char tls_psk_identity[UNVMF_HOST_TLS_IDENTITY_BUF];
+
+	/*
+	 * DH-HMAC-CHAP in-band authentication, run on every queue whose Connect
+	 * response asks for it (AUTHREQ.ATR). dhchap_key: the host's secret as
+	 * `nvme gen-dhchap-key` prints it ("DHHC-1:..."); empty: a controller
+	 * that asks is refused (-EACCES). dhchap_ctrlr_key (needs dhchap_key):
+	 * the controller's secret; the host then authenticates the controller
+	 * too (bidirectional) and refuses a wrong one (-EKEYREJECTED).
+	 * dhchap_digests / dhchap_dhgroups: what the host offers, bit = hash id
+	 * (1 SHA-256, 2 SHA-384, 3 SHA-512) / DH group id (0 null, 1 ffdhe2048
+	 * ... 5 ffdhe8192); 0 = all. The controller chooses among them.
+	 */
+	char dhchap_key[UNVMF_HOST_DHCHAP_SECRET_BUF];
+	char dhchap_ctrlr_key[UNVMF_HOST_DHCHAP_SECRET_BUF];
+	uint32_t dhchap_digests;
+	uint32_t dhchap_dhgroups;
+	/* Leave I/O queues unauthenticated even when asked (negative tests only). */
+	bool dhchap_skip_io_queues;
 
 	/*
 	 * NVMe/RDMA (trid trtype RDMA). rdma_provider names the provider seam
@@ -113,18 +133,36 @@ void unvmf_host_opts_init(struct unvmf_host_opts *opts);
 int unvmf_host_opts_set_psk_file(struct unvmf_host_opts *opts, const char *path,
                                  const char *identity);
 
+/*
+ * Sets opts->dhchap_key (and dhchap_ctrlr_key unless ctrlr_key_path is NULL)
+ * from key files holding DHHC-1 secrets (mode 0600, as spdk_nvme_perf's
+ * --dhchap-key / --dhchap-ctrlr-key). -EACCES for a file others may read,
+ * -EINVAL for a malformed secret, -EOPNOTSUPP without OpenSSL in this build.
+ */
+int unvmf_host_opts_set_dhchap_files(struct unvmf_host_opts *opts, const char *key_path,
+                                     const char *ctrlr_key_path);
+
+/*
+ * Restricts what the host offers: comma-separated names, as SPDK's
+ * ("sha256,sha384,sha512"; "null,ffdhe2048,...,ffdhe8192"); NULL leaves one
+ * as it is. -EINVAL for an unknown name.
+ */
+int unvmf_host_opts_set_dhchap_lists(struct unvmf_host_opts *opts, const char *digests,
+                                     const char *dhgroups);
+
 /* Where a failed connect stopped; with the NVMe status / TCP FES that stopped it. */
 enum unvmf_host_connect_stage {
 	UNVMF_HOST_STAGE_NONE = 0,
-	UNVMF_HOST_STAGE_SOCKET,	/* resolve / TCP connect */
-	UNVMF_HOST_STAGE_ICREQ,		/* transport initialization (ICReq/ICResp) */
-	UNVMF_HOST_STAGE_CONNECT,	/* Fabrics Connect */
-	UNVMF_HOST_STAGE_PROPERTY,	/* Property Get CAP/VS, Property Set CC */
-	UNVMF_HOST_STAGE_READY,		/* waiting for CSTS.RDY */
-	UNVMF_HOST_STAGE_IDENTIFY,	/* Identify Controller */
-	UNVMF_HOST_STAGE_FEATURES,	/* Set Features Number of Queues */
-	UNVMF_HOST_STAGE_RDMA_CM,	/* RDMA CM connect: REQ/REP private data, reject */
-	UNVMF_HOST_STAGE_TLS,		/* TLS handshake (rc: -ENOKEY, -EKEYREJECTED, ...) */
+	UNVMF_HOST_STAGE_SOCKET,   /* resolve / TCP connect */
+	UNVMF_HOST_STAGE_ICREQ,    /* transport initialization (ICReq/ICResp) */
+	UNVMF_HOST_STAGE_CONNECT,  /* Fabrics Connect */
+	UNVMF_HOST_STAGE_PROPERTY, /* Property Get CAP/VS, Property Set CC */
+	UNVMF_HOST_STAGE_READY,    /* waiting for CSTS.RDY */
+	UNVMF_HOST_STAGE_IDENTIFY, /* Identify Controller */
+	UNVMF_HOST_STAGE_FEATURES, /* Set Features Number of Queues */
+	UNVMF_HOST_STAGE_RDMA_CM,  /* RDMA CM connect: REQ/REP private data, reject */
+	UNVMF_HOST_STAGE_TLS,      /* TLS handshake (rc: -ENOKEY, -EKEYREJECTED, ...) */
+	UNVMF_HOST_STAGE_AUTH,     /* DH-HMAC-CHAP (rc: -EACCES refused, -EKEYREJECTED, ...) */
 };
 
 struct unvmf_host_error {
@@ -136,6 +174,8 @@ struct unvmf_host_error {
 	uint32_t term_fei;
 	/* NVMe/RDMA CM reject status (enum nvmf_rdma_cm_status) the controller sent, 0 if none. */
 	uint16_t rdma_reject_sts;
+	/* DH-HMAC-CHAP: the failure explanation (rescode_exp) the controller sent, 0 if none. */
+	uint8_t auth_failure;
 };
 
 /*
@@ -148,6 +188,13 @@ int unvmf_host_connect(const struct unvmf_trid *trid, const struct unvmf_host_op
 		       struct unvmf_host_ctrlr **out, struct unvmf_host_error *err);
 /* Sets CC.SHN normal shutdown (bounded wait), closes and frees. NULL is a no-op. */
 void unvmf_host_disconnect(struct unvmf_host_ctrlr *ctrlr);
+
+/*
+ * Re-authenticates the admin queue with DH-HMAC-CHAP (the host starts a new
+ * transaction with the options' secrets). -EOPNOTSUPP when the controller did
+ * not ask for authentication at Connect; errors as the connect's.
+ */
+int unvmf_host_ctrlr_reauthenticate(struct unvmf_host_ctrlr *ctrlr, struct unvmf_host_error *err);
 
 /* Connect-time facts. Pointers stay valid until disconnect. */
 const struct nvme_id_ctrl *unvmf_host_ctrlr_data(const struct unvmf_host_ctrlr *ctrlr);

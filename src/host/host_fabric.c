@@ -1,5 +1,6 @@
 /* Fabrics commands on a host qpair: Connect, Property Get/Set. */
 #include "host/host_internal.h"
+#include "proto/nvme_auth.h"
 #include "util/common.h"
 #include "util/log.h"
 
@@ -57,7 +58,13 @@ int host_qpair_fabric_connect(struct unvmf_host_qpair *qp, uint16_t cntlid, uint
 	}
 	if (cntlid_out)
 		*cntlid_out = (uint16_t)(cqe.cdw0 & 0xffff);
-	return 0;
+	if (!((cqe.cdw0 >> 16) & NVMF_CONNECT_AUTHREQ_ATR))
+		return 0;
+	if (qp->qid == 0)
+		ctrlr->auth_required = true;
+	else if (ctrlr->opts.dhchap_skip_io_queues)
+		return 0;
+	return host_qpair_authenticate(qp, timeout_ms, err);
 }
 
 int unvmf_host_property_get(struct unvmf_host_ctrlr *ctrlr, uint32_t offset, bool size8,

@@ -109,6 +109,7 @@ struct unvmf_host_ctrlr {
 	pthread_mutex_t qid_lock;	/* qid_used only; never on the I/O path */
 	uint8_t qid_used[8192];		/* bitmap of I/O qids in use */
 	uint32_t io_qpairs;
+	bool auth_required; /* the admin queue's Connect asked for DH-HMAC-CHAP */
 };
 
 uint64_t host_now_ns(void);
@@ -136,6 +137,9 @@ int host_qpair_submit(struct unvmf_host_qpair *qp, const struct nvme_sqe *sqe,
 int host_qpair_exec(struct unvmf_host_qpair *qp, const struct nvme_sqe *sqe, void *buf,
 		    uint32_t len, enum unvmf_host_dir dir, struct nvme_cqe *cqe,
 		    uint32_t timeout_ms);
+/* host_auth.c: the DH-HMAC-CHAP transaction on a connected qp (host side). */
+int host_qpair_authenticate(struct unvmf_host_qpair *qp, uint32_t timeout_ms,
+                            struct unvmf_host_error *err);
 /* Connects qp with Fabrics Connect (qid, sqsize, kato); fills *cntlid on success. */
 int host_qpair_fabric_connect(struct unvmf_host_qpair *qp, uint16_t cntlid, uint32_t kato_ms,
 			      uint32_t timeout_ms, uint16_t *cntlid_out,

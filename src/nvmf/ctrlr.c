@@ -3,6 +3,8 @@
  * Connect runs on the connecting qpair's thread under g_tgt.lock; the
  * controller's own state (CC, AER, logs) belongs to its admin qpair's thread.
  */
+#include "nvmf/auth.h"
+#include "proto/nvme_auth.h"
 #include "nvmf/nvmf_internal.h"
 #include "reactor/reactor.h"
 #include "nvmf/transport.h"
@@ -334,9 +336,15 @@ static void ctrlr_attach_qpair_locked(struct unvmf_ctrlr *ctrlr, struct unvmf_qp
 static void connect_success(struct unvmf_req *req, struct unvmf_ctrlr *ctrlr)
 {
 	struct nvmf_connect_rsp *rsp = (struct nvmf_connect_rsp *)&req->rsp;
+	int auth = unvmf_auth_qpair_connected(req->qpair, ctrlr);
 
 	memset(&req->rsp, 0, sizeof(req->rsp));
 	rsp->status_code_specific.success.cntlid = ctrlr->cntlid;
+	/* The queue then runs nothing but AUTH_Send/Receive until it is authenticated. */
+	if (auth > 0)
+		rsp->status_code_specific.success.authreq = NVMF_CONNECT_AUTHREQ_ATR;
+	else if (auth < 0)
+		unvmf_qpair_disconnect(req->qpair, "no memory for authentication");
 	unvmf_req_complete(req);
 }
 
@@ -624,6 +632,10 @@ static void fabrics_property(struct unvmf_req *req, bool set)
 		connect_fail(req, NVME_SCT_GENERIC, NVME_SC_COMMAND_SEQUENCE_ERROR);
 		return;
 	}
+	if (!unvmf_auth_qpair_allows(qpair)) {
+		connect_fail(req, NVME_SCT_COMMAND_SPECIFIC, NVMF_SC_AUTH_REQUIRED);
+		return;
+	}
 	if (qpair->qid != 0) {
 		connect_fail(req, NVME_SCT_GENERIC, NVME_SC_INVALID_FIELD);
 		return;
@@ -694,6 +706,12 @@ void unvmf_ctrlr_exec_fabrics(struct unvmf_req *req)
 	case NVMF_FCTYPE_PROPERTY_SET:
 		fabrics_property(req, true);
 		return;
+	case NVMF_FCTYPE_AUTHENTICATION_SEND:
+		unvmf_auth_send(req);
+		return;
+	case NVMF_FCTYPE_AUTHENTICATION_RECV:
+		unvmf_auth_recv(req);
+		return;
 	case NVMF_FCTYPE_DISCONNECT:
 		/* Acknowledge, then the transport sees the host close the queue. */
 		if (req->qpair->state != UNVMF_QPAIR_ACTIVE) {
@@ -714,6 +732,7 @@ void unvmf_ctrlr_qpair_gone(struct unvmf_qpair *qpair)
 {
 	struct unvmf_ctrlr *ctrlr = qpair->ctrlr;
 
+	unvmf_auth_qpair_free(qpair);
 	if (qpair->qid == 0) {
 		/* The admin queue defines the controller: its I/O queues go with it. */
 		unvmf_poller_unregister(&ctrlr->ka_poller);

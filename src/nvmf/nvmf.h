@@ -141,6 +141,8 @@ struct unvmf_qpair {
 	/* Fused operations (fused.c), qpair thread only. */
 	struct unvmf_req *fused_first;     /* a FIRST whose successor has not arrived */
 	LIST_HEAD(, unvmf_req) fused_held; /* halves held for their partner */
+	/* DH-HMAC-CHAP (auth.c), qpair thread only: NULL when the host has no secret. */
+	struct unvmf_qpair_auth *auth;
 };
 
 enum unvmf_subsystem_type {
@@ -184,6 +186,12 @@ struct unvmf_poll_group_stats {
 	uint64_t connect_refused_group_limit; /* the poll group held max_qpairs_per_group */
 	uint64_t connect_refused_kato;        /* KATO above max_kato_ms */
 	uint64_t kato_zero_reclaims;          /* KATO 0 controllers reclaimed as idle */
+	/* DH-HMAC-CHAP (auth.c): transactions that ended, by outcome. */
+	uint64_t auth_successes;
+	uint64_t auth_failures; /* refused: wrong secret, unusable hash/group, bad message, host's
+	                           failure2 */
+	uint64_t
+	    auth_timeouts; /* no complete transaction in time (also counted in auth_failures) */
 	struct unvmf_latency_hist latency;
 };
 
@@ -359,6 +367,36 @@ int unvmf_subsystem_get_host_psk(struct unvmf_subsystem *subsys, const char *hos
  * key of the first subsystem entry of hostnqn that has one. -ENOKEY if none.
  */
 int unvmf_tgt_tls_psk_find(const char *subnqn, const char *hostnqn, struct unvmf_psk_key *key);
+
+/* ---- DH-HMAC-CHAP secrets (tls_keys.c, auth.c) ---- */
+struct unvmf_dhchap_key;
+/* Names a DH-HMAC-CHAP secret (a key file holding "DHHC-1:..."); errors as unvmf_keyring_add. */
+int unvmf_keyring_add_dhchap(const char *name, const char *path,
+                             const struct unvmf_dhchap_key *key);
+/*
+ * Gives hostnqn's entry in subsys its DH-HMAC-CHAP secrets by keyring name
+ * (NULL or "": none): key authenticates the host, ctrlr_key (needs key) the
+ * controller when the host asks. Queues connected later, and every
+ * re-authentication, use the new ones. -ENOENT: no such host entry; -ENOKEY:
+ * no such DH-HMAC-CHAP key; -EINVAL: a controller key without a host key.
+ */
+int unvmf_subsystem_set_host_dhchap(struct unvmf_subsystem *subsys, const char *hostnqn,
+                                    const char *key, const char *ctrlr_key);
+/* Hosts with their PSK and DH-HMAC-CHAP key names ("" for none), under the target lock. */
+int unvmf_subsystem_foreach_host_keys(struct unvmf_subsystem *subsys,
+                                      int (*fn)(const char *hostnqn, const char *psk,
+                                                const char *key, const char *ctrlr_key, void *arg),
+                                      void *arg);
+/*
+ * The secrets of hostnqn in subnqn (any thread): -ENOKEY when the host has no
+ * DH-HMAC-CHAP key there; *has_ckey says whether ckey was filled.
+ */
+int unvmf_tgt_dhchap_keys_find(const char *subnqn, const char *hostnqn,
+                               struct unvmf_dhchap_key *key, struct unvmf_dhchap_key *ckey,
+                               bool *has_ckey);
+/* Bitmasks (bit = hash id / DH group id) the target may select; 0 leaves one unchanged. */
+void unvmf_tgt_set_dhchap_allowed(uint32_t digests, uint32_t dhgroups);
+void unvmf_tgt_get_dhchap_allowed(uint32_t *digests, uint32_t *dhgroups);
 int unvmf_tgt_remove_referral(const struct unvmf_trid *trid);
 
 /* ---- reading the configuration (reactor 0) ---- */

@@ -65,6 +65,8 @@ struct unvmf_range_lock {
 struct unvmf_host_entry {
 	char nqn[UNVMF_NQN_BUF];
 	char psk[UNVMF_KEY_NAME_BUF]; /* keyring name of its TLS PSK; empty: none */
+	char dhchap_key[UNVMF_KEY_NAME_BUF];       /* keyring name of its DH-HMAC-CHAP secret */
+	char dhchap_ctrlr_key[UNVMF_KEY_NAME_BUF]; /* the controller's secret (bidirectional) */
 	TAILQ_ENTRY(unvmf_host_entry) link;
 };
 
@@ -218,6 +220,9 @@ struct unvmf_tgt {
 	bool fault_injection;
 	bool shutting_down;
 	atomic_uint live_qpairs; /* qpairs between new_qpair and fini */
+	/* DH-HMAC-CHAP hashes and groups the target may select (bit = id); under lock. */
+	uint32_t dhchap_digests;
+	uint32_t dhchap_dhgroups;
 };
 
 extern struct unvmf_tgt g_tgt;

@@ -2,6 +2,7 @@
  * Request dispatch and completion: the one path every command takes through
  * the core, whatever the transport.
  */
+#include "nvmf/auth.h"
 #include "nvmf/nvmf_internal.h"
 #include "reactor/reactor.h"
 #include "nvmf/transport.h"
@@ -157,6 +158,10 @@ void unvmf_req_exec(struct unvmf_req *req)
 	if (unvmf_unlikely(qpair->state != UNVMF_QPAIR_ACTIVE)) {
 		/* Anything but Fabrics before Connect is a sequence error (NVMe-oF 3.3). */
 		unvmf_req_complete_status(req, NVME_SCT_GENERIC, NVME_SC_COMMAND_SEQUENCE_ERROR);
+		return;
+	}
+	if (unvmf_unlikely(qpair->auth != NULL) && !unvmf_auth_qpair_allows(qpair)) {
+		unvmf_req_complete_status(req, NVME_SCT_COMMAND_SPECIFIC, NVMF_SC_AUTH_REQUIRED);
 		return;
 	}
 	if (unvmf_unlikely(req->cmd.fuse != 0)) {

@@ -6,6 +6,7 @@
  * that a key never moves or outlives a wipe.
  */
 #include "nvmf/nvmf_internal.h"
+#include "proto/dhchap.h"
 #include "util/log.h"
 #include "util/tls_psk.h"
 
@@ -17,7 +18,9 @@ struct keyring_slot {
 	uint64_t order; /* insertion order, for the visitor */
 	char name[UNVMF_KEY_NAME_BUF];
 	char path[UNVMF_KEY_PATH_BUF];
+	bool dhchap; /* a DH-HMAC-CHAP secret (dhkey), else a TLS PSK (key) */
 	struct unvmf_psk_key key;
+	struct unvmf_dhchap_key dhkey;
 };
 
 static struct keyring_slot g_keyring[UNVMF_KEYRING_MAX];
@@ -32,7 +35,8 @@ static struct keyring_slot *keyring_find_locked(const char *name)
 	return NULL;
 }
 
-int unvmf_keyring_add(const char *name, const char *path, const struct unvmf_psk_key *key)
+static int keyring_add(const char *name, const char *path, const struct unvmf_psk_key *key,
+                       const struct unvmf_dhchap_key *dhkey)
 {
 	struct keyring_slot *slot = NULL;
 
@@ -57,10 +61,24 @@ int unvmf_keyring_add(const char *name, const char *path, const struct unvmf_psk
 	slot->order = g_keyring_next++;
 	unvmf_strlcpy(slot->name, name, sizeof(slot->name));
 	unvmf_strlcpy(slot->path, path, sizeof(slot->path));
-	slot->key = *key;
+	if (key)
+		slot->key = *key;
+	slot->dhchap = dhkey != NULL;
+	if (dhkey)
+		slot->dhkey = *dhkey;
 	pthread_mutex_unlock(&g_tgt.lock);
 	LOG_NOTICE("keyring: key '%s' added from %s", name, path);
 	return 0;
+}
+
+int unvmf_keyring_add(const char *name, const char *path, const struct unvmf_psk_key *key)
+{
+	return keyring_add(name, path, key, NULL);
+}
+
+int unvmf_keyring_add_dhchap(const char *name, const char *path, const struct unvmf_dhchap_key *key)
+{
+	return keyring_add(name, path, NULL, key);
 }
 
 /* Under the lock: whether a host entry of some subsystem names the key. */
@@ -73,7 +91,8 @@ static bool keyring_in_use_locked(const char *name)
 	{
 		TAILQ_FOREACH(h, &subsys->hosts, link)
 		{
-			if (strcmp(h->psk, name) == 0)
+			if (strcmp(h->psk, name) == 0 || strcmp(h->dhchap_key, name) == 0 ||
+			    strcmp(h->dhchap_ctrlr_key, name) == 0)
 				return true;
 		}
 	}
@@ -157,7 +176,8 @@ int unvmf_subsystem_set_host_psk(struct unvmf_subsystem *subsys, const char *hos
 		pthread_mutex_unlock(&g_tgt.lock);
 		return -ENOENT;
 	}
-	if (key_name && key_name[0] && !keyring_find_locked(key_name)) {
+	if (key_name && key_name[0] &&
+	    (!keyring_find_locked(key_name) || keyring_find_locked(key_name)->dhchap)) {
 		pthread_mutex_unlock(&g_tgt.lock);
 		return -ENOKEY;
 	}
@@ -188,7 +208,9 @@ static const struct keyring_slot *host_key_locked(struct unvmf_subsystem *subsys
 {
 	struct unvmf_host_entry *h = host_find_locked(subsys, hostnqn);
 
-	return h && h->psk[0] ? keyring_find_locked(h->psk) : NULL;
+	const struct keyring_slot *slot = h && h->psk[0] ? keyring_find_locked(h->psk) : NULL;
+
+	return slot && !slot->dhchap ? slot : NULL;
 }
 
 int unvmf_tgt_tls_psk_find(const char *subnqn, const char *hostnqn, struct unvmf_psk_key *key)
@@ -277,5 +299,110 @@ void unvmf_keyring_wipe(void)
 	pthread_mutex_lock(&g_tgt.lock);
 	memset(g_keyring, 0, sizeof(g_keyring));
 	g_keyring_next = 0;
+	pthread_mutex_unlock(&g_tgt.lock);
+}
+
+/* Under the lock: the DH-HMAC-CHAP secret named name, NULL if none (or a PSK). */
+static const struct keyring_slot *dhchap_find_locked(const char *name)
+{
+	const struct keyring_slot *slot = name[0] ? keyring_find_locked(name) : NULL;
+
+	return slot && slot->dhchap ? slot : NULL;
+}
+
+int unvmf_subsystem_set_host_dhchap(struct unvmf_subsystem *subsys, const char *hostnqn,
+                                    const char *key, const char *ctrlr_key)
+{
+	struct unvmf_host_entry *h;
+
+	key = key ? key : "";
+	ctrlr_key = ctrlr_key ? ctrlr_key : "";
+	if (strlen(key) >= UNVMF_KEY_NAME_BUF || strlen(ctrlr_key) >= UNVMF_KEY_NAME_BUF)
+		return -ENAMETOOLONG;
+	if (ctrlr_key[0] && !key[0])
+		return -EINVAL;
+	pthread_mutex_lock(&g_tgt.lock);
+	h = host_find_locked(subsys, hostnqn);
+	if (!h) {
+		pthread_mutex_unlock(&g_tgt.lock);
+		return -ENOENT;
+	}
+	if ((key[0] && !dhchap_find_locked(key)) ||
+	    (ctrlr_key[0] && !dhchap_find_locked(ctrlr_key))) {
+		pthread_mutex_unlock(&g_tgt.lock);
+		return -ENOKEY;
+	}
+	unvmf_strlcpy(h->dhchap_key, key, sizeof(h->dhchap_key));
+	unvmf_strlcpy(h->dhchap_ctrlr_key, ctrlr_key, sizeof(h->dhchap_ctrlr_key));
+	pthread_mutex_unlock(&g_tgt.lock);
+	return 0;
+}
+
+int unvmf_subsystem_foreach_host_keys(struct unvmf_subsystem *subsys,
+                                      int (*fn)(const char *hostnqn, const char *psk,
+                                                const char *key, const char *ctrlr_key, void *arg),
+                                      void *arg)
+{
+	struct unvmf_host_entry *h;
+	int rc = 0;
+
+	pthread_mutex_lock(&g_tgt.lock);
+	TAILQ_FOREACH(h, &subsys->hosts, link)
+	{
+		rc = fn(h->nqn, h->psk, h->dhchap_key, h->dhchap_ctrlr_key, arg);
+		if (rc)
+			break;
+	}
+	pthread_mutex_unlock(&g_tgt.lock);
+	return rc;
+}
+
+int unvmf_tgt_dhchap_keys_find(const char *subnqn, const char *hostnqn,
+                               struct unvmf_dhchap_key *key, struct unvmf_dhchap_key *ckey,
+                               bool *has_ckey)
+{
+	const struct keyring_slot *k = NULL, *ck = NULL;
+	struct unvmf_subsystem *subsys;
+	struct unvmf_host_entry *h;
+
+	pthread_mutex_lock(&g_tgt.lock);
+	subsys = unvmf_subsystem_find(subnqn);
+	h = subsys && subsys->type == UNVMF_SUBSYSTEM_NVME ? host_find_locked(subsys, hostnqn)
+	                                                   : NULL;
+	if (h) {
+		k = dhchap_find_locked(h->dhchap_key);
+		ck = dhchap_find_locked(h->dhchap_ctrlr_key);
+	}
+	if (k) {
+		*key = k->dhkey;
+		*has_ckey = ck != NULL;
+		if (ck)
+			*ckey = ck->dhkey;
+	}
+	pthread_mutex_unlock(&g_tgt.lock);
+	return k ? 0 : -ENOKEY;
+}
+
+#define DHCHAP_ALL_DIGESTS                                                                         \
+	((1u << NVME_AUTH_HASH_SHA256) | (1u << NVME_AUTH_HASH_SHA384) |                           \
+	 (1u << NVME_AUTH_HASH_SHA512))
+#define DHCHAP_ALL_DHGROUPS ((1u << NVME_AUTH_DHGROUP_COUNT) - 1)
+
+void unvmf_tgt_set_dhchap_allowed(uint32_t digests, uint32_t dhgroups)
+{
+	pthread_mutex_lock(&g_tgt.lock);
+	if (digests)
+		g_tgt.dhchap_digests = digests & DHCHAP_ALL_DIGESTS;
+	if (dhgroups)
+		g_tgt.dhchap_dhgroups = dhgroups & DHCHAP_ALL_DHGROUPS;
+	pthread_mutex_unlock(&g_tgt.lock);
+}
+
+void unvmf_tgt_get_dhchap_allowed(uint32_t *digests, uint32_t *dhgroups)
+{
+	pthread_mutex_lock(&g_tgt.lock);
+	/* 0 until set: everything, as SPDK's defaults. */
+	*digests = g_tgt.dhchap_digests ? g_tgt.dhchap_digests : DHCHAP_ALL_DIGESTS;
+	*dhgroups = g_tgt.dhchap_dhgroups ? g_tgt.dhchap_dhgroups : DHCHAP_ALL_DHGROUPS;
 	pthread_mutex_unlock(&g_tgt.lock);
 }

@@ -172,6 +172,15 @@ void unvmf_rpc_rbd_config_save(json_t *list);
 /* rpc_bdev_iostat.c: bdev_get_iostat. */
 void unvmf_rpc_register_bdev_iostat_methods(void);
 void unvmf_rpc_register_nvmf_methods(void);
+/* rpc_nvmf_auth_methods.c: nvmf_subsystem_set_keys. */
+void unvmf_rpc_register_nvmf_auth_methods(void);
+/*
+ * Gives hostnqn's entry its DH-HMAC-CHAP keys by keyring name (both NULL:
+ * nothing to do): 0, or the error already sent to req.
+ */
+struct unvmf_subsystem;
+int unvmf_rpc_host_dhchap_set(struct unvmf_rpc_request *req, struct unvmf_subsystem *subsys,
+                              const char *hostnqn, const char *key, const char *ctrlr_key);
 /* rpc_keyring_methods.c: keyring_file_add_key, keyring_file_remove_key, keyring_get_keys. */
 void unvmf_rpc_register_keyring_methods(void);
 /* The keyring's save_config entries (a new list). */

@@ -42,13 +42,18 @@ struct subsystem_config {
 	const char *nqn;
 };
 
-static int host_config(const char *hostnqn, const char *psk, void *arg)
+static int host_config(const char *hostnqn, const char *psk, const char *dhchap_key,
+                       const char *dhchap_ctrlr_key, void *arg)
 {
 	struct subsystem_config *c = arg;
 	json_t *p = json_pack("{s:s, s:s}", "nqn", c->nqn, "host", hostnqn);
 
 	if (p && psk[0])
 		json_object_set_new(p, "psk", json_string(psk));
+	if (p && dhchap_key[0])
+		json_object_set_new(p, "dhchap_key", json_string(dhchap_key));
+	if (p && dhchap_ctrlr_key[0])
+		json_object_set_new(p, "dhchap_ctrlr_key", json_string(dhchap_ctrlr_key));
 	config_add(c->list, "nvmf_subsystem_add_host", p);
 	return 0;
 }
@@ -100,7 +105,7 @@ static int subsystem_config(struct unvmf_subsystem *subsys, void *arg)
 		                     "allow_any_host", s.allow_any_host, "max_namespaces",
 		                     (int)s.max_namespaces, "min_cntlid", s.min_cntlid,
 		                     "max_cntlid", s.max_cntlid, "ana_reporting", s.ana_reporting));
-		unvmf_subsystem_foreach_host_psk(subsys, host_config, &c);
+		unvmf_subsystem_foreach_host_keys(subsys, host_config, &c);
 		unvmf_subsystem_foreach_ns(subsys, ns_config, &c);
 	}
 	unvmf_subsystem_foreach_listener_opts(subsys, listener_config, &c);

@@ -13,6 +13,7 @@ void unvmf_rpc_methods_install(void)
 	unvmf_rpc_register_keyring_methods();
 	unvmf_rpc_register_nvmf_transport_methods();
 	unvmf_rpc_register_nvmf_methods();
+	unvmf_rpc_register_nvmf_auth_methods();
 	unvmf_rpc_register_nvmf_stats_methods();
 	unvmf_rpc_register_compat_methods();
 	unvmf_rpc_register_log_methods();

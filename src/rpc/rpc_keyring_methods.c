@@ -8,6 +8,7 @@
 #include "nvmf/nvmf.h"
 #include "util/common.h"
 #include "util/tls_psk.h"
+#include "proto/dhchap.h"
 
 #include <errno.h>
 #include <string.h>
@@ -45,6 +46,17 @@ static void rpc_keyring_file_add_key(struct unvmf_rpc_request *req, json_t *para
 		return;
 	}
 	rc = unvmf_psk_file_load(p.path, &key);
+	if (rc == -EINVAL) {
+		/* Not a TLS PSK: a DH-HMAC-CHAP secret, as SPDK's keyring holds either. */
+		struct unvmf_dhchap_key dhkey;
+
+		rc = unvmf_dhchap_file_load(p.path, &dhkey);
+		if (rc == 0) {
+			rc = unvmf_keyring_add_dhchap(p.name, p.path, &dhkey);
+			memset(&dhkey, 0, sizeof(dhkey));
+			goto out_added;
+		}
+	}
 	if (rc == -EACCES && stat(p.path, &st) == 0) {
 		unvmf_rpc_send_error(req, rc, "Invalid permissions for key file '%s': 0%o", p.path,
 		                     (unsigned)(st.st_mode & 07777));
@@ -52,8 +64,9 @@ static void rpc_keyring_file_add_key(struct unvmf_rpc_request *req, json_t *para
 	}
 	if (rc == -EINVAL) {
 		unvmf_rpc_send_error(req, rc,
-		                     "key file '%s' does not hold a PSK in the interchange format "
-		                     "(NVMeTLSkey-1:<hh>:<base64>:)",
+		                     "key file '%s' holds neither a PSK in the interchange format "
+		                     "(NVMeTLSkey-1:<hh>:<base64>:) nor a DH-HMAC-CHAP secret "
+		                     "(DHHC-1:<hh>:<base64>:)",
 		                     p.path);
 		return;
 	}
@@ -64,6 +77,7 @@ static void rpc_keyring_file_add_key(struct unvmf_rpc_request *req, json_t *para
 	}
 	rc = unvmf_keyring_add(p.name, p.path, &key);
 	memset(&key, 0, sizeof(key));
+out_added:
 	if (rc == -EEXIST) {
 		unvmf_rpc_send_error(req, rc, "Key '%s' already exists", p.name);
 		return;

@@ -643,10 +643,15 @@ struct host_params {
 	const char *tgt_name;
 	const char *host;
 	const char *psk; /* keyring name (add only) */
+	const char *dhchap_key; /* keyring names (add only) */
+	const char *dhchap_ctrlr_key;
 };
 
 static const struct unvmf_rpc_param g_host_spec[] = {
     UNVMF_RPC_ROW("psk", UNVMF_RPC_STRING, false, struct host_params, psk, 0, 0),
+    UNVMF_RPC_ROW("dhchap_key", UNVMF_RPC_STRING, false, struct host_params, dhchap_key, 0, 0),
+    UNVMF_RPC_ROW("dhchap_ctrlr_key", UNVMF_RPC_STRING, false, struct host_params,
+                  dhchap_ctrlr_key, 0, 0),
     UNVMF_RPC_ROW("nqn", UNVMF_RPC_STRING, true, struct host_params, nqn, 0, 0),
     UNVMF_RPC_ROW("tgt_name", UNVMF_RPC_STRING, false, struct host_params, tgt_name, 0, 0),
     UNVMF_RPC_ROW("host", UNVMF_RPC_STRING, true, struct host_params, host, 0, NVMF_NQN_MAX_LEN),
@@ -685,6 +690,11 @@ static void rpc_nvmf_subsystem_add_host(struct unvmf_rpc_request *req, json_t *p
 		unvmf_rpc_send_error(req, rc, "cannot use psk '%s' for host %s: %s", p.psk, p.host,
 		                     rc == -ENOKEY ? "no such key (keyring_file_add_key)"
 		                                   : strerror(-rc));
+		return;
+	}
+	rc = unvmf_rpc_host_dhchap_set(req, subsys, p.host, p.dhchap_key, p.dhchap_ctrlr_key);
+	if (rc) {
+		unvmf_subsystem_remove_host(subsys, p.host);
 		return;
 	}
 	unvmf_rpc_send_bool(req, true);

@@ -107,6 +107,10 @@ static json_t *group_limits_add(json_t *g, struct unvmf_poll_group *group)
 	                              (json_int_t)s->connect_refused_group_limit,
 	                              "connect_refused_kato", (json_int_t)s->connect_refused_kato,
 	                              "kato_zero_reclaims", (json_int_t)s->kato_zero_reclaims));
+	json_object_set_new(g, "auth",
+	                    json_pack("{s:I, s:I, s:I}", "successes", (json_int_t)s->auth_successes,
+	                              "failures", (json_int_t)s->auth_failures, "timeouts",
+	                              (json_int_t)s->auth_timeouts));
 	return g;
 }
 

@@ -49,7 +49,6 @@ struct compat_param {
 #define FILE_BDEVS "bdev_aio_create|bdev_uring_create"
 #define NO_MD "metadata is not supported"
 #define NO_PI "protection information is not supported"
-#define NO_DHCHAP "DH-HMAC-CHAP authentication is not supported"
 #define NO_CRDT "command retry delays are not supported"
 #define NO_PASSTHRU "admin command passthru is not supported"
 
@@ -98,7 +97,6 @@ static const struct compat_param g_compat[] = {
             "ANA groups other than the namespace's own are not supported"),
     NEUTRAL("nvmf_subsystem_listener_set_ana_state", "anagrpid", "null",
             "ANA groups other than the namespace's own are not supported"),
-    NEUTRAL("nvmf_subsystem_add_host", "dhchap_key|dhchap_ctrlr_key", "null", NO_DHCHAP),
     IGNORE("nvmf_subsystem_remove_host", "timeout_ms",
            "unvmf disconnects the host's controllers at once"),
     IGNORE("nvmf_subsystem_add_listener", "sock_impl", "unvmf has one socket implementation"),
@@ -119,7 +117,7 @@ static const struct compat_param g_compat[] = {
             "restricting duplicate host connections is not supported"),
     IGNORE("nvmf_set_config", "poll_groups_mask", "unvmf runs a poll group on every reactor"),
     IGNORE("nvmf_set_config", "dhchap_digests|dhchap_dhgroups",
-           "no DH-HMAC-CHAP key can be configured, so the list changes nothing"),
+           "unvmf offers every DH-HMAC-CHAP digest and DH group (the lists are not applied)"),
     NEUTRAL("nvmf_set_crdt", "crdt1|crdt2|crdt3", "0", NO_CRDT),
     IGNORE("rpc_get_methods", "include_aliases", "unvmf lists each name it answers to"),
     IGNORE("framework_get_config", "with_batches", "unvmf writes one call per object"),
@@ -141,7 +139,7 @@ static const struct compat_param g_compat[] = {
            "unvmf has no raid or iSCSI bdev to tune"),
     IGNORE("framework_set_scheduler", "*", "unvmf's reactors poll without a scheduler"),
     IGNORE("keyring_linux_set_options", "*",
-           "keys are only used by TLS and DH-HMAC-CHAP, which unvmf refuses"),
+           "unvmf's keys come from files (keyring_file_add_key), not the Linux keyring"),
 };
 
 /* Methods that take nothing but the table's parameters: accepted, nothing to do. */
@@ -169,7 +167,6 @@ static const struct compat_refusal g_refused_methods[] = {
     {"nvmf_publish_mdns_prr", "mDNS discovery is not supported"},
     {"nvmf_subsystem_set_ns_ana_group", "ANA groups other than the namespace's own"},
     {"nvmf_ns_add_host", "per-host namespace visibility is not supported"},
-    {"nvmf_subsystem_set_keys", "DH-HMAC-CHAP authentication is not supported"},
     {"bdev_nvme_attach_controller", "unvmf has no NVMe initiator bdev"},
     {"bdev_lvol_create_lvstore", "unvmf has no logical volumes"},
     {"bdev_reset_iostat", "resetting I/O statistics is not supported (bdev_get_iostat counts "
