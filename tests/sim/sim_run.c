@@ -237,12 +237,7 @@ static bool fault_apply(struct sim_world *w, struct sim_host *hosts, uint32_t nu
 		}
 		if (f->arg == RDMA_REQ_DATA_TRANSFER_TO_HOST_PENDING ||
 		    f->arg == RDMA_REQ_READY_TO_COMPLETE) {
-			/*
-			 * A response without data waits only behind a full send
-			 * queue: slower completions keep it full for longer.
-			 */
-			rdma_sim_fabric_set_delays(w->fabric, 1,
-						   f->arg == RDMA_REQ_READY_TO_COMPLETE ? 30 : 12);
+			rdma_sim_fabric_set_delays(w->fabric, 1, 12);
 			h->read_pct = 90;
 			h->big_pct = 80;
 		}
