@@ -139,6 +139,27 @@ void sim_schedule_generate(uint64_t seed, uint32_t steps, uint32_t hosts, struct
 			break;
 		}
 	}
+	/*
+	 * Every eighth seed also aims a WC error at a response waiting for
+	 * send-queue room. READY_TO_COMPLETE is occupied only while a send queue
+	 * is full, and the trap cannot raise a WC error: random schedules rarely
+	 * combine the state, the cause and a full queue. Its own generator, so
+	 * the rest of the seed's schedule stays what it was.
+	 */
+	if (seed % 8 == 5 && s->num < SIM_MAX_FAULTS) {
+		uint64_t r2 = seed ^ 0x2b7e151628aed2a6ull;
+		struct sim_fault *f = &s->faults[s->num++];
+
+		*f = (struct sim_fault){
+			.kind = SIM_FAULT_ERR_IN_STATE,
+			.at = sim_range(&r2, 1, steps / 2),
+			.host = (uint8_t)sim_range(&r2, 0, hosts - 1),
+			.qp = 1,
+			.status = RDMA_PROV_WC_RETRY_EXC_ERR,
+			.nth = SIM_ERR_WC,
+			.arg = RDMA_REQ_READY_TO_COMPLETE,
+		};
+	}
 	qsort(s->faults, s->num, sizeof(s->faults[0]), sim_fault_cmp);
 }
 

@@ -618,6 +618,23 @@ static void test_underflow_fails_qpair(void **state)
 	free(f);
 }
 
+/* A move outside rdma_req_moves[] is refused as an invariant violation, in every build. */
+static void test_move_outside_table(void **state)
+{
+	struct fake *f = fake_new(2);
+	struct rdma_req *req = &f->set.reqs[0];
+
+	rdma_req_move(req, RDMA_REQ_COMPLETING);
+	assert_int_equal(f->invariants, 1);
+	assert_true(f->error);
+	/* The queues still agree with the states. */
+	assert_int_equal(rdma_req_set_check(&f->set), 0);
+	rdma_req_move(req, RDMA_REQ_COMPLETED);
+	rdma_req_move(req, RDMA_REQ_FREE);
+	assert_int_equal(f->invariants, 1);
+	fake_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -633,6 +650,7 @@ int main(void)
 		cmocka_unit_test(test_trap_at_transition),
 		cmocka_unit_test(test_bad_sgl_through_core),
 		cmocka_unit_test(test_underflow_fails_qpair),
+		cmocka_unit_test(test_move_outside_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

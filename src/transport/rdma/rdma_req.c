@@ -24,6 +24,37 @@ const enum rdma_queue_kind rdma_state_queue[RDMA_REQ_NUM_STATES] = {
 	[RDMA_REQ_COMPLETED] = RDMA_QUEUE_NONE,
 };
 
+/*
+ * Every move a request can make: bit t of rdma_req_moves[s] = s -> t is one.
+ * rdma_req_move() refuses any other (an invariant violation), and the model
+ * (tests/model) is checked against this table and against the moves
+ * req_step() makes.
+ */
+#define TO(s) (1u << RDMA_REQ_##s)
+const uint32_t rdma_req_moves[RDMA_REQ_NUM_STATES] = {
+	[RDMA_REQ_FREE] = TO(NEW),
+	/* parse: no data or in-capsule, needs buffers, bad SGL (reject), unparsable or error */
+	[RDMA_REQ_NEW] = TO(READY_TO_EXECUTE) | TO(NEED_BUFFER) | TO(EXECUTING) | TO(COMPLETED),
+	/* buffers for a write, for a read; no buffers to be had or an Abort (reject); error */
+	[RDMA_REQ_NEED_BUFFER] = TO(DATA_TRANSFER_TO_CONTROLLER_PENDING) | TO(READY_TO_EXECUTE) |
+				 TO(EXECUTING) | TO(COMPLETED),
+	[RDMA_REQ_DATA_TRANSFER_TO_CONTROLLER_PENDING] =
+		TO(TRANSFERRING_HOST_TO_CONTROLLER) | TO(COMPLETED),
+	/* every READ in, READs left to post (the seed's batch), error */
+	[RDMA_REQ_TRANSFERRING_HOST_TO_CONTROLLER] =
+		TO(READY_TO_EXECUTE) | TO(DATA_TRANSFER_TO_CONTROLLER_PENDING) | TO(COMPLETED),
+	[RDMA_REQ_READY_TO_EXECUTE] = TO(EXECUTING) | TO(COMPLETED),
+	[RDMA_REQ_EXECUTING] = TO(EXECUTED),
+	[RDMA_REQ_EXECUTED] =
+		TO(DATA_TRANSFER_TO_HOST_PENDING) | TO(READY_TO_COMPLETE) | TO(COMPLETED),
+	/* posted (whole chain, or the part the provider took), error */
+	[RDMA_REQ_DATA_TRANSFER_TO_HOST_PENDING] = TO(COMPLETING) | TO(COMPLETED),
+	[RDMA_REQ_READY_TO_COMPLETE] = TO(COMPLETING) | TO(COMPLETED),
+	[RDMA_REQ_COMPLETING] = TO(COMPLETED),
+	[RDMA_REQ_COMPLETED] = TO(FREE),
+};
+#undef TO
+
 static const char *const g_state_names[RDMA_REQ_NUM_STATES] = {
 	"FREE", "NEW", "NEED_BUFFER", "DATA_TRANSFER_TO_CONTROLLER_PENDING",
 	"TRANSFERRING_HOST_TO_CONTROLLER", "READY_TO_EXECUTE", "EXECUTING", "EXECUTED",
@@ -125,6 +156,9 @@ void rdma_req_move(struct rdma_req *req, enum rdma_req_state state)
 	struct rdma_req_set *set = req->set;
 	enum rdma_queue_kind to = rdma_state_queue[state];
 
+	/* The queues stay consistent either way; the qpair goes to error. */
+	if (unvmf_unlikely(!(rdma_req_moves[req->state] & (1u << state))))
+		set_violated(set, "a move the state table does not allow");
 	if (req->queue != RDMA_QUEUE_NONE) {
 		struct rdma_req_queue *q = &set->queues[req->queue];
 

@@ -190,6 +190,8 @@ struct rdma_req_set {
 
 
 extern const enum rdma_queue_kind rdma_state_queue[RDMA_REQ_NUM_STATES];
+/* Bit t of rdma_req_moves[s]: the move s -> t is one the state machine makes. */
+extern const uint32_t rdma_req_moves[RDMA_REQ_NUM_STATES];
 /*
  * Process-wide (state, event) coverage: when set (the simulator does), every
  * request set records into it as well as into its own set->coverage.
