@@ -313,6 +313,21 @@ int unvmf_host_write_zeroes(struct unvmf_host_qpair *qpair, uint32_t nsid, uint6
 int unvmf_host_dsm(struct unvmf_host_qpair *qpair, uint32_t nsid, uint32_t nr_ranges,
 		   const struct iovec *iov, int iovcnt, unvmf_host_cb cb, void *cb_arg);
 /*
+ * Reservation commands. keys (Register: CRKEY then NRKEY; Acquire: CRKEY then
+ * PRKEY; Release: CRKEY) are the little-endian payload and must stay valid
+ * until cb runs; rrega/racqa/rrela, rtype and cptpl are the spec's field
+ * values. Report fills buf (len: a multiple of 4) with EDS as asked.
+ */
+int unvmf_host_resv_register(struct unvmf_host_qpair *qpair, uint32_t nsid, uint8_t rrega,
+			     bool iekey, uint8_t cptpl, uint64_t keys[2], unvmf_host_cb cb,
+			     void *cb_arg);
+int unvmf_host_resv_acquire(struct unvmf_host_qpair *qpair, uint32_t nsid, uint8_t racqa,
+			    uint8_t rtype, uint64_t keys[2], unvmf_host_cb cb, void *cb_arg);
+int unvmf_host_resv_release(struct unvmf_host_qpair *qpair, uint32_t nsid, uint8_t rrela,
+			    uint8_t rtype, uint64_t *crkey, unvmf_host_cb cb, void *cb_arg);
+int unvmf_host_resv_report(struct unvmf_host_qpair *qpair, uint32_t nsid, bool eds, void *buf,
+			   uint32_t len, unvmf_host_cb cb, void *cb_arg);
+/*
  * Sends sqe as given except cid and the data pointer (SGL set by the
  * transport); dir from the opcode's low bits (01b to controller, 10b from),
  * none when iovcnt is 0. For tests that need odd commands.

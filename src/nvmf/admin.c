@@ -95,7 +95,10 @@ static void identify_ctrlr(struct unvmf_req *req)
 		cd->sqes = 0x66;
 		cd->cqes = 0x44;
 		cd->nn = subsys->max_namespaces;
-		cd->oncs = NVME_ONCS_COMPARE | NVME_ONCS_DSM | NVME_ONCS_WRITE_ZEROES;
+		cd->oncs = NVME_ONCS_COMPARE | NVME_ONCS_DSM | NVME_ONCS_WRITE_ZEROES |
+		           NVME_ONCS_RESERVATIONS;
+		/* 128-bit host identifiers: Linux then asks for extended reservation reports. */
+		cd->ctratt = 1;
 		cd->vwc = NVME_VWC_PRESENT;
 		/* Compare and Write, atomic against other writes to the range (range_lock.c). */
 		cd->fuses = NVME_FUSES_COMPARE_AND_WRITE;
@@ -143,6 +146,8 @@ static void identify_ns(struct unvmf_req *req)
 		nsd->nlbaf = 0;
 		nsd->flbas = 0;
 		nsd->nmic = 1;	/* may be shared by controllers */
+		/* Every reservation type, IEKEY per 1.3; PTPL with a state file. */
+		nsd->rescap = 0xfe | (ns->resv.ptpl_file ? 1 : 0);
 		nsd->lbaf[0].lbads = (uint8_t)log2u(bdev->block_size);
 		nsd->noiob = 0;
 		if (ns->has_nguid)
@@ -389,6 +394,29 @@ static void log_changed_ns(struct unvmf_req *req, uint64_t offset, uint32_t len,
 }
 
 /*
+ * Reservation Notification: the oldest entry, which reading consumes; Number
+ * of Available Log Pages counts those left behind it. Empty: all zero.
+ */
+static void log_resv_notification(struct unvmf_req *req, uint64_t offset, uint32_t len, bool rae)
+{
+	struct unvmf_ctrlr *ctrlr = req->qpair->ctrlr;
+	uint8_t page[64] = {0};
+
+	if (ctrlr->num_resv_log > 0) {
+		memcpy(page, &ctrlr->resv_log[0].count, 8);
+		page[8] = ctrlr->resv_log[0].type;
+		page[9] = (uint8_t)UNVMF_MIN(ctrlr->num_resv_log - 1, 255u);
+		memcpy(page + 12, &ctrlr->resv_log[0].nsid, 4);
+		memmove(&ctrlr->resv_log[0], &ctrlr->resv_log[1],
+		        (ctrlr->num_resv_log - 1) * sizeof(ctrlr->resv_log[0]));
+		ctrlr->num_resv_log--;
+	}
+	log_copy(req, page, sizeof(page), offset, len);
+	if (!rae)
+		ctrlr->resv_masked = false;
+}
+
+/*
  * Commands Supported and Effects: every command unvmf_ctrlr_exec_admin and
  * unvmf_io_exec implement (Fabrics commands are not listed: they have their
  * own opcode space). The ones that change logical block content say so
@@ -401,7 +429,13 @@ static void log_cmd_effects(struct unvmf_req *req, uint64_t offset, uint32_t len
 	                                NVME_OPC_ABORT,        NVME_OPC_SET_FEATURES,
 	                                NVME_OPC_GET_FEATURES, NVME_OPC_ASYNC_EVENT_REQUEST,
 	                                NVME_OPC_KEEP_ALIVE};
-	static const uint8_t io_read[] = {NVME_OPC_READ, NVME_OPC_FLUSH, NVME_OPC_COMPARE};
+	static const uint8_t io_read[] = {NVME_OPC_READ,
+	                                  NVME_OPC_FLUSH,
+	                                  NVME_OPC_COMPARE,
+	                                  NVME_OPC_RESERVATION_REGISTER,
+	                                  NVME_OPC_RESERVATION_REPORT,
+	                                  NVME_OPC_RESERVATION_ACQUIRE,
+	                                  NVME_OPC_RESERVATION_RELEASE};
 	static const uint8_t io_write[] = {NVME_OPC_WRITE, NVME_OPC_WRITE_ZEROES,
 	                                   NVME_OPC_DATASET_MANAGEMENT};
 	struct nvme_cmd_effects_log *log = calloc(1, sizeof(*log));
@@ -545,6 +579,9 @@ static void admin_get_log_page(struct unvmf_req *req)
 	case NVME_LOG_COMMAND_EFFECTS:
 		log_cmd_effects(req, offset, (uint32_t)len);
 		return;
+	case NVME_LOG_RESERVATION_NOTIFICATION:
+		log_resv_notification(req, offset, (uint32_t)len, rae);
+		break;
 	default:
 		admin_done(req, NVME_SCT_COMMAND_SPECIFIC, NVME_SC_INVALID_LOG_PAGE);
 		return;
@@ -633,6 +670,27 @@ static void admin_features(struct unvmf_req *req, bool set)
 	case NVME_FEAT_TEMPERATURE_THRESHOLD:
 		req->rsp.cdw0 = set ? cdw11 & 0xffff : 0x157;	/* 343 K */
 		break;
+	case NVME_FEAT_RESERVATION_NOTIFICATION_MASK:
+		/* One mask for all the controller's namespaces (any NSID sets it). */
+		if (set)
+			ctrlr->resv_mask = cdw11 & 0xe;
+		req->rsp.cdw0 = ctrlr->resv_mask;
+		break;
+	case NVME_FEAT_RESERVATION_PERSISTENCE: {
+		struct unvmf_ns *ns = ns_lookup(ctrlr->subsys, req->cmd.nsid);
+
+		/* Changed only by Reservation Register's CPTPL. */
+		if (set) {
+			admin_done(req, NVME_SCT_COMMAND_SPECIFIC, NVME_SC_FEATURE_NOT_CHANGEABLE);
+			return;
+		}
+		if (!ns) {
+			admin_done(req, NVME_SCT_GENERIC, NVME_SC_INVALID_NAMESPACE_OR_FORMAT);
+			return;
+		}
+		req->rsp.cdw0 = unvmf_resv_ptpl_state(&ns->resv);
+		break;
+	}
 	case NVME_FEAT_HOST_IDENTIFIER:
 		if (set) {
 			admin_done(req, NVME_SCT_COMMAND_SPECIFIC, NVME_SC_FEATURE_NOT_CHANGEABLE);
@@ -697,12 +755,14 @@ void unvmf_ctrlr_aer_abort_all(struct unvmf_ctrlr *ctrlr)
 enum ctrlr_notice {
 	CTRLR_NOTICE_NS_CHANGED,	/* Namespace Attribute Changed, log 04h */
 	CTRLR_NOTICE_DISCOVERY_CHANGED, /* Discovery Log Page Change, log 70h */
+	CTRLR_NOTICE_RESERVATION,       /* I/O command specific, log 80h (reservation.c) */
 };
 
 struct ctrlr_notice_msg {
 	struct unvmf_ctrlr *ctrlr;
 	enum ctrlr_notice kind;
-	uint32_t nsid; /* CTRLR_NOTICE_NS_CHANGED */
+	uint32_t nsid;    /* CTRLR_NOTICE_NS_CHANGED, CTRLR_NOTICE_RESERVATION */
+	uint8_t resv_type; /* CTRLR_NOTICE_RESERVATION: enum unvmf_resv_notice */
 };
 
 static void ctrlr_changed_ns_add(struct unvmf_ctrlr *ctrlr, uint32_t nsid)
@@ -720,6 +780,33 @@ static void ctrlr_changed_ns_add(struct unvmf_ctrlr *ctrlr, uint32_t nsid)
 	}
 }
 
+/*
+ * A reservation notice: an entry in the log unless masked, and an AER of type
+ * I/O command specific (no AEC bit governs it) until the host reads log 80h.
+ */
+static void ctrlr_resv_notice(struct unvmf_ctrlr *ctrlr, uint8_t type, uint32_t nsid)
+{
+	if (ctrlr->resv_mask & (1u << type))
+		return;
+	if (ctrlr->num_resv_log == UNVMF_ARRAY_SIZE(ctrlr->resv_log)) {
+		/* Full: the oldest goes; the count shows the host what it missed. */
+		memmove(&ctrlr->resv_log[0], &ctrlr->resv_log[1],
+		        (ctrlr->num_resv_log - 1) * sizeof(ctrlr->resv_log[0]));
+		ctrlr->num_resv_log--;
+	}
+	ctrlr->resv_log_count = ctrlr->resv_log_count == UINT64_MAX ? 1 : ctrlr->resv_log_count + 1;
+	ctrlr->resv_log[ctrlr->num_resv_log].count = ctrlr->resv_log_count;
+	ctrlr->resv_log[ctrlr->num_resv_log].type = type;
+	ctrlr->resv_log[ctrlr->num_resv_log].nsid = nsid;
+	ctrlr->num_resv_log++;
+	if (!ctrlr->resv_masked && ctrlr->num_events < UNVMF_ARRAY_SIZE(ctrlr->events)) {
+		ctrlr->resv_masked = true;
+		ctrlr->events[ctrlr->num_events++].cdw0 =
+		    nvme_aer_cdw0(NVME_AER_TYPE_IO, 0, NVME_LOG_RESERVATION_NOTIFICATION);
+		aer_try_complete(ctrlr);
+	}
+}
+
 static void ctrlr_notice_msg(void *arg)
 {
 	struct ctrlr_notice_msg *msg = arg;
@@ -730,6 +817,10 @@ static void ctrlr_notice_msg(void *arg)
 
 	if (!ctrlr->admin_qpair || ctrlr->failed)
 		goto put;
+	if (msg->kind == CTRLR_NOTICE_RESERVATION) {
+		ctrlr_resv_notice(ctrlr, msg->resv_type, msg->nsid);
+		goto put;
+	}
 	switch (msg->kind) {
 	case CTRLR_NOTICE_NS_CHANGED:
 		ctrlr_changed_ns_add(ctrlr, msg->nsid);
@@ -761,7 +852,8 @@ put:
 }
 
 /* Under g_tgt.lock: hands the notice to the controller's admin thread. */
-static void ctrlr_notice_locked(struct unvmf_ctrlr *ctrlr, enum ctrlr_notice kind, uint32_t nsid)
+static void ctrlr_notice_locked(struct unvmf_ctrlr *ctrlr, enum ctrlr_notice kind, uint32_t nsid,
+                                uint8_t resv_type)
 {
 	struct ctrlr_notice_msg *msg;
 
@@ -773,6 +865,7 @@ static void ctrlr_notice_locked(struct unvmf_ctrlr *ctrlr, enum ctrlr_notice kin
 	msg->ctrlr = ctrlr;
 	msg->kind = kind;
 	msg->nsid = nsid;
+	msg->resv_type = resv_type;
 	unvmf_ctrlr_get_locked(ctrlr);
 	if (unvmf_thread_send_msg(ctrlr->admin_group->thread, ctrlr_notice_msg, msg)) {
 		ctrlr->refs--;
@@ -792,7 +885,7 @@ void unvmf_subsystem_ns_changed_locked(struct unvmf_subsystem *subsys, uint32_t 
 	struct unvmf_ctrlr *ctrlr;
 
 	TAILQ_FOREACH(ctrlr, &subsys->ctrlrs, link)
-		ctrlr_notice_locked(ctrlr, CTRLR_NOTICE_NS_CHANGED, nsid);
+		ctrlr_notice_locked(ctrlr, CTRLR_NOTICE_NS_CHANGED, nsid, 0);
 }
 
 void unvmf_discovery_changed_locked(void)
@@ -803,7 +896,12 @@ void unvmf_discovery_changed_locked(void)
 	if (!g_tgt.discovery)
 		return;
 	TAILQ_FOREACH(ctrlr, &g_tgt.discovery->ctrlrs, link)
-		ctrlr_notice_locked(ctrlr, CTRLR_NOTICE_DISCOVERY_CHANGED, 0);
+		ctrlr_notice_locked(ctrlr, CTRLR_NOTICE_DISCOVERY_CHANGED, 0, 0);
+}
+
+void unvmf_ctrlr_resv_notice_locked(struct unvmf_ctrlr *ctrlr, uint8_t type, uint32_t nsid)
+{
+	ctrlr_notice_locked(ctrlr, CTRLR_NOTICE_RESERVATION, nsid, type);
 }
 
 /* ---- Abort ---- */

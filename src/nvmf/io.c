@@ -493,6 +493,10 @@ void unvmf_io_fused_exec(struct unvmf_req *first, struct unvmf_req *second)
 		io_fused_fail(first, second, NVME_SCT_GENERIC, NVME_SC_INVALID_NAMESPACE_OR_FORMAT);
 		return;
 	}
+	if (unvmf_resv_held(&first->ns->resv) && unvmf_resv_io_conflict(first, true)) {
+		io_fused_fail(first, second, NVME_SCT_GENERIC, NVME_SC_RESERVATION_CONFLICT);
+		return;
+	}
 	sc = io_cmp_check(first, &slba, &nlb);
 	if (sc) {
 		io_fused_fail(first, second, NVME_SCT_GENERIC, (uint8_t)sc);
@@ -525,6 +529,24 @@ void unvmf_io_fused_exec(struct unvmf_req *first, struct unvmf_req *second)
 	unvmf_range_lock_acquire(&c->lk);
 }
 
+/* The read and write command groups of the reservation access table; others pass. */
+static bool io_resv_conflict(struct unvmf_req *req)
+{
+	if (unvmf_likely(!unvmf_resv_held(&req->ns->resv)))
+		return false;
+	switch (req->cmd.opc) {
+	case NVME_OPC_READ:
+	case NVME_OPC_COMPARE:
+		return unvmf_resv_io_conflict(req, false);
+	case NVME_OPC_WRITE:
+	case NVME_OPC_WRITE_ZEROES:
+	case NVME_OPC_DATASET_MANAGEMENT:
+		return unvmf_resv_io_conflict(req, true);
+	default:
+		return false;
+	}
+}
+
 void unvmf_io_exec(struct unvmf_req *req)
 {
 	struct unvmf_ctrlr *ctrlr = req->qpair->ctrlr;
@@ -543,7 +565,17 @@ void unvmf_io_exec(struct unvmf_req *req)
 		io_done(req, NVME_SCT_GENERIC, NVME_SC_INVALID_NAMESPACE_OR_FORMAT);
 		return;
 	}
+	if (unvmf_unlikely(io_resv_conflict(req))) {
+		io_done(req, NVME_SCT_GENERIC, NVME_SC_RESERVATION_CONFLICT);
+		return;
+	}
 	switch (req->cmd.opc) {
+	case NVME_OPC_RESERVATION_REGISTER:
+	case NVME_OPC_RESERVATION_REPORT:
+	case NVME_OPC_RESERVATION_ACQUIRE:
+	case NVME_OPC_RESERVATION_RELEASE:
+		unvmf_resv_exec(req);
+		return;
 	case NVME_OPC_READ:
 		io_rw(req, false);
 		return;

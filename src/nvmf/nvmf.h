@@ -299,6 +299,13 @@ int unvmf_subsystem_set_mn(struct unvmf_subsystem *subsys, const char *mn);
 int unvmf_subsystem_add_ns(struct unvmf_subsystem *subsys, struct unvmf_bdev *bdev, uint32_t nsid,
 			   const uint8_t *uuid, const uint8_t *nguid, const uint8_t *eui64);
 /*
+ * The same with a file for the namespace's reservation state (PTPL, SPDK's
+ * ptpl_file; NULL: none): loaded here when it exists, rewritten on each change.
+ */
+int unvmf_subsystem_add_ns_ptpl(struct unvmf_subsystem *subsys, struct unvmf_bdev *bdev,
+                                uint32_t nsid, const uint8_t *uuid, const uint8_t *nguid,
+                                const uint8_t *eui64, const char *ptpl_file);
+/*
  * Waits for in-flight I/O on the namespace, then releases it; done later on
  * reactor 0. -EINVAL for an nsid outside 1..max_namespaces, -ENOENT when no
  * namespace is attached at nsid.

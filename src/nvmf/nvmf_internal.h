@@ -12,6 +12,7 @@
  * the lock; every other reader takes it.
  */
 #include "nvmf/nvmf.h"
+#include "nvmf/reservation.h"
 
 struct unvmf_ns {
 	uint32_t nsid;
@@ -36,6 +37,7 @@ struct unvmf_ns {
 	LIST_HEAD(, unvmf_req) writes;             /* writes counted the slow way, under range_mu */
 	LIST_HEAD(, unvmf_req) blocked;            /* writes waiting for a lock, under range_mu */
 	struct unvmf_ns_group_writes *fast_writes; /* [UNVMF_MAX_POLL_GROUPS], by group index */
+	struct unvmf_resv resv;                    /* persistent reservations (reservation.c) */
 };
 
 /* Writes one poll group has in flight on a namespace unseen by range_mu; one writer. */
@@ -173,6 +175,16 @@ struct unvmf_ctrlr {
 	bool discovery_changed_masked; /* the same for a Discovery Log Page Change */
 	uint32_t changed_ns[1024]; /* changed namespace list (0xffffffff in [0] on overflow) */
 	unsigned num_changed_ns;
+	/* Reservation Notification log (reservation.c's notices), admin thread only. */
+	struct {
+		uint64_t count;
+		uint32_t nsid;
+		uint8_t type;
+	} resv_log[16];
+	unsigned num_resv_log;
+	uint64_t resv_log_count; /* the last entry's Log Page Count */
+	uint8_t resv_mask;       /* Reservation Notification Mask, bits 1-3 */
+	bool resv_masked;        /* a reservation AER is outstanding until the log is read */
 	/* Error Information log, admin thread only: collected from qlog, oldest first. */
 	uint64_t err_count;
 	struct nvme_error_log_entry errors[16];
@@ -249,6 +261,8 @@ void unvmf_subsystem_ns_changed_locked(struct unvmf_subsystem *subsys, uint32_t 
  */
 void unvmf_discovery_changed_locked(void);
 void unvmf_ctrlr_aer_abort_all(struct unvmf_ctrlr *ctrlr);
+/* Under g_tgt.lock: a Reservation Notification (enum unvmf_resv_notice) for ctrlr's host. */
+void unvmf_ctrlr_resv_notice_locked(struct unvmf_ctrlr *ctrlr, uint8_t type, uint32_t nsid);
 /* Stages an error completion of req (req's thread); false if the qid's ring is full. */
 bool unvmf_ctrlr_error_post(struct unvmf_ctrlr *ctrlr, const struct unvmf_req *req);
 /* Moves staged errors into ctrlr->errors, numbering them (admin thread). */

@@ -194,6 +194,7 @@ static void subsystem_free(struct unvmf_subsystem *subsys)
 		if (ns) {
 			unvmf_bdev_release(ns->bdev);
 			unvmf_ns_range_fini(ns);
+			unvmf_resv_fini(&ns->resv);
 			free(ns);
 		}
 	}
@@ -314,6 +315,13 @@ static void subsystem_bdev_resized(struct unvmf_bdev *bdev)
 int unvmf_subsystem_add_ns(struct unvmf_subsystem *subsys, struct unvmf_bdev *bdev, uint32_t nsid,
 			   const uint8_t *uuid, const uint8_t *nguid, const uint8_t *eui64)
 {
+	return unvmf_subsystem_add_ns_ptpl(subsys, bdev, nsid, uuid, nguid, eui64, NULL);
+}
+
+int unvmf_subsystem_add_ns_ptpl(struct unvmf_subsystem *subsys, struct unvmf_bdev *bdev,
+                                uint32_t nsid, const uint8_t *uuid, const uint8_t *nguid,
+                                const uint8_t *eui64, const char *ptpl_file)
+{
 	struct unvmf_ns *ns;
 	int rc;
 
@@ -326,6 +334,12 @@ int unvmf_subsystem_add_ns(struct unvmf_subsystem *subsys, struct unvmf_bdev *bd
 		return -ENOMEM;
 	rc = unvmf_ns_range_init(ns);
 	if (rc) {
+		free(ns);
+		return rc;
+	}
+	rc = unvmf_resv_init(&ns->resv, ptpl_file);
+	if (rc) {
+		unvmf_ns_range_fini(ns);
 		free(ns);
 		return rc;
 	}
@@ -369,6 +383,7 @@ int unvmf_subsystem_add_ns(struct unvmf_subsystem *subsys, struct unvmf_bdev *bd
 err_unlock:
 	pthread_mutex_unlock(&g_tgt.lock);
 	unvmf_ns_range_fini(ns);
+	unvmf_resv_fini(&ns->resv);
 	free(ns);
 	return rc;
 }
@@ -413,6 +428,7 @@ static int ns_remove_poll(void *arg)
 	unvmf_bdev_release(ctx->ns->bdev);
 	LOG_NOTICE("subsystem %s: namespace %u removed", ctx->nqn, ctx->ns->nsid);
 	unvmf_ns_range_fini(ctx->ns);
+	unvmf_resv_fini(&ctx->ns->resv);
 	free(ctx->ns);
 	if (ctx->done)
 		ctx->done(ctx->arg, 0);

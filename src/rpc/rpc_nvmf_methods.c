@@ -486,6 +486,7 @@ struct ns_params {
 	const char *uuid;
 	const char *nguid;
 	const char *eui64;
+	const char *ptpl_file;
 	uint32_t nsid;
 };
 
@@ -504,6 +505,7 @@ static void rpc_nvmf_subsystem_add_ns(struct unvmf_rpc_request *req, json_t *par
 	    UNVMF_RPC_ROW("uuid", UNVMF_RPC_STRING, false, struct ns_params, uuid, 0, 0),
 	    UNVMF_RPC_ROW("nguid", UNVMF_RPC_STRING, false, struct ns_params, nguid, 0, 0),
 	    UNVMF_RPC_ROW("eui64", UNVMF_RPC_STRING, false, struct ns_params, eui64, 0, 0),
+	    UNVMF_RPC_ROW("ptpl_file", UNVMF_RPC_STRING, false, struct ns_params, ptpl_file, 0, 0),
 	};
 	struct add_ns_params p = {0};
 	struct ns_params n = {0};
@@ -554,8 +556,9 @@ static void rpc_nvmf_subsystem_add_ns(struct unvmf_rpc_request *req, json_t *par
 		return;
 	}
 	/* The namespace-attribute-changed event goes out from inside the core. */
-	rc = unvmf_subsystem_add_ns(subsys, bdev, n.nsid, n.uuid ? uuid : NULL,
-	                            n.nguid ? nguid : NULL, n.eui64 ? eui64 : NULL);
+	rc = unvmf_subsystem_add_ns_ptpl(subsys, bdev, n.nsid, n.uuid ? uuid : NULL,
+	                                 n.nguid ? nguid : NULL, n.eui64 ? eui64 : NULL,
+	                                 n.ptpl_file);
 	if (rc == -EEXIST) {
 		unvmf_rpc_send_error(req, rc, "subsystem %s already has namespace %u", p.nqn,
 		                     n.nsid);

@@ -88,8 +88,6 @@ static const struct compat_param g_compat[] = {
             "NVM subsystem reset is not supported"),
     NEUTRAL("nvmf_create_subsystem", "admin_label", "null",
             "extended discovery admin labels are not supported"),
-    NEUTRAL("nvmf_subsystem_add_ns", "namespace.ptpl_file", "null",
-            "persistent reservations are not supported"),
     NEUTRAL("nvmf_subsystem_add_ns", "namespace.no_auto_visible", "false",
             "per-host namespace visibility is not supported"),
     NEUTRAL("nvmf_subsystem_add_ns", "namespace.hide_metadata", "false", NO_MD),

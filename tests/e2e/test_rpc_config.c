@@ -469,8 +469,8 @@ static void test_spdk_config_unsupported_values(void **state)
 	/* psk names a keyring key, and the fixture's keyring is empty. */
 	expect_fixture_refused("nvmf", "nvmf_subsystem_add_host", 0, NULL, "psk",
 	                       json_string("key0"), "cannot use psk 'key0'");
-	expect_fixture_refused("nvmf", "nvmf_subsystem_add_ns", 0, "namespace", "ptpl_file",
-	                       json_string("/tmp/ptpl"), "invalid parameter 'namespace.ptpl_file'");
+	expect_fixture_refused("nvmf", "nvmf_subsystem_add_ns", 0, "namespace", "no_auto_visible",
+	                       json_true(), "invalid parameter 'namespace.no_auto_visible'");
 	expect_fixture_refused("nvmf", "nvmf_create_transport", 0, NULL, "zcopy", json_true(),
 	                       "invalid parameter 'zcopy': true is not supported");
 	expect_fixture_refused("nvmf", "nvmf_create_subsystem", 0, NULL, "ana_reporting",

@@ -81,7 +81,9 @@ static void test_identify_controller(void **state)
 	assert_int_equal(cd->sqes, 0x66);
 	assert_int_equal(cd->cqes, 0x44);
 	assert_int_equal(cd->nn, NVMF_LOOP_MAX_NS);
-	assert_int_equal(cd->oncs, NVME_ONCS_COMPARE | NVME_ONCS_DSM | NVME_ONCS_WRITE_ZEROES);
+	assert_int_equal(cd->oncs, NVME_ONCS_COMPARE | NVME_ONCS_DSM | NVME_ONCS_WRITE_ZEROES |
+	                               NVME_ONCS_RESERVATIONS);
+	assert_int_equal(cd->ctratt & 1, 1); /* 128-bit host identifiers */
 	assert_int_equal(cd->fuses, NVME_FUSES_COMPARE_AND_WRITE);
 	assert_int_equal(cd->vwc, NVME_VWC_PRESENT);
 	assert_int_equal(cd->elpe, 15);
@@ -249,7 +251,10 @@ static void test_command_effects_log(void **state)
 		n_iocs += log->iocs[i] != 0;
 	}
 	assert_int_equal(n_acs, sizeof(admin));
-	assert_int_equal(n_iocs, 6);
+	for (unsigned opc = NVME_OPC_RESERVATION_REGISTER; opc <= NVME_OPC_RESERVATION_RELEASE; opc++)
+		if (opc == 0x0d || opc == 0x0e || opc == 0x11 || opc == 0x15)
+			assert_int_equal(log->iocs[opc], NVME_CMD_EFFECTS_CSUPP);
+	assert_int_equal(n_iocs, 10);
 	assert_true(all_zero(log->rsvd2048, sizeof(log->rsvd2048)));
 	/* Every listed admin opcode is really implemented: none answers Invalid Opcode. */
 	for (size_t i = 0; i < sizeof(admin); i++) {
