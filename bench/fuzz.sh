@@ -32,8 +32,14 @@ while (($#)); do
 done
 command -v clang >/dev/null || { echo "fuzz: clang not found (apt-get install clang libclang-rt-14-dev)" >&2; exit 2; }
 
-CC=clang cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DUNVMF_FUZZ=ON >/dev/null
-nice ninja -C "$BUILD" fuzz_all >/dev/null
+# The build's output is shown only when it fails (a clang-only warning is an error).
+mkdir -p "$BUILD"
+if ! { CC=clang cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DUNVMF_FUZZ=ON &&
+	nice ninja -C "$BUILD" fuzz_all; } >"$BUILD/fuzz-build.log" 2>&1; then
+	grep -E -B2 -A8 'error|FAILED' "$BUILD/fuzz-build.log" | head -60 >&2
+	echo "fuzz: the libFuzzer build failed; full log: $BUILD/fuzz-build.log" >&2
+	exit 1
+fi
 BUILD=$(cd "$BUILD" && pwd)
 
 if ((${#ONLY[@]})); then

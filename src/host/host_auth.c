@@ -101,26 +101,27 @@ static int auth_abort(struct host_auth *a, uint8_t reason, int rc)
 
 static int auth_negotiate(struct host_auth *a, uint32_t digests, uint32_t dhgroups)
 {
-	struct {
-		struct nvme_auth_negotiate hdr;
-		struct nvme_auth_protocol_desc desc;
-	} neg;
+	/* The header's flexible array holds the one protocol descriptor offered. */
+	_Alignas(struct nvme_auth_negotiate) uint8_t
+	    msg[sizeof(struct nvme_auth_negotiate) + sizeof(struct nvme_auth_protocol_desc)];
+	struct nvme_auth_negotiate *hdr = (struct nvme_auth_negotiate *)msg;
+	struct nvme_auth_protocol_desc *desc = &hdr->desc[0];
 
-	memset(&neg, 0, sizeof(neg));
-	neg.hdr.auth_type = NVME_AUTH_TYPE_COMMON;
-	neg.hdr.auth_id = NVME_AUTH_MSG_NEGOTIATE;
-	neg.hdr.t_id = a->tid;
-	neg.hdr.napd = 1;
-	neg.desc.authid = NVME_AUTH_PROTOCOL_DHCHAP;
+	memset(msg, 0, sizeof(msg));
+	hdr->auth_type = NVME_AUTH_TYPE_COMMON;
+	hdr->auth_id = NVME_AUTH_MSG_NEGOTIATE;
+	hdr->t_id = a->tid;
+	hdr->napd = 1;
+	desc->authid = NVME_AUTH_PROTOCOL_DHCHAP;
 	for (uint8_t h = NVME_AUTH_HASH_SHA256; h <= NVME_AUTH_HASH_SHA512; h++) {
 		if (!digests || (digests & (1u << h)))
-			neg.desc.idlist[neg.desc.halen++] = h;
+			desc->idlist[desc->halen++] = h;
 	}
 	for (uint8_t g = 0; g < NVME_AUTH_DHGROUP_COUNT; g++) {
 		if (!dhgroups || (dhgroups & (1u << g)))
-			neg.desc.idlist[NVME_AUTH_IDLIST_HASHES + neg.desc.dhlen++] = g;
+			desc->idlist[NVME_AUTH_IDLIST_HASHES + desc->dhlen++] = g;
 	}
-	return auth_exec(a, NVMF_FCTYPE_AUTHENTICATION_SEND, &neg, sizeof(neg));
+	return auth_exec(a, NVMF_FCTYPE_AUTHENTICATION_SEND, msg, sizeof(msg));
 }
 
 /* Checks the challenge (hash and group among those offered) and answers it with the reply. */
